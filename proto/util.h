@@ -38,6 +38,12 @@ typedef struct {
 //  Fills err (if not NULL) with code and a formatted message.
 void fed_err_set (fed_err_t *err, int code, const char *format, ...) FED_PRINTF (3, 4);
 
+//  A borrowed run of bytes (not owned by the struct).
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} fed_blob_t;
+
 //  Allocate or abort. Memory from these is freed with free ().
 //  Caller owns the returned memory. Never returns NULL.
 void *fed_malloc (size_t size);

@@ -1,0 +1,39 @@
+/*  store/coreviews.h: the views every node keeps.
+
+    stats/type/TYPE     counter: events held of each type
+    stats/total         counter: events held
+    nodes/ORIGIN(32)    LWW register: body of the origin's latest
+                        node.started or node.info event (name, version,
+                        location, endpoints)
+    kv/KEY              LWW register: msgpack value of the latest kv.set
+                        for KEY ({key: str ≤ 256 bytes, value: any}); a
+                        kv.delete ({key}) writes nil, a tombstone that
+                        still orders later writes
+*/
+#ifndef FED_COREVIEWS_H_INCLUDED
+#define FED_COREVIEWS_H_INCLUDED
+
+#include "evlog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FED_KV_KEY_MAX 256
+
+//  Registers the views above on log (refolding any that are new or changed).
+//  0, or -1 with err.
+int fed_coreviews_register (fed_evlog_t *log, fed_err_t *err) FED_MUST_USE;
+
+//  Reads a counter of the stats view ("type/user.deploy", "total"). 0 if absent.
+int64_t fed_coreviews_count (fed_evlog_t *log, const char *name);
+
+//  Reads kv KEY. Returns 0 with *value_p (a msgpack object, caller frees;
+//  NULL if absent or deleted), or -1 on a storage error.
+int fed_coreviews_kv_get (fed_evlog_t *log, const char *key, uint8_t **value_p,
+                          size_t *size_p) FED_MUST_USE;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,707 @@
+/*  store/evlog.c: opening the RocksDB store, local appends, and reads.
+
+    Meta keys (column family "meta"):
+        "schema"               -> "1"
+        "hlc"                  -> 8 bytes, big-endian: clock high-water mark
+        "vv/" ‖ origin(32)     -> seq(8, big-endian) ‖ id(32)
+        "q/" ‖ origin(32)      -> seq(8) ‖ held id(32) ‖ other id(32): quarantine
+        "fork/" ‖ origin ‖ seq -> the conflicting event's bytes (evidence)
+        "viewver/" ‖ name      -> 4 bytes, big-endian: folded view version
+        "rebuilding"           -> present while a full rebuild runs
+*/
+#include "evlog_internal.h"
+#include "log.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_cf_names [CF_COUNT] = {"default", "events", "meta", "views"};
+
+void
+fed_evlog_options_default (fed_evlog_options_t *options)
+{
+    memset (options, 0, sizeof *options);
+    options->durability = FED_DURABILITY_SYNC;
+    options->limits = fed_event_default_limits;
+    options->pending_max = 10000;
+    options->pending_bytes_max = 64 * 1024 * 1024;
+    options->max_clock_drift_ms = 60000;
+}
+
+//  --- Origin table ---------------------------------------------------------
+
+static size_t
+s_origin_hash (const uint8_t origin [32])
+{
+    uint64_t h;
+    memcpy (&h, origin, sizeof h);
+    return (size_t) h;
+}
+
+fed_origin_t *
+fed_origin_map_find (fed_origin_map_t *map, const uint8_t origin [32])
+{
+    if (map->capacity == 0)
+        return NULL;
+    size_t mask = map->capacity - 1;
+    for (size_t i = s_origin_hash (origin) & mask;; i = (i + 1) & mask) {
+        fed_origin_t *slot = &map->slots [i];
+        if (!slot->used)
+            return NULL;
+        if (memcmp (slot->origin, origin, FED_KEY_BYTES) == 0)
+            return slot;
+    }
+}
+
+fed_origin_t *
+fed_origin_map_upsert (fed_origin_map_t *map, const uint8_t origin [32])
+{
+    fed_origin_t *slot = fed_origin_map_find (map, origin);
+    if (slot)
+        return slot;
+    if (2 * (map->count + 1) > map->capacity) {
+        fed_origin_map_t bigger = {0};
+        bigger.capacity = map->capacity ? 2 * map->capacity : 16;
+        bigger.slots = (fed_origin_t *) fed_calloc (bigger.capacity, sizeof (fed_origin_t));
+        for (size_t i = 0; i < map->capacity; i++)
+            if (map->slots [i].used)
+                *fed_origin_map_upsert (&bigger, map->slots [i].origin) = map->slots [i];
+        free (map->slots);
+        *map = bigger;
+    }
+    size_t mask = map->capacity - 1;
+    size_t i = s_origin_hash (origin) & mask;
+    while (map->slots [i].used)
+        i = (i + 1) & mask;
+    slot = &map->slots [i];
+    memset (slot, 0, sizeof *slot);
+    memcpy (slot->origin, origin, FED_KEY_BYTES);
+    slot->used = true;
+    map->count++;
+    return slot;
+}
+
+void
+fed_evlog_event_key (uint8_t key [EVENT_KEY_SIZE], const uint8_t origin [32], uint64_t seq)
+{
+    memcpy (key, origin, FED_KEY_BYTES);
+    fed_put_be64 (key + FED_KEY_BYTES, seq);
+}
+
+//  --- Open and close -------------------------------------------------------
+
+//  Reads one meta key. Returns the value (caller frees) or NULL; *failed set
+//  on a storage error.
+static char *
+s_meta_get (fed_evlog_t *self, const char *key, size_t key_size, size_t *size_p, bool *failed)
+{
+    char *error = NULL;
+    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf [CF_META], key,
+                                  key_size, size_p, &error);
+    if (error) {
+        fed_error ("event log %s: reading meta key failed: %s", self->path, error);
+        free (error);
+        *failed = true;
+        return NULL;
+    }
+    return value;
+}
+
+//  Calls fn for each meta key under prefix. 0, or -1 with err.
+typedef int (s_meta_fn) (fed_evlog_t *self, const uint8_t *key, size_t key_size,
+                         const uint8_t *value, size_t value_size, fed_err_t *err);
+
+static int
+s_meta_scan (fed_evlog_t *self, const char *prefix, s_meta_fn *fn, fed_err_t *err)
+{
+    size_t prefix_size = strlen (prefix);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_META]);
+    int rc = 0;
+    for (rocksdb_iter_seek (it, prefix, prefix_size); rocksdb_iter_valid (it) && rc == 0;
+         rocksdb_iter_next (it)) {
+        size_t key_size, value_size;
+        const char *key = rocksdb_iter_key (it, &key_size);
+        if (key_size < prefix_size || memcmp (key, prefix, prefix_size) != 0)
+            break;
+        const char *value = rocksdb_iter_value (it, &value_size);
+        rc = fn (self, (const uint8_t *) key + prefix_size, key_size - prefix_size,
+                 (const uint8_t *) value, value_size, err);
+    }
+    char *error = NULL;
+    rocksdb_iter_get_error (it, &error);
+    rocksdb_iter_destroy (it);
+    if (error) {
+        fed_err_set (err, -1, "event log %s: reading meta '%s' failed: %s", self->path, prefix,
+                     error);
+        free (error);
+        return -1;
+    }
+    return rc;
+}
+
+static int
+s_load_origin (fed_evlog_t *self, const uint8_t *key, size_t key_size, const uint8_t *value,
+               size_t value_size, fed_err_t *err)
+{
+    if (key_size != FED_KEY_BYTES || value_size != 8 + FED_ID_BYTES) {
+        fed_err_set (err, -1, "event log %s: a version vector record has the wrong size: "
+                     "the store is corrupt; restore it from a backup", self->path);
+        return -1;
+    }
+    fed_origin_t *origin = fed_origin_map_upsert (&self->origins, key);
+    origin->seq = fed_get_be64 (value);
+    memcpy (origin->id, value + 8, FED_ID_BYTES);
+    self->count += origin->seq;
+    return 0;
+}
+
+static int
+s_load_quarantine (fed_evlog_t *self, const uint8_t *key, size_t key_size, const uint8_t *value,
+                   size_t value_size, fed_err_t *err)
+{
+    if (key_size == FED_KEY_BYTES)
+        fed_origin_map_upsert (&self->origins, key)->quarantined = true;
+    return 0;
+}
+
+//  Loads the version vector, quarantine set, HLC mark and count. 0 or -1.
+static int
+s_load_state (fed_evlog_t *self, fed_err_t *err)
+{
+    bool failed = false;
+    size_t size;
+    char *value = s_meta_get (self, "schema", 6, &size, &failed);
+    if (failed)
+        goto storage;
+    if (value && (size != 1 || value [0] != '0' + FED_SCHEMA_VERSION)) {
+        fed_err_set (err, -1,
+                     "event log %s has schema '%.*s', this fednode reads schema %d: "
+                     "run the fednode release that wrote it, or export and import the log",
+                     self->path, (int) (size > 8 ? 8 : size), value, FED_SCHEMA_VERSION);
+        free (value);
+        return -1;
+    }
+    free (value);
+    value = s_meta_get (self, "hlc", 3, &size, &failed);
+    if (failed)
+        goto storage;
+    fed_hlc_init (&self->hlc, value && size == 8 ? fed_get_be64 ((uint8_t *) value) : 0,
+                  self->options.max_clock_drift_ms);
+    free (value);
+
+    if (s_meta_scan (self, "vv/", s_load_origin, err)
+        || s_meta_scan (self, "q/", s_load_quarantine, err))
+        return -1;
+    return 0;
+
+storage:
+    fed_err_set (err, -1, "event log %s: reading meta failed (see the log above)", self->path);
+    return -1;
+}
+
+fed_evlog_t *
+fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t *err)
+{
+    fed_evlog_t *self = (fed_evlog_t *) fed_calloc (1, sizeof (fed_evlog_t));
+    self->path = fed_strdup (path);
+    if (options)
+        self->options = *options;
+    else
+        fed_evlog_options_default (&self->options);
+
+    self->db_options = rocksdb_options_create ();
+    rocksdb_options_set_create_if_missing (self->db_options, !self->options.read_only);
+    rocksdb_options_set_create_missing_column_families (self->db_options,
+                                                        !self->options.read_only);
+    //  A record torn by a crash at the WAL tail is dropped (it was never
+    //  acknowledged); corruption anywhere else refuses to open. Point-in-time
+    //  recovery would silently stop replay at the corruption instead.
+    rocksdb_options_set_wal_recovery_mode (self->db_options, 0);
+    rocksdb_options_set_paranoid_checks (self->db_options, 1);
+    rocksdb_options_set_keep_log_file_num (self->db_options, 4);
+    rocksdb_options_set_info_log_level (self->db_options, 2);     //  warn
+    for (int i = 0; i < CF_COUNT; i++) {
+        self->cf_options [i] = rocksdb_options_create_copy (self->db_options);
+        if (i == CF_VIEWS)
+            rocksdb_options_set_merge_operator (self->cf_options [i],
+                                                fed_view_counter_merge_operator ());
+    }
+    char *error = NULL;
+    if (self->options.read_only)
+        self->db = rocksdb_open_for_read_only_column_families (
+            self->db_options, path, CF_COUNT, s_cf_names,
+            (const rocksdb_options_t *const *) self->cf_options, self->cf, 0, &error);
+    else
+        self->db = rocksdb_open_column_families (
+            self->db_options, path, CF_COUNT, s_cf_names,
+            (const rocksdb_options_t *const *) self->cf_options, self->cf, &error);
+    if (error) {
+        const char *hint = strstr (error, "orrupt") ?
+            "the store is corrupt (fednode refuses to skip damaged records); restore the data "
+            "dir from a backup (fednode export/import) or let peers resend the log into a "
+            "fresh data dir" :
+            strstr (error, "lock") ? "another fednode is using this data dir; stop it first" :
+            "check the path and its permissions";
+        fed_err_set (err, -1, "cannot open event log %s: %s; %s", path, error, hint);
+        free (error);
+        goto err;
+    }
+    self->write_options = rocksdb_writeoptions_create ();
+    rocksdb_writeoptions_set_sync (self->write_options,
+                                   self->options.durability == FED_DURABILITY_SYNC);
+    self->sync_options = rocksdb_writeoptions_create ();
+    rocksdb_writeoptions_set_sync (self->sync_options, 1);
+    self->read_options = rocksdb_readoptions_create ();
+    if (s_load_state (self, err))
+        goto err;
+    if (!self->options.read_only) {
+        rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], "schema", 6, "1", 1,
+                        &error);
+        if (error) {
+            fed_err_set (err, -1, "event log %s: writing schema failed: %s", path, error);
+            free (error);
+            goto err;
+        }
+    }
+    return self;
+
+err:
+    fed_evlog_destroy (&self);
+    return NULL;
+}
+
+void
+fed_evlog_destroy (fed_evlog_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fed_evlog_t *self = *self_p;
+    if (self->db) {
+        if (!self->options.read_only) {
+            char *error = NULL;
+            rocksdb_flush_wal (self->db, 1, &error);
+            if (error) {
+                fed_error ("event log %s: syncing the WAL on close failed: %s", self->path,
+                           error);
+                free (error);
+            }
+        }
+        for (int i = 0; i < CF_COUNT; i++)
+            if (self->cf [i])
+                rocksdb_column_family_handle_destroy (self->cf [i]);
+        rocksdb_close (self->db);
+    }
+    for (int i = 0; i < CF_COUNT; i++)
+        if (self->cf_options [i])
+            rocksdb_options_destroy (self->cf_options [i]);
+    if (self->db_options)
+        rocksdb_options_destroy (self->db_options);
+    if (self->write_options)
+        rocksdb_writeoptions_destroy (self->write_options);
+    if (self->sync_options)
+        rocksdb_writeoptions_destroy (self->sync_options);
+    if (self->read_options)
+        rocksdb_readoptions_destroy (self->read_options);
+    if (self->secret)
+        sodium_free (self->secret);     //  wipes before freeing
+    for (size_t i = 0; i < self->pending_count; i++)
+        fed_event_destroy (&self->pending [i]);
+    free (self->pending);
+    free (self->views);
+    free (self->origins.slots);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+fed_evlog_set_signer (fed_evlog_t *self, const uint8_t public_key [32],
+                      const uint8_t secret_key [64])
+{
+    if (sodium_init () < 0)
+        abort ();
+    if (!self->secret)
+        self->secret = (uint8_t *) sodium_malloc (64);
+    if (!self->secret) {
+        fprintf (stderr, "fednode: cannot allocate guarded memory for the node key\n");
+        abort ();
+    }
+    memcpy (self->secret, secret_key, 64);
+    memcpy (self->origin, public_key, FED_KEY_BYTES);
+    self->has_signer = true;
+}
+
+void
+fed_evlog_set_trust (fed_evlog_t *self, fed_evlog_trust_fn *trust, void *arg)
+{
+    self->trust = trust;
+    self->trust_arg = arg;
+}
+
+int
+fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err)
+{
+    if (!def->name || !fed_view_name_valid (def->name) || !def->apply) {
+        fed_err_set (err, -1, "view name '%s' is invalid: expected 1..32 chars of [a-z0-9_]",
+                     def->name ? def->name : "(null)");
+        return -1;
+    }
+    for (size_t i = 0; i < self->view_count; i++)
+        if (strcmp (self->views [i].name, def->name) == 0) {
+            fed_err_set (err, -1, "view '%s' is already registered", def->name);
+            return -1;
+        }
+    self->views = (fed_view_def_t *) fed_realloc (self->views,
+                                                  (self->view_count + 1) * sizeof *def);
+    self->views [self->view_count++] = *def;
+    if (self->options.read_only)
+        return 0;
+
+    //  Refold when the folded version is not this one, or a rebuild was cut off.
+    char key [64];
+    int key_size = snprintf (key, sizeof key, "viewver/%s", def->name);
+    bool failed = false;
+    size_t size;
+    char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
+    char *rebuilding = s_meta_get (self, "rebuilding", 10, &size, &failed);
+    bool current = held && size == 4
+                   && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
+                       | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
+                          == def->version;
+    bool was_rebuilding = rebuilding != NULL;
+    free (held);
+    free (rebuilding);
+    if (failed) {
+        fed_err_set (err, -1, "event log %s: reading view versions failed", self->path);
+        return -1;
+    }
+    if (current && !was_rebuilding)
+        return 0;
+    return fed_evlog_refold (self, was_rebuilding ? NULL : def->name, err);
+}
+
+//  --- Staging and committing writes -----------------------------------------
+
+int
+fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+                       const fed_event_t *event)
+{
+    uint8_t key [EVENT_KEY_SIZE];
+    fed_evlog_event_key (key, fed_event_origin (event), fed_event_seq (event));
+    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
+                                  (const char *) fed_event_bytes (event), fed_event_size (event));
+    int rc = 0;
+    for (size_t i = 0; i < self->view_count && rc == 0; i++) {
+        fed_view_txn_t *txn = fed_view_txn_new (self->db, self->cf [CF_VIEWS], batch,
+                                                self->views [i].name);
+        if (self->views [i].apply (self->views [i].state, txn, event) || fed_view_txn_failed (txn))
+            rc = -1;
+        fed_view_txn_destroy (&txn);
+    }
+    return rc;
+}
+
+void
+fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+                        const fed_origin_t *origin)
+{
+    uint8_t key [3 + FED_KEY_BYTES], value [8 + FED_ID_BYTES];
+    memcpy (key, "vv/", 3);
+    memcpy (key + 3, origin->origin, FED_KEY_BYTES);
+    fed_put_be64 (value, origin->seq);
+    memcpy (value + 8, origin->id, FED_ID_BYTES);
+    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) key, sizeof key,
+                                  (const char *) value, sizeof value);
+}
+
+void
+fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch)
+{
+    uint8_t value [8];
+    fed_put_be64 (value, self->hlc.last);
+    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], "hlc", 3, (const char *) value, 8);
+}
+
+int
+fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_origin_t *own,
+                       const char *type, const void *body, size_t body_size,
+                       fed_event_t **event_p, fed_err_t *err)
+{
+    uint64_t hlc = fed_hlc_now (&self->hlc, fed_wall_ms ());
+    fed_event_t *event = fed_event_sign (self->secret, self->origin, own->seq + 1,
+                                         own->seq ? own->id : NULL, hlc, type, body, body_size,
+                                         &self->options.limits, err);
+    if (!event)
+        return -1;
+    if (fed_evlog_stage_event (self, batch, event)) {
+        fed_err_set (err, -1, "event log %s: a view failed to fold event %s", self->path, type);
+        fed_event_destroy (&event);
+        return -1;
+    }
+    own->seq++;
+    memcpy (own->id, fed_event_id (event), FED_ID_BYTES);
+    *event_p = event;
+    return 0;
+}
+
+int
+fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_err_t *err)
+{
+    char *error = NULL;
+    rocksdb_write_writebatch_wi (self->db, self->write_options, batch, &error);
+    if (error) {
+        fed_err_set (err, -1, "event log %s: write failed: %s", self->path, error);
+        fed_error ("%s", err ? err->text : error);
+        free (error);
+        return -1;
+    }
+    self->stats.batches++;
+    return 0;
+}
+
+//  --- Local appends ----------------------------------------------------------
+
+int
+fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t count,
+                       uint64_t *first_seq_p, fed_err_t *err)
+{
+    if (self->options.read_only || !self->has_signer) {
+        fed_err_set (err, -1, "event log %s is %s: cannot append", self->path,
+                     self->options.read_only ? "open read-only" : "without a signing key");
+        return -1;
+    }
+    if (count == 0)
+        return 0;
+    fed_origin_t *slot = fed_origin_map_find (&self->origins, self->origin);
+    fed_origin_t own = {0};
+    if (slot)
+        own = *slot;
+    else
+        memcpy (own.origin, self->origin, FED_KEY_BYTES);
+    uint64_t first = own.seq + 1;
+    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 1);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        fed_event_t *event = NULL;
+        fed_err_t item_err;
+        rc = fed_evlog_stage_local (self, batch, &own, items [i].type, items [i].body,
+                                    items [i].body_size, &event, &item_err);
+        if (rc)
+            fed_err_set (err, item_err.code, "%s%s", count > 1 ? "in batch: " : "",
+                         item_err.text);
+        fed_event_destroy (&event);
+    }
+    if (rc == 0) {
+        fed_evlog_stage_origin (self, batch, &own);
+        fed_evlog_stage_hlc (self, batch);
+        rc = fed_evlog_commit (self, batch, err);
+    }
+    rocksdb_writebatch_wi_destroy (batch);
+    if (rc)
+        return -1;
+    own.used = true;
+    *fed_origin_map_upsert (&self->origins, self->origin) = own;
+    self->count += count;
+    self->stats.appended += count;
+    if (first_seq_p)
+        *first_seq_p = first;
+    return 0;
+}
+
+int
+fed_evlog_append (fed_evlog_t *self, const char *type, const void *body, size_t body_size,
+                  uint64_t *seq_p, fed_err_t *err)
+{
+    fed_new_event_t item = {type, body, body_size};
+    return fed_evlog_append_many (self, &item, 1, seq_p, err);
+}
+
+//  --- Reads -----------------------------------------------------------------
+
+fed_event_t *
+fed_evlog_get (fed_evlog_t *self, const uint8_t origin [32], uint64_t seq)
+{
+    uint8_t key [EVENT_KEY_SIZE];
+    fed_evlog_event_key (key, origin, seq);
+    char *error = NULL;
+    size_t size;
+    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf [CF_EVENTS],
+                                  (const char *) key, sizeof key, &size, &error);
+    if (error) {
+        fed_error ("event log %s: read failed: %s", self->path, error);
+        free (error);
+        return NULL;
+    }
+    if (!value)
+        return NULL;
+    fed_event_t *event = NULL;
+    fed_err_t decode_err;
+    uint8_t *bytes = (uint8_t *) value;
+    //  Stored events were checked on the way in; a failure here is disk
+    //  corruption, reported and never skipped silently.
+    if (fed_event_decode_owned (&bytes, size, NULL, &event, &decode_err)) {
+        fed_error ("event log %s: stored event (seq %llu) does not decode: %s", self->path,
+                   (unsigned long long) seq, decode_err.text);
+        return NULL;
+    }
+    return event;
+}
+
+int
+fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, uint64_t to,
+                 fed_evlog_each_fn *each, void *arg, fed_err_t *err)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_EVENTS]);
+    uint8_t start [EVENT_KEY_SIZE];
+    if (origin) {
+        fed_evlog_event_key (start, origin, from);
+        rocksdb_iter_seek (it, (const char *) start, sizeof start);
+    }
+    else
+        rocksdb_iter_seek_to_first (it);
+    int rc = 0;
+    for (; rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t key_size, size;
+        const uint8_t *key = (const uint8_t *) rocksdb_iter_key (it, &key_size);
+        if (key_size != EVENT_KEY_SIZE) {
+            fed_err_set (err, -1, "event log %s: event key of %zu bytes: store corrupt",
+                         self->path, key_size);
+            rc = -1;
+            break;
+        }
+        uint64_t seq = fed_get_be64 (key + FED_KEY_BYTES);
+        if (origin && (memcmp (key, origin, FED_KEY_BYTES) != 0 || (to && seq > to)))
+            break;
+        if (!origin && (seq < from || (to && seq > to)))
+            continue;
+        const char *value = rocksdb_iter_value (it, &size);
+        fed_event_t *event = NULL;
+        fed_err_t decode_err;
+        if (fed_event_decode (value, size, NULL, &event, &decode_err)) {
+            fed_err_set (err, -1, "event log %s: stored event seq %llu does not decode (%s): "
+                         "store corrupt; restore from a backup", self->path,
+                         (unsigned long long) seq, decode_err.text);
+            rc = -1;
+            break;
+        }
+        rc = each (arg, event);
+        fed_event_destroy (&event);
+        if (rc)
+            break;
+    }
+    char *error = NULL;
+    rocksdb_iter_get_error (it, &error);
+    rocksdb_iter_destroy (it);
+    if (error) {
+        fed_err_set (err, -1, "event log %s: read failed: %s", self->path, error);
+        free (error);
+        return -1;
+    }
+    return rc;
+}
+
+uint64_t
+fed_evlog_seq (fed_evlog_t *self, const uint8_t origin [32])
+{
+    fed_origin_t *slot = fed_origin_map_find (&self->origins, origin);
+    return slot ? slot->seq : 0;
+}
+
+static int
+s_compare_entries (const void *a, const void *b)
+{
+    return memcmp (((const fed_vv_entry_t *) a)->origin, ((const fed_vv_entry_t *) b)->origin,
+                   FED_KEY_BYTES);
+}
+
+size_t
+fed_evlog_version_vector (fed_evlog_t *self, fed_vv_entry_t **entries_p)
+{
+    fed_vv_entry_t *entries = (fed_vv_entry_t *) fed_calloc (self->origins.count + 1,
+                                                             sizeof (fed_vv_entry_t));
+    size_t count = 0;
+    for (size_t i = 0; i < self->origins.capacity; i++) {
+        fed_origin_t *slot = &self->origins.slots [i];
+        if (slot->used && slot->seq > 0) {
+            memcpy (entries [count].origin, slot->origin, FED_KEY_BYTES);
+            entries [count].seq = slot->seq;
+            memcpy (entries [count].id, slot->id, FED_ID_BYTES);
+            count++;
+        }
+    }
+    qsort (entries, count, sizeof *entries, s_compare_entries);
+    *entries_p = entries;
+    return count;
+}
+
+const uint8_t *
+fed_evlog_origin (fed_evlog_t *self)
+{
+    return self->origin;
+}
+
+uint64_t
+fed_evlog_count (fed_evlog_t *self)
+{
+    return self->count;
+}
+
+bool
+fed_evlog_quarantined (fed_evlog_t *self, const uint8_t origin [32])
+{
+    fed_origin_t *slot = fed_origin_map_find (&self->origins, origin);
+    return slot && slot->quarantined;
+}
+
+int
+fed_evlog_view_get (fed_evlog_t *self, const void *key, size_t key_size, uint8_t **value_p,
+                    size_t *size_p)
+{
+    char *error = NULL;
+    *value_p = (uint8_t *) rocksdb_get_cf (self->db, self->read_options, self->cf [CF_VIEWS],
+                                           (const char *) key, key_size, size_p, &error);
+    if (error) {
+        fed_error ("event log %s: view read failed: %s", self->path, error);
+        free (error);
+        return -1;
+    }
+    return 0;
+}
+
+int
+fed_evlog_view_scan (fed_evlog_t *self, const char *prefix, fed_evlog_kv_fn *each, void *arg)
+{
+    size_t prefix_size = strlen (prefix);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_VIEWS]);
+    int rc = 0;
+    for (rocksdb_iter_seek (it, prefix, prefix_size); rocksdb_iter_valid (it);
+         rocksdb_iter_next (it)) {
+        size_t key_size, size;
+        const char *key = rocksdb_iter_key (it, &key_size);
+        if (key_size < prefix_size || memcmp (key, prefix, prefix_size) != 0)
+            break;
+        const char *value = rocksdb_iter_value (it, &size);
+        rc = each (arg, (const uint8_t *) key, key_size, (const uint8_t *) value, size);
+        if (rc)
+            break;
+    }
+    char *error = NULL;
+    rocksdb_iter_get_error (it, &error);
+    rocksdb_iter_destroy (it);
+    if (error) {
+        fed_error ("event log %s: view scan failed: %s", self->path, error);
+        free (error);
+        return -1;
+    }
+    return rc;
+}
+
+void
+fed_evlog_stats (fed_evlog_t *self, fed_evlog_stats_t *stats)
+{
+    *stats = self->stats;
+}
