@@ -1,0 +1,337 @@
+/*  node/node.c: the node front end and its actor.
+
+    fed_node_new does everything that can fail on bad config or disk (keys,
+    data dir, log) synchronously, so the caller gets a clear error before
+    any thread starts. fed_node_start hands the log to the actor; from then
+    on only the actor thread touches it. Requests travel over the actor pipe
+    as typed pictures (zsock_send), never as text to parse.
+*/
+#include "config.h"     //  autoconf: PACKAGE_VERSION
+#include "node.h"
+#include "coreviews.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fed_node_t {
+    fed_config_t *config;           //  copy of the config, owned
+    fed_identity_t *identity;       //  node key, owned
+    fed_identity_t *admin;          //  local operator key, owned
+    fed_evlog_t *log;               //  owned; lent to the actor while it runs
+    zactor_t *actor;                //  the event loop thread, owned
+};
+
+//  The actor's state; lives on the actor thread.
+typedef struct {
+    fed_node_t *node;               //  front end (the log and config inside it)
+    zsock_t *pipe;                  //  to the front end
+    zloop_t *loop;                  //  the one event loop
+} node_actor_t;
+
+const char *
+fed_node_version (void)
+{
+    return PACKAGE_VERSION;
+}
+
+//  Trusts the keys the config gives the peer role: they may author events.
+static bool
+s_trust_config (void *arg, const uint8_t origin [32])
+{
+    const fed_config_t *config = (const fed_config_t *) arg;
+    for (size_t i = 0; i < config->trust_count; i++)
+        if (config->trust [i].role == FED_ROLE_PEER
+            && memcmp (config->trust [i].key, origin, 32) == 0)
+            return true;
+    return false;
+}
+
+static fed_config_t *
+s_config_copy (const fed_config_t *config)
+{
+    //  Round-trip through YAML: the one code path that already knows every key.
+    char *yaml = fed_config_to_yaml (config);
+    fed_config_t *copy = fed_config_new ();
+    fed_err_t err;
+    if (fed_config_load_string (copy, yaml, strlen (yaml), "(config copy)", &err)) {
+        fed_error ("config copy failed: %s", err.text);
+        abort ();       //  a config that cannot re-read its own dump is a bug
+    }
+    free (yaml);
+    return copy;
+}
+
+static int
+s_make_data_dir (const char *dir, fed_err_t *err)
+{
+    if (mkdir (dir, 0700) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat (dir, &st) == 0 && S_ISDIR (st.st_mode))
+            return 0;
+        fed_err_set (err, -1, "data dir %s is not a directory (config data_dir, --data-dir)",
+                     dir);
+        return -1;
+    }
+    fed_err_set (err, -1, "cannot create data dir %s: %s (config data_dir, --data-dir)", dir,
+                 strerror (errno));
+    return -1;
+}
+
+fed_evlog_t *
+fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **identity_p,
+                   fed_err_t *err)
+{
+    *identity_p = NULL;
+    fed_identity_t *identity = NULL;
+    char *key_path = fed_sprintf ("%s/node.key", config->data_dir);
+    if (read_only) {
+        identity = fed_identity_load (key_path, err);
+    }
+    else if (s_make_data_dir (config->data_dir, err) == 0)
+        identity = fed_identity_open (config->data_dir, NULL, err);
+    free (key_path);
+    if (!identity)
+        return NULL;
+    fed_evlog_options_t options;
+    fed_evlog_options_default (&options);
+    options.durability = config->durability_sync ? FED_DURABILITY_SYNC : FED_DURABILITY_WAL;
+    options.limits.max_body = config->limits.event_body;
+    options.pending_max = (size_t) config->limits.pending_events;
+    options.read_only = read_only;
+    char *db_path = fed_sprintf ("%s/db", config->data_dir);
+    fed_evlog_t *log = fed_evlog_open (db_path, &options, err);
+    free (db_path);
+    if (!log) {
+        fed_identity_destroy (&identity);
+        return NULL;
+    }
+    fed_evlog_set_signer (log, fed_identity_public (identity), fed_identity_secret (identity));
+    fed_evlog_set_trust (log, s_trust_config, (void *) config);
+    if (fed_coreviews_register (log, err)) {
+        fed_evlog_destroy (&log);
+        fed_identity_destroy (&identity);
+        return NULL;
+    }
+    *identity_p = identity;
+    return log;
+}
+
+fed_node_t *
+fed_node_new (const fed_config_t *config, fed_err_t *err)
+{
+    fed_node_t *self = (fed_node_t *) fed_calloc (1, sizeof (fed_node_t));
+    self->config = s_config_copy (config);
+    self->log = fed_node_open_log (self->config, false, &self->identity, err);
+    if (!self->log)
+        goto err;
+    self->admin = fed_identity_open_admin (self->config->data_dir, NULL, err);
+    if (!self->admin)
+        goto err;
+    fed_log_set_prefix (fed_identity_short_id (self->identity));
+    return self;
+
+err:
+    fed_node_destroy (&self);
+    return NULL;
+}
+
+//  Packs a string member, or nil when empty.
+static void
+s_pack_text (msgpack_packer *pk, const char *name, const char *value)
+{
+    msgpack_pack_str_with_body (pk, name, strlen (name));
+    if (value && *value)
+        msgpack_pack_str_with_body (pk, value, strlen (value));
+    else
+        msgpack_pack_nil (pk);
+}
+
+void
+fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
+                    uint8_t **body_p, size_t *size_p)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 6);
+    s_pack_text (&pk, "name", *config->node.name ? config->node.name
+                                                 : fed_identity_short_id (identity));
+    s_pack_text (&pk, "version", PACKAGE_VERSION);
+    char *seed = fed_node_seed_string (identity, config);
+    s_pack_text (&pk, "seed", seed);
+    free (seed);
+    s_pack_text (&pk, "control", config->listen.control);
+    msgpack_pack_str_with_body (&pk, "location", 8);
+    msgpack_pack_map (&pk, 5);
+    s_pack_text (&pk, "region", config->node.region);
+    s_pack_text (&pk, "zone", config->node.zone);
+    s_pack_text (&pk, "site", config->node.site);
+    msgpack_pack_str_with_body (&pk, "lat", 3);
+    if (config->node.has_latlon)
+        msgpack_pack_double (&pk, config->node.lat);
+    else
+        msgpack_pack_nil (&pk);
+    msgpack_pack_str_with_body (&pk, "lon", 3);
+    if (config->node.has_latlon)
+        msgpack_pack_double (&pk, config->node.lon);
+    else
+        msgpack_pack_nil (&pk);
+    msgpack_pack_str_with_body (&pk, "labels", 6);
+    msgpack_pack_map (&pk, (uint32_t) config->node.label_count);
+    for (size_t i = 0; i < config->node.label_count; i++)
+        s_pack_text (&pk, config->node.labels [i].key, config->node.labels [i].value);
+    *body_p = (uint8_t *) buffer.data;
+    *size_p = buffer.size;
+}
+
+char *
+fed_node_seed_string (const fed_identity_t *identity, const fed_config_t *config)
+{
+    const char *endpoint = *config->listen.advertise ? config->listen.advertise
+                                                     : config->listen.peer;
+    const char *host_start = strstr (endpoint, "://");
+    host_start = host_start ? host_start + 3 : endpoint;
+    const char *port = strrchr (host_start, ':');
+    bool wildcard = strncmp (host_start, "*:", 2) == 0 || strncmp (host_start, "0.0.0.0:", 8) == 0;
+    if (!wildcard || !port)
+        return fed_sprintf ("%s@%s", fed_identity_id (identity), endpoint);
+    char host [256] = "127.0.0.1";
+    if (gethostname (host, sizeof host) != 0)
+        snprintf (host, sizeof host, "127.0.0.1");
+    host [sizeof host - 1] = 0;
+    return fed_sprintf ("%s@tcp://%s%s", fed_identity_id (identity), host, port);
+}
+
+//  --- The actor ----------------------------------------------------------
+
+//  APPEND type body -> seq status error
+static int
+s_actor_append (node_actor_t *self, zmsg_t *request)
+{
+    char *type = zmsg_popstr (request);
+    zframe_t *body = zmsg_pop (request);
+    fed_err_t err = {0};
+    uint64_t seq = 0;
+    int rc = -1;
+    if (!type || !body)
+        fed_err_set (&err, -1, "APPEND needs a type and a body frame");
+    else
+        rc = fed_evlog_append (self->node->log, type, zframe_data (body), zframe_size (body),
+                               &seq, &err);
+    zsock_send (self->pipe, "8is", seq, rc, rc ? err.text : "");
+    free (type);
+    zframe_destroy (&body);
+    return 0;
+}
+
+static int
+s_actor_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    node_actor_t *self = (node_actor_t *) arg;
+    zmsg_t *request = zmsg_recv (pipe);
+    if (!request)
+        return -1;              //  interrupted
+    char *command = zmsg_popstr (request);
+    int rc = 0;
+    if (!command)
+        rc = 0;
+    else if (streq (command, "$TERM"))
+        rc = -1;
+    else if (streq (command, "APPEND"))
+        rc = s_actor_append (self, request);
+    else
+        fed_error ("node actor: unknown command '%s' (a bug in the front end)", command);
+    free (command);
+    zmsg_destroy (&request);
+    return rc;
+}
+
+static void
+s_node_actor (zsock_t *pipe, void *arg)
+{
+    node_actor_t self = {(fed_node_t *) arg, pipe, zloop_new ()};
+    zloop_reader (self.loop, pipe, s_actor_pipe, &self);
+    zsock_signal (pipe, 0);
+    zloop_start (self.loop);
+    zloop_destroy (&self.loop);
+}
+
+int
+fed_node_start (fed_node_t *self, fed_err_t *err)
+{
+    uint8_t *body;
+    size_t size;
+    fed_node_info_body (self->identity, self->config, &body, &size);
+    int rc = fed_evlog_append (self->log, "node.started", body, size, NULL, err);
+    free (body);
+    if (rc)
+        return -1;
+    self->actor = zactor_new (s_node_actor, self);
+    fed_info ("node %s started (fednode %s), data dir %s, durability %s",
+              fed_identity_id (self->identity), PACKAGE_VERSION, self->config->data_dir,
+              self->config->durability_sync ? "sync" : "wal");
+    return 0;
+}
+
+void
+fed_node_destroy (fed_node_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fed_node_t *self = *self_p;
+    zactor_destroy (&self->actor);
+    fed_evlog_destroy (&self->log);
+    fed_identity_destroy (&self->identity);
+    fed_identity_destroy (&self->admin);
+    fed_config_destroy (&self->config);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+fed_node_append (fed_node_t *self, const char *type, const void *body, size_t body_size,
+                 uint64_t *seq_p, fed_err_t *err)
+{
+    if (!self->actor)
+        return fed_evlog_append (self->log, type, body, body_size, seq_p, err);
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "APPEND");
+    zmsg_addstr (request, type);
+    zmsg_addmem (request, body ? body : "\x80", body ? body_size : 1);
+    if (zmsg_send (&request, self->actor)) {
+        fed_err_set (err, -1, "node actor is gone");
+        return -1;
+    }
+    uint64_t seq = 0;
+    int rc = -1;
+    char *text = NULL;
+    if (zsock_recv (self->actor, "8is", &seq, &rc, &text)) {
+        fed_err_set (err, -1, "node actor did not answer");
+        return -1;
+    }
+    if (rc)
+        fed_err_set (err, -1, "%s", text);
+    else if (seq_p)
+        *seq_p = seq;
+    free (text);
+    return rc ? -1 : 0;
+}
+
+const fed_identity_t *
+fed_node_identity (fed_node_t *self)
+{
+    return self->identity;
+}
+
+fed_evlog_t *
+fed_node_log (fed_node_t *self)
+{
+    return self->actor ? NULL : self->log;
+}

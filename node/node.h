@@ -1,0 +1,71 @@
+/*  node/node.h: one fednode, as a library.
+
+    The thin synchronous front end of the node (STYLE 9, after zyre): it
+    loads the identity and opens the event log from a config, then hands
+    them to an actor thread that owns them and runs the node's one event
+    loop. Calls here talk to that actor over its pipe with typed messages.
+    A field gateway embeds a node with fed_node_new, fed_node_start and
+    fed_node_destroy; the fednode daemon is exactly that plus signals.
+*/
+#ifndef FED_NODE_H_INCLUDED
+#define FED_NODE_H_INCLUDED
+
+#include "config.h"
+#include "identity.h"
+#include "evlog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fed_node_t fed_node_t;
+
+//  The fednode release, like "0.1.0".
+const char *fed_node_version (void);
+
+//  Loads (creating on first start) the node key and admin key in
+//  config->data_dir, and opens the event log. The config is copied. Returns
+//  NULL with err when the data dir, a key or the log cannot be used; the
+//  message names the file and the fix. Caller owns the node.
+fed_node_t *fed_node_new (const fed_config_t *config, fed_err_t *err);
+
+//  Starts the node's actor thread and records node.started. 0, or -1 with err.
+int fed_node_start (fed_node_t *self, fed_err_t *err) FED_MUST_USE;
+
+//  Stops the actor (if started), syncs and closes the log. Accepts NULL;
+//  sets *self_p to NULL.
+void fed_node_destroy (fed_node_t **self_p);
+
+//  Appends a local event through the actor (or directly if not started).
+//  body is one msgpack map (NULL for {}). Durable per config durability
+//  when it returns 0; *seq_p (if given) receives the seq. -1 with err.
+int fed_node_append (fed_node_t *self, const char *type, const void *body, size_t body_size,
+                     uint64_t *seq_p, fed_err_t *err) FED_MUST_USE;
+
+//  The node's identity (owned by the node).
+const fed_identity_t *fed_node_identity (fed_node_t *self);
+
+//  The event log, for use before fed_node_start or after the actor stopped
+//  only: while the actor runs it owns the log. NULL if misused.
+fed_evlog_t *fed_node_log (fed_node_t *self);
+
+//  The seed string other nodes use to join this one:
+//  "PUBKEY@tcp://HOST:PORT", from listen.advertise, else listen.peer with a
+//  wildcard host replaced by this machine's host name. Caller frees.
+char *fed_node_seed_string (const fed_identity_t *identity, const fed_config_t *config);
+
+//  The msgpack body of this node's node.started event (name, version,
+//  location, endpoints). Caller frees *body_p.
+void fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
+                         uint8_t **body_p, size_t *size_p);
+
+//  Opens the event log of a data dir without starting a node (for the
+//  offline commands: log, verify, rebuild, export, import). read_only opens
+//  beside a running node. Trust follows config. Caller owns both results.
+fed_evlog_t *fed_node_open_log (const fed_config_t *config, bool read_only,
+                                fed_identity_t **identity_p, fed_err_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
