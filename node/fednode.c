@@ -221,6 +221,11 @@ s_parse (int argc, char **argv, args_t *args)
                 return EXIT_USAGE;
         }
     }
+    fed_err_t err;
+    if (fed_config_check (args->config, &err)) {
+        fprintf (stderr, "fednode: %s\n", err.text);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 

@@ -6,7 +6,7 @@
     on only the actor thread touches it. Requests travel over the actor pipe
     as typed pictures (zsock_send), never as text to parse.
 */
-#include "config.h"     //  autoconf: PACKAGE_VERSION
+#include "fed_build.h"  //  autoconf: PACKAGE_VERSION
 #include "node.h"
 #include "coreviews.h"
 #include "log.h"
