@@ -160,7 +160,7 @@ fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 6);
+    msgpack_pack_map (&pk, 5);
     s_pack_text (&pk, "name", *config->node.name ? config->node.name
                                                  : fed_identity_short_id (identity));
     s_pack_text (&pk, "version", PACKAGE_VERSION);
@@ -169,7 +169,7 @@ fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
     free (seed);
     s_pack_text (&pk, "control", config->listen.control);
     msgpack_pack_str_with_body (&pk, "location", 8);
-    msgpack_pack_map (&pk, 5);
+    msgpack_pack_map (&pk, 6);
     s_pack_text (&pk, "region", config->node.region);
     s_pack_text (&pk, "zone", config->node.zone);
     s_pack_text (&pk, "site", config->node.site);

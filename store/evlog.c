@@ -365,11 +365,11 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
     bool failed = false;
     size_t size;
     char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
-    char *rebuilding = s_meta_get (self, "rebuilding", 10, &size, &failed);
     bool current = held && size == 4
                    && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
                        | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
                           == def->version;
+    char *rebuilding = s_meta_get (self, "rebuilding", 10, &size, &failed);
     bool was_rebuilding = rebuilding != NULL;
     free (held);
     free (rebuilding);

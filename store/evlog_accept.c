@@ -184,9 +184,6 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
     for (size_t i = 0; i < count; i++) {
         candidate_t *c = &list [i];
         const fed_event_t *event = c->event;
-        if (i > 0 && list [i - 1].event == NULL && run_count == 0) {
-            //  nothing: the previous slot was handed on
-        }
         //  The same event twice in one batch (several peers sent it).
         if (i > 0 && list [i - 1].event
             && memcmp (fed_event_id (list [i - 1].event), fed_event_id (event), FED_ID_BYTES)
@@ -365,7 +362,6 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     size_t fresh = listed;
 
     //  2. Buffered events of the origins this batch touches join it.
-    size_t kept = 0;
     for (size_t p = 0; p < log->pending_count; p++) {
         bool touched = false;
         for (size_t i = 0; i < fresh && !touched; i++)
@@ -380,7 +376,6 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
                 self.buffer, (self.buffer_count + 1) * sizeof (fed_event_t *));
             self.buffer [self.buffer_count++] = log->pending [p];
             self.buffer_bytes += fed_event_size (log->pending [p]);
-            kept++;
         }
     }
     qsort (list, listed, sizeof (candidate_t), s_compare_candidates);
@@ -430,7 +425,8 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         log->pending = self.buffer;
         log->pending_count = self.buffer_count;
         log->pending_bytes = self.buffer_bytes;
-        self.buffer = NULL;
+        self.buffer = NULL;         //  now the log's
+        self.buffer_count = 0;
     }
     else {
         //  Nothing of this batch is stored; the pending buffer is as it was
@@ -439,8 +435,6 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         fed_err_set (&report->first_error, -1, "%s",
                      err.text [0] ? err.text : "a view or the store failed");
         report->accepted = 0;
-        for (size_t i = 0; i < self.buffer_count; i++)
-            fed_event_destroy (&self.buffer [i]);
         free (log->pending);
         log->pending = NULL;
         log->pending_count = 0;
@@ -460,7 +454,6 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     free (self.touched);
     free (list);
     rocksdb_writebatch_wi_destroy (self.batch);
-    (void) kept;
     return rc == 0 ? 0 : -1;
 }
 
