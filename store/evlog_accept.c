@@ -73,7 +73,12 @@ s_compare_candidates (const void *a, const void *b)
         return order;
     if (fed_event_seq (x) != fed_event_seq (y))
         return fed_event_seq (x) < fed_event_seq (y) ? -1 : 1;
-    return memcmp (fed_event_id (x), fed_event_id (y), FED_ID_BYTES);
+    order = memcmp (fed_event_id (x), fed_event_id (y), FED_ID_BYTES);
+    if (order)
+        return order;
+    //  Copies of one event: the buffered one first, so it is the one kept.
+    return (int) ((const candidate_t *) b)->from_pending
+           - (int) ((const candidate_t *) a)->from_pending;
 }
 
 static void
@@ -184,17 +189,6 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
     for (size_t i = 0; i < count; i++) {
         candidate_t *c = &list [i];
         const fed_event_t *event = c->event;
-        if (i > 0 && list [i - 1].event == NULL && run_count == 0) {
-            //  nothing: the previous slot was handed on
-        }
-        //  The same event twice in one batch (several peers sent it).
-        if (i > 0 && list [i - 1].event
-            && memcmp (fed_event_id (list [i - 1].event), fed_event_id (event), FED_ID_BYTES)
-                   == 0) {
-            s_count (self, FED_EVENT_DUPLICATE, event, NULL);
-            fed_event_destroy (&c->event);
-            continue;
-        }
         if (working->quarantined) {
             s_count (self, FED_EVENT_QUARANTINED, event, "origin is quarantined after a fork");
             fed_event_destroy (&c->event);
@@ -385,6 +379,26 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     }
     qsort (list, listed, sizeof (candidate_t), s_compare_candidates);
 
+    //  The same event more than once (several peers sent it, or it is
+    //  already buffered): keep one copy, so that a run of linked events
+    //  stays contiguous in the list and the buffer never holds an event twice.
+    size_t unique = 0;
+    for (size_t i = 0; i < listed; i++) {
+        if (unique > 0
+            && memcmp (fed_event_id (list [unique - 1].event), fed_event_id (list [i].event),
+                       FED_ID_BYTES)
+                   == 0) {
+            if (!list [i].from_pending)
+                s_count (&self, FED_EVENT_DUPLICATE, list [i].event, NULL);
+            fed_event_destroy (&list [i].event);
+            continue;
+        }
+        candidate_t moved = list [i];
+        list [i].event = NULL;
+        list [unique++] = moved;
+    }
+    listed = unique;
+
     //  3. Each origin against its chain.
     self.batch = rocksdb_writebatch_wi_create (0, 1);
     self.touched = (fed_origin_t *) fed_calloc (listed + 1, sizeof (fed_origin_t));
@@ -430,7 +444,8 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         log->pending = self.buffer;
         log->pending_count = self.buffer_count;
         log->pending_bytes = self.buffer_bytes;
-        self.buffer = NULL;
+        self.buffer = NULL;     //  now the log's
+        self.buffer_count = 0;
     }
     else {
         //  Nothing of this batch is stored; the pending buffer is as it was
