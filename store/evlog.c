@@ -309,6 +309,8 @@ fed_evlog_destroy (fed_evlog_t **self_p)
     for (size_t i = 0; i < self->pending_count; i++)
         fed_event_destroy (&self->pending [i]);
     free (self->pending);
+    for (size_t i = 0; i < self->view_count; i++)
+        free ((char *) self->views [i].name);
     free (self->views);
     free (self->origins.slots);
     free (self->path);
@@ -355,7 +357,8 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
         }
     self->views = (fed_view_def_t *) fed_realloc (self->views,
                                                   (self->view_count + 1) * sizeof *def);
-    self->views [self->view_count++] = *def;
+    self->views [self->view_count] = *def;
+    self->views [self->view_count++].name = fed_strdup (def->name);     //  owned
     if (self->options.read_only)
         return 0;
 
@@ -363,13 +366,13 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
     char key [64];
     int key_size = snprintf (key, sizeof key, "viewver/%s", def->name);
     bool failed = false;
-    size_t size;
+    size_t size, rebuilding_size;
     char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
+    char *rebuilding = s_meta_get (self, "rebuilding", 10, &rebuilding_size, &failed);
     bool current = held && size == 4
                    && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
                        | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
                           == def->version;
-    char *rebuilding = s_meta_get (self, "rebuilding", 10, &size, &failed);
     bool was_rebuilding = rebuilding != NULL;
     free (held);
     free (rebuilding);
@@ -520,6 +523,17 @@ fed_evlog_append (fed_evlog_t *self, const char *type, const void *body, size_t 
 
 //  --- Reads -----------------------------------------------------------------
 
+//  Limits for decoding stored events. They were checked against the limits
+//  in force when they came in, which may be above the defaults (and above
+//  today's), so the body size is not capped again here.
+static fed_event_limits_t
+s_stored_limits (const fed_evlog_t *self)
+{
+    fed_event_limits_t limits = self->options.limits;
+    limits.max_body = UINT32_MAX;
+    return limits;
+}
+
 fed_event_t *
 fed_evlog_get (fed_evlog_t *self, const uint8_t origin [32], uint64_t seq)
 {
@@ -541,7 +555,8 @@ fed_evlog_get (fed_evlog_t *self, const uint8_t origin [32], uint64_t seq)
     uint8_t *bytes = (uint8_t *) value;
     //  Stored events were checked on the way in; a failure here is disk
     //  corruption, reported and never skipped silently.
-    if (fed_event_decode_owned (&bytes, size, NULL, &event, &decode_err)) {
+    fed_event_limits_t limits = s_stored_limits (self);
+    if (fed_event_decode_owned (&bytes, size, &limits, &event, &decode_err)) {
         fed_error ("event log %s: stored event (seq %llu) does not decode: %s", self->path,
                    (unsigned long long) seq, decode_err.text);
         return NULL;
@@ -555,6 +570,7 @@ fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, uint64
 {
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
                                                          self->cf [CF_EVENTS]);
+    fed_event_limits_t limits = s_stored_limits (self);
     uint8_t start [EVENT_KEY_SIZE];
     if (origin) {
         fed_evlog_event_key (start, origin, from);
@@ -580,7 +596,7 @@ fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, uint64
         const char *value = rocksdb_iter_value (it, &size);
         fed_event_t *event = NULL;
         fed_err_t decode_err;
-        if (fed_event_decode (value, size, NULL, &event, &decode_err)) {
+        if (fed_event_decode (value, size, &limits, &event, &decode_err)) {
             fed_err_set (err, -1, "event log %s: stored event seq %llu does not decode (%s): "
                          "store corrupt; restore from a backup", self->path,
                          (unsigned long long) seq, decode_err.text);

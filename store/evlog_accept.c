@@ -73,7 +73,12 @@ s_compare_candidates (const void *a, const void *b)
         return order;
     if (fed_event_seq (x) != fed_event_seq (y))
         return fed_event_seq (x) < fed_event_seq (y) ? -1 : 1;
-    return memcmp (fed_event_id (x), fed_event_id (y), FED_ID_BYTES);
+    order = memcmp (fed_event_id (x), fed_event_id (y), FED_ID_BYTES);
+    if (order)
+        return order;
+    //  Copies of one event: the buffered one first, so it is the one kept.
+    return (int) ((const candidate_t *) b)->from_pending
+           - (int) ((const candidate_t *) a)->from_pending;
 }
 
 static void
@@ -184,14 +189,6 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
     for (size_t i = 0; i < count; i++) {
         candidate_t *c = &list [i];
         const fed_event_t *event = c->event;
-        //  The same event twice in one batch (several peers sent it).
-        if (i > 0 && list [i - 1].event
-            && memcmp (fed_event_id (list [i - 1].event), fed_event_id (event), FED_ID_BYTES)
-                   == 0) {
-            s_count (self, FED_EVENT_DUPLICATE, event, NULL);
-            fed_event_destroy (&c->event);
-            continue;
-        }
         if (working->quarantined) {
             s_count (self, FED_EVENT_QUARANTINED, event, "origin is quarantined after a fork");
             fed_event_destroy (&c->event);
@@ -361,24 +358,49 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     }
     size_t fresh = listed;
 
-    //  2. Buffered events of the origins this batch touches join it.
+    //  2. Buffered events of the origins this batch touches join it. They
+    //  join as copies: the log's buffer changes only when the batch commits,
+    //  so a failed write loses nothing that was waiting. Events of an origin
+    //  quarantined since they arrived are dropped here.
     for (size_t p = 0; p < log->pending_count; p++) {
+        const fed_event_t *waiting = log->pending [p];
+        if (fed_evlog_quarantined (log, fed_event_origin (waiting)))
+            continue;
         bool touched = false;
         for (size_t i = 0; i < fresh && !touched; i++)
-            touched = memcmp (fed_event_origin (list [i].event),
-                              fed_event_origin (log->pending [p]), FED_KEY_BYTES)
+            touched = memcmp (fed_event_origin (list [i].event), fed_event_origin (waiting),
+                              FED_KEY_BYTES)
                       == 0;
         if (touched)
-            list [listed++] = (candidate_t) {log->pending [p], true};
+            list [listed++] = (candidate_t) {fed_event_dup (waiting), true};
         else {
-            //  Untouched pending events stay, in place.
             self.buffer = (fed_event_t **) fed_realloc (
                 self.buffer, (self.buffer_count + 1) * sizeof (fed_event_t *));
-            self.buffer [self.buffer_count++] = log->pending [p];
-            self.buffer_bytes += fed_event_size (log->pending [p]);
+            self.buffer [self.buffer_count++] = fed_event_dup (waiting);
+            self.buffer_bytes += fed_event_size (waiting);
         }
     }
     qsort (list, listed, sizeof (candidate_t), s_compare_candidates);
+
+    //  The same event more than once (several peers sent it, or it is
+    //  already buffered): keep one copy, so that a run of linked events
+    //  stays contiguous in the list and the buffer never holds an event twice.
+    size_t unique = 0;
+    for (size_t i = 0; i < listed; i++) {
+        if (unique > 0
+            && memcmp (fed_event_id (list [unique - 1].event), fed_event_id (list [i].event),
+                       FED_ID_BYTES)
+                   == 0) {
+            if (!list [i].from_pending)
+                s_count (&self, FED_EVENT_DUPLICATE, list [i].event, NULL);
+            fed_event_destroy (&list [i].event);
+            continue;
+        }
+        candidate_t moved = list [i];
+        list [i].event = NULL;
+        list [unique++] = moved;
+    }
+    listed = unique;
 
     //  3. Each origin against its chain.
     self.batch = rocksdb_writebatch_wi_create (0, 1);
@@ -421,24 +443,21 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
             *fed_origin_map_upsert (&log->origins, self.touched [i].origin) = self.touched [i];
         log->count += self.accepted_count;
         log->stats.forks += self.fork_count;
+        for (size_t i = 0; i < log->pending_count; i++)
+            fed_event_destroy (&log->pending [i]);
         free (log->pending);
         log->pending = self.buffer;
         log->pending_count = self.buffer_count;
         log->pending_bytes = self.buffer_bytes;
-        self.buffer = NULL;         //  now the log's
+        self.buffer = NULL;     //  now the log's
         self.buffer_count = 0;
     }
     else {
-        //  Nothing of this batch is stored; the pending buffer is as it was
-        //  (its events that joined the batch were in self.accepted or
-        //  self.buffer, freed below, so rebuild it from what is left).
+        //  Nothing of this batch is stored, and the pending buffer is as it
+        //  was: the working copies are freed below.
         fed_err_set (&report->first_error, -1, "%s",
                      err.text [0] ? err.text : "a view or the store failed");
         report->accepted = 0;
-        free (log->pending);
-        log->pending = NULL;
-        log->pending_count = 0;
-        log->pending_bytes = 0;
     }
     for (size_t i = 0; i < self.accepted_count; i++)
         fed_event_destroy (&self.accepted [i]);
