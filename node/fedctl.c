@@ -36,23 +36,16 @@ s_keygen (int argc, char **argv)
         fprintf (stderr, "usage: fedctl keygen NAME  (writes NAME.key and NAME.pub)\n");
         return EXIT_USAGE;
     }
-    fed_identity_t *identity = fed_identity_generate ();
-    char *secret_path = fed_sprintf ("%s.key", argv [2]);
-    char *public_path = fed_sprintf ("%s.pub", argv [2]);
     fed_err_t err;
-    int rc = 0;
-    if (fed_identity_save (identity, secret_path, &err)
-        || fed_identity_save_public (identity, public_path, &err)) {
+    fed_identity_t *identity = fed_identity_keygen (argv [2], &err);
+    if (!identity) {
         fprintf (stderr, "fedctl: %s\n", err.text);
-        rc = 1;
+        return 1;
     }
-    else
-        printf ("%s\nwrote %s (secret, mode 0600) and %s\n", fed_identity_id (identity),
-                secret_path, public_path);
-    free (secret_path);
-    free (public_path);
+    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity),
+            argv [2], argv [2]);
     fed_identity_destroy (&identity);
-    return rc;
+    return 0;
 }
 
 int

@@ -297,23 +297,16 @@ s_cmd_keygen (args_t *args)
         fprintf (stderr, "usage: fednode keygen NAME  (writes NAME.key and NAME.pub)\n");
         return EXIT_USAGE;
     }
-    fed_identity_t *identity = fed_identity_generate ();
-    char *secret_path = fed_sprintf ("%s.key", args->argv [1]);
-    char *public_path = fed_sprintf ("%s.pub", args->argv [1]);
     fed_err_t err;
-    int rc = 0;
-    if (fed_identity_save (identity, secret_path, &err)
-        || fed_identity_save_public (identity, public_path, &err)) {
+    fed_identity_t *identity = fed_identity_keygen (args->argv [1], &err);
+    if (!identity) {
         fprintf (stderr, "fednode: %s\n", err.text);
-        rc = 1;
+        return 1;
     }
-    else
-        printf ("%s\nwrote %s (secret, mode 0600) and %s\n", fed_identity_id (identity),
-                secret_path, public_path);
-    free (secret_path);
-    free (public_path);
+    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity),
+            args->argv [1], args->argv [1]);
     fed_identity_destroy (&identity);
-    return rc;
+    return 0;
 }
 
 //  Opens the data dir's log or prints why not. Caller destroys both.

@@ -761,3 +761,19 @@ fed_identity_sign (const fed_identity_t *self, const uint8_t *msg, size_t size, 
     int rc = crypto_sign_detached (sig, NULL, msg, size, self->secrets->sign_secret);
     assert (rc == 0);
 }
+
+fed_identity_t *
+fed_identity_keygen (const char *name, fed_err_t *err)
+{
+    fed_identity_t *self = fed_identity_generate ();
+    char *secret_path = fed_sprintf ("%s.key", name);
+    char *public_path = fed_sprintf ("%s.pub", name);
+    int rc = fed_identity_save (self, secret_path, err);
+    if (rc == 0)
+        rc = fed_identity_save_public (self, public_path, err);
+    free (secret_path);
+    free (public_path);
+    if (rc)
+        fed_identity_destroy (&self);
+    return self;
+}

@@ -95,6 +95,12 @@ int fed_identity_save_public (const fed_identity_t *self, const char *path,
 int fed_identity_read_public (const char *path_or_key, uint8_t key [32],
                               fed_err_t *err) FED_MUST_USE;
 
+//  Operator key generation (fednode keygen, fedctl keygen): makes a fresh
+//  identity and writes NAME.key (secret, 0600) and NAME.pub (0644), refusing
+//  to overwrite either. Returns the new identity (caller owns it), or NULL
+//  with err.
+fed_identity_t *fed_identity_keygen (const char *name, fed_err_t *err);
+
 //  Wipes the secrets and frees the identity. Accepts NULL or *self_p NULL;
 //  sets *self_p to NULL.
 void fed_identity_destroy (fed_identity_t **self_p);
