@@ -152,14 +152,16 @@ s_parse (int argc, char **argv, args_t *args)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     //  Two passes: the config file first, so flags override it wherever
-    //  they appear on the line.
+    //  they appear on the line. The first pass uses getopt itself, so every
+    //  spelling getopt accepts (-cFILE, --conf FILE, --config=FILE) works.
     const char *config_file = getenv ("FEDNODE_CONFIG");
-    for (int i = 1; i < argc; i++) {
-        if ((streq (argv [i], "-c") || streq (argv [i], "--config")) && i + 1 < argc)
-            config_file = argv [i + 1];
-        else if (strncmp (argv [i], "--config=", 9) == 0)
-            config_file = argv [i] + 9;
-    }
+    opterr = 0;
+    int first;
+    while ((first = getopt_long (argc, argv, "-c:d:hV", options, NULL)) != -1)
+        if (first == 'c')
+            config_file = optarg;
+    opterr = 1;
+    optind = 0;     //  glibc: a full reset for the second pass
     if (config_file) {
         fed_err_t err;
         if (fed_config_load_file (args->config, config_file, &err)) {
@@ -671,7 +673,16 @@ s_print_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         const uint8_t *inner = fed_view_lww_value (value, size, &value_size);
         text = inner ? fed_json_from_msgpack (inner, value_size, false) : NULL;
     }
-    printf ("%-52s %s\n", shown, text ? text : "(binary)");
+    const args_t *args = (const args_t *) arg;
+    if (args->json) {
+        //  shown is text: view names, Z85 keys, user keys
+        printf ("{\"key\":\"");
+        for (const char *c = shown; *c; c++)
+            printf (*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        printf ("\",\"value\":%s}\n", text ? text : "null");
+    }
+    else
+        printf ("%-52s %s\n", shown, text ? text : "(binary)");
     free (text);
     return 0;
 }
@@ -683,7 +694,7 @@ s_cmd_views (args_t *args)
     fed_evlog_t *log = s_open (args, true, &identity);
     if (!log)
         return 1;
-    int rc = fed_evlog_view_scan (log, args->argc > 1 ? args->argv [1] : "", s_print_view, NULL);
+    int rc = fed_evlog_view_scan (log, args->argc > 1 ? args->argv [1] : "", s_print_view, args);
     fed_evlog_destroy (&log);
     fed_identity_destroy (&identity);
     return rc ? 1 : 0;

@@ -67,9 +67,23 @@ s_config_copy (const fed_config_t *config)
     return copy;
 }
 
+//  Creates dir and any missing parents (like mkdir -p), the last with 0700.
 static int
 s_make_data_dir (const char *dir, fed_err_t *err)
 {
+    char *path = fed_strdup (dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir (path, 0755) && errno != EEXIST) {
+                fed_err_set (err, -1, "cannot create %s for data dir %s: %s (config data_dir, "
+                             "--data-dir)", path, dir, strerror (errno));
+                free (path);
+                return -1;
+            }
+            *p = '/';
+        }
+    free (path);
     if (mkdir (dir, 0700) == 0 || errno == EEXIST) {
         struct stat st;
         if (stat (dir, &st) == 0 && S_ISDIR (st.st_mode))

@@ -8,6 +8,9 @@
         "fork/" ‖ origin ‖ seq -> the conflicting event's bytes (evidence)
         "viewver/" ‖ name      -> 4 bytes, big-endian: folded view version
         "rebuilding"           -> present while a full rebuild runs
+        "arr/" ‖ n(8)          -> origin ‖ seq: the n-th event this node stored
+        "id/" ‖ id(32)         -> origin ‖ seq: where the event with this id is
+        "rid/" ‖ request id    -> expiry(8): control request ids already used
 */
 #include "evlog_internal.h"
 #include "log.h"
@@ -194,11 +197,56 @@ s_load_state (fed_evlog_t *self, fed_err_t *err)
     if (s_meta_scan (self, "vv/", s_load_origin, err)
         || s_meta_scan (self, "q/", s_load_quarantine, err))
         return -1;
+    //  The last arrival number: the greatest "arr/" key.
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_META]);
+    rocksdb_iter_seek_for_prev (it, "arr/\xff", 5);
+    if (rocksdb_iter_valid (it)) {
+        size_t key_size;
+        const char *key = rocksdb_iter_key (it, &key_size);
+        if (key_size == 12 && memcmp (key, "arr/", 4) == 0)
+            self->arrivals = fed_get_be64 ((const uint8_t *) key + 4);
+    }
+    rocksdb_iter_destroy (it);
     return 0;
 
 storage:
     fed_err_set (err, -1, "event log %s: reading meta failed (see the log above)", self->path);
     return -1;
+}
+
+//  A full rebuild cut off by a crash left some views half folded: forget
+//  every view and every folded version, in one batch, so that each view is
+//  refolded whole when it is registered.
+static int
+s_finish_interrupted_rebuild (fed_evlog_t *self, fed_err_t *err)
+{
+    bool failed = false;
+    size_t size;
+    char *mark = s_meta_get (self, "rebuilding", 10, &size, &failed);
+    if (failed) {
+        fed_err_set (err, -1, "event log %s: reading meta failed", self->path);
+        return -1;
+    }
+    if (!mark)
+        return 0;
+    free (mark);
+    fed_warn ("event log %s: a view rebuild was interrupted; every view will be refolded",
+              self->path);
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    rocksdb_writebatch_delete_range_cf (batch, self->cf [CF_VIEWS], "", 0, "\x7f", 1);
+    rocksdb_writebatch_delete_range_cf (batch, self->cf [CF_META], "viewver/", 8, "viewver0", 8);
+    rocksdb_writebatch_delete_cf (batch, self->cf [CF_META], "rebuilding", 10);
+    char *error = NULL;
+    rocksdb_write (self->db, self->sync_options, batch, &error);
+    rocksdb_writebatch_destroy (batch);
+    if (error) {
+        fed_err_set (err, -1, "event log %s: clearing an interrupted rebuild failed: %s",
+                     self->path, error);
+        free (error);
+        return -1;
+    }
+    return 0;
 }
 
 fed_evlog_t *
@@ -255,6 +303,8 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
     rocksdb_writeoptions_set_sync (self->sync_options, 1);
     self->read_options = rocksdb_readoptions_create ();
     if (s_load_state (self, err))
+        goto err;
+    if (!self->options.read_only && s_finish_interrupted_rebuild (self, err))
         goto err;
     if (!self->options.read_only) {
         rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], "schema", 6, "1", 1,
@@ -366,23 +416,20 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
     char key [64];
     int key_size = snprintf (key, sizeof key, "viewver/%s", def->name);
     bool failed = false;
-    size_t size, rebuilding_size;
+    size_t size;
     char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
-    char *rebuilding = s_meta_get (self, "rebuilding", 10, &rebuilding_size, &failed);
     bool current = held && size == 4
                    && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
                        | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
                           == def->version;
-    bool was_rebuilding = rebuilding != NULL;
     free (held);
-    free (rebuilding);
     if (failed) {
         fed_err_set (err, -1, "event log %s: reading view versions failed", self->path);
         return -1;
     }
-    if (current && !was_rebuilding)
+    if (current)
         return 0;
-    return fed_evlog_refold (self, was_rebuilding ? NULL : def->name, err);
+    return fed_evlog_refold (self, def->name, err);
 }
 
 //  --- Staging and committing writes -----------------------------------------
@@ -395,6 +442,17 @@ fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
     fed_evlog_event_key (key, fed_event_origin (event), fed_event_seq (event));
     rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
                                   (const char *) fed_event_bytes (event), fed_event_size (event));
+    //  Local indexes: arrival order and id -> position. The caller restores
+    //  self->arrivals if the batch is not committed.
+    uint8_t arrival [4 + 8], by_id [3 + FED_ID_BYTES];
+    memcpy (arrival, "arr/", 4);
+    fed_put_be64 (arrival + 4, ++self->arrivals);
+    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) arrival,
+                                  sizeof arrival, (const char *) key, sizeof key);
+    memcpy (by_id, "id/", 3);
+    memcpy (by_id + 3, fed_event_id (event), FED_ID_BYTES);
+    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) by_id, sizeof by_id,
+                                  (const char *) key, sizeof key);
     int rc = 0;
     for (size_t i = 0; i < self->view_count && rc == 0; i++) {
         fed_view_txn_t *txn = fed_view_txn_new (self->db, self->cf [CF_VIEWS], batch,
@@ -484,6 +542,7 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
     else
         memcpy (own.origin, self->origin, FED_KEY_BYTES);
     uint64_t first = own.seq + 1;
+    uint64_t arrivals = self->arrivals;
     rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 1);
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
@@ -502,8 +561,10 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         rc = fed_evlog_commit (self, batch, err);
     }
     rocksdb_writebatch_wi_destroy (batch);
-    if (rc)
+    if (rc) {
+        self->arrivals = arrivals;
         return -1;
+    }
     own.used = true;
     *fed_origin_map_upsert (&self->origins, self->origin) = own;
     self->count += count;
@@ -720,4 +781,136 @@ void
 fed_evlog_stats (fed_evlog_t *self, fed_evlog_stats_t *stats)
 {
     *stats = self->stats;
+}
+
+//  --- Local indexes ----------------------------------------------------------
+
+uint64_t
+fed_evlog_arrivals (fed_evlog_t *self)
+{
+    return self->arrivals;
+}
+
+int
+fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_fn *each,
+                void *arg, uint64_t *last_p, fed_err_t *err)
+{
+    *last_p = after;
+    uint8_t start [12];
+    memcpy (start, "arr/", 4);
+    fed_put_be64 (start + 4, after + 1);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_META]);
+    int rc = 0;
+    size_t walked = 0;
+    for (rocksdb_iter_seek (it, (const char *) start, sizeof start);
+         rocksdb_iter_valid (it) && walked < limit; rocksdb_iter_next (it)) {
+        size_t key_size, value_size;
+        const uint8_t *key = (const uint8_t *) rocksdb_iter_key (it, &key_size);
+        if (key_size != 12 || memcmp (key, "arr/", 4) != 0)
+            break;
+        const uint8_t *value = (const uint8_t *) rocksdb_iter_value (it, &value_size);
+        if (value_size != EVENT_KEY_SIZE) {
+            fed_err_set (err, -1, "event log %s: arrival index entry of %zu bytes: store "
+                         "corrupt", self->path, value_size);
+            rc = -1;
+            break;
+        }
+        fed_event_t *event = fed_evlog_get (self, value, fed_get_be64 (value + FED_KEY_BYTES));
+        if (!event) {
+            fed_err_set (err, -1, "event log %s: arrival index names an event that cannot be "
+                         "read", self->path);
+            rc = -1;
+            break;
+        }
+        *last_p = fed_get_be64 (key + 4);
+        walked++;
+        rc = each (arg, event);
+        fed_event_destroy (&event);
+        if (rc)
+            break;
+    }
+    rocksdb_iter_destroy (it);
+    return rc;
+}
+
+fed_event_t *
+fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32])
+{
+    uint8_t key [3 + FED_ID_BYTES];
+    memcpy (key, "id/", 3);
+    memcpy (key + 3, id, FED_ID_BYTES);
+    bool failed = false;
+    size_t size;
+    char *where = s_meta_get (self, (const char *) key, sizeof key, &size, &failed);
+    fed_event_t *event = NULL;
+    if (where && size == EVENT_KEY_SIZE)
+        event = fed_evlog_get (self, (const uint8_t *) where,
+                               fed_get_be64 ((const uint8_t *) where + FED_KEY_BYTES));
+    free (where);
+    return event;
+}
+
+int
+fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size,
+                         int64_t expires_ms)
+{
+    if (self->options.read_only || size == 0 || size > 64)
+        return -1;
+    uint8_t key [4 + 64];
+    memcpy (key, "rid/", 4);
+    memcpy (key + 4, rid, size);
+    bool failed = false;
+    size_t held_size;
+    char *held = s_meta_get (self, (const char *) key, 4 + size, &held_size, &failed);
+    free (held);
+    if (failed)
+        return -1;
+    if (held)
+        return 1;
+    uint8_t value [8];
+    fed_put_be64 (value, (uint64_t) expires_ms);
+    char *error = NULL;
+    rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], (const char *) key,
+                    4 + size, (const char *) value, sizeof value, &error);
+    if (error) {
+        fed_error ("event log %s: recording a request id failed: %s", self->path, error);
+        free (error);
+        return -1;
+    }
+    return 0;
+}
+
+size_t
+fed_evlog_purge_requests (fed_evlog_t *self, int64_t now_ms)
+{
+    if (self->options.read_only)
+        return 0;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
+                                                         self->cf [CF_META]);
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
+    size_t purged = 0;
+    for (rocksdb_iter_seek (it, "rid/", 4); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
+        size_t key_size, value_size;
+        const char *key = rocksdb_iter_key (it, &key_size);
+        if (key_size < 4 || memcmp (key, "rid/", 4) != 0)
+            break;
+        const char *value = rocksdb_iter_value (it, &value_size);
+        if (value_size == 8 && (int64_t) fed_get_be64 ((const uint8_t *) value) < now_ms) {
+            rocksdb_writebatch_delete_cf (batch, self->cf [CF_META], key, key_size);
+            purged++;
+        }
+    }
+    rocksdb_iter_destroy (it);
+    if (purged) {
+        char *error = NULL;
+        rocksdb_write (self->db, self->write_options, batch, &error);
+        if (error) {
+            fed_error ("event log %s: purging request ids failed: %s", self->path, error);
+            free (error);
+            purged = 0;
+        }
+    }
+    rocksdb_writebatch_destroy (batch);
+    return purged;
 }

@@ -171,6 +171,33 @@ typedef int (fed_evlog_kv_fn) (void *arg, const uint8_t *key, size_t key_size,
 int fed_evlog_view_scan (fed_evlog_t *self, const char *prefix, fed_evlog_kv_fn *each,
                          void *arg) FED_MUST_USE;
 
+//  --- Local indexes ----------------------------------------------------------
+//  Every stored event also gets an arrival number (1, 2, 3 … in the order
+//  this node stored events, whatever their origin) and an entry in an
+//  id -> position index. Both are local, like a mailbox: they are not views
+//  and do not converge across nodes.
+
+//  Highest arrival number so far (0: none).
+uint64_t fed_evlog_arrivals (fed_evlog_t *self);
+
+//  Walks events stored after arrival number `after`, in arrival order, at
+//  most limit of them. *last_p receives the arrival number of the last
+//  event passed to each (or `after` when none). Returns 0, the callback's
+//  non-zero value if it stopped, or -1 with err.
+int fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_fn *each,
+                    void *arg, uint64_t *last_p, fed_err_t *err) FED_MUST_USE;
+
+//  The event with this id, or NULL if not held. Caller owns it.
+fed_event_t *fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32]);
+
+//  Claims a request id (replay protection for control commands): records
+//  it durably (synced) with its expiry. Returns 0 if it was fresh, 1 if it
+//  was already claimed, -1 on a storage error.
+int fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size,
+                             int64_t expires_ms) FED_MUST_USE;
+//  Forgets request ids that expired before now_ms. Returns how many.
+size_t fed_evlog_purge_requests (fed_evlog_t *self, int64_t now_ms);
+
 //  --- Maintenance ----------------------------------------------------------
 
 //  Drops every view and refolds all registered views from the log. A crash

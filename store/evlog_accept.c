@@ -261,9 +261,17 @@ static int
 s_stage_forks (accept_t *self, fed_err_t *err)
 {
     fed_evlog_t *log = self->log;
+    //  The node's own chain as this batch leaves it: an import may have
+    //  restored own events in this very batch.
     fed_origin_t own = {0};
+    fed_origin_t *touched_own = NULL;
+    for (size_t i = 0; i < self->touched_count; i++)
+        if (memcmp (self->touched [i].origin, log->origin, FED_KEY_BYTES) == 0)
+            touched_own = &self->touched [i];
     fed_origin_t *slot = fed_origin_map_find (&log->origins, log->origin);
-    if (slot)
+    if (touched_own)
+        own = *touched_own;
+    else if (slot)
         own = *slot;
     memcpy (own.origin, log->origin, FED_KEY_BYTES);
     for (size_t i = 0; i < self->fork_count; i++) {
@@ -314,6 +322,10 @@ s_stage_forks (accept_t *self, fed_err_t *err)
     }
     if (self->fork_count && log->has_signer && !log->options.read_only) {
         own.used = true;
+        if (touched_own) {
+            *touched_own = own;
+            return 0;
+        }
         self->touched = (fed_origin_t *) fed_realloc (
             self->touched, (self->touched_count + 1) * sizeof (fed_origin_t));
         self->touched [self->touched_count++] = own;
@@ -331,6 +343,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         return -1;
     }
     accept_t self = {log, report, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0, false};
+    uint64_t arrivals = log->arrivals;     //  restored if nothing is committed
     candidate_t *list = (candidate_t *) fed_calloc (count + log->pending_count + 1,
                                                     sizeof (candidate_t));
     size_t listed = 0;
@@ -458,6 +471,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         fed_err_set (&report->first_error, -1, "%s",
                      err.text [0] ? err.text : "a view or the store failed");
         report->accepted = 0;
+        log->arrivals = arrivals;
     }
     for (size_t i = 0; i < self.accepted_count; i++)
         fed_event_destroy (&self.accepted [i]);
