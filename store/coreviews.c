@@ -4,6 +4,7 @@
 */
 #include "coreviews.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,12 +88,95 @@ s_kv_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
 }
 
 int
+fed_coreviews_member (const uint8_t *body, size_t size, const char *name, fed_blob_t *value)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, body, size);
+    uint32_t count;
+    size_t name_size = strlen (name);
+    if (fed_mpr_map (&reader, &count))
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t key_size;
+        if (fed_mpr_str (&reader, &key, &key_size)) {
+            if (fed_mpr_skip (&reader, NULL))
+                return -1;
+            key = NULL;
+        }
+        size_t start = reader.pos;
+        if (fed_mpr_skip (&reader, NULL))
+            return -1;
+        if (key && key_size == name_size && memcmp (key, name, name_size) == 0) {
+            *value = (fed_blob_t) {reader.data + start, reader.pos - start};
+            return 0;
+        }
+    }
+    return -1;
+}
+
+//  The 32-byte bin member "key" of an event body, or NULL.
+static const uint8_t *
+s_key_member (const fed_event_t *event)
+{
+    fed_blob_t value;
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "key",
+                              &value))
+        return NULL;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    const uint8_t *key;
+    uint32_t size;
+    return fed_mpr_bin (&reader, &key, &size) == 0 && size == FED_KEY_BYTES ? key : NULL;
+}
+
+static int
+s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
+{
+    const char *type = fed_event_type (event);
+    bool added = strcmp (type, "trust.added") == 0;
+    if (!added && strcmp (type, "trust.removed") != 0)
+        return 0;
+    const uint8_t *key = s_key_member (event);
+    if (!key)
+        return 0;
+    static const uint8_t nil = 0xc0;
+    return fed_view_lww_put (txn, key, FED_KEY_BYTES, event,
+                             added ? fed_event_body (event) : &nil,
+                             added ? fed_event_body_size (event) : 1);
+}
+
+static int
+s_tokens_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
+{
+    const char *type = fed_event_type (event);
+    bool created = strcmp (type, "token.created") == 0;
+    if (!created && strcmp (type, "token.revoked") != 0)
+        return 0;
+    fed_blob_t value;
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "id", &value))
+        return 0;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    const char *id;
+    uint32_t id_size;
+    if (fed_mpr_str (&reader, &id, &id_size) || id_size == 0 || id_size > 16)
+        return 0;
+    char key [24];
+    int key_size = snprintf (key, sizeof key, "%s/%.*s", created ? "c" : "r", (int) id_size, id);
+    return fed_view_lww_put (txn, key, (size_t) key_size, event, fed_event_body (event),
+                             fed_event_body_size (event));
+}
+
+int
 fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
 {
     const fed_view_def_t views [] = {
         {"stats", 1, s_stats_apply, NULL},
         {"nodes", 1, s_nodes_apply, NULL},
         {"kv", 1, s_kv_apply, NULL},
+        {"trust", 1, s_trust_apply, NULL},
+        {"tokens", 1, s_tokens_apply, NULL},
     };
     for (size_t i = 0; i < sizeof views / sizeof views [0]; i++)
         if (fed_evlog_add_view (log, &views [i], err))

@@ -9,6 +9,12 @@
                         for KEY ({key: str ≤ 256 bytes, value: any}); a
                         kv.delete ({key}) writes nil, a tombstone that
                         still orders later writes
+    trust/KEY(32)       LWW register: body of the latest trust.added
+                        ({key: bin32, role: str, name: str}) for KEY, or nil
+                        after trust.removed ({key: bin32})
+    tokens/c/ID         LWW register: body of token.created ({id: str ≤ 16,
+                        hash: bin32, name, expires: uint ms|nil, uses: uint|nil})
+    tokens/r/ID         LWW register: body of token.revoked ({id})
 */
 #ifndef FED_COREVIEWS_H_INCLUDED
 #define FED_COREVIEWS_H_INCLUDED
@@ -32,6 +38,11 @@ int64_t fed_coreviews_count (fed_evlog_t *log, const char *name);
 //  NULL if absent or deleted), or -1 on a storage error.
 int fed_coreviews_kv_get (fed_evlog_t *log, const char *key, uint8_t **value_p,
                           size_t *size_p) FED_MUST_USE;
+
+//  Finds member name of the msgpack map body and sets *value to its raw
+//  bytes. Returns 0, or -1 if body is not a map or has no such member.
+int fed_coreviews_member (const uint8_t *body, size_t size, const char *name,
+                          fed_blob_t *value) FED_MUST_USE;
 
 #ifdef __cplusplus
 }

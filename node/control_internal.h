@@ -1,0 +1,48 @@
+/*  node/control_internal.h: what the control server (control.c) and its
+    commands (control_cmds.c) share. Not installed.
+*/
+#ifndef FED_CONTROL_INTERNAL_H_INCLUDED
+#define FED_CONTROL_INTERNAL_H_INCLUDED
+
+#include "control.h"
+#include "ctlmsg.h"
+
+#include <msgpack.h>
+
+//  One request being answered.
+typedef struct {
+    fed_node_t *node;               //  the node (log, trust, metrics, identity, config)
+    fed_ctl_request_t *request;     //  decoded request (borrows the frame)
+    uint8_t caller [32];            //  the caller's ed25519 key (from ZAP's User-Id)
+    fed_role_t role;                //  its role now
+    msgpack_packer *pk;             //  pack the result here on success
+    const char *code;               //  on failure: the error code
+    fed_err_t err;                  //  on failure: the message
+    int64_t wait_ms;                //  set by a command that wants to be parked
+} fed_call_t;
+
+//  A command: 0 with the result packed, or -1 with call->code and call->err.
+typedef int (fed_command_fn) (fed_call_t *call);
+
+
+typedef struct {
+    const char *name;               //  as on the wire
+    unsigned roles;                 //  bit (1 << role) per role allowed; admin always is
+    bool changes_state;             //  needs rid and exp (doc/protocol.md §3.3)
+    fed_command_fn *run;
+} fed_command_t;
+
+//  The command table and its size.
+extern const fed_command_t fed_commands [];
+extern const size_t fed_command_count;
+
+//  Fails a call with code and a formatted message. Returns -1.
+int fed_call_fail (fed_call_t *call, const char *code, const char *format, ...) FED_PRINTF (3, 4);
+
+//  Packs an event as the event map of doc/protocol.md §3.4.
+void fed_call_pack_event (msgpack_packer *pk, const fed_event_t *event);
+
+//  Appends raw msgpack bytes (one whole object) to the packer's buffer.
+void fed_call_pack_raw (msgpack_packer *pk, const void *data, size_t size);
+
+#endif

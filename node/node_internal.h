@@ -1,0 +1,39 @@
+/*  node/node_internal.h: the node's state, shared by the files that run on
+    its actor thread (node.c, control.c, control_cmds.c). Not installed.
+*/
+#ifndef FED_NODE_INTERNAL_H_INCLUDED
+#define FED_NODE_INTERNAL_H_INCLUDED
+
+#include "node.h"
+#include "trust.h"
+#include "metrics.h"
+#include "curve.h"
+
+typedef struct fed_control_t fed_control_t;
+
+struct fed_node_t {
+    fed_config_t *config;           //  copy of the config, owned
+    fed_identity_t *identity;       //  node key, owned
+    fed_identity_t *admin;          //  local operator key, owned
+    fed_evlog_t *log;               //  owned; the actor's while it runs
+    fed_trust_t *trust;             //  the trusted set, owned; the actor's while it runs
+    fed_metrics_t *metrics;         //  owned; the actor's while it runs
+    fed_zap_t *zap;                 //  the ZAP handler, owned
+    zactor_t *actor;                //  the event loop thread, owned
+    fed_control_t *control;         //  control server; made and used on the actor thread
+    int64_t started_ms;             //  wall clock at start
+};
+
+//  Appends a local event and runs what follows any change to the log:
+//  trust refresh for trust.* events, parked control requests answered.
+//  Actor thread only. 0, or -1 with err.
+int fed_node_append_local (fed_node_t *self, const char *type, const void *body, size_t size,
+                           uint64_t *seq_p, uint8_t id [32], fed_err_t *err) FED_MUST_USE;
+
+//  Recomputes the trusted set and brings the ZAP allow tables in line.
+//  *revoked_p (if given) is true when a key lost access. 0, or -1 with err.
+int fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err) FED_MUST_USE;
+
+#define FED_ZAP_CONTROL "control"
+
+#endif
