@@ -363,9 +363,9 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
     char key [64];
     int key_size = snprintf (key, sizeof key, "viewver/%s", def->name);
     bool failed = false;
-    size_t size;
+    size_t size, rebuilding_size;
     char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
-    char *rebuilding = s_meta_get (self, "rebuilding", 10, &size, &failed);
+    char *rebuilding = s_meta_get (self, "rebuilding", 10, &rebuilding_size, &failed);
     bool current = held && size == 4
                    && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
                        | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
@@ -481,7 +481,9 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
     else
         memcpy (own.origin, self->origin, FED_KEY_BYTES);
     uint64_t first = own.seq + 1;
-    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 1);
+    //  overwrite_key off: with it on, each insert walks the key's earlier
+    //  entries (merges never replace one), so N counter merges cost O(N^2).
+    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 0);
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         fed_event_t *event = NULL;
