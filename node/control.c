@@ -406,10 +406,14 @@ fed_control_destroy (fed_control_t **self_p)
     *self_p = NULL;
 }
 
-int
-fed_control_reset_connections (fed_control_t *self, fed_err_t *err)
+//  One-shot timer: rebinds after the current handler has replied.
+static int
+s_on_reset (zloop_t *loop, int timer_id, void *arg)
 {
+    fed_control_t *self = (fed_control_t *) arg;
     zloop_reader_end (self->loop, self->router);
+    //  Let replies already queued go out before the connections close.
+    zsock_set_linger (self->router, 1000);
     zsock_destroy (&self->router);
     //  Parked requests belong to the dropped connections.
     parked_t *entry;
@@ -419,12 +423,22 @@ fed_control_reset_connections (fed_control_t *self, fed_err_t *err)
         free (entry);
     }
     //  The port may still be held for a moment by the closing socket.
-    for (int attempt = 0; attempt < 50; attempt++) {
-        if (s_bind (self, err) == 0)
+    fed_err_t err;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (s_bind (self, &err) == 0) {
+            fed_info ("control: connections dropped after a key lost access");
             return 0;
+        }
         zclock_sleep (20);
     }
-    return -1;
+    fed_error ("control: %s", err.text);
+    return 0;
+}
+
+void
+fed_control_reset_connections (fed_control_t *self)
+{
+    zloop_timer (self->loop, 1, 1, s_on_reset, self);
 }
 
 const char *

@@ -7,7 +7,8 @@
     as typed pictures (zsock_send), never as text to parse.
 */
 #include "fed_build.h"  //  autoconf: PACKAGE_VERSION
-#include "node.h"
+#include "node_internal.h"
+#include "control.h"
 #include "coreviews.h"
 #include "log.h"
 
@@ -18,14 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct fed_node_t {
-    fed_config_t *config;           //  copy of the config, owned
-    fed_identity_t *identity;       //  node key, owned
-    fed_identity_t *admin;          //  local operator key, owned
-    fed_evlog_t *log;               //  owned; lent to the actor while it runs
-    zactor_t *actor;                //  the event loop thread, owned
-};
 
 //  The actor's state; lives on the actor thread.
 typedef struct {
@@ -147,6 +140,13 @@ fed_node_new (const fed_config_t *config, fed_err_t *err)
     self->admin = fed_identity_open_admin (self->config->data_dir, NULL, err);
     if (!self->admin)
         goto err;
+    self->trust = fed_trust_new ();
+    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin), self->log,
+                        err))
+        goto err;
+    //  Remote events are taken from keys with the peer role.
+    fed_evlog_set_trust (self->log, fed_trust_is_peer, self->trust);
+    self->metrics = fed_metrics_new ();
     fed_log_set_prefix (fed_identity_short_id (self->identity));
     return self;
 
@@ -237,8 +237,8 @@ s_actor_append (node_actor_t *self, zmsg_t *request)
     if (!type || !body)
         fed_err_set (&err, -1, "APPEND needs a type and a body frame");
     else
-        rc = fed_evlog_append (self->node->log, type, zframe_data (body), zframe_size (body),
-                               &seq, &err);
+        rc = fed_node_append_local (self->node, type, zframe_data (body), zframe_size (body),
+                                    &seq, NULL, &err);
     zsock_send (self->pipe, "8is", seq, rc, rc ? err.text : "");
     free (type);
     zframe_destroy (&body);
@@ -271,15 +271,32 @@ static void
 s_node_actor (zsock_t *pipe, void *arg)
 {
     node_actor_t self = {(fed_node_t *) arg, pipe, zloop_new ()};
-    zloop_reader (self.loop, pipe, s_actor_pipe, &self);
+    //  zactor_new waits for this signal; the start status follows it.
     zsock_signal (pipe, 0);
+    fed_err_t err = {0};
+    self.node->control = fed_control_new (self.node, self.loop, &err);
+    if (!self.node->control) {
+        zsock_send (pipe, "is", -1, err.text);
+        zloop_destroy (&self.loop);
+        return;
+    }
+    zloop_reader (self.loop, pipe, s_actor_pipe, &self);
+    zsock_send (pipe, "is", 0, "");
     zloop_start (self.loop);
+    fed_control_destroy (&self.node->control);
     zloop_destroy (&self.loop);
 }
 
 int
 fed_node_start (fed_node_t *self, fed_err_t *err)
 {
+    //  The ZAP handler must be up before any CURVE server binds (DESIGN §12).
+    self->zap = fed_zap_new (err);
+    if (!self->zap)
+        return -1;
+    if (fed_node_refresh_trust (self, NULL, err))
+        return -1;
+    self->started_ms = fed_wall_ms ();
     uint8_t *body;
     size_t size;
     fed_node_info_body (self->identity, self->config, &body, &size);
@@ -287,10 +304,93 @@ fed_node_start (fed_node_t *self, fed_err_t *err)
     free (body);
     if (rc)
         return -1;
+    //  For operators and fedctl --data-dir: the node's public key.
+    char *pub_path = fed_sprintf ("%s/node.pub", self->config->data_dir);
+    fed_err_t pub_err;
+    if (access (pub_path, F_OK) != 0 && fed_identity_save_public (self->identity, pub_path,
+                                                                   &pub_err))
+        fed_warn ("%s", pub_err.text);
+    free (pub_path);
     self->actor = zactor_new (s_node_actor, self);
+    int started = -1;
+    char *text = NULL;
+    if (zsock_recv (self->actor, "is", &started, &text) || started != 0) {
+        fed_err_set (err, -1, "%s", text ? text : "the node actor did not start");
+        free (text);
+        zactor_destroy (&self->actor);
+        return -1;
+    }
+    free (text);
     fed_info ("node %s started (fednode %s), data dir %s, durability %s",
               fed_identity_id (self->identity), PACKAGE_VERSION, self->config->data_dir,
               self->config->durability_sync ? "sync" : "wal");
+    return 0;
+}
+
+int
+fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err)
+{
+    if (revoked_p)
+        *revoked_p = false;
+    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin), self->log,
+                        err))
+        return -1;
+    const fed_trusted_t *entries;
+    size_t count = fed_trust_entries (self->trust, &entries);
+    uint8_t (*keys) [32] = fed_calloc (count + 1, 32);
+    size_t allowed = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (entries [i].role == FED_ROLE_PEER)
+            continue;           //  peers have no control rights
+        char user_id [65];
+        fed_hex_encode (user_id, entries [i].key, 32);
+        fed_zap_allow (self->zap, FED_ZAP_CONTROL, entries [i].curve, user_id);
+        memcpy (keys [allowed++], entries [i].curve, 32);
+    }
+    //  Keys allowed before and not now lose access.
+    for (size_t i = 0; i < self->zap_key_count; i++) {
+        bool still = false;
+        for (size_t j = 0; j < allowed && !still; j++)
+            still = memcmp (self->zap_keys [i], keys [j], 32) == 0;
+        if (!still) {
+            fed_zap_deny (self->zap, FED_ZAP_CONTROL, self->zap_keys [i]);
+            if (revoked_p)
+                *revoked_p = true;
+        }
+    }
+    free (self->zap_keys);
+    self->zap_keys = keys;
+    self->zap_key_count = allowed;
+    return 0;
+}
+
+int
+fed_node_append_local (fed_node_t *self, const char *type, const void *body, size_t size,
+                       uint64_t *seq_p, uint8_t id [32], fed_err_t *err)
+{
+    uint64_t seq;
+    if (fed_evlog_append (self->log, type, body, size, &seq, err))
+        return -1;
+    if (seq_p)
+        *seq_p = seq;
+    if (id) {
+        fed_event_t *event = fed_evlog_get (self->log, fed_identity_public (self->identity), seq);
+        if (event) {
+            memcpy (id, fed_event_id (event), 32);
+            fed_event_destroy (&event);
+        }
+        else
+            memset (id, 0, 32);
+    }
+    if (strncmp (type, "trust.", 6) == 0) {
+        bool revoked = false;
+        fed_err_t trust_err;
+        if (fed_node_refresh_trust (self, &revoked, &trust_err))
+            fed_error ("trust refresh failed: %s", trust_err.text);
+        else if (revoked && self->control)
+            fed_control_reset_connections (self->control);
+    }
+    fed_control_log_changed (self->control);
     return 0;
 }
 
@@ -301,7 +401,11 @@ fed_node_destroy (fed_node_t **self_p)
         return;
     fed_node_t *self = *self_p;
     zactor_destroy (&self->actor);
+    fed_zap_destroy (&self->zap);
     fed_evlog_destroy (&self->log);
+    fed_trust_destroy (&self->trust);
+    fed_metrics_destroy (&self->metrics);
+    free (self->zap_keys);
     fed_identity_destroy (&self->identity);
     fed_identity_destroy (&self->admin);
     fed_config_destroy (&self->config);

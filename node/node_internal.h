@@ -22,6 +22,8 @@ struct fed_node_t {
     zactor_t *actor;                //  the event loop thread, owned
     fed_control_t *control;         //  control server; made and used on the actor thread
     int64_t started_ms;             //  wall clock at start
+    uint8_t (*zap_keys) [32];       //  CURVE keys allowed on the control domain, owned
+    size_t zap_key_count;           //  entries in zap_keys
 };
 
 //  Appends a local event and runs what follows any change to the log:

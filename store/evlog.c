@@ -543,7 +543,9 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         memcpy (own.origin, self->origin, FED_KEY_BYTES);
     uint64_t first = own.seq + 1;
     uint64_t arrivals = self->arrivals;
-    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 1);
+    //  overwrite_key off: with it on, each insert walks the key's earlier
+    //  entries (merges never replace one), so N counter merges cost O(N^2).
+    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 0);
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         fed_event_t *event = NULL;

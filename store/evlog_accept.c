@@ -416,7 +416,9 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     listed = unique;
 
     //  3. Each origin against its chain.
-    self.batch = rocksdb_writebatch_wi_create (0, 1);
+    //  overwrite_key off: with it on, each insert walks the key's earlier
+    //  entries (merges never replace one), so N counter merges cost O(N^2).
+    self.batch = rocksdb_writebatch_wi_create (0, 0);
     self.touched = (fed_origin_t *) fed_calloc (listed + 1, sizeof (fed_origin_t));
     for (size_t i = 0; i < listed;) {
         size_t j = i;

@@ -111,7 +111,9 @@ fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err)
     }
     fed_info ("refolding %s from %llu events", name ? name : "all views",
               (unsigned long long) self->count);
-    refold.batch = rocksdb_writebatch_wi_create (0, 1);
+    //  overwrite_key off: with it on, each insert walks the key's earlier
+    //  entries (merges never replace one), so N counter merges cost O(N^2).
+    refold.batch = rocksdb_writebatch_wi_create (0, 0);
     int rc = fed_evlog_range (self, NULL, 0, 0, s_refold_event, &refold, err);
     if (rc == 0)
         rc = s_refold_flush (&refold);

@@ -1,0 +1,632 @@
+/*  node/control_cmds.c: the control commands, one function each, and the
+    table that names them with the roles that may run them
+    (doc/protocol.md §3.4). Each reads its arguments with the typed getters,
+    refuses arguments it does not know, and packs one result object.
+*/
+#include "control_internal.h"
+#include "coreviews.h"
+#include "json.h"
+#include "log.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V (1u << FED_ROLE_VIEWER)
+#define A (1u << FED_ROLE_APPROVER)
+#define O (1u << FED_ROLE_OPERATOR)
+#define ADMIN_ONLY 0u
+
+#define TAIL_LIMIT_MAX 1000
+#define TAIL_WAIT_MAX 30000
+#define TOKEN_TTL_MAX (365LL * 86400 * 1000)
+
+//  Fails with bad_request when a getter refused its argument (rc < 0).
+#define ARG(call, expr)                                                                            \
+    do {                                                                                           \
+        if ((expr) < 0)                                                                            \
+            return fed_call_fail ((call), "bad_request", "%s", (call)->err.text);                  \
+    } while (0)
+
+static int
+s_no_unknown_args (fed_call_t *call)
+{
+    if (fed_ctl_args_all_used (call->request, &call->err))
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    return 0;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
+static void
+s_pack_kv (msgpack_packer *pk, const char *key, const char *value)
+{
+    s_pack_str (pk, key);
+    if (value && *value)
+        s_pack_str (pk, value);
+    else
+        msgpack_pack_nil (pk);
+}
+
+//  --- status, members, metrics ----------------------------------------------
+
+static int
+s_status (fed_call_t *call)
+{
+    if (s_no_unknown_args (call))
+        return -1;
+    fed_node_t *node = call->node;
+    const fed_config_t *config = node->config;
+    msgpack_packer *pk = call->pk;
+    fed_vv_entry_t *entries;
+    size_t origins = fed_evlog_version_vector (node->log, &entries);
+    free (entries);
+    msgpack_pack_map (pk, 14);
+    s_pack_kv (pk, "id", fed_identity_id (node->identity));
+    s_pack_kv (pk, "curve", fed_identity_curve_public_z85 (node->identity));
+    s_pack_kv (pk, "name", *config->node.name ? config->node.name
+                                              : fed_identity_short_id (node->identity));
+    s_pack_kv (pk, "version", fed_node_version ());
+    s_pack_str (pk, "uptime_ms");
+    msgpack_pack_int64 (pk, fed_wall_ms () - node->started_ms);
+    s_pack_kv (pk, "data_dir", config->data_dir);
+    s_pack_kv (pk, "durability", config->durability_sync ? "sync" : "wal");
+    s_pack_str (pk, "events");
+    msgpack_pack_uint64 (pk, fed_evlog_count (node->log));
+    s_pack_str (pk, "origins");
+    msgpack_pack_uint64 (pk, origins);
+    s_pack_str (pk, "seq");
+    msgpack_pack_uint64 (pk, fed_evlog_seq (node->log, fed_identity_public (node->identity)));
+    s_pack_str (pk, "pending");
+    msgpack_pack_uint64 (pk, fed_evlog_pending (node->log));
+    s_pack_str (pk, "location");
+    msgpack_pack_map (pk, 3);
+    s_pack_kv (pk, "region", config->node.region);
+    s_pack_kv (pk, "zone", config->node.zone);
+    s_pack_kv (pk, "site", config->node.site);
+    s_pack_str (pk, "endpoints");
+    msgpack_pack_map (pk, 3);
+    s_pack_kv (pk, "peer", config->listen.peer);
+    s_pack_kv (pk, "control", fed_control_endpoint (node->control));
+    s_pack_kv (pk, "advertise", config->listen.advertise);
+    s_pack_kv (pk, "role", fed_role_name (call->role));
+    return 0;
+}
+
+typedef struct {
+    fed_call_t *call;
+    size_t count;
+    msgpack_sbuffer items;      //  packed member maps
+    msgpack_packer pk;
+} members_t;
+
+static int
+s_member (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
+          size_t value_size)
+{
+    members_t *self = (members_t *) arg;
+    if (key_size != 6 + 32)
+        return 0;
+    const uint8_t *origin = key + 6;
+    size_t body_size;
+    const uint8_t *body = fed_view_lww_value (value, value_size, &body_size);
+    if (!body)
+        return 0;
+    fed_node_t *node = self->call->node;
+    char id [41];
+    fed_z85_encode_key (id, origin);
+    bool is_self = memcmp (origin, fed_identity_public (node->identity), 32) == 0;
+    msgpack_pack_map (&self->pk, 6);
+    s_pack_kv (&self->pk, "id", id);
+    //  Membership (SWIM) arrives with the peers issue: until then, the node
+    //  knows itself alive and others only from their node.started events.
+    s_pack_kv (&self->pk, "state", is_self ? "alive" : "unknown");
+    s_pack_str (&self->pk, "seq");
+    msgpack_pack_uint64 (&self->pk, fed_evlog_seq (node->log, origin));
+    static const char *fields [] = {"name", "seed", "location"};
+    for (size_t i = 0; i < 3; i++) {
+        fed_blob_t member;
+        s_pack_str (&self->pk, fields [i]);
+        if (fed_coreviews_member (body, body_size, fields [i], &member) == 0)
+            fed_call_pack_raw (&self->pk, member.data, member.size);
+        else
+            msgpack_pack_nil (&self->pk);
+    }
+    self->count++;
+    return 0;
+}
+
+static int
+s_members (fed_call_t *call)
+{
+    if (s_no_unknown_args (call))
+        return -1;
+    members_t members = {call, 0, {0}, {0}};
+    msgpack_sbuffer_init (&members.items);
+    msgpack_packer_init (&members.pk, &members.items, msgpack_sbuffer_write);
+    int rc = fed_evlog_view_scan (call->node->log, "nodes/", s_member, &members);
+    if (rc == 0) {
+        msgpack_pack_array (call->pk, (uint32_t) members.count);
+        fed_call_pack_raw (call->pk, members.items.data, members.items.size);
+    }
+    msgpack_sbuffer_destroy (&members.items);
+    return rc ? fed_call_fail (call, "internal", "reading the nodes view failed") : 0;
+}
+
+static int
+s_metrics (fed_call_t *call)
+{
+    if (s_no_unknown_args (call))
+        return -1;
+    fed_node_t *node = call->node;
+    fed_metrics_t *metrics = node->metrics;
+    fed_evlog_stats_t stats;
+    fed_evlog_stats (node->log, &stats);
+    fed_metrics_set (metrics, "fednode_events_appended_total", "", (double) stats.appended);
+    for (int s = 0; s < FED_EVENT_REASONS; s++) {
+        char labels [64];
+        snprintf (labels, sizeof labels, "result=\"%s\"",
+                  fed_event_status_name ((fed_event_status_t) s));
+        fed_metrics_set (metrics, "fednode_events_received_total", labels,
+                         (double) stats.received [s]);
+    }
+    fed_metrics_set (metrics, "fednode_events", "", (double) fed_evlog_count (node->log));
+    fed_metrics_set (metrics, "fednode_events_pending", "", (double) fed_evlog_pending (node->log));
+    fed_metrics_set (metrics, "fednode_forks_total", "", (double) stats.forks);
+    uint64_t admitted = 0, refused = 0;
+    fed_zap_counts (node->zap, &admitted, &refused);
+    fed_metrics_set (metrics, "fednode_handshakes_total", "result=\"admitted\"", (double) admitted);
+    fed_metrics_set (metrics, "fednode_handshakes_total", "result=\"refused\"", (double) refused);
+    //  Peers by state: only this node until membership exists.
+    fed_metrics_set (metrics, "fednode_peers", "state=\"alive\"", 0);
+    fed_metrics_set (metrics, "fednode_uptime_seconds", "",
+                     (double) (fed_wall_ms () - node->started_ms) / 1000.0);
+    char *text = fed_metrics_render (metrics);
+    s_pack_str (call->pk, text);
+    free (text);
+    return 0;
+}
+
+//  --- events ------------------------------------------------------------------
+
+typedef struct {
+    fed_call_t *call;
+    const char *type;           //  filter, or NULL
+    uint32_t type_size;
+    const uint8_t *origin;      //  filter, or NULL
+    size_t limit;
+    size_t count;
+    msgpack_sbuffer items;
+    msgpack_packer pk;
+} tail_t;
+
+static int
+s_tail_event (void *arg, const fed_event_t *event)
+{
+    tail_t *self = (tail_t *) arg;
+    if (self->type && (strlen (fed_event_type (event)) != self->type_size
+                       || memcmp (fed_event_type (event), self->type, self->type_size) != 0))
+        return 0;
+    if (self->origin && memcmp (fed_event_origin (event), self->origin, 32) != 0)
+        return 0;
+    fed_call_pack_event (&self->pk, event);
+    return ++self->count >= self->limit ? 1 : 0;
+}
+
+static int
+s_events_tail (fed_call_t *call)
+{
+    tail_t tail = {call, NULL, 0, NULL, 100, 0, {0}, {0}};
+    const char *after_text;
+    uint32_t after_size, origin_size;
+    uint64_t limit = 100, wait_ms = 0;
+    int has_after = fed_ctl_arg_str (call->request, "after", 20, &after_text, &after_size,
+                                     &call->err);
+    ARG (call, has_after);
+    ARG (call, fed_ctl_arg_uint (call->request, "limit", TAIL_LIMIT_MAX, &limit, &call->err));
+    ARG (call, fed_ctl_arg_str (call->request, "type", FED_TYPE_MAX, &tail.type, &tail.type_size,
+                                &call->err));
+    ARG (call, fed_ctl_arg_bin (call->request, "origin", 32, 32, &tail.origin, &origin_size,
+                                &call->err));
+    ARG (call, fed_ctl_arg_uint (call->request, "wait_ms", TAIL_WAIT_MAX, &wait_ms, &call->err));
+    if (s_no_unknown_args (call))
+        return -1;
+    if (limit == 0)
+        limit = 1;
+    tail.limit = (size_t) limit;
+    fed_evlog_t *log = call->node->log;
+    uint64_t after;
+    if (has_after == 0) {
+        char text [21];
+        snprintf (text, sizeof text, "%.*s", (int) after_size, after_text);
+        char *end;
+        after = strtoull (text, &end, 10);
+        if (!*text || *end)
+            return fed_call_fail (call, "bad_request",
+                                  "argument 'after' must be a cursor returned by events.tail");
+    }
+    else {
+        //  No cursor: the last `limit` events (a tail), or only new ones
+        //  when following with a filter.
+        uint64_t arrivals = fed_evlog_arrivals (log);
+        after = arrivals > limit ? arrivals - limit : 0;
+    }
+    msgpack_sbuffer_init (&tail.items);
+    msgpack_packer_init (&tail.pk, &tail.items, msgpack_sbuffer_write);
+    uint64_t cursor = after;
+    int rc = 0;
+    //  Walk in chunks so a filter that matches rarely still ends.
+    while (rc == 0 && tail.count < tail.limit) {
+        uint64_t last;
+        rc = fed_evlog_feed (log, cursor, 1000, s_tail_event, &tail, &last, &call->err);
+        if (rc < 0)
+            break;
+        if (last == cursor)
+            break;              //  nothing more
+        cursor = last;
+    }
+    if (rc < 0) {
+        msgpack_sbuffer_destroy (&tail.items);
+        return fed_call_fail (call, "internal", "%s", call->err.text);
+    }
+    if (tail.count == 0 && wait_ms > 0)
+        call->wait_ms = (int64_t) wait_ms;     //  park: nothing yet
+    msgpack_pack_map (call->pk, 2);
+    s_pack_str (call->pk, "events");
+    msgpack_pack_array (call->pk, (uint32_t) tail.count);
+    fed_call_pack_raw (call->pk, tail.items.data, tail.items.size);
+    s_pack_str (call->pk, "cursor");
+    char cursor_text [24];
+    snprintf (cursor_text, sizeof cursor_text, "%llu", (unsigned long long) cursor);
+    s_pack_str (call->pk, cursor_text);
+    msgpack_sbuffer_destroy (&tail.items);
+    return 0;
+}
+
+static int
+s_events_show (fed_call_t *call)
+{
+    const uint8_t *id;
+    uint32_t size;
+    int rc = fed_ctl_arg_bin (call->request, "id", 32, 32, &id, &size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request", "send 'id': the event id, bin of 32 bytes");
+    if (s_no_unknown_args (call))
+        return -1;
+    fed_event_t *event = fed_evlog_get_by_id (call->node->log, id);
+    if (!event) {
+        char hex [65];
+        fed_hex_encode (hex, id, 32);
+        return fed_call_fail (call, "not_found", "no event with id %s on this node", hex);
+    }
+    fed_call_pack_event (call->pk, event);
+    fed_event_destroy (&event);
+    return 0;
+}
+
+static int
+s_append_and_reply (fed_call_t *call, const char *type, const void *body, size_t size)
+{
+    uint64_t seq;
+    uint8_t id [32];
+    fed_err_t err;
+    if (fed_node_append_local (call->node, type, body, size, &seq, id, &err))
+        return fed_call_fail (call, "failed", "%s", err.text);
+    msgpack_pack_map (call->pk, 2);
+    s_pack_str (call->pk, "id");
+    msgpack_pack_bin_with_body (call->pk, id, 32);
+    s_pack_str (call->pk, "seq");
+    msgpack_pack_uint64 (call->pk, seq);
+    return 0;
+}
+
+static int
+s_events_publish (fed_call_t *call)
+{
+    const char *type;
+    uint32_t type_size;
+    fed_blob_t body = {(const uint8_t *) "\x80", 1};
+    int rc = fed_ctl_arg_str (call->request, "type", FED_TYPE_MAX, &type, &type_size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request", "send 'type', like \"user.deploy\"");
+    ARG (call, fed_ctl_arg_map (call->request, "body", &body, &call->err));
+    if (s_no_unknown_args (call))
+        return -1;
+    char name [FED_TYPE_MAX + 1];
+    snprintf (name, sizeof name, "%.*s", (int) type_size, type);
+    if (strncmp (name, "user.", 5) != 0 || !fed_event_type_valid (name, strlen (name)))
+        return fed_call_fail (call, "bad_request",
+                              "published events have types 'user.NAME' of [A-Za-z0-9._-], got "
+                              "'%s'", name);
+    return s_append_and_reply (call, name, body.data, body.size);
+}
+
+//  --- trust -------------------------------------------------------------------
+
+static int
+s_trust_list (fed_call_t *call)
+{
+    if (s_no_unknown_args (call))
+        return -1;
+    const fed_trusted_t *entries;
+    size_t count = fed_trust_entries (call->node->trust, &entries);
+    msgpack_pack_array (call->pk, (uint32_t) count);
+    for (size_t i = 0; i < count; i++) {
+        msgpack_pack_map (call->pk, 4);
+        s_pack_str (call->pk, "key");
+        msgpack_pack_bin_with_body (call->pk, entries [i].key, 32);
+        s_pack_kv (call->pk, "role", fed_role_name (entries [i].role));
+        s_pack_kv (call->pk, "name", entries [i].name);
+        s_pack_kv (call->pk, "source", fed_trust_source_name (entries [i].source));
+    }
+    return 0;
+}
+
+static int
+s_trust_add (fed_call_t *call)
+{
+    const uint8_t *key;
+    uint32_t key_size, role_size, name_size = 0;
+    const char *role_text, *name = NULL;
+    int rc = fed_ctl_arg_bin (call->request, "key", 32, 32, &key, &key_size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request", "send 'key': an ed25519 public key, bin 32");
+    rc = fed_ctl_arg_str (call->request, "role", 16, &role_text, &role_size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request",
+                              "send 'role': peer, admin, operator, approver or viewer");
+    ARG (call, fed_ctl_arg_str (call->request, "name", 64, &name, &name_size, &call->err));
+    if (s_no_unknown_args (call))
+        return -1;
+    char role_name [17];
+    snprintf (role_name, sizeof role_name, "%.*s", (int) role_size, role_text);
+    fed_role_t role;
+    if (fed_role_parse (role_name, &role))
+        return fed_call_fail (call, "bad_request",
+                              "role '%s' is unknown; roles: peer, admin, operator, approver, "
+                              "viewer", role_name);
+    uint8_t curve [32];
+    if (fed_identity_curve_from_public (key, curve))
+        return fed_call_fail (call, "bad_request", "'key' is not a valid ed25519 public key");
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, name ? 3 : 2);
+    s_pack_str (&pk, "key");
+    msgpack_pack_bin_with_body (&pk, key, 32);
+    s_pack_kv (&pk, "role", role_name);
+    if (name) {
+        s_pack_str (&pk, "name");
+        msgpack_pack_str_with_body (&pk, name, name_size);
+    }
+    rc = s_append_and_reply (call, "trust.added", body.data, body.size);
+    msgpack_sbuffer_destroy (&body);
+    return rc;
+}
+
+static int
+s_trust_remove (fed_call_t *call)
+{
+    const uint8_t *key;
+    uint32_t key_size;
+    int rc = fed_ctl_arg_bin (call->request, "key", 32, 32, &key, &key_size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request", "send 'key': an ed25519 public key, bin 32");
+    if (s_no_unknown_args (call))
+        return -1;
+    if (!fed_trust_role (call->node->trust, key, NULL)) {
+        char z85 [41];
+        fed_z85_encode_key (z85, key);
+        return fed_call_fail (call, "not_found", "key %s is not in the trusted set", z85);
+    }
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    s_pack_str (&pk, "key");
+    msgpack_pack_bin_with_body (&pk, key, 32);
+    rc = s_append_and_reply (call, "trust.removed", body.data, body.size);
+    msgpack_sbuffer_destroy (&body);
+    return rc;
+}
+
+//  --- join tokens -------------------------------------------------------------
+
+static int
+s_token_create (fed_call_t *call)
+{
+    uint64_t ttl = 0, uses = 0;
+    const char *name = NULL;
+    uint32_t name_size = 0;
+    int has_ttl = fed_ctl_arg_uint (call->request, "ttl_ms", (uint64_t) TOKEN_TTL_MAX, &ttl,
+                                    &call->err);
+    ARG (call, has_ttl);
+    int has_uses = fed_ctl_arg_uint (call->request, "uses", 1000000, &uses, &call->err);
+    ARG (call, has_uses);
+    ARG (call, fed_ctl_arg_str (call->request, "name", 64, &name, &name_size, &call->err));
+    if (s_no_unknown_args (call))
+        return -1;
+    if (has_uses == 0 && uses == 0)
+        return fed_call_fail (call, "bad_request", "'uses' must be 1 or more (or absent: "
+                              "unlimited)");
+    uint8_t id_bytes [4], secret [32];
+    randombytes_buf (id_bytes, sizeof id_bytes);
+    randombytes_buf (secret, sizeof secret);
+    char id [9], secret_z85 [41];
+    fed_hex_encode (id, id_bytes, sizeof id_bytes);
+    fed_z85_encode_key (secret_z85, secret);
+    sodium_memzero (secret, sizeof secret);
+    char *token = fed_sprintf ("fedtok-%s-%s", id, secret_z85);
+    sodium_memzero (secret_z85, sizeof secret_z85);
+    uint8_t hash [32];
+    crypto_generichash (hash, sizeof hash, (const unsigned char *) token, strlen (token), NULL, 0);
+    int64_t expires = has_ttl == 0 ? fed_wall_ms () + (int64_t) ttl : 0;
+
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    s_pack_kv (&pk, "id", id);
+    s_pack_str (&pk, "hash");
+    msgpack_pack_bin_with_body (&pk, hash, 32);
+    s_pack_str (&pk, "name");
+    if (name)
+        msgpack_pack_str_with_body (&pk, name, name_size);
+    else
+        msgpack_pack_nil (&pk);
+    s_pack_str (&pk, "expires");
+    if (expires)
+        msgpack_pack_int64 (&pk, expires);
+    else
+        msgpack_pack_nil (&pk);
+    s_pack_str (&pk, "uses");
+    if (has_uses == 0)
+        msgpack_pack_uint64 (&pk, uses);
+    else
+        msgpack_pack_nil (&pk);
+    uint64_t seq;
+    uint8_t event_id [32];
+    fed_err_t err;
+    int rc = fed_node_append_local (call->node, "token.created", body.data, body.size, &seq,
+                                    event_id, &err);
+    msgpack_sbuffer_destroy (&body);
+    if (rc == 0) {
+        msgpack_pack_map (call->pk, 3);
+        s_pack_kv (call->pk, "token", token);
+        s_pack_kv (call->pk, "id", id);
+        s_pack_str (call->pk, "expires");
+        if (expires)
+            msgpack_pack_int64 (call->pk, expires);
+        else
+            msgpack_pack_nil (call->pk);
+    }
+    sodium_memzero (token, strlen (token));
+    free (token);
+    return rc ? fed_call_fail (call, "failed", "%s", err.text) : 0;
+}
+
+typedef struct {
+    fed_call_t *call;
+    size_t count;
+    msgpack_sbuffer items;
+    msgpack_packer pk;
+} tokens_t;
+
+static int
+s_token_item (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
+              size_t value_size)
+{
+    tokens_t *self = (tokens_t *) arg;
+    //  "tokens/c/ID"
+    if (key_size < 10 || key_size > 9 + 16)
+        return 0;
+    size_t body_size;
+    const uint8_t *body = fed_view_lww_value (value, value_size, &body_size);
+    if (!body)
+        return 0;
+    char revoked_key [32];
+    int revoked_size = snprintf (revoked_key, sizeof revoked_key, "tokens/r/%.*s",
+                                 (int) (key_size - 9), key + 9);
+    uint8_t *revoked = NULL;
+    size_t size;
+    if (fed_evlog_view_get (self->call->node->log, revoked_key, (size_t) revoked_size, &revoked,
+                            &size))
+        return -1;
+    msgpack_pack_map (&self->pk, 5);
+    static const char *fields [] = {"id", "name", "expires", "uses"};
+    for (size_t i = 0; i < 4; i++) {
+        fed_blob_t member;
+        s_pack_str (&self->pk, fields [i]);
+        if (fed_coreviews_member (body, body_size, fields [i], &member) == 0)
+            fed_call_pack_raw (&self->pk, member.data, member.size);
+        else
+            msgpack_pack_nil (&self->pk);
+    }
+    s_pack_str (&self->pk, "revoked");
+    if (revoked)
+        msgpack_pack_true (&self->pk);
+    else
+        msgpack_pack_false (&self->pk);
+    free (revoked);
+    self->count++;
+    return 0;
+}
+
+static int
+s_token_list (fed_call_t *call)
+{
+    if (s_no_unknown_args (call))
+        return -1;
+    tokens_t tokens = {call, 0, {0}, {0}};
+    msgpack_sbuffer_init (&tokens.items);
+    msgpack_packer_init (&tokens.pk, &tokens.items, msgpack_sbuffer_write);
+    int rc = fed_evlog_view_scan (call->node->log, "tokens/c/", s_token_item, &tokens);
+    if (rc == 0) {
+        msgpack_pack_array (call->pk, (uint32_t) tokens.count);
+        fed_call_pack_raw (call->pk, tokens.items.data, tokens.items.size);
+    }
+    msgpack_sbuffer_destroy (&tokens.items);
+    return rc ? fed_call_fail (call, "internal", "reading the tokens view failed") : 0;
+}
+
+static int
+s_token_revoke (fed_call_t *call)
+{
+    const char *id;
+    uint32_t id_size;
+    int rc = fed_ctl_arg_str (call->request, "id", 16, &id, &id_size, &call->err);
+    ARG (call, rc);
+    if (rc == 1)
+        return fed_call_fail (call, "bad_request", "send 'id': the token id from token.list");
+    if (s_no_unknown_args (call))
+        return -1;
+    char key [32];
+    int key_size = snprintf (key, sizeof key, "tokens/c/%.*s", (int) id_size, id);
+    uint8_t *held = NULL;
+    size_t size;
+    if (fed_evlog_view_get (call->node->log, key, (size_t) key_size, &held, &size))
+        return fed_call_fail (call, "internal", "reading the tokens view failed");
+    bool exists = held != NULL;
+    free (held);
+    if (!exists)
+        return fed_call_fail (call, "not_found", "no token with id '%.*s'", (int) id_size, id);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    s_pack_str (&pk, "id");
+    msgpack_pack_str_with_body (&pk, id, id_size);
+    rc = s_append_and_reply (call, "token.revoked", body.data, body.size);
+    msgpack_sbuffer_destroy (&body);
+    return rc;
+}
+
+const fed_command_t fed_commands [] = {
+    {"status", V | A | O, false, s_status},
+    {"members", V | A | O, false, s_members},
+    {"metrics", V | A | O, false, s_metrics},
+    {"events.tail", V | A | O, false, s_events_tail},
+    {"events.show", V | A | O, false, s_events_show},
+    {"events.publish", O, true, s_events_publish},
+    {"trust.list", V | A | O, false, s_trust_list},
+    {"trust.add", ADMIN_ONLY, true, s_trust_add},
+    {"trust.remove", ADMIN_ONLY, true, s_trust_remove},
+    {"token.create", ADMIN_ONLY, true, s_token_create},
+    {"token.list", O, false, s_token_list},
+    {"token.revoke", ADMIN_ONLY, true, s_token_revoke},
+};
+const size_t fed_command_count = sizeof fed_commands / sizeof fed_commands [0];

@@ -1,0 +1,277 @@
+/*  tests/fuzz/fuzz_smoke.c: runs the event decoder's fuzz target
+    (fuzz_event.c) over a generated corpus, so `make check` exercises it
+    without clang or libFuzzer.
+
+    The corpus, from a seeded PRNG (FED_FUZZ_SEED, default fixed so a run
+    repeats; the seed is printed): a dozen validly signed events with varied
+    types, seqs and bodies (empty, nested, strings, bins, map16, 4 KiB); every
+    truncation of each; random bit flips; bytes replaced by msgpack type
+    markers that declare huge lengths; random insertions and deletions;
+    random byte strings; and crafted headers that declare gigabytes or deep
+    nesting. About 20,000 inputs, a few seconds. The valid events must decode
+    and verify, checked here before they go through the target.
+
+        fuzz_smoke                  run the corpus
+        fuzz_smoke --write DIR      also write the valid events and crafted
+                                    inputs to DIR, a seed corpus for libFuzzer
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "event.h"
+#include "identity.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+#define INPUT_MAX 8192
+#define VALID_EVENTS 12
+
+typedef struct {
+    uint64_t rng;               //  xorshift state
+    uint64_t inputs;            //  inputs run
+    const char *write_dir;      //  seed corpus output, or NULL
+    uint64_t written;           //  files written there
+} smoke_t;
+
+static uint64_t
+s_rand (smoke_t *self)
+{
+    uint64_t x = self->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return self->rng = x;
+}
+
+static void
+s_run (smoke_t *self, const uint8_t *data, size_t size)
+{
+    LLVMFuzzerTestOneInput (data, size);
+    self->inputs++;
+}
+
+//  Runs data and, with --write, keeps it as a seed file.
+static void
+s_seed (smoke_t *self, const uint8_t *data, size_t size)
+{
+    s_run (self, data, size);
+    if (!self->write_dir)
+        return;
+    char *path = fed_sprintf ("%s/seed-%03" PRIu64, self->write_dir, self->written++);
+    FILE *file = fopen (path, "wb");
+    if (!file || fwrite (data, 1, size, file) != size) {
+        fprintf (stderr, "fuzz_smoke: cannot write %s\n", path);
+        exit (1);
+    }
+    fclose (file);
+    free (path);
+}
+
+//  Body number i: a msgpack map of some shape. Returns its size.
+static size_t
+s_body (smoke_t *self, int i, uint8_t *body)
+{
+    size_t n = 0;
+    switch (i % 6) {
+    case 0:     //  {}
+        body [n++] = 0x80;
+        break;
+    case 1:     //  {"n": 42, "s": "hello"}
+        n = sizeof "\x82\xa1n\x2a\xa1s\xa5hello" - 1;
+        memcpy (body, "\x82\xa1n\x2a\xa1s\xa5hello", n);
+        break;
+    case 2:     //  {"a": {"a": {"a": {"a": {}}}}}
+        for (int depth = 0; depth < 4; depth++) {
+            memcpy (body + n, "\x81\xa1" "a", 3);
+            n += 3;
+        }
+        body [n++] = 0x80;
+        break;
+    case 3:     //  {"d": bin8 of 195 random bytes}
+        memcpy (body, "\x81\xa1" "d\xc4\xc3", 5);
+        randombytes_buf_deterministic (body + 5, 195, (const uint8_t *) "fuzz smoke body seed bytes 32 ..");
+        n = 200;
+        break;
+    case 4:     //  map16 of 20 entries "kNN": [1, nil, true]
+        body [n++] = 0xde;
+        body [n++] = 0;
+        body [n++] = 20;
+        for (int k = 0; k < 20; k++) {
+            n += (size_t) sprintf ((char *) body + n, "\xa3k%02d", k);
+            memcpy (body + n, "\x93\x01\xc0\xc3", 4);
+            n += 4;
+        }
+        break;
+    default:    //  {"big": str16 of 4 KiB}
+        memcpy (body, "\x81\xa3" "big\xda\x10\x00", 8);
+        n = 8;
+        for (int k = 0; k < 4096; k++)
+            body [n++] = (uint8_t) ('a' + s_rand (self) % 26);
+        break;
+    }
+    return n;
+}
+
+//  The mutations of one valid event.
+static void
+s_mutate (smoke_t *self, const uint8_t *event, size_t size)
+{
+    static const uint8_t markers [] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xc0, 0xc4, 0xc5,
+                                       0xc6, 0xcf, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+                                       0xff};
+    uint8_t *copy = fed_malloc (INPUT_MAX + 64);
+    //  Truncations: every length for small events, a stride for big ones.
+    size_t stride = size > 1024 ? size / 256 : 1;
+    for (size_t len = 0; len < size; len += stride)
+        s_run (self, event, len);
+    //  Bit flips, 1 to 3 at a time.
+    for (int i = 0; i < 600; i++) {
+        memcpy (copy, event, size);
+        int flips = 1 + (int) (s_rand (self) % 3);
+        for (int f = 0; f < flips; f++)
+            copy [s_rand (self) % size] ^= (uint8_t) (1u << (s_rand (self) % 8));
+        s_run (self, copy, size);
+    }
+    //  Type markers, and length bytes set to 0xff after them.
+    for (int i = 0; i < 400; i++) {
+        memcpy (copy, event, size);
+        size_t at = s_rand (self) % size;
+        copy [at] = markers [s_rand (self) % sizeof markers];
+        if (at + 1 < size && (s_rand (self) & 1))
+            copy [at + 1] = 0xff;
+        s_run (self, copy, size);
+    }
+    //  Insertions and deletions.
+    for (int i = 0; i < 100 && size < INPUT_MAX; i++) {
+        size_t at = s_rand (self) % size;
+        size_t n = 1 + s_rand (self) % 8;
+        memcpy (copy, event, at);
+        for (size_t k = 0; k < n; k++)
+            copy [at + k] = (uint8_t) s_rand (self);
+        memcpy (copy + at + n, event + at, size - at);
+        s_run (self, copy, size + n);
+        if (at + n <= size) {
+            memcpy (copy, event, at);
+            memcpy (copy + at, event + at + n, size - at - n);
+            s_run (self, copy, size - n);
+        }
+    }
+    free (copy);
+}
+
+//  Inputs that declare more than they hold, or nest deeply.
+static void
+s_crafted (smoke_t *self)
+{
+    static const struct {
+        const char *bytes;
+        size_t size;
+    } crafted [] = {
+        {"\xdd\xff\xff\xff\xff", 5},                   //  array32 of 4G elements
+        {"\x98\x01\xc6\xff\xff\xff\xff", 7},           //  origin as bin32 of 4 GiB
+        {"\x98\x01\xdb\xff\xff\xff\xff", 7},           //  origin as str32 of 4 GiB
+        {"\x98\x01\xc4\x20", 4},                       //  origin declared, absent
+        {"\x98\x02", 2},                               //  unknown version
+        {"\x98\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 10},  //  version 2^64-1
+        {"\x92\x01\x02", 3},                           //  2 fields
+        {"", 0},
+        {"\x98", 1},
+    };
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
+        s_seed (self, (const uint8_t *) crafted [i].bytes, crafted [i].size);
+    //  An event whose body nests 2,500 maps deep.
+    uint8_t *deep = fed_malloc (INPUT_MAX);
+    size_t n = 0;
+    memcpy (deep, "\x98\x01\xc4\x20", 4);
+    n = 4 + 32;
+    memset (deep + 4, 7, 32);
+    deep [n++] = 0x01;
+    memcpy (deep + n, "\xc4\x20", 2);
+    memset (deep + n + 2, 0, 32);
+    n += 34;
+    deep [n++] = 0x00;
+    memcpy (deep + n, "\xa1t", 2);
+    n += 2;
+    for (int i = 0; i < 2500; i++) {
+        memcpy (deep + n, "\x81\xa0", 2);
+        n += 2;
+    }
+    deep [n++] = 0x80;
+    s_seed (self, deep, n);
+    free (deep);
+    //  Random strings, some starting like an event.
+    uint8_t random [512];
+    for (int i = 0; i < 2000; i++) {
+        size_t size = s_rand (self) % sizeof random;
+        for (size_t k = 0; k < size; k++)
+            random [k] = (uint8_t) s_rand (self);
+        if (size > 2 && (i & 1)) {
+            random [0] = 0x98;
+            random [1] = 0x01;
+        }
+        s_run (self, random, size);
+    }
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (sodium_init () < 0)
+        return 1;
+    smoke_t self = {0};
+    if (argc == 3 && strcmp (argv [1], "--write") == 0)
+        self.write_dir = argv [2];
+    else if (argc != 1) {
+        fprintf (stderr, "usage: fuzz_smoke [--write DIR]\n");
+        return 2;
+    }
+    const char *seed_env = getenv ("FED_FUZZ_SEED");
+    uint64_t seed = seed_env ? strtoull (seed_env, NULL, 0) : 20240601;
+    self.rng = seed ? seed : 1;
+    int64_t started = fed_mono_ms ();
+
+    uint8_t key_seed [32];
+    memset (key_seed, 9, sizeof key_seed);
+    fed_identity_t *identity = fed_identity_from_seed (key_seed);
+    static const char *types [] = {"a", "user.deploy", "step.completed", "x-1.y_2",
+                                   "t234567890123456789012345678901234567890123456789012345678901234"};
+    uint8_t *body = fed_malloc (INPUT_MAX);
+    uint8_t prev [32];
+    for (int i = 0; i < VALID_EVENTS; i++) {
+        size_t body_size = s_body (&self, i, body);
+        uint64_t seq = i % 3 == 0 ? 1 : i % 3 == 1 ? 2 : (uint64_t) 1 << 40;
+        for (size_t k = 0; k < sizeof prev; k++)
+            prev [k] = (uint8_t) s_rand (&self);
+        fed_err_t err = {0};
+        fed_event_t *event = fed_event_sign (fed_identity_secret (identity),
+                                             fed_identity_public (identity), seq,
+                                             seq == 1 ? NULL : prev,
+                                             (uint64_t) i * 0x123456789ull,
+                                             types [i % 5], body, body_size, NULL, &err);
+        if (!event) {
+            fprintf (stderr, "fuzz_smoke: expected event %d to sign, got: %s\n", i, err.text);
+            return 1;
+        }
+        fed_event_t *decoded = NULL;
+        if (fed_event_decode (fed_event_bytes (event), fed_event_size (event), NULL, &decoded,
+                              &err)
+            || !fed_event_verify (decoded)) {
+            fprintf (stderr, "fuzz_smoke: expected event %d to decode and verify, got: %s\n",
+                     i, decoded ? "a bad signature" : err.text);
+            return 1;
+        }
+        fed_event_destroy (&decoded);
+        s_seed (&self, fed_event_bytes (event), fed_event_size (event));
+        s_mutate (&self, fed_event_bytes (event), fed_event_size (event));
+        fed_event_destroy (&event);
+    }
+    s_crafted (&self);
+    free (body);
+    fed_identity_destroy (&identity);
+    printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64
+            " ms)\n", seed, self.inputs, fed_mono_ms () - started);
+    return 0;
+}
