@@ -375,6 +375,22 @@ fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
                          "Control requests by command and result.");
     fed_metrics_declare (node->metrics, "fednode_messages_total", FED_METRIC_COUNTER,
                          "Messages received and sent on the node's sockets.");
+    fed_metrics_declare (node->metrics, "fednode_events", FED_METRIC_GAUGE,
+                         "Events held in the log.");
+    fed_metrics_declare (node->metrics, "fednode_events_appended_total", FED_METRIC_COUNTER,
+                         "Local events appended since start.");
+    fed_metrics_declare (node->metrics, "fednode_events_received_total", FED_METRIC_COUNTER,
+                         "Remote events since start, by outcome (ok, duplicate, refusals).");
+    fed_metrics_declare (node->metrics, "fednode_events_pending", FED_METRIC_GAUGE,
+                         "Events waiting for a gap to fill.");
+    fed_metrics_declare (node->metrics, "fednode_forks_total", FED_METRIC_COUNTER,
+                         "Forks detected (origins quarantined).");
+    fed_metrics_declare (node->metrics, "fednode_handshakes_total", FED_METRIC_COUNTER,
+                         "CURVE handshakes by ZAP result.");
+    fed_metrics_declare (node->metrics, "fednode_peers", FED_METRIC_GAUGE,
+                         "Peers by membership state.");
+    fed_metrics_declare (node->metrics, "fednode_uptime_seconds", FED_METRIC_GAUGE,
+                         "Seconds since the node started.");
     fed_info ("control endpoint %s (CURVE, key %s)", self->endpoint,
               fed_identity_curve_public_z85 (node->identity));
     return self;

@@ -1,71 +1,1001 @@
-/*  node/fedctl.c: the fednode admin client.
+/*  node/fedctl.c: the fednode admin client (doc/fedctl.1).
 
-    This release has the commands that need no running node: keygen. The
-    control-socket commands (status, events, trust, …) arrive with the
-    control server; until then fedctl says so plainly rather than pretend.
-    See doc/fedctl.1.
+    main only parses arguments and calls the library: the connection and
+    the protocol are node/client.c, the settings file node/fedctl_config.c,
+    the human output node/fedctl_print.c. Every command is one row of
+    s_commands; its handler builds one control request (doc/protocol.md
+    §3.4), sends it, and prints the result, as a table for people or as JSON
+    with --json. Exit status: 0 ok, 1 the node refused or failed the
+    command, 2 usage error, 3 node unreachable or timed out.
 */
+#include "client.h"
+#include "ctlmsg.h"
+#include "fedctl_config.h"
+#include "fedctl_print.h"
+#include "json.h"
 #include "node.h"
 
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define EXIT_INTERRUPTED 130
+
+#define DEFAULT_ENDPOINT "tcp://127.0.0.1:7702"
+#define DEFAULT_TIMEOUT_MS 5000
+#define FOLLOW_WAIT_MS 10000
+
+//  Command options, as bits: a command lists those it takes.
+enum {
+    OPT_FOLLOW = 1 << 0, OPT_TYPE = 1 << 1, OPT_ORIGIN = 1 << 2, OPT_LIMIT = 1 << 3,
+    OPT_BODY = 1 << 4, OPT_ROLE = 1 << 5, OPT_NAME = 1 << 6, OPT_TTL = 1 << 7, OPT_USES = 1 << 8
+};
+
+//  The command line, parsed.
+typedef struct {
+    const char *endpoint;       //  --endpoint
+    const char *key;            //  --key
+    const char *server_key;     //  --server-key
+    const char *data_dir;       //  --data-dir (or FEDNODE_DATA_DIR)
+    const char *config;         //  --config
+    int64_t timeout_ms;         //  --timeout, -1 if not given
+    bool json;                  //  --json
+    bool help;                  //  -h, --help
+    bool version;               //  -V, --version
+    unsigned given;             //  OPT_* bits given
+    const char *type;           //  --type
+    const char *origin;         //  --origin
+    uint64_t limit;             //  --limit
+    const char *body;           //  --body
+    const char *role;           //  --role
+    const char *name;           //  --name
+    int64_t ttl_ms;             //  --ttl
+    uint64_t uses;              //  --uses
+    char **words;               //  positional arguments (command words first)
+    int word_count;
+} s_args_t;
+
+typedef struct s_command_t s_command_t;
+
+//  One run of a command.
+typedef struct {
+    s_args_t *args;             //  the command line
+    const s_command_t *command; //  the command being run
+    char **params;              //  its positional arguments (after the command words)
+    int param_count;
+    fed_client_t *client;       //  connection to the node, made by the first request
+    fed_identity_t *identity;   //  the caller's key
+    int64_t timeout_ms;         //  reply timeout
+} s_ctx_t;
+
+struct s_command_t {
+    const char *name;           //  one or two words, e.g. "events tail"
+    int (*handler) (s_ctx_t *ctx);
+    const char *usage;          //  arguments after the name
+    const char *summary;        //  one line
+    unsigned options;           //  OPT_* bits it accepts
+    int min_params, max_params; //  positional arguments after the name
+};
+
+static int s_open (s_ctx_t *ctx);
+
+//  --- Talking to the node ---------------------------------------------------
+
+//  A request being built: buffer and packer.
+typedef struct {
+    msgpack_sbuffer buffer;
+    msgpack_packer pk;
+} s_request_t;
+
+static void
+s_request_begin (s_request_t *request, const char *command, uint32_t arg_count)
+{
+    msgpack_sbuffer_init (&request->buffer);
+    msgpack_packer_init (&request->pk, &request->buffer, msgpack_sbuffer_write);
+    fed_ctl_request_begin (&request->pk, command, arg_count);
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *key, const char *value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_str_with_body (pk, value, strlen (value));
+}
+
+static void
+s_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_uint64 (pk, value);
+}
+
+static void
+s_pack_bin (msgpack_packer *pk, const char *key, const uint8_t *value, size_t size)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_bin_with_body (pk, value, size);
+}
+
+//  Sends the request (and frees its buffer) with extra_ms added to the
+//  timeout. Returns 0 with *reply_p (caller frees) and *result, or the exit
+//  code after printing why.
+static int
+s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p,
+        fed_blob_t *result)
+{
+    //  Connect only now, so that a command checks its arguments first.
+    if (!ctx->client) {
+        int rc = s_open (ctx);
+        if (rc) {
+            msgpack_sbuffer_destroy (&request->buffer);
+            return rc;
+        }
+    }
+    size_t reply_size;
+    char code [64];
+    fed_err_t err;
+    int64_t timeout = ctx->timeout_ms + extra_ms;
+    fed_client_status_t status = fed_client_call (
+        ctx->client, request->buffer.data, request->buffer.size,
+        (int) (timeout > INT32_MAX ? INT32_MAX : timeout), reply_p, &reply_size, result, code,
+        sizeof code, &err);
+    msgpack_sbuffer_destroy (&request->buffer);
+    switch (status) {
+    case FED_CLIENT_OK:
+        return 0;
+    case FED_CLIENT_FAILED:
+        fprintf (stderr, "fedctl: %s: %s\n", code, err.text);
+        return EXIT_FAILED;
+    case FED_CLIENT_INTERRUPTED:
+        return EXIT_INTERRUPTED;
+    default:
+        fprintf (stderr, "fedctl: cannot reach the node: %s\n"
+                         "fedctl: tried %s, waiting %" PRId64 " ms, as key %s\n",
+                 err.text, fed_client_endpoint (ctx->client), timeout,
+                 fed_identity_id (ctx->identity));
+        return EXIT_UNREACHABLE;
+    }
+}
+
+//  Prints the result as pretty JSON. Returns 0 or EXIT_FAILED.
+static int
+s_print_json (fed_blob_t result, bool pretty)
+{
+    char *json = fed_json_from_msgpack (result.data, result.size, pretty);
+    if (!json) {
+        fprintf (stderr, "fedctl: bad_reply: the result is not valid msgpack\n");
+        return EXIT_FAILED;
+    }
+    printf ("%s\n", json);
+    free (json);
+    return 0;
+}
+
+//  Sends, then prints the result as JSON (--json) or through print. Returns
+//  the exit code.
+static int
+s_run (s_ctx_t *ctx, s_request_t *request, int (*print) (fed_blob_t result))
+{
+    uint8_t *reply;
+    fed_blob_t result;
+    int rc = s_send (ctx, request, 0, &reply, &result);
+    if (rc)
+        return rc;
+    if (ctx->args->json)
+        rc = s_print_json (result, true);
+    else if (print (result)) {
+        fprintf (stderr, "fedctl: bad_reply: the result does not have the documented shape "
+                         "(doc/protocol.md §3.4); try --json\n");
+        rc = EXIT_FAILED;
+    }
+    free (reply);
+    return rc;
+}
+
+//  --- Printers ---------------------------------------------------------------
+
+static int
+s_print_kv (fed_blob_t result)
+{
+    return fed_print_kv (stdout, result) ? -1 : 0;
+}
+
+//  "region/zone/site" of a location map, or "-".
+static char *
+s_location (fed_blob_t map)
+{
+    fed_blob_t location;
+    if (fed_print_get (map, "location", &location))
+        return fed_strdup ("-");
+    char *text = fed_strdup ("");
+    const char *parts [] = {"region", "zone", "site"};
+    for (size_t i = 0; i < 3; i++) {
+        fed_blob_t value;
+        fed_mpr_t reader;
+        const char *str;
+        uint32_t len;
+        if (fed_print_get (location, parts [i], &value))
+            continue;
+        fed_mpr_init (&reader, value.data, value.size);
+        if (fed_mpr_str (&reader, &str, &len) || len == 0)
+            continue;
+        char *longer = fed_sprintf ("%s%s%.*s", text, *text ? "/" : "", (int) len, str);
+        free (text);
+        text = longer;
+    }
+    if (!*text) {
+        free (text);
+        text = fed_strdup ("-");
+    }
+    return text;
+}
+
+static void
+s_member_row (fed_blob_t member, void *arg)
+{
+    fed_table_add ((fed_table_t *) arg, fed_print_field (member, "id", 12),
+                   fed_print_field (member, "name", 0), fed_print_field (member, "state", 0),
+                   fed_print_field (member, "seq", 0), s_location (member),
+                   fed_print_field (member, "seed", 0));
+}
+
+static int
+s_print_members (fed_blob_t result)
+{
+    fed_table_t *table = fed_table_new ("ID", "NAME", "STATE", "SEQ", "LOCATION", "SEED", NULL);
+    int rc = fed_print_each (result, s_member_row, table);
+    if (rc == 0)
+        fed_table_print (table, stdout);
+    fed_table_destroy (&table);
+    return rc;
+}
+
+static void
+s_trust_row (fed_blob_t entry, void *arg)
+{
+    fed_table_add ((fed_table_t *) arg, fed_print_field (entry, "key", 12),
+                   fed_print_field (entry, "role", 0), fed_print_field (entry, "name", 0),
+                   fed_print_field (entry, "source", 0));
+}
+
+static int
+s_print_trust (fed_blob_t result)
+{
+    fed_table_t *table = fed_table_new ("KEY", "ROLE", "NAME", "SOURCE", NULL);
+    int rc = fed_print_each (result, s_trust_row, table);
+    if (rc == 0)
+        fed_table_print (table, stdout);
+    fed_table_destroy (&table);
+    return rc;
+}
+
+static void
+s_token_row (fed_blob_t token, void *arg)
+{
+    fed_table_add ((fed_table_t *) arg, fed_print_field (token, "id", 0),
+                   fed_print_field (token, "name", 0), fed_print_time_field (token, "expires"),
+                   fed_print_field (token, "uses", 0), fed_print_field (token, "revoked", 0));
+}
+
+static int
+s_print_tokens (fed_blob_t result)
+{
+    fed_table_t *table = fed_table_new ("ID", "NAME", "EXPIRES", "USES", "REVOKED", NULL);
+    int rc = fed_print_each (result, s_token_row, table);
+    if (rc == 0)
+        fed_table_print (table, stdout);
+    fed_table_destroy (&table);
+    return rc;
+}
+
+static int
+s_print_token (fed_blob_t result)
+{
+    if (fed_print_kv (stdout, result))
+        return -1;
+    fprintf (stderr, "fedctl: the token is shown this once; the node keeps only its hash\n");
+    return 0;
+}
+
+static int
+s_print_metrics (fed_blob_t result)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, result.data, result.size);
+    const char *text;
+    uint32_t len;
+    if (fed_mpr_str (&reader, &text, &len))
+        return -1;
+    fwrite (text, 1, len, stdout);
+    if (len && text [len - 1] != '\n')
+        putchar ('\n');
+    return 0;
+}
+
+//  One event as a line: ORIGIN(8) #SEQ TIME TYPE BODY.
+static void
+s_event_line (fed_blob_t event, void *arg)
+{
+    (void) arg;
+    char *origin = fed_print_field (event, "origin", 8);
+    char *seq = fed_print_field (event, "seq", 0);
+    char *type = fed_print_field (event, "type", 0);
+    char *body = fed_print_field (event, "body", 0);
+    fed_blob_t hlc_value;
+    uint64_t hlc = 0;
+    fed_mpr_t reader;
+    if (fed_print_get (event, "hlc", &hlc_value) == 0) {
+        fed_mpr_init (&reader, hlc_value.data, hlc_value.size);
+        if (fed_mpr_uint (&reader, &hlc))
+            hlc = 0;
+    }
+    char *time = fed_print_time (hlc >> 16);
+    char *seq_text = fed_sprintf ("#%s", seq);
+    printf ("%-8s  %-7s  %-24s  %-16s  %s\n", origin, seq_text, time, type, body);
+    free (seq_text);
+    free (time);
+    free (origin);
+    free (seq);
+    free (type);
+    free (body);
+}
+
+static void
+s_event_json_line (fed_blob_t event, void *arg)
+{
+    (void) arg;
+    char *json = fed_json_from_msgpack (event.data, event.size, false);
+    printf ("%s\n", json ? json : "null");
+    free (json);
+}
+
+static int
+s_print_event (fed_blob_t result)
+{
+    if (fed_print_kv (stdout, result))
+        return -1;
+    fed_blob_t hlc_value;
+    uint64_t hlc;
+    fed_mpr_t reader;
+    if (fed_print_get (result, "hlc", &hlc_value) == 0) {
+        fed_mpr_init (&reader, hlc_value.data, hlc_value.size);
+        if (fed_mpr_uint (&reader, &hlc) == 0) {
+            char *time = fed_print_time (hlc >> 16);
+            printf ("time:    %s\n", time);
+            free (time);
+        }
+    }
+    return 0;
+}
+
+//  --- Command handlers --------------------------------------------------------
+
+static int
+s_cmd_simple (s_ctx_t *ctx, const char *command, int (*print) (fed_blob_t result))
+{
+    s_request_t request;
+    s_request_begin (&request, command, 0);
+    return s_run (ctx, &request, print);
+}
+
+static int
+s_cmd_status (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "status", s_print_kv);
+}
+
+static int
+s_cmd_members (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "members", s_print_members);
+}
+
+static int
+s_cmd_trust_list (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "trust.list", s_print_trust);
+}
+
+static int
+s_cmd_token_list (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "token.list", s_print_tokens);
+}
+
+static int
+s_cmd_metrics (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "metrics", s_print_metrics);
+}
+
+static int s_usage_error (const s_command_t *command, const char *format, ...) FED_PRINTF (2, 3);
+
+//  Reads a key argument (Z85, hex, or a key file) into key. Returns 0 or
+//  prints why and returns EXIT_USAGE.
+static int
+s_key_param (s_ctx_t *ctx, const char *what, const char *text, uint8_t key [32])
+{
+    fed_err_t err;
+    if (fed_identity_read_public (text, key, &err) == 0)
+        return 0;
+    return s_usage_error (ctx->command, "%s: %s", what, err.text);
+}
+
+static int
+s_cmd_events_tail (s_ctx_t *ctx)
+{
+    s_args_t *args = ctx->args;
+    uint8_t origin [32];
+    if (args->origin && s_key_param (ctx, "--origin", args->origin, origin))
+        return EXIT_USAGE;
+    if ((args->given & OPT_LIMIT) && (args->limit == 0 || args->limit > 1000))
+        return s_usage_error (ctx->command, "--limit must be 1..1000");
+    bool follow = args->given & OPT_FOLLOW;
+    char *cursor = NULL;
+    bool header = !args->json;
+    int rc = 0;
+    do {
+        s_request_t request;
+        uint32_t count = (cursor ? 1 : 0) + (follow ? 1 : 0) + ((args->given & OPT_LIMIT) ? 1 : 0)
+                         + (args->type ? 1 : 0) + (args->origin ? 1 : 0);
+        s_request_begin (&request, "events.tail", count);
+        if (cursor)
+            s_pack_str (&request.pk, "after", cursor);
+        if (follow)
+            s_pack_uint (&request.pk, "wait_ms", FOLLOW_WAIT_MS);
+        if (args->given & OPT_LIMIT)
+            s_pack_uint (&request.pk, "limit", args->limit);
+        if (args->type)
+            s_pack_str (&request.pk, "type", args->type);
+        if (args->origin)
+            s_pack_bin (&request.pk, "origin", origin, 32);
+        uint8_t *reply;
+        fed_blob_t result;
+        rc = s_send (ctx, &request, follow ? FOLLOW_WAIT_MS : 0, &reply, &result);
+        if (rc)
+            break;
+        fed_blob_t events, next;
+        if (fed_print_get (result, "events", &events) || fed_print_get (result, "cursor", &next)
+            || fed_mpr_peek (&(fed_mpr_t) {next.data, next.size, 0}) != FED_MP_STR) {
+            fprintf (stderr, "fedctl: bad_reply: events.tail result lacks 'events' or "
+                             "'cursor' (doc/protocol.md §3.4)\n");
+            free (reply);
+            rc = EXIT_FAILED;
+            break;
+        }
+        free (cursor);
+        cursor = fed_print_text (next, 0);
+        if (args->json && !follow)
+            rc = s_print_json (result, true);
+        else {
+            if (header) {
+                printf ("%-8s  %-7s  %-24s  %-16s  %s\n", "ORIGIN", "SEQ", "TIME", "TYPE",
+                        "BODY");
+                header = false;
+            }
+            if (fed_print_each (events, args->json ? s_event_json_line : s_event_line, NULL)) {
+                fprintf (stderr, "fedctl: bad_reply: 'events' is not an array\n");
+                rc = EXIT_FAILED;
+            }
+        }
+        fflush (stdout);
+        free (reply);
+    } while (follow && rc == 0 && !zsys_interrupted);
+    free (cursor);
+    //  Ctrl-C is how -f is meant to end.
+    return follow && rc == EXIT_INTERRUPTED ? 0 : rc;
+}
+
+static int
+s_cmd_events_show (s_ctx_t *ctx)
+{
+    uint8_t id [32];
+    if (strlen (ctx->params [0]) != 64 || fed_hex_decode (id, 32, ctx->params [0]))
+        return s_usage_error (ctx->command, "ID must be 64 hex characters (an event id)");
+    s_request_t request;
+    s_request_begin (&request, "events.show", 1);
+    s_pack_bin (&request.pk, "id", id, 32);
+    return s_run (ctx, &request, s_print_event);
+}
+
+static int
+s_cmd_events_publish (s_ctx_t *ctx)
+{
+    const char *type = ctx->params [0];
+    if (strncmp (type, "user.", 5) != 0 || strlen (type) < 6 || strlen (type) > 64)
+        return s_usage_error (ctx->command, "TYPE must start with \"user.\" (e.g. user.deploy), "
+                                            "at most 64 characters");
+    uint8_t *body = NULL;
+    size_t body_size = 0;
+    const char *text = ctx->args->body ? ctx->args->body : "{}";
+    fed_err_t err;
+    if (fed_json_to_msgpack (text, strlen (text), NULL, &body, &body_size, &err))
+        return s_usage_error (ctx->command, "--body: %s", err.text);
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, body, body_size);
+    if (fed_mpr_peek (&reader) != FED_MP_MAP) {
+        free (body);
+        return s_usage_error (ctx->command, "--body must be a JSON object, like '{\"k\": 1}'");
+    }
+    s_request_t request;
+    s_request_begin (&request, "events.publish", 4);
+    s_pack_str (&request.pk, "type", type);
+    msgpack_pack_str_with_body (&request.pk, "body", 4);
+    msgpack_sbuffer_write (&request.buffer, (const char *) body, body_size);
+    fed_client_pack_replay (&request.pk);
+    free (body);
+    return s_run (ctx, &request, s_print_kv);
+}
+
+static int
+s_cmd_trust_add (s_ctx_t *ctx)
+{
+    uint8_t key [32];
+    if (s_key_param (ctx, "KEY", ctx->params [0], key))
+        return EXIT_USAGE;
+    const char *role = ctx->args->role;
+    const char *roles [] = {"admin", "operator", "approver", "viewer", "peer"};
+    bool known = false;
+    for (size_t i = 0; role && i < sizeof roles / sizeof roles [0]; i++)
+        known = known || streq (role, roles [i]);
+    if (!known)
+        return s_usage_error (ctx->command,
+                              "--role must be admin, operator, approver, viewer or peer");
+    s_request_t request;
+    s_request_begin (&request, "trust.add", ctx->args->name ? 5 : 4);
+    s_pack_bin (&request.pk, "key", key, 32);
+    s_pack_str (&request.pk, "role", role);
+    if (ctx->args->name)
+        s_pack_str (&request.pk, "name", ctx->args->name);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_kv);
+}
+
+static int
+s_cmd_trust_remove (s_ctx_t *ctx)
+{
+    uint8_t key [32];
+    if (s_key_param (ctx, "KEY", ctx->params [0], key))
+        return EXIT_USAGE;
+    s_request_t request;
+    s_request_begin (&request, "trust.remove", 3);
+    s_pack_bin (&request.pk, "key", key, 32);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_kv);
+}
+
+static int
+s_cmd_token_create (s_ctx_t *ctx)
+{
+    s_args_t *args = ctx->args;
+    bool ttl = args->given & OPT_TTL, uses = args->given & OPT_USES;
+    s_request_t request;
+    s_request_begin (&request, "token.create", 2 + ttl + uses + (args->name ? 1 : 0));
+    if (ttl)
+        s_pack_uint (&request.pk, "ttl_ms", (uint64_t) args->ttl_ms);
+    if (uses)
+        s_pack_uint (&request.pk, "uses", args->uses);
+    if (args->name)
+        s_pack_str (&request.pk, "name", args->name);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_token);
+}
+
+static int
+s_cmd_token_revoke (s_ctx_t *ctx)
+{
+    s_request_t request;
+    s_request_begin (&request, "token.revoke", 3);
+    s_pack_str (&request.pk, "id", ctx->params [0]);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_kv);
+}
+
+static int
+s_cmd_keygen (s_ctx_t *ctx)
+{
+    const char *name = ctx->params [0];
+    if (name [0] == '-' || !name [0])
+        return s_usage_error (ctx->command, "NAME must be a file name prefix");
+    fed_err_t err;
+    fed_identity_t *identity = fed_identity_keygen (name, &err);
+    if (!identity) {
+        fprintf (stderr, "fedctl: %s\n", err.text);
+        return EXIT_FAILED;
+    }
+    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity),
+            name, name);
+    fed_identity_destroy (&identity);
+    return 0;
+}
+
+//  The commands, in the order help lists them.
+static const s_command_t s_commands [] = {
+    {"status", s_cmd_status, "", "the node: id, name, version, uptime, log size", 0, 0, 0},
+    {"members", s_cmd_members, "", "the cluster's nodes as this node sees them", 0, 0, 0},
+    {"events tail", s_cmd_events_tail,
+     "[-f|--follow] [--type T] [--origin KEY] [--limit N]",
+     "recent events; -f keeps printing new ones until Ctrl-C",
+     OPT_FOLLOW | OPT_TYPE | OPT_ORIGIN | OPT_LIMIT, 0, 0},
+    {"events show", s_cmd_events_show, "ID", "one event by its id (64 hex)", 0, 1, 1},
+    {"events publish", s_cmd_events_publish, "TYPE [--body JSON]",
+     "write a user.* event with a JSON object body", OPT_BODY, 1, 1},
+    {"trust list", s_cmd_trust_list, "", "the trusted keys and their roles", 0, 0, 0},
+    {"trust add", s_cmd_trust_add, "KEY --role ROLE [--name NAME]",
+     "trust a key (Z85, hex, or a .pub/.key file) with a role",
+     OPT_ROLE | OPT_NAME, 1, 1},
+    {"trust remove", s_cmd_trust_remove, "KEY", "stop trusting a key", 0, 1, 1},
+    {"token create", s_cmd_token_create, "[--ttl DURATION] [--uses N] [--name NAME]",
+     "a join token for new nodes (shown once)", OPT_TTL | OPT_USES | OPT_NAME, 0, 0},
+    {"token list", s_cmd_token_list, "", "join tokens (never their secrets)", 0, 0, 0},
+    {"token revoke", s_cmd_token_revoke, "ID", "revoke a join token", 0, 1, 1},
+    {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
+    {"keygen", s_cmd_keygen, "NAME",
+     "write NAME.key (secret, 0600) and NAME.pub (no node needed)", 0, 1,
+     1},
+};
+#define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
+
+//  --- Usage -------------------------------------------------------------------
 
 static void
 s_usage (FILE *out)
 {
+    fprintf (out, "usage: fedctl [OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
+        char *line = fed_sprintf ("%s %s", s_commands [i].name, s_commands [i].usage);
+        if (strlen (line) <= 30)
+            fprintf (out, "  %-30s %s\n", line, s_commands [i].summary);
+        else
+            fprintf (out, "  %s\n  %-30s %s\n", line, "", s_commands [i].summary);
+        free (line);
+    }
     fprintf (out,
-             "usage: fedctl COMMAND [ARGS]\n"
-             "\n"
-             "commands:\n"
-             "  keygen NAME     write NAME.key (secret, mode 0600) and NAME.pub for an operator\n"
-             "\n"
-             "options:\n"
-             "  -h, --help      this help\n"
-             "  -V, --version   print the version\n"
-             "\n"
-             "See fedctl(1).\n");
+             "\noptions (also after the command):\n"
+             "  --endpoint EP        the node's control endpoint (default " DEFAULT_ENDPOINT ")\n"
+             "  --key FILE           your secret key file\n"
+             "  --server-key KEY     the node's public key: Z85, hex, or a .pub/.key file\n"
+             "  --data-dir DIR       use DIR/admin.key, DIR/node.key, DIR/control.endpoint\n"
+             "                       (default: $FEDNODE_DATA_DIR)\n"
+             "  --timeout DURATION   how long to wait for the node (default 5s)\n"
+             "  --json               print the result as JSON\n"
+             "  --config FILE        settings (default ~/.config/fednode/fedctl.yaml)\n"
+             "  -h, --help           this help; 'fedctl COMMAND --help' for one command\n"
+             "  -V, --version        print the version\n"
+             "\nexit status: 0 ok, 1 the command failed on the node, 2 usage error,\n"
+             "3 node unreachable or timed out. See fedctl(1).\n");
+}
+
+static void
+s_command_usage (FILE *out, const s_command_t *command)
+{
+    fprintf (out, "usage: fedctl [OPTIONS] %s%s%s\n", command->name, *command->usage ? " " : "",
+             command->usage);
 }
 
 static int
-s_keygen (int argc, char **argv)
+s_usage_error (const s_command_t *command, const char *format, ...)
 {
-    if (argc != 3 || argv [2][0] == '-') {
-        fprintf (stderr, "usage: fedctl keygen NAME  (writes NAME.key and NAME.pub)\n");
-        return EXIT_USAGE;
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "fedctl: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    if (command)
+        s_command_usage (stderr, command);
+    else
+        fprintf (stderr, "try 'fedctl --help'\n");
+    return EXIT_USAGE;
+}
+
+//  --- Settings and connection --------------------------------------------------
+
+//  First line of DIR/control.endpoint, or the default. Caller frees.
+static char *
+s_data_dir_endpoint (const char *data_dir)
+{
+    char *path = fed_sprintf ("%s/control.endpoint", data_dir);
+    FILE *file = fopen (path, "r");
+    free (path);
+    char line [512];
+    if (!file)
+        return fed_strdup (DEFAULT_ENDPOINT);
+    char *endpoint = NULL;
+    if (fgets (line, sizeof line, file)) {
+        line [strcspn (line, "\r\n")] = 0;
+        if (line [0])
+            endpoint = fed_strdup (line);
     }
+    fclose (file);
+    return endpoint ? endpoint : fed_strdup (DEFAULT_ENDPOINT);
+}
+
+//  The node's public key from text or a file. Returns 0, or prints why
+//  (naming a permission problem as such) and returns EXIT_USAGE.
+static int
+s_server_key (const char *text, bool from_data_dir, uint8_t key [32])
+{
     fed_err_t err;
-    fed_identity_t *identity = fed_identity_keygen (argv [2], &err);
-    if (!identity) {
+    if (fed_identity_read_public (text, key, &err) == 0)
+        return 0;
+    if (access (text, F_OK) == 0 && access (text, R_OK) != 0 && errno == EACCES)
+        fprintf (stderr, "fedctl: cannot read %s: permission denied. Run fedctl as the user "
+                         "that runs the node, or give --server-key with the node's public key "
+                         "(fednode id prints it)\n", text);
+    else
+        fprintf (stderr, "fedctl: %s key: %s\n", from_data_dir ? "the node's" : "--server-key",
+                 err.text);
+    return EXIT_USAGE;
+}
+
+//  Works out endpoint, key, server key and timeout (flags, then the data
+//  dir, then the settings file, then defaults), loads the key and connects.
+//  Returns 0 or the exit code after printing why.
+static int
+s_open (s_ctx_t *ctx)
+{
+    s_args_t *args = ctx->args;
+    fed_fedctl_config_t config;
+    fed_fedctl_config_init (&config);
+    fed_err_t err;
+    char *default_path = args->config ? NULL : fed_fedctl_config_default_path ();
+    const char *config_path = args->config ? args->config : default_path;
+    int rc = 0;
+    char *endpoint = NULL, *key_path = NULL, *server_text = NULL;
+    if (config_path && fed_fedctl_config_load (&config, config_path, args->config != NULL, &err)) {
         fprintf (stderr, "fedctl: %s\n", err.text);
-        return 1;
+        rc = EXIT_USAGE;
+        goto err;
     }
-    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity),
-            argv [2], argv [2]);
-    fed_identity_destroy (&identity);
+    const char *data_dir = args->data_dir ? args->data_dir : getenv ("FEDNODE_DATA_DIR");
+    if (data_dir && !*data_dir)
+        data_dir = NULL;
+    if (args->endpoint)
+        endpoint = fed_strdup (args->endpoint);
+    else if (data_dir)
+        endpoint = s_data_dir_endpoint (data_dir);
+    else
+        endpoint = fed_strdup (config.endpoint ? config.endpoint : DEFAULT_ENDPOINT);
+    if (args->key)
+        key_path = fed_strdup (args->key);
+    else if (data_dir)
+        key_path = fed_sprintf ("%s/admin.key", data_dir);
+    else if (config.key)
+        key_path = fed_strdup (config.key);
+    if (args->server_key)
+        server_text = fed_strdup (args->server_key);
+    else if (data_dir)
+        server_text = fed_sprintf ("%s/node.key", data_dir);
+    else if (config.server_key)
+        server_text = fed_strdup (config.server_key);
+    ctx->timeout_ms = args->timeout_ms > 0    ? args->timeout_ms
+                      : config.timeout_ms > 0 ? config.timeout_ms
+                                              : DEFAULT_TIMEOUT_MS;
+    if (!key_path || !server_text) {
+        rc = s_usage_error (ctx->command, "which node, as whom? Give --data-dir DIR (the node's "
+                            "data dir), or --key FILE and --server-key KEY, or set them in %s",
+                            config_path ? config_path : "~/.config/fednode/fedctl.yaml");
+        goto err;
+    }
+    ctx->identity = fed_identity_load (key_path, &err);
+    if (!ctx->identity) {
+        fprintf (stderr, "fedctl: your key: %s\n", err.text);
+        rc = EXIT_USAGE;
+        goto err;
+    }
+    uint8_t server [32];
+    rc = s_server_key (server_text, !args->server_key && data_dir != NULL, server);
+    if (rc)
+        goto err;
+    ctx->client = fed_client_new (endpoint, ctx->identity, server, &err);
+    if (!ctx->client) {
+        rc = s_usage_error (ctx->command, "%s", err.text);
+        goto err;
+    }
+err:
+    free (endpoint);
+    free (key_path);
+    free (server_text);
+    free (default_path);
+    fed_fedctl_config_clear (&config);
+    return rc;
+}
+
+//  --- Argument parsing ---------------------------------------------------------
+
+static const s_command_t *
+s_find_command (char **words, int count, int *used)
+{
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
+        const char *name = s_commands [i].name;
+        const char *space = strchr (name, ' ');
+        if (!space && count >= 1 && streq (name, words [0])) {
+            *used = 1;
+            return &s_commands [i];
+        }
+        if (space && count >= 2 && strlen (words [0]) == (size_t) (space - name)
+            && strncmp (name, words [0], space - name) == 0 && streq (space + 1, words [1])) {
+            *used = 2;
+            return &s_commands [i];
+        }
+    }
+    return NULL;
+}
+
+//  Prints the commands of group (e.g. "trust") to out. Returns how many.
+static int
+s_group_usage (FILE *out, const char *group)
+{
+    int found = 0;
+    size_t size = strlen (group);
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        if (strncmp (s_commands [i].name, group, size) == 0 && s_commands [i].name [size] == ' ') {
+            s_command_usage (out, &s_commands [i]);
+            found++;
+        }
+    return found;
+}
+
+static int
+s_parse_uint (const char *text, uint64_t *value)
+{
+    char *end;
+    errno = 0;
+    if (!*text || *text == '-')
+        return -1;
+    unsigned long long parsed = strtoull (text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *value = parsed;
     return 0;
+}
+
+//  Parses argv into *args. Returns 0 or EXIT_USAGE after saying why.
+static int
+s_parse (int argc, char **argv, s_args_t *args)
+{
+    enum { G_ENDPOINT = 256, G_KEY, G_SERVER_KEY, G_DATA_DIR, G_TIMEOUT, G_JSON, G_CONFIG,
+           C_TYPE, C_ORIGIN, C_LIMIT, C_BODY, C_ROLE, C_NAME, C_TTL, C_USES };
+    static const struct option options [] = {
+        {"endpoint", required_argument, NULL, G_ENDPOINT},
+        {"key", required_argument, NULL, G_KEY},
+        {"server-key", required_argument, NULL, G_SERVER_KEY},
+        {"data-dir", required_argument, NULL, G_DATA_DIR},
+        {"timeout", required_argument, NULL, G_TIMEOUT},
+        {"json", no_argument, NULL, G_JSON},
+        {"config", required_argument, NULL, G_CONFIG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"follow", no_argument, NULL, 'f'},
+        {"type", required_argument, NULL, C_TYPE},
+        {"origin", required_argument, NULL, C_ORIGIN},
+        {"limit", required_argument, NULL, C_LIMIT},
+        {"body", required_argument, NULL, C_BODY},
+        {"role", required_argument, NULL, C_ROLE},
+        {"name", required_argument, NULL, C_NAME},
+        {"ttl", required_argument, NULL, C_TTL},
+        {"uses", required_argument, NULL, C_USES},
+        {NULL, 0, NULL, 0}};
+    memset (args, 0, sizeof *args);
+    args->timeout_ms = -1;
+    opterr = 0;
+    int option;
+    while ((option = getopt_long (argc, argv, ":hVf", options, NULL)) != -1) {
+        const char *value = optarg;
+        switch (option) {
+        case G_ENDPOINT: args->endpoint = value; break;
+        case G_KEY: args->key = value; break;
+        case G_SERVER_KEY: args->server_key = value; break;
+        case G_DATA_DIR: args->data_dir = value; break;
+        case G_CONFIG: args->config = value; break;
+        case G_JSON: args->json = true; break;
+        case 'h': args->help = true; break;
+        case 'V': args->version = true; break;
+        case 'f': args->given |= OPT_FOLLOW; break;
+        case C_TYPE: args->given |= OPT_TYPE; args->type = value; break;
+        case C_ORIGIN: args->given |= OPT_ORIGIN; args->origin = value; break;
+        case C_BODY: args->given |= OPT_BODY; args->body = value; break;
+        case C_ROLE: args->given |= OPT_ROLE; args->role = value; break;
+        case C_NAME: args->given |= OPT_NAME; args->name = value; break;
+        case G_TIMEOUT:
+            if (fed_parse_duration (value, &args->timeout_ms) || args->timeout_ms <= 0)
+                return s_usage_error (NULL, "--timeout '%s' is not a duration like 500ms, 5s, 1m",
+                                      value);
+            break;
+        case C_TTL:
+            args->given |= OPT_TTL;
+            if (fed_parse_duration (value, &args->ttl_ms) || args->ttl_ms <= 0)
+                return s_usage_error (NULL, "--ttl '%s' is not a duration like 30m, 1h, 7d",
+                                      value);
+            break;
+        case C_LIMIT:
+            args->given |= OPT_LIMIT;
+            if (s_parse_uint (value, &args->limit))
+                return s_usage_error (NULL, "--limit '%s' is not a whole number", value);
+            break;
+        case C_USES:
+            args->given |= OPT_USES;
+            if (s_parse_uint (value, &args->uses) || args->uses == 0)
+                return s_usage_error (NULL, "--uses '%s' is not a whole number >= 1", value);
+            break;
+        case ':':
+            return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
+        default:
+            return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
+        }
+    }
+    args->words = argv + optind;
+    args->word_count = argc - optind;
+    return 0;
+}
+
+//  Names of the OPT_* bits, for error messages.
+static const char *
+s_option_name (unsigned bit)
+{
+    static const char *names [] = {"--follow", "--type", "--origin", "--limit", "--body",
+                                   "--role", "--name", "--ttl", "--uses"};
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        if (bit == 1u << i)
+            return names [i];
+    return "?";
 }
 
 int
 main (int argc, char **argv)
 {
-    if (argc < 2) {
-        s_usage (stderr);
-        return EXIT_USAGE;
-    }
-    const char *command = argv [1];
-    if (!strcmp (command, "-h") || !strcmp (command, "--help")) {
-        s_usage (stdout);
-        return 0;
-    }
-    if (!strcmp (command, "-V") || !strcmp (command, "--version")) {
+    s_args_t args;
+    int rc = s_parse (argc, argv, &args);
+    if (rc)
+        return rc;
+    if (args.version) {
         printf ("fedctl %s\n", fed_node_version ());
         return 0;
     }
-    if (!strcmp (command, "keygen"))
-        return s_keygen (argc, argv);
-    fprintf (stderr, "fedctl: unknown command '%s'; try 'fedctl --help'\n", command);
-    return EXIT_USAGE;
+    if (args.word_count == 0) {
+        s_usage (args.help ? stdout : stderr);
+        return args.help ? 0 : EXIT_USAGE;
+    }
+    int used = 0;
+    const s_command_t *command = s_find_command (args.words, args.word_count, &used);
+    if (!command) {
+        FILE *out = args.help ? stdout : stderr;
+        if (args.word_count >= 1 && s_group_usage (out, args.words [0])) {
+            if (!args.help && args.word_count >= 2)
+                fprintf (stderr, "fedctl: no command '%s %s'\n", args.words [0], args.words [1]);
+            return args.help ? 0 : EXIT_USAGE;
+        }
+        return s_usage_error (NULL, "unknown command '%s'", args.words [0]);
+    }
+    if (args.help) {
+        s_command_usage (stdout, command);
+        printf ("%s\n", command->summary);
+        return 0;
+    }
+    unsigned extra = args.given & ~command->options;
+    if (extra)
+        return s_usage_error (command, "'%s' does not take %s", command->name,
+                              s_option_name (extra & -extra));
+    s_ctx_t ctx = {.args = &args, .command = command, .params = args.words + used,
+                   .param_count = args.word_count - used};
+    if (ctx.param_count < command->min_params || ctx.param_count > command->max_params)
+        return s_usage_error (command, "'%s' takes %s", command->name,
+                              command->max_params == 0 ? "no arguments"
+                              : command->min_params == command->max_params
+                                  ? "exactly the arguments shown"
+                                  : "the arguments shown");
+    rc = command->handler (&ctx);
+    fed_client_destroy (&ctx.client);
+    fed_identity_destroy (&ctx.identity);
+    return rc;
 }

@@ -1,0 +1,261 @@
+/*  node/fedctl_print.c: tables and value text for fedctl. See fedctl_print.h. */
+#include "fedctl_print.h"
+#include "json.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_COLUMNS_MAX 16
+
+struct fed_table_t {
+    size_t columns;             //  number of columns
+    char **cells;               //  rows * columns owned strings, header row first
+    size_t rows;                //  rows including the header
+};
+
+int
+fed_print_get (fed_blob_t map, const char *key, fed_blob_t *value)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, map.data, map.size);
+    uint32_t count;
+    if (fed_mpr_map (&reader, &count))
+        return FED_MALFORMED;
+    size_t key_size = strlen (key);
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name = NULL;
+        uint32_t name_size = 0;
+        bool is_str = fed_mpr_str (&reader, &name, &name_size) == 0;
+        if (!is_str && fed_mpr_skip (&reader, NULL))
+            return FED_MALFORMED;
+        size_t start = reader.pos;
+        if (fed_mpr_skip (&reader, NULL))
+            return FED_MALFORMED;
+        if (is_str && name_size == key_size && memcmp (name, key, key_size) == 0) {
+            *value = (fed_blob_t) {reader.data + start, reader.pos - start};
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int
+fed_print_each (fed_blob_t array, void (*fn) (fed_blob_t element, void *arg), void *arg)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, array.data, array.size);
+    uint32_t count;
+    if (fed_mpr_array (&reader, &count))
+        return FED_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t start = reader.pos;
+        if (fed_mpr_skip (&reader, NULL))
+            return FED_MALFORMED;
+        fn ((fed_blob_t) {reader.data + start, reader.pos - start}, arg);
+    }
+    return 0;
+}
+
+char *
+fed_print_text (fed_blob_t value, size_t width)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    char *text = NULL;
+    const char *str;
+    const uint8_t *bin;
+    uint32_t len;
+    uint64_t u;
+    int64_t i;
+    double d;
+    bool b;
+    switch (fed_mpr_peek (&reader)) {
+    case FED_MP_STR:
+        if (fed_mpr_str (&reader, &str, &len) == 0)
+            text = fed_strndup (str, len);
+        break;
+    case FED_MP_BIN:
+        if (fed_mpr_bin (&reader, &bin, &len) == 0) {
+            text = (char *) fed_malloc (len == 32 ? 41 : 2 * (size_t) len + 1);
+            if (len == 32)
+                fed_z85_encode_key (text, bin);
+            else
+                fed_hex_encode (text, bin, len);
+        }
+        break;
+    case FED_MP_UINT:
+        if (fed_mpr_uint (&reader, &u) == 0)
+            text = fed_sprintf ("%" PRIu64, u);
+        break;
+    case FED_MP_INT:
+        if (fed_mpr_int (&reader, &i) == 0)
+            text = fed_sprintf ("%" PRId64, i);
+        break;
+    case FED_MP_FLOAT:
+        if (fed_mpr_double (&reader, &d) == 0)
+            text = fed_sprintf ("%g", d);
+        break;
+    case FED_MP_BOOL:
+        if (fed_mpr_bool (&reader, &b) == 0)
+            text = fed_strdup (b ? "true" : "false");
+        break;
+    case FED_MP_NIL:
+        text = fed_strdup ("-");
+        break;
+    default:
+        text = fed_json_from_msgpack (value.data, value.size, false);
+        break;
+    }
+    if (!text)
+        text = fed_strdup ("?");
+    if (width && strlen (text) > width)
+        text [width] = 0;
+    return text;
+}
+
+char *
+fed_print_field (fed_blob_t map, const char *key, size_t width)
+{
+    fed_blob_t value;
+    if (fed_print_get (map, key, &value))
+        return fed_strdup ("-");
+    return fed_print_text (value, width);
+}
+
+char *
+fed_print_time (uint64_t ms)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm tm;
+    char text [64];
+    if (!gmtime_r (&seconds, &tm) || !strftime (text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm))
+        return fed_sprintf ("%" PRIu64, ms);
+    return fed_sprintf ("%s.%03uZ", text, (unsigned) (ms % 1000));
+}
+
+char *
+fed_print_time_field (fed_blob_t map, const char *key)
+{
+    fed_blob_t value;
+    if (fed_print_get (map, key, &value))
+        return fed_strdup ("-");
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    uint64_t ms;
+    if (fed_mpr_uint (&reader, &ms))
+        return fed_print_text (value, 0);
+    return ms ? fed_print_time (ms) : fed_strdup ("never");
+}
+
+int
+fed_print_kv (FILE *out, fed_blob_t map)
+{
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, map.data, map.size);
+    uint32_t count;
+    if (fed_mpr_map (&reader, &count))
+        return FED_MALFORMED;
+    fed_table_t *table = fed_table_new ("", "", NULL);     //  empty headers: none printed
+    for (uint32_t i = 0; i < count; i++) {
+        size_t start = reader.pos;
+        if (fed_mpr_skip (&reader, NULL))
+            goto err;
+        char *key = fed_print_text ((fed_blob_t) {reader.data + start, reader.pos - start}, 0);
+        start = reader.pos;
+        if (fed_mpr_skip (&reader, NULL)) {
+            free (key);
+            goto err;
+        }
+        char *label = fed_sprintf ("%s:", key);
+        free (key);
+        fed_table_add (table, label,
+                       fed_print_text ((fed_blob_t) {reader.data + start, reader.pos - start}, 0));
+    }
+    fed_table_print (table, out);
+    fed_table_destroy (&table);
+    return 0;
+err:
+    fed_table_destroy (&table);
+    return FED_MALFORMED;
+}
+
+fed_table_t *
+fed_table_new (const char *header, ...)
+{
+    fed_table_t *self = (fed_table_t *) fed_calloc (1, sizeof (fed_table_t));
+    const char *names [S_COLUMNS_MAX];
+    va_list args;
+    va_start (args, header);
+    for (const char *name = header; name; name = va_arg (args, const char *)) {
+        assert (self->columns < S_COLUMNS_MAX);
+        names [self->columns++] = name;
+    }
+    va_end (args);
+    self->cells = (char **) fed_calloc (self->columns, sizeof (char *));
+    for (size_t c = 0; c < self->columns; c++)
+        self->cells [c] = fed_strdup (names [c]);
+    self->rows = 1;
+    return self;
+}
+
+void
+fed_table_add (fed_table_t *self, ...)
+{
+    self->cells = (char **) fed_realloc (self->cells,
+                                         (self->rows + 1) * self->columns * sizeof (char *));
+    va_list args;
+    va_start (args, self);
+    for (size_t c = 0; c < self->columns; c++) {
+        char *cell = va_arg (args, char *);
+        self->cells [self->rows * self->columns + c] = cell ? cell : fed_strdup ("-");
+    }
+    va_end (args);
+    self->rows++;
+}
+
+size_t
+fed_table_rows (fed_table_t *self)
+{
+    return self->rows ? self->rows - 1 : 0;
+}
+
+void
+fed_table_print (fed_table_t *self, FILE *out)
+{
+    size_t widths [S_COLUMNS_MAX] = {0};
+    for (size_t r = 0; r < self->rows; r++)
+        for (size_t c = 0; c < self->columns; c++) {
+            size_t w = strlen (self->cells [r * self->columns + c]);
+            if (w > widths [c])
+                widths [c] = w;
+        }
+    bool headless = true;
+    for (size_t c = 0; c < self->columns; c++)
+        headless = headless && !self->cells [c][0];
+    for (size_t r = headless ? 1 : 0; r < self->rows; r++) {
+        for (size_t c = 0; c < self->columns; c++) {
+            const char *cell = self->cells [r * self->columns + c];
+            if (c + 1 == self->columns)
+                fprintf (out, "%s\n", cell);
+            else
+                fprintf (out, "%-*s  ", (int) widths [c], cell);
+        }
+    }
+}
+
+void
+fed_table_destroy (fed_table_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fed_table_t *self = *self_p;
+    for (size_t i = 0; i < self->rows * self->columns; i++)
+        free (self->cells [i]);
+    free (self->cells);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,57 @@
+/*  node/fedctl_print.h: how fedctl shows results to people.
+
+    Results arrive as msgpack; people read aligned tables and "key: value"
+    lines. These helpers find fields in a result, turn one value into short
+    text (keys as Z85, times as UTC dates, nested values as compact JSON)
+    and line up columns. Scripts use --json instead, which bypasses this
+    module. Part of fedctl only, not of the library.
+*/
+#ifndef FED_FEDCTL_PRINT_H_INCLUDED
+#define FED_FEDCTL_PRINT_H_INCLUDED
+
+#include <stdio.h>
+
+#include "mpread.h"
+
+//  Finds key in the msgpack map at map. Returns 0 with *value (borrowed from
+//  map), 1 when the map lacks it, FED_MALFORMED when map is not a map.
+int fed_print_get (fed_blob_t map, const char *key, fed_blob_t *value);
+
+//  Calls fn for each element of the msgpack array at array (elements
+//  borrowed). Returns 0, or FED_MALFORMED when array is not an array.
+int fed_print_each (fed_blob_t array, void (*fn) (fed_blob_t element, void *arg), void *arg);
+
+//  Text for one value, caller frees: str as is, bin of 32 bytes as Z85,
+//  other bin as hex, numbers, true/false, nil as "-", arrays and maps as
+//  compact JSON. width > 0 cuts the text to that many bytes (for key
+//  columns). Never NULL.
+char *fed_print_text (fed_blob_t value, size_t width);
+//  fed_print_text of map[key], or "-" when absent.
+char *fed_print_field (fed_blob_t map, const char *key, size_t width);
+//  map[key] as a uint ms-since-epoch shown as UTC "2006-01-02 15:04:05.000";
+//  "-" when absent or nil, "never" when 0. Caller frees.
+char *fed_print_time_field (fed_blob_t map, const char *key);
+//  ms since the Unix epoch as UTC text. Caller frees.
+char *fed_print_time (uint64_t ms);
+
+//  Prints a map as aligned "key: value" lines (fed_print_text values).
+//  Returns 0, or FED_MALFORMED when it is not a map.
+int fed_print_kv (FILE *out, fed_blob_t map);
+
+typedef struct fed_table_t fed_table_t;
+
+//  A table with columns named by the NULL-terminated list of headers (at
+//  most 16). Caller owns it.
+fed_table_t *fed_table_new (const char *header, ...);
+//  Adds one row, taking ownership of the column count strings given (NULL
+//  shows as "-").
+void fed_table_add (fed_table_t *self, ...);
+//  Prints header and rows with columns padded to their widest cell; a
+//  header of empty names is not printed.
+void fed_table_print (fed_table_t *self, FILE *out);
+//  Rows added so far.
+size_t fed_table_rows (fed_table_t *self);
+//  Frees the table and its cells. Accepts NULL; sets *self_p to NULL.
+void fed_table_destroy (fed_table_t **self_p);
+
+#endif
