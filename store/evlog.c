@@ -14,6 +14,7 @@
 */
 #include "evlog_internal.h"
 #include "log.h"
+#include "walcheck.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -276,6 +277,10 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
             rocksdb_options_set_merge_operator (self->cf_options [i],
                                                 fed_view_counter_merge_operator ());
     }
+    //  RocksDB would take a damaged record followed by intact ones, in the
+    //  WAL's last block, for a torn tail and drop them: refuse first.
+    if (fed_walcheck_dir (path, err))
+        goto err;
     char *error = NULL;
     if (self->options.read_only)
         self->db = rocksdb_open_for_read_only_column_families (
