@@ -1,7 +1,6 @@
 /*  store/coreviews.h: the views every node keeps.
 
     stats/type/TYPE     counter: events held of each type
-    stats/total         counter: events held
     nodes/ORIGIN(32)    LWW register: body of the origin's latest
                         node.started or node.info event (name, version,
                         location, endpoints)
@@ -31,7 +30,8 @@ extern "C" {
 //  0, or -1 with err.
 int fed_coreviews_register (fed_evlog_t *log, fed_err_t *err) FED_MUST_USE;
 
-//  Reads a counter of the stats view ("type/user.deploy", "total"). 0 if absent.
+//  Reads a counter of the stats view ("type/user.deploy"), or "total": the
+//  sum over all types. 0 if absent.
 int64_t fed_coreviews_count (fed_evlog_t *log, const char *name);
 
 //  Reads kv KEY. Returns 0 with *value_p (a msgpack object, caller frees;

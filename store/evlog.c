@@ -260,6 +260,7 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
     else
         fed_evlog_options_default (&self->options);
 
+    self->counters = fed_view_counters_new ();
     self->db_options = rocksdb_options_create ();
     rocksdb_options_set_create_if_missing (self->db_options, !self->options.read_only);
     rocksdb_options_set_create_missing_column_families (self->db_options,
@@ -461,7 +462,7 @@ fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
     int rc = 0;
     for (size_t i = 0; i < self->view_count && rc == 0; i++) {
         fed_view_txn_t *txn = fed_view_txn_new (self->db, self->cf [CF_VIEWS], batch,
-                                                self->views [i].name);
+                                                self->views [i].name, self->counters);
         if (self->views [i].apply (self->views [i].state, txn, event) || fed_view_txn_failed (txn))
             rc = -1;
         fed_view_txn_destroy (&txn);
@@ -515,6 +516,7 @@ fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_or
 int
 fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_err_t *err)
 {
+    fed_view_counters_flush (self->counters, batch, self->cf [CF_VIEWS]);
     char *error = NULL;
     rocksdb_write_writebatch_wi (self->db, self->write_options, batch, &error);
     if (error) {
@@ -548,6 +550,7 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         memcpy (own.origin, self->origin, FED_KEY_BYTES);
     uint64_t first = own.seq + 1;
     uint64_t arrivals = self->arrivals;
+    fed_view_counters_clear (self->counters);
     //  overwrite_key off: with it on, each insert walks the key's earlier
     //  entries (merges never replace one), so N counter merges cost O(N^2).
     rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 0);
@@ -570,6 +573,7 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
     rocksdb_writebatch_wi_destroy (batch);
     if (rc) {
         self->arrivals = arrivals;
+        fed_view_counters_clear (self->counters);
         return -1;
     }
     own.used = true;

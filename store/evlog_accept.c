@@ -344,6 +344,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     }
     accept_t self = {log, report, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0, false};
     uint64_t arrivals = log->arrivals;     //  restored if nothing is committed
+    fed_view_counters_clear (log->counters);
     candidate_t *list = (candidate_t *) fed_calloc (count + log->pending_count + 1,
                                                     sizeof (candidate_t));
     size_t listed = 0;
@@ -474,6 +475,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
                      err.text [0] ? err.text : "a view or the store failed");
         report->accepted = 0;
         log->arrivals = arrivals;
+        fed_view_counters_clear (log->counters);
     }
     for (size_t i = 0; i < self.accepted_count; i++)
         fed_event_destroy (&self.accepted [i]);

@@ -52,6 +52,7 @@ struct fed_evlog_t {
     fed_origin_map_t origins;           //  the version vector, in memory
     uint64_t count;                     //  events held
     uint64_t arrivals;                  //  highest arrival number written
+    fed_view_counters_t *counters;      //  counter deltas of the batch being built, owned
     fed_view_def_t *views;              //  registered views, owned array
     size_t view_count;                  //  entries in views
     fed_event_t **pending;              //  events waiting for a gap, owned

@@ -41,7 +41,7 @@ s_refold_event (void *arg, const fed_event_t *event)
     fed_evlog_t *log = self->log;
     for (size_t i = 0; i < self->view_count; i++) {
         fed_view_txn_t *txn = fed_view_txn_new (log->db, log->cf [CF_VIEWS], self->batch,
-                                                self->views [i].name);
+                                                self->views [i].name, log->counters);
         int rc = self->views [i].apply (self->views [i].state, txn, event);
         bool failed = rc || fed_view_txn_failed (txn);
         fed_view_txn_destroy (&txn);
@@ -114,9 +114,11 @@ fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err)
     //  overwrite_key off: with it on, each insert walks the key's earlier
     //  entries (merges never replace one), so N counter merges cost O(N^2).
     refold.batch = rocksdb_writebatch_wi_create (0, 0);
+    fed_view_counters_clear (self->counters);
     int rc = fed_evlog_range (self, NULL, 0, 0, s_refold_event, &refold, err);
     if (rc == 0)
         rc = s_refold_flush (&refold);
+    fed_view_counters_clear (self->counters);
     rocksdb_writebatch_wi_destroy (refold.batch);
     if (rc)
         return -1;

@@ -18,8 +18,80 @@ struct fed_view_txn_t {
     char prefix [FED_VIEW_NAME_MAX + 2];    //  "name/"
     size_t prefix_size;                 //  bytes in prefix
     bool failed;                        //  a storage error happened
+    fed_view_counters_t *counters;      //  batch-wide counter deltas, or NULL; not owned
     uint8_t key [FED_VIEW_NAME_MAX + 2 + FED_VIEW_KEY_MAX];    //  scratch: prefix ‖ key
 };
+
+typedef struct {
+    uint8_t *key;                       //  full key, owned
+    size_t size;
+    int64_t delta;
+} counter_t;
+
+struct fed_view_counters_t {
+    counter_t *items;                   //  owned array
+    size_t count;
+    size_t capacity;
+};
+
+fed_view_counters_t *
+fed_view_counters_new (void)
+{
+    return (fed_view_counters_t *) fed_calloc (1, sizeof (fed_view_counters_t));
+}
+
+void
+fed_view_counters_clear (fed_view_counters_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        free (self->items [i].key);
+    self->count = 0;
+}
+
+void
+fed_view_counters_destroy (fed_view_counters_t **self_p)
+{
+    if (self_p && *self_p) {
+        fed_view_counters_clear (*self_p);
+        free ((*self_p)->items);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Adds delta to the gathered counter for key.
+static void
+s_counters_add (fed_view_counters_t *self, const uint8_t *key, size_t size, int64_t delta)
+{
+    for (size_t i = self->count; i-- > 0;)
+        if (self->items [i].size == size && memcmp (self->items [i].key, key, size) == 0) {
+            self->items [i].delta += delta;
+            return;
+        }
+    if (self->count == self->capacity) {
+        self->capacity = self->capacity ? 2 * self->capacity : 16;
+        self->items = (counter_t *) fed_realloc (self->items, self->capacity * sizeof (counter_t));
+    }
+    counter_t *item = &self->items [self->count++];
+    item->key = (uint8_t *) fed_malloc (size);
+    memcpy (item->key, key, size);
+    item->size = size;
+    item->delta = delta;
+}
+
+void
+fed_view_counters_flush (fed_view_counters_t *self, rocksdb_writebatch_wi_t *batch,
+                         rocksdb_column_family_handle_t *cf)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        uint8_t operand [8];
+        fed_put_be64 (operand, (uint64_t) self->items [i].delta);
+        rocksdb_writebatch_wi_merge_cf (batch, cf, (const char *) self->items [i].key,
+                                        self->items [i].size, (const char *) operand,
+                                        sizeof operand);
+    }
+    fed_view_counters_clear (self);
+}
 
 bool
 fed_view_name_valid (const char *name)
@@ -36,12 +108,14 @@ fed_view_name_valid (const char *name)
 
 fed_view_txn_t *
 fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf,
-                  rocksdb_writebatch_wi_t *batch, const char *name)
+                  rocksdb_writebatch_wi_t *batch, const char *name,
+                  fed_view_counters_t *counters)
 {
     fed_view_txn_t *self = (fed_view_txn_t *) fed_calloc (1, sizeof (fed_view_txn_t));
     self->db = db;
     self->cf = cf;
     self->batch = batch;
+    self->counters = counters;
     self->read_options = rocksdb_readoptions_create ();
     self->prefix_size = (size_t) snprintf (self->prefix, sizeof self->prefix, "%s/", name);
     return self;
@@ -121,6 +195,10 @@ void
 fed_view_add (fed_view_txn_t *self, const void *key, size_t key_size, int64_t delta)
 {
     size_t full = s_full_key (self, key, key_size);
+    if (full && self->counters) {
+        s_counters_add (self->counters, self->key, full, delta);
+        return;
+    }
     uint8_t operand [8];
     fed_put_be64 (operand, (uint64_t) delta);
     if (full)

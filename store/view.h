@@ -69,10 +69,24 @@ int64_t fed_view_counter (const uint8_t *value, size_t size);
 
 //  --- For the event log only ---------------------------------------------
 
+//  Counter deltas gathered over one write batch, so that N events touching
+//  one counter cost one merge, not N.
+typedef struct fed_view_counters_t fed_view_counters_t;
+//  Caller owns the result.
+fed_view_counters_t *fed_view_counters_new (void);
+void fed_view_counters_destroy (fed_view_counters_t **self_p);
+//  Writes one merge per counter touched into batch, then forgets them.
+void fed_view_counters_flush (fed_view_counters_t *self, rocksdb_writebatch_wi_t *batch,
+                              rocksdb_column_family_handle_t *cf);
+//  Forgets gathered deltas (a batch that will not be written).
+void fed_view_counters_clear (fed_view_counters_t *self);
+
 //  A transaction over a WriteBatchWithIndex, for one view's prefix. The
-//  batch and handles stay owned by the caller. Caller owns the result.
+//  batch, handles and counters stay owned by the caller; counters may be
+//  NULL (each fed_view_add is then its own merge). Caller owns the result.
 fed_view_txn_t *fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf,
-                                  rocksdb_writebatch_wi_t *batch, const char *name);
+                                  rocksdb_writebatch_wi_t *batch, const char *name,
+                                  fed_view_counters_t *counters);
 void fed_view_txn_destroy (fed_view_txn_t **self_p);
 //  True if a storage error happened inside the transaction.
 bool fed_view_txn_failed (const fed_view_txn_t *self);
