@@ -3,6 +3,7 @@
     commute, and registers are last-writer-wins on (hlc, origin).
 */
 #include "coreviews.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,26 @@ s_key_member (const fed_event_t *event)
     return fed_mpr_bin (&reader, &key, &size) == 0 && size == FED_KEY_BYTES ? key : NULL;
 }
 
+//  True if a trust.added body has a "role" member naming a known role.
+static bool
+s_trust_role_valid (const fed_event_t *event)
+{
+    fed_blob_t value;
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "role",
+                              &value))
+        return false;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    const char *text;
+    uint32_t size;
+    if (fed_mpr_str (&reader, &text, &size) || size > 16)
+        return false;
+    char name [17];
+    snprintf (name, sizeof name, "%.*s", (int) size, text);
+    fed_role_t role;
+    return fed_role_parse (name, &role) == 0;
+}
+
 static int
 s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
 {
@@ -139,6 +160,10 @@ s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
         return 0;
     const uint8_t *key = s_key_member (event);
     if (!key)
+        return 0;
+    //  A trust.added the trusted set cannot use must not win the register:
+    //  it would silently undo an earlier removal or role.
+    if (added && !s_trust_role_valid (event))
         return 0;
     static const uint8_t nil = 0xc0;
     return fed_view_lww_put (txn, key, FED_KEY_BYTES, event,
@@ -175,7 +200,7 @@ fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
         {"stats", 1, s_stats_apply, NULL},
         {"nodes", 1, s_nodes_apply, NULL},
         {"kv", 1, s_kv_apply, NULL},
-        {"trust", 1, s_trust_apply, NULL},
+        {"trust", 2, s_trust_apply, NULL},
         {"tokens", 1, s_tokens_apply, NULL},
     };
     for (size_t i = 0; i < sizeof views / sizeof views [0]; i++)
