@@ -88,7 +88,9 @@ s_apply_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         //  trust.removed: drop whatever config or local said
         fed_trusted_t *entry = s_find (work->entries, work->count, trusted_key);
         if (entry) {
-            *entry = work->entries [work->count - 1];
+            //  Close the gap in place: entries keep the order config, local, events.
+            size_t index = (size_t) (entry - work->entries);
+            memmove (entry, entry + 1, (work->count - index - 1) * sizeof *entry);
             work->count--;
         }
         return 0;

@@ -129,6 +129,29 @@ s_key_member (const fed_event_t *event)
     return fed_mpr_bin (&reader, &key, &size) == 0 && size == FED_KEY_BYTES ? key : NULL;
 }
 
+//  True if a trust.added body has a "role" member naming a known role.
+static bool
+s_trust_role_valid (const fed_event_t *event)
+{
+    fed_blob_t value;
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "role",
+                              &value))
+        return false;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    const char *text;
+    uint32_t size;
+    if (fed_mpr_str (&reader, &text, &size) || size > 16)
+        return false;
+    //  The roles of doc/protocol.md §3.1 (node/config.h parses them for the
+    //  node; the store keeps its own list so it does not depend on node/).
+    static const char *roles [] = {"peer", "admin", "operator", "approver", "viewer"};
+    for (size_t i = 0; i < sizeof roles / sizeof roles [0]; i++)
+        if (strlen (roles [i]) == size && memcmp (roles [i], text, size) == 0)
+            return true;
+    return false;
+}
+
 static int
 s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
 {
@@ -138,6 +161,10 @@ s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
         return 0;
     const uint8_t *key = s_key_member (event);
     if (!key)
+        return 0;
+    //  A trust.added the trusted set cannot use must not win the register:
+    //  it would silently undo an earlier removal or role.
+    if (added && !s_trust_role_valid (event))
         return 0;
     static const uint8_t nil = 0xc0;
     return fed_view_lww_put (txn, key, FED_KEY_BYTES, event,
@@ -174,7 +201,7 @@ fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
         {"stats", 2, s_stats_apply, NULL},
         {"nodes", 1, s_nodes_apply, NULL},
         {"kv", 1, s_kv_apply, NULL},
-        {"trust", 1, s_trust_apply, NULL},
+        {"trust", 2, s_trust_apply, NULL},
         {"tokens", 1, s_tokens_apply, NULL},
     };
     for (size_t i = 0; i < sizeof views / sizeof views [0]; i++)

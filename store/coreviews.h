@@ -9,7 +9,8 @@
                         kv.delete ({key}) writes nil, a tombstone that
                         still orders later writes
     trust/KEY(32)       LWW register: body of the latest trust.added
-                        ({key: bin32, role: str, name: str}) for KEY, or nil
+                        ({key: bin32, role: str, name: str}) for KEY whose
+                        role names a known role (others are ignored), or nil
                         after trust.removed ({key: bin32})
     tokens/c/ID         LWW register: body of token.created ({id: str ≤ 16,
                         hash: bin32, name, expires: uint ms|nil, uses: uint|nil})
