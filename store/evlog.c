@@ -260,7 +260,7 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
     else
         fed_evlog_options_default (&self->options);
 
-    self->counters = fed_view_counters_new ();
+    self->view_batch = fed_view_batch_new ();
     self->db_options = rocksdb_options_create ();
     rocksdb_options_set_create_if_missing (self->db_options, !self->options.read_only);
     rocksdb_options_set_create_missing_column_families (self->db_options,
@@ -367,6 +367,9 @@ fed_evlog_destroy (fed_evlog_t **self_p)
     free (self->pending);
     for (size_t i = 0; i < self->view_count; i++)
         free ((char *) self->views [i].name);
+    for (size_t i = 0; i < self->view_count; i++)
+        fed_view_txn_destroy (&self->view_txns [i]);
+    free (self->view_txns);
     free (self->views);
     free (self->origins.slots);
     free (self->path);
@@ -413,8 +416,12 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
         }
     self->views = (fed_view_def_t *) fed_realloc (self->views,
                                                   (self->view_count + 1) * sizeof *def);
+    self->view_txns = (fed_view_txn_t **) fed_realloc (
+        self->view_txns, (self->view_count + 1) * sizeof (fed_view_txn_t *));
     self->views [self->view_count] = *def;
-    self->views [self->view_count++].name = fed_strdup (def->name);     //  owned
+    self->views [self->view_count].name = fed_strdup (def->name);       //  owned
+    self->view_txns [self->view_count++] = fed_view_txn_new (
+        self->db, self->cf [CF_VIEWS], NULL, def->name, self->view_batch);
     if (self->options.read_only)
         return 0;
 
@@ -441,37 +448,43 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
 //  --- Staging and committing writes -----------------------------------------
 
 int
-fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_t *batch,
                        const fed_event_t *event)
 {
     uint8_t key [EVENT_KEY_SIZE];
     fed_evlog_event_key (key, fed_event_origin (event), fed_event_seq (event));
-    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
                                   (const char *) fed_event_bytes (event), fed_event_size (event));
     //  Local indexes: arrival order and id -> position. The caller restores
     //  self->arrivals if the batch is not committed.
     uint8_t arrival [4 + 8], by_id [3 + FED_ID_BYTES];
     memcpy (arrival, "arr/", 4);
     fed_put_be64 (arrival + 4, ++self->arrivals);
-    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) arrival,
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) arrival,
                                   sizeof arrival, (const char *) key, sizeof key);
     memcpy (by_id, "id/", 3);
     memcpy (by_id + 3, fed_event_id (event), FED_ID_BYTES);
-    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) by_id, sizeof by_id,
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) by_id, sizeof by_id,
                                   (const char *) key, sizeof key);
     int rc = 0;
-    for (size_t i = 0; i < self->view_count && rc == 0; i++) {
-        fed_view_txn_t *txn = fed_view_txn_new (self->db, self->cf [CF_VIEWS], batch,
-                                                self->views [i].name, self->counters);
-        if (self->views [i].apply (self->views [i].state, txn, event) || fed_view_txn_failed (txn))
-            rc = -1;
-        fed_view_txn_destroy (&txn);
-    }
+    for (size_t i = 0; i < self->view_count && rc == 0; i++)
+        rc = fed_evlog_apply_view (self, i, batch, event);
     return rc;
 }
 
+int
+fed_evlog_apply_view (fed_evlog_t *self, size_t i, rocksdb_writebatch_t *batch,
+                      const fed_event_t *event)
+{
+    fed_view_txn_t *txn = self->view_txns [i];
+    fed_view_txn_bind (txn, batch);
+    if (self->views [i].apply (self->views [i].state, txn, event) || fed_view_txn_failed (txn))
+        return -1;
+    return 0;
+}
+
 void
-fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_t *batch,
                         const fed_origin_t *origin)
 {
     uint8_t key [3 + FED_KEY_BYTES], value [8 + FED_ID_BYTES];
@@ -479,20 +492,20 @@ fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
     memcpy (key + 3, origin->origin, FED_KEY_BYTES);
     fed_put_be64 (value, origin->seq);
     memcpy (value + 8, origin->id, FED_ID_BYTES);
-    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], (const char *) key, sizeof key,
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) key, sizeof key,
                                   (const char *) value, sizeof value);
 }
 
 void
-fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch)
+fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_t *batch)
 {
     uint8_t value [8];
     fed_put_be64 (value, self->hlc.last);
-    rocksdb_writebatch_wi_put_cf (batch, self->cf [CF_META], "hlc", 3, (const char *) value, 8);
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], "hlc", 3, (const char *) value, 8);
 }
 
 int
-fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_origin_t *own,
+fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_t *batch, fed_origin_t *own,
                        const char *type, const void *body, size_t body_size,
                        fed_event_t **event_p, fed_err_t *err)
 {
@@ -514,11 +527,11 @@ fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_or
 }
 
 int
-fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_err_t *err)
+fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_t *batch, fed_err_t *err)
 {
-    fed_view_counters_flush (self->counters, batch, self->cf [CF_VIEWS]);
+    fed_view_batch_flush (self->view_batch, batch, self->cf [CF_VIEWS]);
     char *error = NULL;
-    rocksdb_write_writebatch_wi (self->db, self->write_options, batch, &error);
+    rocksdb_write (self->db, self->write_options, batch, &error);
     if (error) {
         fed_err_set (err, -1, "event log %s: write failed: %s", self->path, error);
         fed_error ("%s", err ? err->text : error);
@@ -550,10 +563,8 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         memcpy (own.origin, self->origin, FED_KEY_BYTES);
     uint64_t first = own.seq + 1;
     uint64_t arrivals = self->arrivals;
-    fed_view_counters_clear (self->counters);
-    //  overwrite_key off: with it on, each insert walks the key's earlier
-    //  entries (merges never replace one), so N counter merges cost O(N^2).
-    rocksdb_writebatch_wi_t *batch = rocksdb_writebatch_wi_create (0, 0);
+    fed_view_batch_clear (self->view_batch);
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         fed_event_t *event = NULL;
@@ -570,10 +581,10 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         fed_evlog_stage_hlc (self, batch);
         rc = fed_evlog_commit (self, batch, err);
     }
-    rocksdb_writebatch_wi_destroy (batch);
+    rocksdb_writebatch_destroy (batch);
     if (rc) {
         self->arrivals = arrivals;
-        fed_view_counters_clear (self->counters);
+        fed_view_batch_clear (self->view_batch);
         return -1;
     }
     own.used = true;

@@ -25,7 +25,7 @@ typedef struct {
 typedef struct {
     fed_evlog_t *log;
     fed_accept_report_t *report;
-    rocksdb_writebatch_wi_t *batch;
+    rocksdb_writebatch_t *batch;
     fed_event_t **accepted;     //  in order; owned
     size_t accepted_count;
     fed_event_t **buffer;       //  to go (back) into pending; owned
@@ -281,7 +281,7 @@ s_stage_forks (accept_t *self, fed_err_t *err)
         uint8_t key [5 + FED_KEY_BYTES + 8];
         memcpy (key, "fork/", 5);
         fed_evlog_event_key (key + 5, origin, seq);
-        rocksdb_writebatch_wi_put_cf (self->batch, log->cf [CF_META], (const char *) key,
+        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) key,
                                       sizeof key, (const char *) fed_event_bytes (other),
                                       fed_event_size (other));
         uint8_t held [FED_ID_BYTES] = {0};
@@ -294,7 +294,7 @@ s_stage_forks (accept_t *self, fed_err_t *err)
         fed_put_be64 (qvalue, seq);
         memcpy (qvalue + 8, held, FED_ID_BYTES);
         memcpy (qvalue + 8 + FED_ID_BYTES, fed_event_id (other), FED_ID_BYTES);
-        rocksdb_writebatch_wi_put_cf (self->batch, log->cf [CF_META], (const char *) qkey,
+        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) qkey,
                                       sizeof qkey, (const char *) qvalue, sizeof qvalue);
         if (!log->has_signer || log->options.read_only)
             continue;
@@ -344,7 +344,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     }
     accept_t self = {log, report, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0, false};
     uint64_t arrivals = log->arrivals;     //  restored if nothing is committed
-    fed_view_counters_clear (log->counters);
+    fed_view_batch_clear (log->view_batch);
     candidate_t *list = (candidate_t *) fed_calloc (count + log->pending_count + 1,
                                                     sizeof (candidate_t));
     size_t listed = 0;
@@ -417,9 +417,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     listed = unique;
 
     //  3. Each origin against its chain.
-    //  overwrite_key off: with it on, each insert walks the key's earlier
-    //  entries (merges never replace one), so N counter merges cost O(N^2).
-    self.batch = rocksdb_writebatch_wi_create (0, 0);
+    self.batch = rocksdb_writebatch_create ();
     self.touched = (fed_origin_t *) fed_calloc (listed + 1, sizeof (fed_origin_t));
     for (size_t i = 0; i < listed;) {
         size_t j = i;
@@ -475,7 +473,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
                      err.text [0] ? err.text : "a view or the store failed");
         report->accepted = 0;
         log->arrivals = arrivals;
-        fed_view_counters_clear (log->counters);
+        fed_view_batch_clear (log->view_batch);
     }
     for (size_t i = 0; i < self.accepted_count; i++)
         fed_event_destroy (&self.accepted [i]);
@@ -490,7 +488,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     free (self.forks);
     free (self.touched);
     free (list);
-    rocksdb_writebatch_wi_destroy (self.batch);
+    rocksdb_writebatch_destroy (self.batch);
     return rc == 0 ? 0 : -1;
 }
 

@@ -52,8 +52,9 @@ struct fed_evlog_t {
     fed_origin_map_t origins;           //  the version vector, in memory
     uint64_t count;                     //  events held
     uint64_t arrivals;                  //  highest arrival number written
-    fed_view_counters_t *counters;      //  counter deltas of the batch being built, owned
+    fed_view_batch_t *view_batch;       //  view state of the batch being built, owned
     fed_view_def_t *views;              //  registered views, owned array
+    fed_view_txn_t **view_txns;         //  one transaction per view, reused; owned
     size_t view_count;                  //  entries in views
     fed_event_t **pending;              //  events waiting for a gap, owned
     size_t pending_count;               //  entries in pending
@@ -71,22 +72,27 @@ void fed_evlog_event_key (uint8_t key [EVENT_KEY_SIZE], const uint8_t origin [32
 
 //  Puts one event into the batch and folds it into every view. Returns 0,
 //  or -1 if a view failed.
-int fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+int fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_t *batch,
                            const fed_event_t *event);
+
+//  Folds event into view i through its reusable transaction, bound to batch.
+//  0, or -1 if the view failed.
+int fed_evlog_apply_view (fed_evlog_t *self, size_t i, rocksdb_writebatch_t *batch,
+                          const fed_event_t *event);
 
 //  Signs the next local event after *own (which is advanced) and stages it.
 //  Caller owns *event_p on success. Returns 0 or -1 with err.
-int fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_origin_t *own,
+int fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_t *batch, fed_origin_t *own,
                            const char *type, const void *body, size_t body_size,
                            fed_event_t **event_p, fed_err_t *err);
 
 //  Stages the version-vector record of one origin and the HLC mark.
-void fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch,
+void fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_t *batch,
                              const fed_origin_t *origin);
-void fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch);
+void fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_t *batch);
 
 //  Writes the batch with the log's durability. 0, or -1 with err.
-int fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_wi_t *batch, fed_err_t *err);
+int fed_evlog_commit (fed_evlog_t *self, rocksdb_writebatch_t *batch, fed_err_t *err);
 
 //  Refolds the named view (NULL: all views) from the log. 0 or -1 with err.
 int fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err);

@@ -18,7 +18,7 @@ typedef struct {
     fed_evlog_t *log;
     fed_view_def_t *views;      //  the views being refolded (borrowed)
     size_t view_count;
-    rocksdb_writebatch_wi_t *batch;
+    rocksdb_writebatch_t *batch;
     size_t in_batch;            //  events staged in batch
     fed_err_t *err;
 } refold_t;
@@ -29,7 +29,7 @@ s_refold_flush (refold_t *self)
     if (self->in_batch == 0)
         return 0;
     int rc = fed_evlog_commit (self->log, self->batch, self->err);
-    rocksdb_writebatch_wi_clear (self->batch);
+    rocksdb_writebatch_clear (self->batch);
     self->in_batch = 0;
     return rc;
 }
@@ -40,12 +40,9 @@ s_refold_event (void *arg, const fed_event_t *event)
     refold_t *self = (refold_t *) arg;
     fed_evlog_t *log = self->log;
     for (size_t i = 0; i < self->view_count; i++) {
-        fed_view_txn_t *txn = fed_view_txn_new (log->db, log->cf [CF_VIEWS], self->batch,
-                                                self->views [i].name, log->counters);
-        int rc = self->views [i].apply (self->views [i].state, txn, event);
-        bool failed = rc || fed_view_txn_failed (txn);
-        fed_view_txn_destroy (&txn);
-        if (failed) {
+        //  The views being refolded are a contiguous slice of the log's.
+        size_t index = (size_t) (self->views - log->views) + i;
+        if (fed_evlog_apply_view (log, index, self->batch, event)) {
             fed_err_set (self->err, -1, "view '%s' failed to fold event seq %llu",
                          self->views [i].name, (unsigned long long) fed_event_seq (event));
             return -1;
@@ -111,15 +108,13 @@ fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err)
     }
     fed_info ("refolding %s from %llu events", name ? name : "all views",
               (unsigned long long) self->count);
-    //  overwrite_key off: with it on, each insert walks the key's earlier
-    //  entries (merges never replace one), so N counter merges cost O(N^2).
-    refold.batch = rocksdb_writebatch_wi_create (0, 0);
-    fed_view_counters_clear (self->counters);
+    refold.batch = rocksdb_writebatch_create ();
+    fed_view_batch_clear (self->view_batch);
     int rc = fed_evlog_range (self, NULL, 0, 0, s_refold_event, &refold, err);
     if (rc == 0)
         rc = s_refold_flush (&refold);
-    fed_view_counters_clear (self->counters);
-    rocksdb_writebatch_wi_destroy (refold.batch);
+    fed_view_batch_clear (self->view_batch);
+    rocksdb_writebatch_destroy (refold.batch);
     if (rc)
         return -1;
     for (size_t i = 0; i < refold.view_count; i++) {

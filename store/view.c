@@ -13,12 +13,12 @@
 struct fed_view_txn_t {
     rocksdb_t *db;                      //  for reads not covered by the batch; not owned
     rocksdb_column_family_handle_t *cf; //  views column family; not owned
-    rocksdb_writebatch_wi_t *batch;     //  the log's batch; not owned
+    rocksdb_writebatch_t *batch;        //  the log's batch; not owned
     rocksdb_readoptions_t *read_options;    //  owned
     char prefix [FED_VIEW_NAME_MAX + 2];    //  "name/"
     size_t prefix_size;                 //  bytes in prefix
     bool failed;                        //  a storage error happened
-    fed_view_counters_t *counters;      //  batch-wide counter deltas, or NULL; not owned
+    fed_view_batch_t *view_batch;       //  batch-wide view state; not owned
     uint8_t key [FED_VIEW_NAME_MAX + 2 + FED_VIEW_KEY_MAX];    //  scratch: prefix ‖ key
 };
 
@@ -28,32 +28,48 @@ typedef struct {
     int64_t delta;
 } counter_t;
 
-struct fed_view_counters_t {
-    counter_t *items;                   //  owned array
-    size_t count;
-    size_t capacity;
+typedef struct {
+    uint8_t *key;                       //  full key, owned
+    size_t key_size;
+    uint8_t *value;                     //  owned; NULL: deleted in this batch
+    size_t value_size;
+} written_t;
+
+struct fed_view_batch_t {
+    counter_t *counters;                //  owned array
+    size_t counter_count;
+    size_t counter_capacity;
+    written_t *written;                 //  owned array, latest write per key
+    size_t written_count;
+    size_t written_capacity;
 };
 
-fed_view_counters_t *
-fed_view_counters_new (void)
+fed_view_batch_t *
+fed_view_batch_new (void)
 {
-    return (fed_view_counters_t *) fed_calloc (1, sizeof (fed_view_counters_t));
+    return (fed_view_batch_t *) fed_calloc (1, sizeof (fed_view_batch_t));
 }
 
 void
-fed_view_counters_clear (fed_view_counters_t *self)
+fed_view_batch_clear (fed_view_batch_t *self)
 {
-    for (size_t i = 0; i < self->count; i++)
-        free (self->items [i].key);
-    self->count = 0;
+    for (size_t i = 0; i < self->counter_count; i++)
+        free (self->counters [i].key);
+    self->counter_count = 0;
+    for (size_t i = 0; i < self->written_count; i++) {
+        free (self->written [i].key);
+        free (self->written [i].value);
+    }
+    self->written_count = 0;
 }
 
 void
-fed_view_counters_destroy (fed_view_counters_t **self_p)
+fed_view_batch_destroy (fed_view_batch_t **self_p)
 {
     if (self_p && *self_p) {
-        fed_view_counters_clear (*self_p);
-        free ((*self_p)->items);
+        fed_view_batch_clear (*self_p);
+        free ((*self_p)->counters);
+        free ((*self_p)->written);
         free (*self_p);
         *self_p = NULL;
     }
@@ -61,36 +77,75 @@ fed_view_counters_destroy (fed_view_counters_t **self_p)
 
 //  Adds delta to the gathered counter for key.
 static void
-s_counters_add (fed_view_counters_t *self, const uint8_t *key, size_t size, int64_t delta)
+s_counter_add (fed_view_batch_t *self, const uint8_t *key, size_t size, int64_t delta)
 {
-    for (size_t i = self->count; i-- > 0;)
-        if (self->items [i].size == size && memcmp (self->items [i].key, key, size) == 0) {
-            self->items [i].delta += delta;
+    for (size_t i = self->counter_count; i-- > 0;)
+        if (self->counters [i].size == size && memcmp (self->counters [i].key, key, size) == 0) {
+            self->counters [i].delta += delta;
             return;
         }
-    if (self->count == self->capacity) {
-        self->capacity = self->capacity ? 2 * self->capacity : 16;
-        self->items = (counter_t *) fed_realloc (self->items, self->capacity * sizeof (counter_t));
+    if (self->counter_count == self->counter_capacity) {
+        self->counter_capacity = self->counter_capacity ? 2 * self->counter_capacity : 16;
+        self->counters = (counter_t *) fed_realloc (self->counters,
+                                                    self->counter_capacity * sizeof (counter_t));
     }
-    counter_t *item = &self->items [self->count++];
+    counter_t *item = &self->counters [self->counter_count++];
     item->key = (uint8_t *) fed_malloc (size);
     memcpy (item->key, key, size);
     item->size = size;
     item->delta = delta;
 }
 
-void
-fed_view_counters_flush (fed_view_counters_t *self, rocksdb_writebatch_wi_t *batch,
-                         rocksdb_column_family_handle_t *cf)
+//  The latest write to key in this batch, or NULL.
+static written_t *
+s_written_find (fed_view_batch_t *self, const uint8_t *key, size_t size)
 {
-    for (size_t i = 0; i < self->count; i++) {
-        uint8_t operand [8];
-        fed_put_be64 (operand, (uint64_t) self->items [i].delta);
-        rocksdb_writebatch_wi_merge_cf (batch, cf, (const char *) self->items [i].key,
-                                        self->items [i].size, (const char *) operand,
-                                        sizeof operand);
+    for (size_t i = self->written_count; i-- > 0;)
+        if (self->written [i].key_size == size && memcmp (self->written [i].key, key, size) == 0)
+            return &self->written [i];
+    return NULL;
+}
+
+//  Records a write (value NULL: a delete) so later reads in the batch see it.
+static void
+s_written_set (fed_view_batch_t *self, const uint8_t *key, size_t key_size, const void *value,
+               size_t value_size)
+{
+    written_t *item = s_written_find (self, key, key_size);
+    if (!item) {
+        if (self->written_count == self->written_capacity) {
+            self->written_capacity = self->written_capacity ? 2 * self->written_capacity : 16;
+            self->written = (written_t *) fed_realloc (
+                self->written, self->written_capacity * sizeof (written_t));
+        }
+        item = &self->written [self->written_count++];
+        item->key = (uint8_t *) fed_malloc (key_size);
+        memcpy (item->key, key, key_size);
+        item->key_size = key_size;
     }
-    fed_view_counters_clear (self);
+    else
+        free (item->value);
+    item->value = NULL;
+    item->value_size = 0;
+    if (value) {
+        item->value = (uint8_t *) fed_malloc (value_size ? value_size : 1);
+        memcpy (item->value, value, value_size);
+        item->value_size = value_size;
+    }
+}
+
+void
+fed_view_batch_flush (fed_view_batch_t *self, rocksdb_writebatch_t *batch,
+                      rocksdb_column_family_handle_t *cf)
+{
+    for (size_t i = 0; i < self->counter_count; i++) {
+        uint8_t operand [8];
+        fed_put_be64 (operand, (uint64_t) self->counters [i].delta);
+        rocksdb_writebatch_merge_cf (batch, cf, (const char *) self->counters [i].key,
+                                     self->counters [i].size, (const char *) operand,
+                                     sizeof operand);
+    }
+    fed_view_batch_clear (self);
 }
 
 bool
@@ -108,17 +163,23 @@ fed_view_name_valid (const char *name)
 
 fed_view_txn_t *
 fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf,
-                  rocksdb_writebatch_wi_t *batch, const char *name,
-                  fed_view_counters_t *counters)
+                  rocksdb_writebatch_t *batch, const char *name, fed_view_batch_t *view_batch)
 {
     fed_view_txn_t *self = (fed_view_txn_t *) fed_calloc (1, sizeof (fed_view_txn_t));
     self->db = db;
     self->cf = cf;
     self->batch = batch;
-    self->counters = counters;
+    self->view_batch = view_batch;
     self->read_options = rocksdb_readoptions_create ();
     self->prefix_size = (size_t) snprintf (self->prefix, sizeof self->prefix, "%s/", name);
     return self;
+}
+
+void
+fed_view_txn_bind (fed_view_txn_t *self, rocksdb_writebatch_t *batch)
+{
+    self->batch = batch;
+    self->failed = false;
 }
 
 void
@@ -160,10 +221,18 @@ fed_view_get (fed_view_txn_t *self, const void *key, size_t key_size, uint8_t **
     size_t full = s_full_key (self, key, key_size);
     if (!full)
         return -1;
+    written_t *written = s_written_find (self->view_batch, self->key, full);
+    if (written) {
+        if (written->value) {
+            *value_p = (uint8_t *) fed_malloc (written->value_size ? written->value_size : 1);
+            memcpy (*value_p, written->value, written->value_size);
+            *size_p = written->value_size;
+        }
+        return 0;
+    }
     char *error = NULL;
-    char *value = rocksdb_writebatch_wi_get_from_batch_and_db_cf (
-        self->batch, self->db, self->read_options, self->cf, (const char *) self->key, full,
-        size_p, &error);
+    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf,
+                                  (const char *) self->key, full, size_p, &error);
     if (error) {
         free (error);
         self->failed = true;
@@ -178,32 +247,29 @@ fed_view_put (fed_view_txn_t *self, const void *key, size_t key_size, const void
               size_t value_size)
 {
     size_t full = s_full_key (self, key, key_size);
-    if (full)
-        rocksdb_writebatch_wi_put_cf (self->batch, self->cf, (const char *) self->key, full,
-                                      (const char *) value, value_size);
+    if (full) {
+        rocksdb_writebatch_put_cf (self->batch, self->cf, (const char *) self->key, full,
+                                   (const char *) value, value_size);
+        s_written_set (self->view_batch, self->key, full, value ? value : "", value_size);
+    }
 }
 
 void
 fed_view_delete (fed_view_txn_t *self, const void *key, size_t key_size)
 {
     size_t full = s_full_key (self, key, key_size);
-    if (full)
-        rocksdb_writebatch_wi_delete_cf (self->batch, self->cf, (const char *) self->key, full);
+    if (full) {
+        rocksdb_writebatch_delete_cf (self->batch, self->cf, (const char *) self->key, full);
+        s_written_set (self->view_batch, self->key, full, NULL, 0);
+    }
 }
 
 void
 fed_view_add (fed_view_txn_t *self, const void *key, size_t key_size, int64_t delta)
 {
     size_t full = s_full_key (self, key, key_size);
-    if (full && self->counters) {
-        s_counters_add (self->counters, self->key, full, delta);
-        return;
-    }
-    uint8_t operand [8];
-    fed_put_be64 (operand, (uint64_t) delta);
     if (full)
-        rocksdb_writebatch_wi_merge_cf (self->batch, self->cf, (const char *) self->key, full,
-                                        (const char *) operand, sizeof operand);
+        s_counter_add (self->view_batch, self->key, full, delta);
 }
 
 int64_t

@@ -40,7 +40,8 @@ typedef struct {
     void *state;                //  passed to apply; owned by whoever registered the view
 } fed_view_def_t;
 
-//  Reads key (under this view's prefix) as of this batch. Returns 0 and sets
+//  Reads key (under this view's prefix) as of this batch: the store, with
+//  the writes made earlier in the batch on top. Returns 0 and sets
 //  *value_p (caller frees) and *size_p, or *value_p = NULL when absent;
 //  -1 on a storage error.
 int fed_view_get (fed_view_txn_t *txn, const void *key, size_t key_size, uint8_t **value_p,
@@ -69,24 +70,29 @@ int64_t fed_view_counter (const uint8_t *value, size_t size);
 
 //  --- For the event log only ---------------------------------------------
 
-//  Counter deltas gathered over one write batch, so that N events touching
-//  one counter cost one merge, not N.
-typedef struct fed_view_counters_t fed_view_counters_t;
+//  The views' state for one write batch: counter deltas gathered so that N
+//  events touching one counter cost one merge, and the values views wrote,
+//  so that reads inside the batch see them (the batch itself is a plain
+//  WriteBatch: cheaper than one with an index, and only the rare LWW reads
+//  need to see writes).
+typedef struct fed_view_batch_t fed_view_batch_t;
 //  Caller owns the result.
-fed_view_counters_t *fed_view_counters_new (void);
-void fed_view_counters_destroy (fed_view_counters_t **self_p);
-//  Writes one merge per counter touched into batch, then forgets them.
-void fed_view_counters_flush (fed_view_counters_t *self, rocksdb_writebatch_wi_t *batch,
-                              rocksdb_column_family_handle_t *cf);
-//  Forgets gathered deltas (a batch that will not be written).
-void fed_view_counters_clear (fed_view_counters_t *self);
+fed_view_batch_t *fed_view_batch_new (void);
+void fed_view_batch_destroy (fed_view_batch_t **self_p);
+//  Writes one merge per counter touched into batch, then forgets all state.
+void fed_view_batch_flush (fed_view_batch_t *self, rocksdb_writebatch_t *batch,
+                           rocksdb_column_family_handle_t *cf);
+//  Forgets all state (a batch that will not be written).
+void fed_view_batch_clear (fed_view_batch_t *self);
 
-//  A transaction over a WriteBatchWithIndex, for one view's prefix. The
-//  batch, handles and counters stay owned by the caller; counters may be
-//  NULL (each fed_view_add is then its own merge). Caller owns the result.
+//  A transaction over a write batch, for one view's prefix. The batch,
+//  handles and view batch stay owned by the caller. Caller owns the result.
 fed_view_txn_t *fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf,
-                                  rocksdb_writebatch_wi_t *batch, const char *name,
-                                  fed_view_counters_t *counters);
+                                  rocksdb_writebatch_t *batch, const char *name,
+                                  fed_view_batch_t *view_batch);
+//  Points the transaction at another batch (it is made once per view and
+//  reused for every event) and clears its failure flag.
+void fed_view_txn_bind (fed_view_txn_t *self, rocksdb_writebatch_t *batch);
 void fed_view_txn_destroy (fed_view_txn_t **self_p);
 //  True if a storage error happened inside the transaction.
 bool fed_view_txn_failed (const fed_view_txn_t *self);
