@@ -53,6 +53,22 @@ s_pack_kv (msgpack_packer *pk, const char *key, const char *value)
         msgpack_pack_nil (pk);
 }
 
+//  Packs each named member of the msgpack map body as name: value (nil when
+//  absent): how list results copy fields out of stored event bodies.
+static void
+s_pack_members (msgpack_packer *pk, const uint8_t *body, size_t size, const char *const *names,
+                size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        fed_blob_t member;
+        s_pack_str (pk, names [i]);
+        if (fed_coreviews_member (body, size, names [i], &member) == 0)
+            fed_call_pack_raw (pk, member.data, member.size);
+        else
+            msgpack_pack_nil (pk);
+    }
+}
+
 //  --- status, members, metrics ----------------------------------------------
 
 static int
@@ -128,15 +144,8 @@ s_member (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
     s_pack_kv (&self->pk, "state", is_self ? "alive" : "unknown");
     s_pack_str (&self->pk, "seq");
     msgpack_pack_uint64 (&self->pk, fed_evlog_seq (node->log, origin));
-    static const char *fields [] = {"name", "seed", "location"};
-    for (size_t i = 0; i < 3; i++) {
-        fed_blob_t member;
-        s_pack_str (&self->pk, fields [i]);
-        if (fed_coreviews_member (body, body_size, fields [i], &member) == 0)
-            fed_call_pack_raw (&self->pk, member.data, member.size);
-        else
-            msgpack_pack_nil (&self->pk);
-    }
+    static const char *const fields [] = {"name", "seed", "location"};
+    s_pack_members (&self->pk, body, body_size, fields, 3);
     self->count++;
     return 0;
 }
@@ -546,15 +555,8 @@ s_token_item (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
                             &size))
         return -1;
     msgpack_pack_map (&self->pk, 5);
-    static const char *fields [] = {"id", "name", "expires", "uses"};
-    for (size_t i = 0; i < 4; i++) {
-        fed_blob_t member;
-        s_pack_str (&self->pk, fields [i]);
-        if (fed_coreviews_member (body, body_size, fields [i], &member) == 0)
-            fed_call_pack_raw (&self->pk, member.data, member.size);
-        else
-            msgpack_pack_nil (&self->pk);
-    }
+    static const char *const fields [] = {"id", "name", "expires", "uses"};
+    s_pack_members (&self->pk, body, body_size, fields, 4);
     s_pack_str (&self->pk, "revoked");
     if (revoked)
         msgpack_pack_true (&self->pk);
