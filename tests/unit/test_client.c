@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <czmq.h>
 #include <sodium.h>
 
@@ -23,14 +25,6 @@
 #include "ctlmsg.h"
 #include "curve.h"
 #include "json.h"
-
-#define assert_contains(text, needle)                                                              \
-    do {                                                                                           \
-        if (!strstr ((text), (needle))) {                                                          \
-            print_error ("expected \"%s\" in: \"%s\"\n", (needle), (text));                        \
-            fail ();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 typedef struct {
     fed_zap_t *zap;                 //  the process's one ZAP handler

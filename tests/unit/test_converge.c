@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <sodium.h>
 
 #include "coreviews.h"
@@ -181,16 +183,10 @@ s_setup (void **state)
 }
 
 static int
-s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove (path);
-}
-
-static int
 s_teardown (void **state)
 {
     fixture_t *self = *state;
-    int rc = nftw (self->dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = fed_test_rmtree (self->dir);
     for (int i = 0; i < EVENTS; i++)
         fed_event_destroy (&self->events [i]);
     for (int i = 0; i < ORIGINS; i++)
@@ -287,7 +283,7 @@ s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_c
     assert_int_equal (fed_evlog_view_scan (log, "", s_dump_one, dump), 0);
     *vv_count = fed_evlog_version_vector (log, vv);
     fed_evlog_destroy (&log);
-    int rc = nftw (path, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = fed_test_rmtree (path);
     assert_int_equal (rc, 0);
     free (path);
 }

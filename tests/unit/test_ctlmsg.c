@@ -14,15 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctlmsg.h"
+#include "testutil.h"
 
-#define assert_contains(text, needle)                                                              \
-    do {                                                                                           \
-        if (!strstr ((text), (needle))) {                                                          \
-            print_error ("expected \"%s\" in: \"%s\"\n", (needle), (text));                        \
-            fail ();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "ctlmsg.h"
 
 //  --- Helpers ----------------------------------------------------------------
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <sodium.h>
 
 #include "event.h"
@@ -29,22 +31,6 @@ __asan_default_options (void)
     return "max_allocation_size_mb=64";
 }
 #endif
-
-#define assert_contains(text, needle)                                                              \
-    do {                                                                                           \
-        if (!strstr ((text), (needle))) {                                                          \
-            print_error ("expected \"%s\" in: \"%s\"\n", (needle), (text));                        \
-            fail ();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static fed_identity_t *
-s_identity (uint8_t fill)
-{
-    uint8_t seed [32];
-    memset (seed, fill, sizeof seed);
-    return fed_identity_from_seed (seed);
-}
 
 //  --- A tiny msgpack encoder, independent of the one under test ------------
 
@@ -174,7 +160,7 @@ s_expect_refused (const buf_t *out, int code, const char *needle)
 static void
 test_sign_decode_round_trip (void **state)
 {
-    fed_identity_t *key = s_identity (1);
+    fed_identity_t *key = fed_test_identity (1);
     uint8_t prev [32];
     memset (prev, 0xab, sizeof prev);
     //  {"name": "edge-1", "zone": [1, 2]}
@@ -240,7 +226,7 @@ test_sign_decode_round_trip (void **state)
 static void
 test_id_is_blake2b_of_bytes (void **state)
 {
-    fed_identity_t *key = s_identity (2);
+    fed_identity_t *key = fed_test_identity (2);
     fed_err_t err = {0, ""};
     for (uint64_t seq = 1; seq <= 3; seq++) {
         uint8_t prev [32];
@@ -263,7 +249,7 @@ test_id_is_blake2b_of_bytes (void **state)
 static void
 test_signature_covers_every_byte (void **state)
 {
-    fed_identity_t *key = s_identity (3);
+    fed_identity_t *key = fed_test_identity (3);
     uint8_t prev [32];
     memset (prev, 9, sizeof prev);
     const uint8_t body [] = {0x81, 0xa1, 'k', 0xa3, 'a', 'b', 'c'};
@@ -305,7 +291,7 @@ test_signature_covers_every_byte (void **state)
 static void
 test_truncated_at_every_length (void **state)
 {
-    fed_identity_t *key = s_identity (4);
+    fed_identity_t *key = fed_test_identity (4);
     fed_err_t err = {0, ""};
     const uint8_t body [] = {0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0x92, 0xc3, 0xc0};
     fed_event_t *event = fed_event_sign (fed_identity_secret (key), fed_identity_public (key), 1,
@@ -350,7 +336,7 @@ s_bin_body (size_t data_size, size_t *size_p)
 static void
 test_too_large (void **state)
 {
-    fed_identity_t *key = s_identity (5);
+    fed_identity_t *key = fed_test_identity (5);
     fed_err_t err = {0, ""};
     fed_event_limits_t small = fed_event_default_limits;
     small.max_body = 100;
@@ -554,7 +540,7 @@ test_wrong_type_at_each_field (void **state)
         {"array16 of 8", F_HEAD, s_head_array16, FED_EVENT_MALFORMED, "8 fields"},
         {"map header", F_HEAD, s_head_map, FED_EVENT_MALFORMED, "not a msgpack array"},
     };
-    fed_identity_t *key = s_identity (6);
+    fed_identity_t *key = fed_test_identity (6);
     parts_t parts;
     buf_t out;
 
@@ -635,7 +621,7 @@ s_uncap_memory (struct rlimit old)
 static void
 test_hostile_body (void **state)
 {
-    fed_identity_t *key = s_identity (7);
+    fed_identity_t *key = fed_test_identity (7);
     parts_t parts;
     buf_t out;
     struct rlimit saved = s_cap_memory ();
@@ -718,7 +704,7 @@ test_hostile_body (void **state)
 static void
 test_dup (void **state)
 {
-    fed_identity_t *key = s_identity (8);
+    fed_identity_t *key = fed_test_identity (8);
     fed_err_t err = {0, ""};
     uint8_t prev [32];
     memset (prev, 0x33, sizeof prev);
@@ -802,7 +788,7 @@ test_type_valid_table (void **state)
 static void
 test_sign_refuses_bad_input (void **state)
 {
-    fed_identity_t *key = s_identity (9);
+    fed_identity_t *key = fed_test_identity (9);
     fed_err_t err = {0, ""};
     const uint8_t *secret = fed_identity_secret (key), *origin = fed_identity_public (key);
     assert_null (fed_event_sign (secret, origin, 1, NULL, 1, "a..b", NULL, 0, NULL, &err));
@@ -825,7 +811,7 @@ test_sign_refuses_bad_input (void **state)
                                  NULL, &err));
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
     //  Signed with another key: decodes, does not verify.
-    fed_identity_t *other = s_identity (10);
+    fed_identity_t *other = fed_test_identity (10);
     fed_event_t *event = fed_event_sign (fed_identity_secret (other), origin, 1, NULL, 1, "a.b",
                                          NULL, 0, NULL, &err);
     assert_non_null (event);

@@ -16,19 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <sodium.h>
 
 #include "coreviews.h"
 #include "evlog.h"
 #include "identity.h"
-
-#define assert_contains(text, needle)                                                              \
-    do {                                                                                           \
-        if (!strstr ((text), (needle))) {                                                          \
-            print_error ("expected \"%s\" in: \"%s\"\n", (needle), (text));                        \
-            fail ();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 //  Compares a report's count for one outcome, naming it on failure.
 #define assert_status(report, status, expected)                                                    \
@@ -51,14 +45,6 @@ typedef struct {
     fed_identity_t *stranger;   //  untrusted
 } fixture_t;
 
-static fed_identity_t *
-s_identity (uint8_t fill)
-{
-    uint8_t seed [32];
-    memset (seed, fill, sizeof seed);
-    return fed_identity_from_seed (seed);
-}
-
 static int
 s_setup (void **state)
 {
@@ -68,25 +54,19 @@ s_setup (void **state)
     fixture_t *self = calloc (1, sizeof *self);
     self->dir = fed_strdup (template);
     self->db = fed_sprintf ("%s/db", template);
-    self->local = s_identity (1);
-    self->a = s_identity (2);
-    self->b = s_identity (3);
-    self->stranger = s_identity (4);
+    self->local = fed_test_identity (1);
+    self->a = fed_test_identity (2);
+    self->b = fed_test_identity (3);
+    self->stranger = fed_test_identity (4);
     *state = self;
     return 0;
-}
-
-static int
-s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove (path);
 }
 
 static int
 s_teardown (void **state)
 {
     fixture_t *self = *state;
-    int rc = nftw (self->dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = fed_test_rmtree (self->dir);
     fed_identity_destroy (&self->local);
     fed_identity_destroy (&self->a);
     fed_identity_destroy (&self->b);
@@ -1115,7 +1095,7 @@ test_kv_last_writer_wins (void **state)
             free (dump.data);
         }
         fed_evlog_destroy (&log);
-        int rc = nftw (self->db, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        int rc = fed_test_rmtree (self->db);
         assert_int_equal (rc, 0);
     }
     //  stats: 2 type counters, nodes: none, kv: 3 registers (k tombstone, j, tie).

@@ -15,20 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <sodium.h>
 #include <zmq.h>
 
 #include "identity.h"
-
-//  Fails, printing what was expected and what came back, unless text
-//  contains needle.
-#define assert_contains(text, needle)                                                              \
-    do {                                                                                           \
-        if (!strstr ((text), (needle))) {                                                          \
-            print_error ("expected \"%s\" in: \"%s\"\n", (needle), (text));                        \
-            fail ();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static int
 s_setup (void **state)
@@ -41,16 +33,10 @@ s_setup (void **state)
 }
 
 static int
-s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove (path);
-}
-
-static int
 s_teardown (void **state)
 {
     char *dir = *state;
-    int rc = nftw (dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = fed_test_rmtree (dir);
     free (dir);
     return rc;
 }

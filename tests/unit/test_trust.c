@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "coreviews.h"
 #include "evlog.h"
 #include "identity.h"
@@ -34,14 +36,6 @@ typedef struct {
     fed_evlog_t *log;
     fed_trust_t *trust;
 } fixture_t;
-
-static fed_identity_t *
-s_identity (uint8_t fill)
-{
-    uint8_t seed [32];
-    memset (seed, fill, sizeof seed);
-    return fed_identity_from_seed (seed);
-}
 
 static fed_evlog_t *
 s_open (fixture_t *self)
@@ -71,11 +65,11 @@ s_setup (void **state)
     fixture_t *self = calloc (1, sizeof *self);
     self->dir = fed_strdup (template);
     self->db = fed_sprintf ("%s/db", template);
-    self->local = s_identity (1);
-    self->admin = s_identity (2);
-    self->a = s_identity (3);
-    self->b = s_identity (4);
-    self->c = s_identity (5);
+    self->local = fed_test_identity (1);
+    self->admin = fed_test_identity (2);
+    self->a = fed_test_identity (3);
+    self->b = fed_test_identity (4);
+    self->c = fed_test_identity (5);
     char a_hex [65], b_hex [65];
     fed_hex_encode (a_hex, fed_identity_public (self->a), 32);
     fed_hex_encode (b_hex, fed_identity_public (self->b), 32);
@@ -99,18 +93,12 @@ s_setup (void **state)
 }
 
 static int
-s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove (path);
-}
-
-static int
 s_teardown (void **state)
 {
     fixture_t *self = *state;
     fed_trust_destroy (&self->trust);
     fed_evlog_destroy (&self->log);
-    int rc = nftw (self->dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = fed_test_rmtree (self->dir);
     fed_config_destroy (&self->config);
     fed_identity_destroy (&self->local);
     fed_identity_destroy (&self->admin);
