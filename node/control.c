@@ -44,10 +44,15 @@ int
 fed_call_fail (fed_call_t *call, const char *code, const char *format, ...)
 {
     call->code = code;
+    //  Callers pass call->err.text itself as an argument (a getter's
+    //  message): format apart, since vsnprintf's output may not overlap
+    //  its arguments (glibc empties the buffer first).
+    char text [sizeof call->err.text];
     va_list args;
     va_start (args, format);
-    vsnprintf (call->err.text, sizeof call->err.text, format, args);
+    vsnprintf (text, sizeof text, format, args);
     va_end (args);
+    memcpy (call->err.text, text, sizeof text);
     return -1;
 }
 

@@ -37,6 +37,7 @@ extern const fed_command_t fed_commands [];
 extern const size_t fed_command_count;
 
 //  Fails a call with code and a formatted message. Returns -1.
+//  The message may be formatted from call->err.text itself.
 int fed_call_fail (fed_call_t *call, const char *code, const char *format, ...) FED_PRINTF (3, 4);
 
 //  Packs an event as the event map of doc/protocol.md §3.4.
