@@ -371,6 +371,7 @@ fed_evlog_destroy (fed_evlog_t **self_p)
         fed_view_txn_destroy (&self->view_txns [i]);
     free (self->view_txns);
     free (self->views);
+    fed_view_batch_destroy (&self->view_batch);
     free (self->origins.slots);
     free (self->path);
     free (self);
