@@ -315,6 +315,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     fed_control_t *self = (fed_control_t *) arg;
     s_recheck_parked (self, true);
+    //  Keep the id index (events.show) close behind the log.
+    fed_evlog_index_ids (self->node->log, 5000);
     int64_t now = fed_mono_ms ();
     if (now >= self->next_purge) {
         fed_evlog_purge_requests (self->node->log, fed_wall_ms ());

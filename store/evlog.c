@@ -8,8 +8,10 @@
         "fork/" ‖ origin ‖ seq -> the conflicting event's bytes (evidence)
         "viewver/" ‖ name      -> 4 bytes, big-endian: folded view version
         "rebuilding"           -> present while a full rebuild runs
-        "arr/" ‖ n(8)          -> origin ‖ seq: the n-th event this node stored
         "id/" ‖ id(32)         -> origin ‖ seq: where the event with this id is
+        "idxdone"              -> n(8): arrivals up to n are in the id index
+    Column family "arrivals":
+        n(8, big-endian)       -> origin ‖ seq: the n-th event this node stored
         "rid/" ‖ request id    -> expiry(8): control request ids already used
 */
 #include "evlog_internal.h"
@@ -20,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_cf_names [CF_COUNT] = {"default", "events", "meta", "views"};
+static const char *s_cf_names [CF_COUNT] = {"default", "events", "meta", "views", "arrivals"};
 
 void
 fed_evlog_options_default (fed_evlog_options_t *options)
@@ -198,17 +200,22 @@ s_load_state (fed_evlog_t *self, fed_err_t *err)
     if (s_meta_scan (self, "vv/", s_load_origin, err)
         || s_meta_scan (self, "q/", s_load_quarantine, err))
         return -1;
-    //  The last arrival number: the greatest "arr/" key.
+    //  The last arrival number: the greatest key of the arrivals family.
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_META]);
-    rocksdb_iter_seek_for_prev (it, "arr/\xff", 5);
+                                                         self->cf [CF_ARRIVALS]);
+    rocksdb_iter_seek_to_last (it);
     if (rocksdb_iter_valid (it)) {
         size_t key_size;
         const char *key = rocksdb_iter_key (it, &key_size);
-        if (key_size == 12 && memcmp (key, "arr/", 4) == 0)
-            self->arrivals = fed_get_be64 ((const uint8_t *) key + 4);
+        if (key_size == 8)
+            self->arrivals = fed_get_be64 ((const uint8_t *) key);
     }
     rocksdb_iter_destroy (it);
+    value = s_meta_get (self, "idxdone", 7, &size, &failed);
+    if (failed)
+        goto storage;
+    self->ids_indexed = value && size == 8 ? fed_get_be64 ((uint8_t *) value) : 0;
+    free (value);
     return 0;
 
 storage:
@@ -456,17 +463,13 @@ fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_t *batch,
     fed_evlog_event_key (key, fed_event_origin (event), fed_event_seq (event));
     rocksdb_writebatch_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
                                   (const char *) fed_event_bytes (event), fed_event_size (event));
-    //  Local indexes: arrival order and id -> position. The caller restores
-    //  self->arrivals if the batch is not committed.
-    uint8_t arrival [4 + 8], by_id [3 + FED_ID_BYTES];
-    memcpy (arrival, "arr/", 4);
-    fed_put_be64 (arrival + 4, ++self->arrivals);
-    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) arrival,
-                                  sizeof arrival, (const char *) key, sizeof key);
-    memcpy (by_id, "id/", 3);
-    memcpy (by_id + 3, fed_event_id (event), FED_ID_BYTES);
-    rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) by_id, sizeof by_id,
-                                  (const char *) key, sizeof key);
+    //  The local arrival index (the id index is built after, from it: see
+    //  fed_evlog_index_ids). The caller restores self->arrivals if the batch
+    //  is not committed.
+    uint8_t arrival [8];
+    fed_put_be64 (arrival, ++self->arrivals);
+    rocksdb_writebatch_put_cf (batch, self->cf [CF_ARRIVALS], (const char *) arrival,
+                               sizeof arrival, (const char *) key, sizeof key);
     int rc = 0;
     for (size_t i = 0; i < self->view_count && rc == 0; i++)
         rc = fed_evlog_apply_view (self, i, batch, event);
@@ -819,19 +822,22 @@ fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_
                 void *arg, uint64_t *last_p, fed_err_t *err)
 {
     *last_p = after;
-    uint8_t start [12];
-    memcpy (start, "arr/", 4);
-    fed_put_be64 (start + 4, after + 1);
+    uint8_t start [8];
+    fed_put_be64 (start, after + 1);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_META]);
+                                                         self->cf [CF_ARRIVALS]);
     int rc = 0;
     size_t walked = 0;
     for (rocksdb_iter_seek (it, (const char *) start, sizeof start);
          rocksdb_iter_valid (it) && walked < limit; rocksdb_iter_next (it)) {
         size_t key_size, value_size;
         const uint8_t *key = (const uint8_t *) rocksdb_iter_key (it, &key_size);
-        if (key_size != 12 || memcmp (key, "arr/", 4) != 0)
+        if (key_size != 8) {
+            fed_err_set (err, -1, "event log %s: arrival key of %zu bytes: store corrupt",
+                         self->path, key_size);
+            rc = -1;
             break;
+        }
         const uint8_t *value = (const uint8_t *) rocksdb_iter_value (it, &value_size);
         if (value_size != EVENT_KEY_SIZE) {
             fed_err_set (err, -1, "event log %s: arrival index entry of %zu bytes: store "
@@ -846,7 +852,7 @@ fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_
             rc = -1;
             break;
         }
-        *last_p = fed_get_be64 (key + 4);
+        *last_p = fed_get_be64 (key);
         walked++;
         rc = each (arg, event);
         fed_event_destroy (&event);
@@ -855,6 +861,23 @@ fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_
     }
     rocksdb_iter_destroy (it);
     return rc;
+}
+
+//  Finds id among the events not yet in the id index (the tail of the
+//  arrival feed the background indexing has not reached).
+typedef struct {
+    const uint8_t *id;
+    fed_event_t *found;
+} find_t;
+
+static int
+s_find_id (void *arg, const fed_event_t *event)
+{
+    find_t *self = (find_t *) arg;
+    if (memcmp (fed_event_id (event), self->id, FED_ID_BYTES) != 0)
+        return 0;
+    self->found = fed_event_dup (event);
+    return 1;
 }
 
 fed_event_t *
@@ -871,7 +894,67 @@ fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32])
         event = fed_evlog_get (self, (const uint8_t *) where,
                                fed_get_be64 ((const uint8_t *) where + FED_KEY_BYTES));
     free (where);
+    if (!event && !failed) {
+        find_t find = {id, NULL};
+        uint64_t last;
+        fed_err_t err;
+        if (fed_evlog_feed (self, self->ids_indexed, SIZE_MAX, s_find_id, &find, &last, &err)
+            < 0)
+            fed_error ("%s", err.text);
+        event = find.found;
+    }
     return event;
+}
+
+typedef struct {
+    fed_evlog_t *log;
+    rocksdb_writebatch_t *batch;
+} index_t;
+
+static int
+s_index_one (void *arg, const fed_event_t *event)
+{
+    index_t *self = (index_t *) arg;
+    uint8_t key [3 + FED_ID_BYTES], where [EVENT_KEY_SIZE];
+    memcpy (key, "id/", 3);
+    memcpy (key + 3, fed_event_id (event), FED_ID_BYTES);
+    fed_evlog_event_key (where, fed_event_origin (event), fed_event_seq (event));
+    rocksdb_writebatch_put_cf (self->batch, self->log->cf [CF_META], (const char *) key,
+                               sizeof key, (const char *) where, sizeof where);
+    return 0;
+}
+
+size_t
+fed_evlog_index_ids (fed_evlog_t *self, size_t max)
+{
+    if (self->options.read_only || self->ids_indexed >= self->arrivals)
+        return 0;
+    index_t index = {self, rocksdb_writebatch_create ()};
+    uint64_t last = self->ids_indexed;
+    fed_err_t err;
+    size_t indexed = 0;
+    if (fed_evlog_feed (self, self->ids_indexed, max, s_index_one, &index, &last, &err) < 0)
+        fed_error ("%s", err.text);
+    else if (last > self->ids_indexed) {
+        //  The mark moves in the same batch as the entries: a crash loses
+        //  both or neither, and indexing resumes from the mark.
+        uint8_t mark [8];
+        fed_put_be64 (mark, last);
+        rocksdb_writebatch_put_cf (index.batch, self->cf [CF_META], "idxdone", 7,
+                                   (const char *) mark, sizeof mark);
+        char *error = NULL;
+        rocksdb_write (self->db, self->write_options, index.batch, &error);
+        if (error) {
+            fed_error ("event log %s: writing the id index failed: %s", self->path, error);
+            free (error);
+        }
+        else {
+            indexed = (size_t) (last - self->ids_indexed);
+            self->ids_indexed = last;
+        }
+    }
+    rocksdb_writebatch_destroy (index.batch);
+    return indexed;
 }
 
 int

@@ -173,8 +173,8 @@ int fed_evlog_view_scan (fed_evlog_t *self, const char *prefix, fed_evlog_kv_fn 
 
 //  --- Local indexes ----------------------------------------------------------
 //  Every stored event also gets an arrival number (1, 2, 3 … in the order
-//  this node stored events, whatever their origin) and an entry in an
-//  id -> position index. Both are local, like a mailbox: they are not views
+//  this node stored events, whatever their origin), and, shortly after, an
+//  entry in an id -> position index. Both are local, like a mailbox: they are not views
 //  and do not converge across nodes.
 
 //  Highest arrival number so far (0: none).
@@ -187,8 +187,14 @@ uint64_t fed_evlog_arrivals (fed_evlog_t *self);
 int fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_fn *each,
                     void *arg, uint64_t *last_p, fed_err_t *err) FED_MUST_USE;
 
-//  The event with this id, or NULL if not held. Caller owns it.
+//  The event with this id, or NULL if not held. Looks in the id index, then
+//  among the events the index has not reached yet. Caller owns it.
 fed_event_t *fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32]);
+
+//  Adds up to max events to the id index, from where it stopped. The index
+//  is kept off the write path of appends (its random keys are costly to
+//  insert): the node calls this on a timer. Returns how many were indexed.
+size_t fed_evlog_index_ids (fed_evlog_t *self, size_t max);
 
 //  Claims a request id (replay protection for control commands): records
 //  it durably (synced) with its expiry. Returns 0 if it was fresh, 1 if it

@@ -11,7 +11,9 @@
 #include <rocksdb/c.h>
 
 //  Column families, in the order they are opened.
-enum { CF_DEFAULT, CF_EVENTS, CF_META, CF_VIEWS, CF_COUNT };
+//  "arrivals" holds the local arrival index on its own: its keys only ever
+//  grow, so RocksDB inserts them cheaply when no other keys interleave.
+enum { CF_DEFAULT, CF_EVENTS, CF_META, CF_VIEWS, CF_ARRIVALS, CF_COUNT };
 
 #define FED_SCHEMA_VERSION 1
 #define EVENT_KEY_SIZE (FED_KEY_BYTES + 8)
@@ -52,6 +54,7 @@ struct fed_evlog_t {
     fed_origin_map_t origins;           //  the version vector, in memory
     uint64_t count;                     //  events held
     uint64_t arrivals;                  //  highest arrival number written
+    uint64_t ids_indexed;               //  arrivals up to here are in the id index
     fed_view_batch_t *view_batch;       //  view state of the batch being built, owned
     fed_view_def_t *views;              //  registered views, owned array
     fed_view_txn_t **view_txns;         //  one transaction per view, reused; owned

@@ -1340,6 +1340,48 @@ test_verify_good_log (void **state)
 
 #define TEST(name) cmocka_unit_test_setup_teardown (name, s_setup, s_teardown)
 
+//  The id index is built off the write path: an event is found by id
+//  before it is indexed (from the unindexed tail), while the index is being
+//  built, and after; the index resumes where it stopped across a reopen.
+static void
+test_id_index_deferred (void **state)
+{
+    fixture_t *self = *state;
+    fed_evlog_t *log = s_open (self);
+    uint8_t ids [10][32];
+    for (int i = 0; i < 10; i++) {
+        uint64_t seq;
+        fed_err_t err;
+        assert_int_equal (fed_evlog_append (log, "user.n", NULL, 0, &seq, &err), 0);
+        fed_event_t *event = fed_evlog_get (log, fed_identity_public (self->local), seq);
+        assert_non_null (event);
+        memcpy (ids [i], fed_event_id (event), 32);
+        fed_event_destroy (&event);
+    }
+    uint8_t unknown [32];
+    memset (unknown, 0x5a, sizeof unknown);
+    for (int step = 0; step < 3; step++) {
+        for (int i = 0; i < 10; i++) {
+            fed_event_t *found = fed_evlog_get_by_id (log, ids [i]);
+            assert_non_null (found);
+            assert_memory_equal (fed_event_id (found), ids [i], 32);
+            assert_int_equal (fed_event_seq (found), (uint64_t) i + 1);
+            fed_event_destroy (&found);
+        }
+        assert_null (fed_evlog_get_by_id (log, unknown));
+        if (step == 0)
+            assert_int_equal (fed_evlog_index_ids (log, 4), 4);
+        else if (step == 1) {
+            fed_evlog_destroy (&log);
+            log = s_open (self);
+            //  Resumes after the 4 indexed before the reopen.
+            assert_int_equal (fed_evlog_index_ids (log, 100), 6);
+            assert_int_equal (fed_evlog_index_ids (log, 100), 0);
+        }
+    }
+    fed_evlog_destroy (&log);
+}
+
 int
 main (void)
 {
@@ -1368,6 +1410,7 @@ main (void)
         TEST (test_view_name_is_copied),
         TEST (test_bodies_over_default_limit),
         TEST (test_verify_good_log),
+        TEST (test_id_index_deferred),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
