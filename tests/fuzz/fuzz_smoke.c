@@ -1,6 +1,7 @@
 /*  tests/fuzz/fuzz_smoke.c: runs the event decoder's fuzz target
-    (fuzz_event.c) over a generated corpus, so `make check` exercises it
-    without clang or libFuzzer.
+    (fuzz_event.c) and the peer message decoder's (fuzz_wire.c) over
+    generated corpora, so `make check` exercises them without clang or
+    libFuzzer.
 
     The corpus, from a seeded PRNG (FED_FUZZ_SEED, default fixed so a run
     repeats; the seed is printed): a dozen validly signed events with varied
@@ -11,9 +12,16 @@
     nesting. About 20,000 inputs, a few seconds. The valid events must decode
     and verify, checked here before they go through the target.
 
+    The wire corpus: one valid message of each peer type (made by
+    fed_wire_encode, so each must decode), with the same mutations, and
+    crafted frames (huge declared lengths, deep nesting under an unknown
+    key, version 2, unknown type).
+
         fuzz_smoke                  run the corpus
         fuzz_smoke --write DIR      also write the valid events and crafted
-                                    inputs to DIR, a seed corpus for libFuzzer
+                                    inputs to DIR (seed-NNN), and the wire
+                                    ones (wire-NNN), seed corpora for
+                                    libFuzzer
 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,8 +31,10 @@
 
 #include "event.h"
 #include "identity.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+int fed_fuzz_wire (const uint8_t *data, size_t size);
 
 #define INPUT_MAX 8192
 #define VALID_EVENTS 12
@@ -34,6 +44,8 @@ typedef struct {
     uint64_t inputs;            //  inputs run
     const char *write_dir;      //  seed corpus output, or NULL
     uint64_t written;           //  files written there
+    int (*target) (const uint8_t *data, size_t size);  //  the decoder's target
+    const char *prefix;         //  seed file names: "seed" or "wire"
 } smoke_t;
 
 static uint64_t
@@ -49,7 +61,7 @@ s_rand (smoke_t *self)
 static void
 s_run (smoke_t *self, const uint8_t *data, size_t size)
 {
-    LLVMFuzzerTestOneInput (data, size);
+    self->target (data, size);
     self->inputs++;
 }
 
@@ -60,7 +72,8 @@ s_seed (smoke_t *self, const uint8_t *data, size_t size)
     s_run (self, data, size);
     if (!self->write_dir)
         return;
-    char *path = fed_sprintf ("%s/seed-%03" PRIu64, self->write_dir, self->written++);
+    char *path = fed_sprintf ("%s/%s-%03" PRIu64, self->write_dir, self->prefix,
+                              self->written++);
     FILE *file = fopen (path, "wb");
     if (!file || fwrite (data, 1, size, file) != size) {
         fprintf (stderr, "fuzz_smoke: cannot write %s\n", path);
@@ -216,12 +229,106 @@ s_crafted (smoke_t *self)
     }
 }
 
+//  The wire corpus: a valid message of each type, mutated, and crafted frames.
+static int
+s_wire (smoke_t *self)
+{
+    self->target = fed_fuzz_wire;
+    self->prefix = "wire";
+    self->written = 0;
+    uint8_t key [32];
+    memset (key, 0x42, sizeof key);
+    static const fed_wire_vv_entry_t vv [] = {{{1}, 1}, {{2}, 99}, {{3, 4}, 1ull << 40}};
+    static const uint8_t event [] = {0x98, 0x01, 0xc4, 0x20};
+    static const fed_blob_t events [] = {{event, sizeof event}, {event, 1}};
+    for (int type = 1; type < FED_WIRE_TYPES; type++) {
+        fed_wire_msg_t msg = {.type = (fed_wire_type_t) type};
+        fed_wire_updates_t *updates = NULL;
+        switch (type) {
+        case FED_WIRE_HELLO:
+            memcpy (msg.u.hello.id, key, 32);
+            msg.u.hello.name = (fed_wire_str_t) {"node-a", 6};
+            msg.u.hello.endpoint = (fed_wire_str_t) {"tcp://10.1.2.3:7701", 19};
+            msg.u.hello.location.region = (fed_wire_str_t) {"eu", 2};
+            msg.u.hello.location.has_lat = true;
+            msg.u.hello.location.lat = -33.5;
+            msg.u.hello.location.label_count = 1;
+            msg.u.hello.location.labels [0] = (fed_wire_label_t) {{"gpu", 3}, {"yes", 3}};
+            msg.u.hello.protocol = 1;
+            msg.u.hello.token = (fed_wire_str_t) {"fedtok-00000000-x", 17};
+            break;
+        case FED_WIRE_PING: updates = &msg.u.ping.updates; msg.u.ping.seq = 300; break;
+        case FED_WIRE_ACK: updates = &msg.u.ack.updates; break;
+        case FED_WIRE_PING_REQ: updates = &msg.u.ping_req.updates; break;
+        case FED_WIRE_MEMBERS: updates = &msg.u.members.updates; break;
+        case FED_WIRE_DIGEST: msg.u.digest = (fed_wire_digest_t) {vv, 3}; break;
+        case FED_WIRE_EVENTS: msg.u.events = (fed_wire_events_t) {events, 2}; break;
+        case FED_WIRE_WANT:
+            msg.u.want = (fed_wire_want_t) {{7}, 5, 70000};
+            break;
+        case FED_WIRE_ERROR:
+            msg.u.error = (fed_wire_error_t) {{"token", 5}, {"expired", 7}};
+            break;
+        default:
+            msg.u.bye.reason = (fed_wire_str_t) {"bye", 3};
+            break;
+        }
+        if (updates) {
+            updates->count = 2;
+            for (int i = 0; i < 2; i++)
+                updates->items [i] = (fed_wire_update_t) {
+                    {(uint8_t) i}, (fed_wire_state_t) (FED_WIRE_SUSPECT + i), 4,
+                    {"tcp://h:1", 9}, {"n", 1}};
+        }
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        fed_wire_msg_t back;
+        fed_err_t err = {0};
+        if (fed_wire_encode (&msg, &buffer)
+            || fed_wire_decode (buffer.data, buffer.size, &back, &err)) {
+            fprintf (stderr, "fuzz_smoke: expected a %s to encode and decode, got: %s\n",
+                     fed_wire_type_name (msg.type), err.text);
+            return -1;
+        }
+        fed_wire_msg_clear (&back);
+        s_seed (self, (const uint8_t *) buffer.data, buffer.size);
+        s_mutate (self, (const uint8_t *) buffer.data, buffer.size);
+        msgpack_sbuffer_destroy (&buffer);
+    }
+    static const struct {
+        const char *bytes;
+        size_t size;
+    } crafted [] = {
+        {"\xdd\xff\xff\xff\xff", 5},                                   //  array32 of 4G
+        {"\x93\x02\xa4PING\x80", 9},                                   //  version 2
+        {"\x93\x01\xa4NOPE\x80", 9},                                   //  unknown type
+        {"\x93\x01\xa6" "DIGEST\x81\xa2vv\xdd\xff\xff\xff\xff", 17},     //  vv of 4G
+        {"\x93\x01\xa6" "EVENTS\x81\xa6" "events\x91\xc6\xff\xff\xff\xff", 22},
+        {"\x93\x01\xa3" "BYE\xdf\xff\xff\xff\xff", 11},                 //  map32 of 4G
+    };
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
+        s_seed (self, (const uint8_t *) crafted [i].bytes, crafted [i].size);
+    //  BYE with an unknown key nesting 3,000 arrays deep.
+    uint8_t *deep = fed_malloc (INPUT_MAX);
+    size_t n = 0;
+    memcpy (deep, "\x93\x01\xa3" "BYE\x81\xa1x", 9);
+    n = 9;
+    for (int i = 0; i < 3000; i++)
+        deep [n++] = 0x91;
+    deep [n++] = 0xc0;
+    s_seed (self, deep, n);
+    free (deep);
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
     if (sodium_init () < 0)
         return 1;
     smoke_t self = {0};
+    self.target = LLVMFuzzerTestOneInput;
+    self.prefix = "seed";
     if (argc == 3 && strcmp (argv [1], "--write") == 0)
         self.write_dir = argv [2];
     else if (argc != 1) {
@@ -270,6 +377,8 @@ main (int argc, char *argv [])
     }
     s_crafted (&self);
     free (body);
+    if (s_wire (&self))
+        return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64
             " ms)\n", seed, self.inputs, fed_mono_ms () - started);

@@ -1,0 +1,962 @@
+/*  proto/wire.c: peer protocol codec. See wire.h and doc/protocol.md §4.
+
+    Decoding walks the frame once with the mpread cursor. Each body is a map
+    read by one walker (s_walk) that looks every key up in the message's key
+    table, refuses a known key given twice, skips an unknown key's value
+    under the nesting cap, and at the end refuses a missing required key; the
+    field readers it calls check type, size and range and name the field in
+    the error. The encoder checks the same rules before it packs anything.
+*/
+#include "wire.h"
+
+#include <stdlib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *s_type_names [FED_WIRE_TYPES] = {
+    NULL, "HELLO", "PING", "ACK", "PING_REQ", "MEMBERS", "DIGEST", "EVENTS", "WANT", "ERROR", "BYE"};
+
+static const char *s_state_names [] = {NULL, "alive", "suspect", "dead", "left"};
+
+#define STATE_COUNT ((int) (sizeof s_state_names / sizeof s_state_names [0]))
+
+const char *
+fed_wire_type_name (fed_wire_type_t type)
+{
+    return type > 0 && type < FED_WIRE_TYPES ? s_type_names [type] : NULL;
+}
+
+const char *
+fed_wire_drop_name (fed_wire_drop_t reason)
+{
+    static const char *names [FED_WIRE_DROPS] = {"none", "malformed", "version", "type", "limit"};
+    return (int) reason >= 0 && (int) reason < FED_WIRE_DROPS ? names [reason] : "?";
+}
+
+const char *
+fed_wire_state_name (fed_wire_state_t state)
+{
+    return (int) state > 0 && (int) state < STATE_COUNT ? s_state_names [state] : NULL;
+}
+
+//  True if size bytes are well-formed UTF-8 (no overlong forms, surrogates
+//  or code points past U+10FFFF) without a NUL, so that C readers may copy a
+//  string into a NUL-terminated buffer without losing part of it.
+static bool
+s_text_valid (const char *ptr, size_t size)
+{
+    const uint8_t *p = (const uint8_t *) ptr;
+    size_t i = 0;
+    while (i < size) {
+        uint8_t b = p [i];
+        if (b == 0)
+            return false;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp, min;
+        if (b >= 0xc2 && b <= 0xdf) {
+            n = 1;
+            cp = b & 0x1f;
+            min = 0x80;
+        }
+        else if (b >= 0xe0 && b <= 0xef) {
+            n = 2;
+            cp = b & 0x0f;
+            min = 0x800;
+        }
+        else if (b >= 0xf0 && b <= 0xf4) {
+            n = 3;
+            cp = b & 0x07;
+            min = 0x10000;
+        }
+        else
+            return false;
+        if (size - i - 1 < n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p [i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p [i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+//  --- Decoding ---------------------------------------------------------------
+
+typedef struct {
+    fed_err_t *err;             //  the caller's, or NULL
+    fed_wire_msg_t *msg;        //  being filled
+} s_ctx_t;
+
+static int
+s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...) FED_PRINTF (3, 4);
+
+//  Records why the frame is dropped. Returns FED_MALFORMED for the caller to
+//  pass up.
+static int
+s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...)
+{
+    if (ctx->err) {
+        ctx->err->code = reason;
+        va_list args;
+        va_start (args, format);
+        vsnprintf (ctx->err->text, sizeof ctx->err->text, format, args);
+        va_end (args);
+    }
+    return FED_MALFORMED;
+}
+
+//  What the next object is, for "got …" in errors.
+static const char *
+s_got (const fed_mpr_t *reader)
+{
+    fed_mp_type_t type = fed_mpr_peek (reader);
+    return type == FED_MP_NONE ? (fed_mpr_done (reader) ? "the end of the frame" : "a reserved byte")
+                               : fed_mp_type_name (type);
+}
+
+//  Copies up to 32 bytes of untrusted text into buf (>= 36 bytes) for a log
+//  line, with anything outside printable ASCII shown as '?'.
+static const char *
+s_printable (char *buf, const char *ptr, uint32_t size)
+{
+    uint32_t n = size > 32 ? 32 : size;
+    for (uint32_t i = 0; i < n; i++)
+        buf [i] = ptr [i] >= 0x20 && ptr [i] < 0x7f ? ptr [i] : '?';
+    strcpy (buf + n, size > 32 ? "..." : "");
+    return buf;
+}
+
+static int
+s_read_key (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+            uint8_t key [FED_WIRE_KEY_BYTES])
+{
+    const uint8_t *ptr;
+    uint32_t len;
+    if (fed_mpr_peek (reader) != FED_MP_BIN)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be bin of %d bytes, got %s",
+                       where, field, FED_WIRE_KEY_BYTES, s_got (reader));
+    if (fed_mpr_bin (reader, &ptr, &len))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
+    if (len != FED_WIRE_KEY_BYTES)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be bin of %d bytes, got %u",
+                       where, field, FED_WIRE_KEY_BYTES, len);
+    memcpy (key, ptr, FED_WIRE_KEY_BYTES);
+    return 0;
+}
+
+//  A str of min..max bytes, or nil (ptr NULL) when nil_ok.
+static int
+s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+            uint32_t min, uint32_t max, bool nil_ok, fed_wire_str_t *out)
+{
+    if (nil_ok && fed_mpr_peek (reader) == FED_MP_NIL) {
+        *out = (fed_wire_str_t) {NULL, 0};
+        return fed_mpr_nil (reader);
+    }
+    const char *ptr;
+    uint32_t len;
+    if (fed_mpr_peek (reader) != FED_MP_STR)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a str of %u..%u bytes%s, "
+                       "got %s", where, field, min, max, nil_ok ? " or nil" : "", s_got (reader));
+    if (fed_mpr_str (reader, &ptr, &len))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
+    if (len > max)
+        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: '%s' is %u bytes, over the limit of %u",
+                       where, field, len, max);
+    if (len < min)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be at least %u bytes, got %u",
+                       where, field, min, len);
+    if (!s_text_valid (ptr, len))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is not UTF-8 text without NUL",
+                       where, field);
+    *out = (fed_wire_str_t) {ptr, len};
+    return 0;
+}
+
+static int
+s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+             uint64_t *value)
+{
+    if (fed_mpr_peek (reader) != FED_MP_UINT)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a uint, got %s", where,
+                       field, s_got (reader));
+    if (fed_mpr_uint (reader, value))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
+    return 0;
+}
+
+//  A number in -bound..bound, or nil (*has = false).
+static int
+s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+                double bound, bool *has, double *value)
+{
+    *has = false;
+    *value = 0;
+    fed_mp_type_t type = fed_mpr_peek (reader);
+    if (type == FED_MP_NIL)
+        return fed_mpr_nil (reader);
+    double d;
+    if ((type != FED_MP_FLOAT && type != FED_MP_UINT && type != FED_MP_INT)
+        || fed_mpr_double (reader, &d))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a float or nil, got %s",
+                       where, field, s_got (reader));
+    if (!(d >= -bound && d <= bound))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be from %g to %g", where,
+                       field, -bound, bound);
+    *has = true;
+    *value = d;
+    return 0;
+}
+
+//  An array header of at most max elements.
+static int
+s_read_list (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+             uint32_t max, uint32_t *count)
+{
+    if (fed_mpr_peek (reader) != FED_MP_ARRAY)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be an array, got %s", where,
+                       field, s_got (reader));
+    if (fed_mpr_array (reader, count))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s: '%s' declares more elements than the frame holds", where, field);
+    if (*count > max)
+        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: '%s' has %u elements, over the limit of %u",
+                       where, field, *count, max);
+    return 0;
+}
+
+//  Reads the value of key number index of a map into target.
+typedef int (s_field_fn) (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
+                          void *target);
+
+//  One map: its name for "must be a map" ("PING body"), the prefix for its
+//  fields' errors ("PING"), its nesting level, its keys (NULL-terminated)
+//  and a bit per required key.
+typedef struct {
+    const char *name;
+    const char *where;
+    int level;
+    const char *const *keys;
+    uint32_t required;
+} s_map_t;
+
+static int
+s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, void *target)
+{
+    uint32_t count;
+    if (fed_mpr_peek (reader) != FED_MP_MAP)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be a map with string keys, got %s",
+                       map->name, s_got (reader));
+    if (fed_mpr_map (reader, &count))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s declares more entries than the frame holds", map->name);
+    uint32_t seen = 0;
+    char shown [40];
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t key_size;
+        if (fed_mpr_peek (reader) != FED_MP_STR)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: keys must be str, got %s",
+                           map->where, s_got (reader));
+        if (fed_mpr_str (reader, &key, &key_size))
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: a key is truncated", map->where);
+        int index = -1;
+        for (int k = 0; map->keys [k]; k++)
+            if (strlen (map->keys [k]) == key_size && memcmp (map->keys [k], key, key_size) == 0)
+                index = k;
+        if (index < 0) {
+            //  Unknown: skipped for forward compatibility, under the same
+            //  nesting cap as the rest of the frame.
+            fed_mp_limits_t caps = {(uint32_t) (FED_WIRE_DEPTH_MAX - map->level),
+                                    fed_mp_default_limits.max_objects};
+            fed_mp_limits_t loose = {64, fed_mp_default_limits.max_objects};
+            if (fed_mpr_skip (reader, &caps) == 0)
+                continue;
+            if (fed_mpr_skip (reader, &loose) == 0)
+                return s_fail (ctx, FED_WIRE_DROP_LIMIT,
+                               "%s: the value of unknown key '%s' nests deeper than %d levels",
+                               map->where, s_printable (shown, key, key_size),
+                               FED_WIRE_DEPTH_MAX);
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                           "%s: the value of unknown key '%s' is truncated, malformed, or nests "
+                           "deeper than %d levels",
+                           map->where, s_printable (shown, key, key_size), FED_WIRE_DEPTH_MAX);
+        }
+        if (seen & (1u << index))
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: key '%s' is given twice",
+                           map->where, map->keys [index]);
+        seen |= 1u << index;
+        if (field (ctx, reader, map->where, index, target))
+            return FED_MALFORMED;
+    }
+    uint32_t missing = map->required & ~seen;
+    for (int k = 0; map->keys [k]; k++)
+        if (missing & (1u << k))
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: required key '%s' is missing",
+                           map->where, map->keys [k]);
+    return 0;
+}
+
+//  Location (level 3), labels (level 4).
+
+static const char *const s_location_keys [] = {"region", "zone", "site", "lat", "lon", "labels",
+                                               NULL};
+
+static int
+s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_location_t *location = target;
+    switch (index) {
+        case 0: return s_read_str (ctx, reader, where, "region", 0, FED_WIRE_TAG_MAX, true,
+                                   &location->region);
+        case 1: return s_read_str (ctx, reader, where, "zone", 0, FED_WIRE_TAG_MAX, true,
+                                   &location->zone);
+        case 2: return s_read_str (ctx, reader, where, "site", 0, FED_WIRE_TAG_MAX, true,
+                                   &location->site);
+        case 3: return s_read_degrees (ctx, reader, where, "lat", 90, &location->has_lat,
+                                       &location->lat);
+        case 4: return s_read_degrees (ctx, reader, where, "lon", 180, &location->has_lon,
+                                       &location->lon);
+        default: break;
+    }
+    uint32_t count;
+    if (fed_mpr_peek (reader) != FED_MP_MAP)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'labels' must be a map str -> str, "
+                       "got %s", where, s_got (reader));
+    if (fed_mpr_map (reader, &count))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s: 'labels' declares more entries than the frame holds", where);
+    if (count > FED_WIRE_LABELS_MAX)
+        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: 'labels' has %u entries, over the limit "
+                       "of %d", where, count, FED_WIRE_LABELS_MAX);
+    for (uint32_t i = 0; i < count; i++) {
+        fed_wire_label_t *label = &location->labels [i];
+        if (s_read_str (ctx, reader, where, "labels key", 1, FED_WIRE_TAG_MAX, false, &label->key)
+            || s_read_str (ctx, reader, where, "labels value", 0, FED_WIRE_LABEL_VALUE_MAX,
+                           false, &label->value))
+            return FED_MALFORMED;
+        for (uint32_t j = 0; j < i; j++)
+            if (location->labels [j].key.size == label->key.size
+                && memcmp (location->labels [j].key.ptr, label->key.ptr, label->key.size) == 0) {
+                char shown [40];
+                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: label '%s' is given twice",
+                               where, s_printable (shown, label->key.ptr, label->key.size));
+            }
+        location->label_count++;
+    }
+    return 0;
+}
+
+//  Membership updates: an array (level 3) of maps (level 4).
+
+static const char *const s_update_keys [] = {"node", "state", "incarnation", "endpoint", "name",
+                                             NULL};
+
+static int
+s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_update_t *update = target;
+    switch (index) {
+        case 0: return s_read_key (ctx, reader, where, "node", update->node);
+        case 2: return s_read_uint (ctx, reader, where, "incarnation", &update->incarnation);
+        case 3: return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX,
+                                   false, &update->endpoint);
+        case 4: return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
+                                   &update->name);
+        default: break;
+    }
+    fed_wire_str_t state;
+    if (s_read_str (ctx, reader, where, "state", 1, 16, false, &state))
+        return FED_MALFORMED;
+    for (int s = 1; s < STATE_COUNT; s++)
+        if (strlen (s_state_names [s]) == state.size
+            && memcmp (s_state_names [s], state.ptr, state.size) == 0) {
+            update->state = (fed_wire_state_t) s;
+            return 0;
+        }
+    return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                   "%s: 'state' must be one of alive, suspect, dead, left", where);
+}
+
+static int
+s_read_updates (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_updates_t *updates)
+{
+    uint32_t count;
+    if (s_read_list (ctx, reader, where, "updates", FED_WIRE_UPDATES_MAX, &count))
+        return FED_MALFORMED;
+    for (uint32_t i = 0; i < count; i++) {
+        char path [48];
+        snprintf (path, sizeof path, "%s updates[%u]", where, i);
+        s_map_t map = {path, path, 4, s_update_keys, 0x1f};
+        if (s_walk (ctx, reader, &map, s_update_field, &updates->items [i]))
+            return FED_MALFORMED;
+        updates->count++;
+    }
+    return 0;
+}
+
+//  Bodies (level 2). Each message's key table and field reader.
+
+static const char *const s_hello_keys [] = {"id", "name", "endpoint", "location", "protocol",
+                                            "incarnation", "token", NULL};
+
+static int
+s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_hello_t *hello = target;
+    switch (index) {
+        case 0: return s_read_key (ctx, reader, where, "id", hello->id);
+        case 1: return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
+                                   &hello->name);
+        case 2: return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX,
+                                   false, &hello->endpoint);
+        case 3: {
+            s_map_t map = {"HELLO location", "HELLO location", 3, s_location_keys, 0x3f};
+            return s_walk (ctx, reader, &map, s_location_field, &hello->location);
+        }
+        case 4:
+            if (s_read_uint (ctx, reader, where, "protocol", &hello->protocol))
+                return FED_MALFORMED;
+            if (hello->protocol == 0)
+                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'protocol' must be 1 or more",
+                               where);
+            return 0;
+        case 5: return s_read_uint (ctx, reader, where, "incarnation", &hello->incarnation);
+        default: return s_read_str (ctx, reader, where, "token", 1, FED_WIRE_TOKEN_MAX, true,
+                                    &hello->token);
+    }
+}
+
+static const char *const s_ping_keys [] = {"seq", "incarnation", "updates", NULL};
+
+static int
+s_ping_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_ping_t *ping = target;
+    switch (index) {
+        case 0: return s_read_uint (ctx, reader, where, "seq", &ping->seq);
+        case 1: return s_read_uint (ctx, reader, where, "incarnation", &ping->incarnation);
+        default: return s_read_updates (ctx, reader, where, &ping->updates);
+    }
+}
+
+static const char *const s_ack_keys [] = {"seq", "updates", NULL};
+
+static int
+s_ack_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_ack_t *ack = target;
+    if (index == 0)
+        return s_read_uint (ctx, reader, where, "seq", &ack->seq);
+    return s_read_updates (ctx, reader, where, &ack->updates);
+}
+
+static const char *const s_ping_req_keys [] = {"seq", "target", "updates", NULL};
+
+static int
+s_ping_req_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_ping_req_t *ping_req = target;
+    switch (index) {
+        case 0: return s_read_uint (ctx, reader, where, "seq", &ping_req->seq);
+        case 1: return s_read_key (ctx, reader, where, "target", ping_req->target);
+        default: return s_read_updates (ctx, reader, where, &ping_req->updates);
+    }
+}
+
+static const char *const s_members_keys [] = {"updates", NULL};
+
+static int
+s_members_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    (void) index;
+    fed_wire_members_t *members = target;
+    return s_read_updates (ctx, reader, where, &members->updates);
+}
+
+static const char *const s_digest_keys [] = {"vv", NULL};
+
+static int
+s_digest_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    (void) index;
+    fed_wire_digest_t *digest = target;
+    uint32_t count;
+    if (s_read_list (ctx, reader, where, "vv", FED_WIRE_DIGEST_MAX, &count))
+        return FED_MALFORMED;
+    if (count == 0)
+        return 0;
+    //  count is at most 10,000 and at most the bytes left: a bounded allocation.
+    fed_wire_vv_entry_t *entries = fed_calloc (count, sizeof *entries);
+    ctx->msg->owned = entries;
+    digest->entries = entries;
+    for (uint32_t i = 0; i < count; i++) {
+        char path [32];
+        snprintf (path, sizeof path, "%s vv[%u]", where, i);
+        uint32_t pair;
+        if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &pair) || pair != 2)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be an array [origin, seq]",
+                           path);
+        if (s_read_key (ctx, reader, path, "origin", entries [i].origin)
+            || s_read_uint (ctx, reader, path, "seq", &entries [i].seq))
+            return FED_MALFORMED;
+        if (entries [i].seq == 0)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'seq' must be 1 or more", path);
+        if (i > 0 && memcmp (entries [i - 1].origin, entries [i].origin, FED_WIRE_KEY_BYTES) >= 0)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                           "%s: origins must be in strictly ascending byte order", path);
+        digest->count++;
+    }
+    return 0;
+}
+
+static const char *const s_events_keys [] = {"events", NULL};
+
+static int
+s_events_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    (void) index;
+    fed_wire_events_t *events = target;
+    uint32_t count;
+    if (s_read_list (ctx, reader, where, "events", FED_WIRE_EVENTS_MAX, &count))
+        return FED_MALFORMED;
+    if (count == 0)
+        return 0;
+    fed_blob_t *blobs = fed_calloc (count, sizeof *blobs);
+    ctx->msg->owned = blobs;
+    events->events = blobs;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *ptr;
+        uint32_t len;
+        if (fed_mpr_peek (reader) != FED_MP_BIN)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] must be bin, got %s",
+                           where, i, s_got (reader));
+        if (fed_mpr_bin (reader, &ptr, &len))
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is truncated", where,
+                           i);
+        if (len == 0)
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is empty", where, i);
+        blobs [i] = (fed_blob_t) {ptr, len};
+        events->count++;
+    }
+    return 0;
+}
+
+static const char *const s_want_keys [] = {"origin", "from", "to", NULL};
+
+static int
+s_want_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_want_t *want = target;
+    switch (index) {
+        case 0: return s_read_key (ctx, reader, where, "origin", want->origin);
+        case 1: return s_read_uint (ctx, reader, where, "from", &want->from);
+        default: return s_read_uint (ctx, reader, where, "to", &want->to);
+    }
+}
+
+static const char *const s_error_keys [] = {"code", "text", NULL};
+
+static int
+s_error_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    fed_wire_error_t *error = target;
+    if (index == 0)
+        return s_read_str (ctx, reader, where, "code", 1, FED_WIRE_CODE_MAX, false, &error->code);
+    return s_read_str (ctx, reader, where, "text", 0, FED_WIRE_TEXT_MAX, false, &error->text);
+}
+
+static const char *const s_bye_keys [] = {"reason", NULL};
+
+static int
+s_bye_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+{
+    (void) index;
+    fed_wire_bye_t *bye = target;
+    return s_read_str (ctx, reader, where, "reason", 0, FED_WIRE_TEXT_MAX, false, &bye->reason);
+}
+
+//  The body of each type: keys, required bits, field reader.
+static const struct {
+    const char *const *keys;
+    uint32_t required;
+    s_field_fn *field;
+} s_bodies [FED_WIRE_TYPES] = {
+    [FED_WIRE_HELLO] = {s_hello_keys, 0x3f, s_hello_field},
+    [FED_WIRE_PING] = {s_ping_keys, 0x7, s_ping_field},
+    [FED_WIRE_ACK] = {s_ack_keys, 0x3, s_ack_field},
+    [FED_WIRE_PING_REQ] = {s_ping_req_keys, 0x7, s_ping_req_field},
+    [FED_WIRE_MEMBERS] = {s_members_keys, 0x1, s_members_field},
+    [FED_WIRE_DIGEST] = {s_digest_keys, 0x1, s_digest_field},
+    [FED_WIRE_EVENTS] = {s_events_keys, 0x1, s_events_field},
+    [FED_WIRE_WANT] = {s_want_keys, 0x7, s_want_field},
+    [FED_WIRE_ERROR] = {s_error_keys, 0x3, s_error_field},
+    [FED_WIRE_BYE] = {s_bye_keys, 0x0, s_bye_field},
+};
+
+static int
+s_decode (s_ctx_t *ctx, fed_mpr_t *reader, size_t size)
+{
+    fed_wire_msg_t *msg = ctx->msg;
+    uint32_t count;
+    uint64_t version;
+    if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &count) || count == 0)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "a peer message is a msgpack array [version, type, body]");
+    if (fed_mpr_uint (reader, &version))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "element 0 must be the protocol version (a uint), got %s", s_got (reader));
+    if (version != FED_WIRE_VERSION)
+        return s_fail (ctx, FED_WIRE_DROP_VERSION, "envelope version %llu is not spoken here "
+                       "(this node speaks %d)", (unsigned long long) version, FED_WIRE_VERSION);
+    if (count != 3)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "a peer message is an array of 3 elements, got %u", count);
+    const char *name;
+    uint32_t name_size;
+    if (fed_mpr_peek (reader) != FED_MP_STR || fed_mpr_str (reader, &name, &name_size))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "element 1 must be the message type (a str), got %s", s_got (reader));
+    for (int t = 1; t < FED_WIRE_TYPES; t++)
+        if (strlen (s_type_names [t]) == name_size
+            && memcmp (s_type_names [t], name, name_size) == 0)
+            msg->type = (fed_wire_type_t) t;
+    if (msg->type == 0) {
+        char shown [40];
+        return s_fail (ctx, FED_WIRE_DROP_TYPE, "unknown message type '%s'",
+                       s_printable (shown, name, name_size));
+    }
+    char body_name [24];
+    snprintf (body_name, sizeof body_name, "%s body", s_type_names [msg->type]);
+    s_map_t map = {body_name, s_type_names [msg->type], 2, s_bodies [msg->type].keys,
+                   s_bodies [msg->type].required};
+    if (s_walk (ctx, reader, &map, s_bodies [msg->type].field, &msg->u))
+        return FED_MALFORMED;
+    if (msg->type == FED_WIRE_WANT && msg->u.want.from == 0)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' must be 1 or more");
+    if (msg->type == FED_WIRE_WANT && msg->u.want.from > msg->u.want.to)
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' (%llu) is after 'to' (%llu)",
+                       (unsigned long long) msg->u.want.from,
+                       (unsigned long long) msg->u.want.to);
+    if (!fed_mpr_done (reader))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: %zu trailing bytes after the message",
+                       s_type_names [msg->type], size - reader->pos);
+    return 0;
+}
+
+int
+fed_wire_decode (const void *data, size_t size, fed_wire_msg_t *msg, fed_err_t *err)
+{
+    memset (msg, 0, sizeof *msg);
+    if (err) {
+        err->code = FED_WIRE_DROP_NONE;
+        err->text [0] = 0;
+    }
+    s_ctx_t ctx = {err, msg};
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, data, size);
+    if (s_decode (&ctx, &reader, size)) {
+        fed_wire_msg_clear (msg);
+        return FED_MALFORMED;
+    }
+    return 0;
+}
+
+void
+fed_wire_msg_clear (fed_wire_msg_t *msg)
+{
+    free (msg->owned);
+    memset (msg, 0, sizeof *msg);
+}
+
+//  --- Encoding ---------------------------------------------------------------
+
+//  The rules s_read_str applies, for the encoder. ptr NULL is nil when
+//  nil_ok, else the empty string.
+static bool
+s_str_ok (const fed_wire_str_t *str, uint32_t min, uint32_t max, bool nil_ok)
+{
+    if (!str->ptr)
+        return nil_ok || (str->size == 0 && min == 0);
+    return str->size >= min && str->size <= max && s_text_valid (str->ptr, str->size);
+}
+
+static bool
+s_degrees_ok (bool has, double value, double bound)
+{
+    return !has || (value >= -bound && value <= bound);
+}
+
+static bool
+s_updates_ok (const fed_wire_updates_t *updates)
+{
+    if (updates->count > FED_WIRE_UPDATES_MAX)
+        return false;
+    for (uint32_t i = 0; i < updates->count; i++) {
+        const fed_wire_update_t *update = &updates->items [i];
+        if (!fed_wire_state_name (update->state)
+            || !s_str_ok (&update->endpoint, 1, FED_WIRE_ENDPOINT_MAX, false)
+            || !s_str_ok (&update->name, 1, FED_WIRE_NAME_MAX, false))
+            return false;
+    }
+    return true;
+}
+
+static bool
+s_hello_ok (const fed_wire_hello_t *hello)
+{
+    const fed_wire_location_t *location = &hello->location;
+    if (!s_str_ok (&hello->name, 1, FED_WIRE_NAME_MAX, false)
+        || !s_str_ok (&hello->endpoint, 1, FED_WIRE_ENDPOINT_MAX, false)
+        || !s_str_ok (&hello->token, 1, FED_WIRE_TOKEN_MAX, true) || hello->protocol == 0
+        || !s_str_ok (&location->region, 0, FED_WIRE_TAG_MAX, true)
+        || !s_str_ok (&location->zone, 0, FED_WIRE_TAG_MAX, true)
+        || !s_str_ok (&location->site, 0, FED_WIRE_TAG_MAX, true)
+        || !s_degrees_ok (location->has_lat, location->lat, 90)
+        || !s_degrees_ok (location->has_lon, location->lon, 180)
+        || location->label_count > FED_WIRE_LABELS_MAX)
+        return false;
+    for (uint32_t i = 0; i < location->label_count; i++) {
+        const fed_wire_label_t *label = &location->labels [i];
+        if (!s_str_ok (&label->key, 1, FED_WIRE_TAG_MAX, false)
+            || !s_str_ok (&label->value, 0, FED_WIRE_LABEL_VALUE_MAX, false))
+            return false;
+        for (uint32_t j = 0; j < i; j++)
+            if (location->labels [j].key.size == label->key.size
+                && memcmp (location->labels [j].key.ptr, label->key.ptr, label->key.size) == 0)
+                return false;
+    }
+    return true;
+}
+
+static bool
+s_msg_ok (const fed_wire_msg_t *msg)
+{
+    switch (msg->type) {
+        case FED_WIRE_HELLO: return s_hello_ok (&msg->u.hello);
+        case FED_WIRE_PING: return s_updates_ok (&msg->u.ping.updates);
+        case FED_WIRE_ACK: return s_updates_ok (&msg->u.ack.updates);
+        case FED_WIRE_PING_REQ: return s_updates_ok (&msg->u.ping_req.updates);
+        case FED_WIRE_MEMBERS: return s_updates_ok (&msg->u.members.updates);
+        case FED_WIRE_DIGEST: {
+            const fed_wire_digest_t *digest = &msg->u.digest;
+            if (digest->count > FED_WIRE_DIGEST_MAX)
+                return false;
+            for (uint32_t i = 0; i < digest->count; i++)
+                if (digest->entries [i].seq == 0
+                    || (i > 0 && memcmp (digest->entries [i - 1].origin, digest->entries [i].origin,
+                                         FED_WIRE_KEY_BYTES) >= 0))
+                    return false;
+            return true;
+        }
+        case FED_WIRE_EVENTS: {
+            const fed_wire_events_t *events = &msg->u.events;
+            if (events->count > FED_WIRE_EVENTS_MAX)
+                return false;
+            for (uint32_t i = 0; i < events->count; i++)
+                if (events->events [i].size == 0 || events->events [i].size > UINT32_MAX)
+                    return false;
+            return true;
+        }
+        case FED_WIRE_WANT: return msg->u.want.from >= 1 && msg->u.want.from <= msg->u.want.to;
+        case FED_WIRE_ERROR:
+            return s_str_ok (&msg->u.error.code, 1, FED_WIRE_CODE_MAX, false)
+                   && s_str_ok (&msg->u.error.text, 0, FED_WIRE_TEXT_MAX, false);
+        case FED_WIRE_BYE: return s_str_ok (&msg->u.bye.reason, 0, FED_WIRE_TEXT_MAX, true);
+        default: return false;     //  fed_wire_encode aborted on it already
+    }
+}
+
+static void
+s_pack_cstr (msgpack_packer *pk, const char *text)
+{
+    msgpack_pack_str_with_body (pk, text, strlen (text));
+}
+
+//  ptr NULL packs nil when nil_ok, else "".
+static void
+s_pack_str (msgpack_packer *pk, const fed_wire_str_t *str, bool nil_ok)
+{
+    if (str->ptr)
+        msgpack_pack_str_with_body (pk, str->ptr, str->size);
+    else if (nil_ok)
+        msgpack_pack_nil (pk);
+    else
+        msgpack_pack_str (pk, 0);
+}
+
+static void
+s_pack_key (msgpack_packer *pk, const char *name, const uint8_t key [FED_WIRE_KEY_BYTES])
+{
+    s_pack_cstr (pk, name);
+    msgpack_pack_bin_with_body (pk, key, FED_WIRE_KEY_BYTES);
+}
+
+static void
+s_pack_uint (msgpack_packer *pk, const char *name, uint64_t value)
+{
+    s_pack_cstr (pk, name);
+    msgpack_pack_uint64 (pk, value);
+}
+
+static void
+s_pack_degrees (msgpack_packer *pk, const char *name, bool has, double value)
+{
+    s_pack_cstr (pk, name);
+    if (has)
+        msgpack_pack_double (pk, value);
+    else
+        msgpack_pack_nil (pk);
+}
+
+static void
+s_pack_updates (msgpack_packer *pk, const fed_wire_updates_t *updates)
+{
+    s_pack_cstr (pk, "updates");
+    msgpack_pack_array (pk, updates->count);
+    for (uint32_t i = 0; i < updates->count; i++) {
+        const fed_wire_update_t *update = &updates->items [i];
+        msgpack_pack_map (pk, 5);
+        s_pack_key (pk, "node", update->node);
+        s_pack_cstr (pk, "state");
+        s_pack_cstr (pk, fed_wire_state_name (update->state));
+        s_pack_uint (pk, "incarnation", update->incarnation);
+        s_pack_cstr (pk, "endpoint");
+        s_pack_str (pk, &update->endpoint, false);
+        s_pack_cstr (pk, "name");
+        s_pack_str (pk, &update->name, false);
+    }
+}
+
+static void
+s_pack_hello (msgpack_packer *pk, const fed_wire_hello_t *hello)
+{
+    const fed_wire_location_t *location = &hello->location;
+    msgpack_pack_map (pk, hello->token.ptr ? 7 : 6);
+    s_pack_key (pk, "id", hello->id);
+    s_pack_cstr (pk, "name");
+    s_pack_str (pk, &hello->name, false);
+    s_pack_cstr (pk, "endpoint");
+    s_pack_str (pk, &hello->endpoint, false);
+    s_pack_cstr (pk, "location");
+    msgpack_pack_map (pk, 6);
+    s_pack_cstr (pk, "region");
+    s_pack_str (pk, &location->region, true);
+    s_pack_cstr (pk, "zone");
+    s_pack_str (pk, &location->zone, true);
+    s_pack_cstr (pk, "site");
+    s_pack_str (pk, &location->site, true);
+    s_pack_degrees (pk, "lat", location->has_lat, location->lat);
+    s_pack_degrees (pk, "lon", location->has_lon, location->lon);
+    s_pack_cstr (pk, "labels");
+    msgpack_pack_map (pk, location->label_count);
+    for (uint32_t i = 0; i < location->label_count; i++) {
+        s_pack_str (pk, &location->labels [i].key, false);
+        s_pack_str (pk, &location->labels [i].value, false);
+    }
+    s_pack_uint (pk, "protocol", hello->protocol);
+    s_pack_uint (pk, "incarnation", hello->incarnation);
+    if (hello->token.ptr) {
+        s_pack_cstr (pk, "token");
+        s_pack_str (pk, &hello->token, false);
+    }
+}
+
+static void
+s_pack_body (msgpack_packer *pk, const fed_wire_msg_t *msg)
+{
+    switch (msg->type) {
+        case FED_WIRE_HELLO:
+            s_pack_hello (pk, &msg->u.hello);
+            break;
+        case FED_WIRE_PING:
+            msgpack_pack_map (pk, 3);
+            s_pack_uint (pk, "seq", msg->u.ping.seq);
+            s_pack_uint (pk, "incarnation", msg->u.ping.incarnation);
+            s_pack_updates (pk, &msg->u.ping.updates);
+            break;
+        case FED_WIRE_ACK:
+            msgpack_pack_map (pk, 2);
+            s_pack_uint (pk, "seq", msg->u.ack.seq);
+            s_pack_updates (pk, &msg->u.ack.updates);
+            break;
+        case FED_WIRE_PING_REQ:
+            msgpack_pack_map (pk, 3);
+            s_pack_uint (pk, "seq", msg->u.ping_req.seq);
+            s_pack_key (pk, "target", msg->u.ping_req.target);
+            s_pack_updates (pk, &msg->u.ping_req.updates);
+            break;
+        case FED_WIRE_MEMBERS:
+            msgpack_pack_map (pk, 1);
+            s_pack_updates (pk, &msg->u.members.updates);
+            break;
+        case FED_WIRE_DIGEST:
+            msgpack_pack_map (pk, 1);
+            s_pack_cstr (pk, "vv");
+            msgpack_pack_array (pk, msg->u.digest.count);
+            for (uint32_t i = 0; i < msg->u.digest.count; i++) {
+                msgpack_pack_array (pk, 2);
+                msgpack_pack_bin_with_body (pk, msg->u.digest.entries [i].origin,
+                                            FED_WIRE_KEY_BYTES);
+                msgpack_pack_uint64 (pk, msg->u.digest.entries [i].seq);
+            }
+            break;
+        case FED_WIRE_EVENTS:
+            msgpack_pack_map (pk, 1);
+            s_pack_cstr (pk, "events");
+            msgpack_pack_array (pk, msg->u.events.count);
+            for (uint32_t i = 0; i < msg->u.events.count; i++)
+                msgpack_pack_bin_with_body (pk, msg->u.events.events [i].data,
+                                            msg->u.events.events [i].size);
+            break;
+        case FED_WIRE_WANT:
+            msgpack_pack_map (pk, 3);
+            s_pack_key (pk, "origin", msg->u.want.origin);
+            s_pack_uint (pk, "from", msg->u.want.from);
+            s_pack_uint (pk, "to", msg->u.want.to);
+            break;
+        case FED_WIRE_ERROR:
+            msgpack_pack_map (pk, 2);
+            s_pack_cstr (pk, "code");
+            s_pack_str (pk, &msg->u.error.code, false);
+            s_pack_cstr (pk, "text");
+            s_pack_str (pk, &msg->u.error.text, false);
+            break;
+        default:    //  FED_WIRE_BYE: s_msg_ok let nothing else through
+            msgpack_pack_map (pk, msg->u.bye.reason.ptr ? 1 : 0);
+            if (msg->u.bye.reason.ptr) {
+                s_pack_cstr (pk, "reason");
+                s_pack_str (pk, &msg->u.bye.reason, false);
+            }
+            break;
+    }
+}
+
+int
+fed_wire_encode (const fed_wire_msg_t *msg, msgpack_sbuffer *out)
+{
+    if (!fed_wire_type_name (msg->type)) {
+        fprintf (stderr, "fed_wire_encode: message type %d is not a fed_wire_type_t\n",
+                 (int) msg->type);
+        abort ();
+    }
+    if (!s_msg_ok (msg))
+        return -1;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3);
+    msgpack_pack_uint8 (&pk, FED_WIRE_VERSION);
+    s_pack_cstr (&pk, fed_wire_type_name (msg->type));
+    s_pack_body (&pk, msg);
+    return 0;
+}
