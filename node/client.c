@@ -19,23 +19,23 @@
 
 //  What the monitor has told us about the current connection.
 typedef struct {
-    bool connected;             //  a TCP (or IPC) connection was made
-    bool handshaken;            //  the CURVE handshake succeeded
-    bool closed;                //  a connection closed before or after the handshake
-    int auth_status;            //  ZAP status of a refused handshake (e.g. 400), else 0
-    bool no_detail;             //  a handshake failed without a reason (dropped mid-way)
-    bool protocol_error;        //  a handshake failed on a protocol error
+    bool connected;      //  a TCP (or IPC) connection was made
+    bool handshaken;     //  the CURVE handshake succeeded
+    bool closed;         //  a connection closed before or after the handshake
+    int auth_status;     //  ZAP status of a refused handshake (e.g. 400), else 0
+    bool no_detail;      //  a handshake failed without a reason (dropped mid-way)
+    bool protocol_error; //  a handshake failed on a protocol error
 } s_link_t;
 
 struct fed_client_t {
-    char *endpoint;                     //  where the node listens, owned
-    uint8_t curve_public [32];          //  our CURVE public key
-    uint8_t *curve_secret;              //  our CURVE secret key, 32 bytes, sodium_malloc'd
-    uint8_t server_curve [32];          //  the node's CURVE public key (pinned)
-    zsock_t *dealer;                    //  the connection, NULL until the next call
-    zsock_t *monitor;                   //  PAIR on the dealer's monitor, NULL with dealer
-    unsigned generation;                //  connections made, for unique monitor names
-    s_link_t link;                      //  the current connection's state
+    char *endpoint;            //  where the node listens, owned
+    uint8_t curve_public [32]; //  our CURVE public key
+    uint8_t *curve_secret;     //  our CURVE secret key, 32 bytes, sodium_malloc'd
+    uint8_t server_curve [32]; //  the node's CURVE public key (pinned)
+    zsock_t *dealer;           //  the connection, NULL until the next call
+    zsock_t *monitor;          //  PAIR on the dealer's monitor, NULL with dealer
+    unsigned generation;       //  connections made, for unique monitor names
+    s_link_t link;             //  the current connection's state
 };
 
 //  Drops the current connection, if any.
@@ -64,8 +64,8 @@ s_connect (fed_client_t *self, fed_err_t *err)
     snprintf (address, sizeof address, "inproc://fed-client-monitor-%p-%u", (void *) self,
               self->generation++);
     int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
-                 | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                 | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     int rc = zmq_socket_monitor (zsock_resolve (self->dealer), address, events);
     assert (rc == 0);
     self->monitor = zsock_new (ZMQ_PAIR);
@@ -73,8 +73,10 @@ s_connect (fed_client_t *self, fed_err_t *err)
     rc = zsock_connect (self->monitor, "%s", address);
     assert (rc == 0);
     if (zsock_connect (self->dealer, "%s", self->endpoint)) {
-        fed_err_set (err, 0, "'%s' is not a ZeroMQ endpoint (%s); expected tcp://HOST:PORT or "
-                     "ipc://PATH", self->endpoint, zmq_strerror (zmq_errno ()));
+        fed_err_set (err, 0,
+                     "'%s' is not a ZeroMQ endpoint (%s); expected tcp://HOST:PORT or "
+                     "ipc://PATH",
+                     self->endpoint, zmq_strerror (zmq_errno ()));
         s_disconnect (self);
         return -1;
     }
@@ -145,26 +147,15 @@ s_monitor_event (fed_client_t *self)
         memcpy (&event, zframe_data (head), 2);
         memcpy (&value, zframe_data (head) + 2, 4);
         switch (event) {
-        case ZMQ_EVENT_CONNECTED:
-            self->link.connected = true;
-            break;
-        case ZMQ_EVENT_DISCONNECTED:
-            self->link.closed = true;
-            break;
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-            self->link.handshaken = true;
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            self->link.auth_status = value ? (int) value : 400;
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            self->link.no_detail = true;
-            break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            self->link.protocol_error = true;
-            break;
-        default:
-            break;
+            case ZMQ_EVENT_CONNECTED: self->link.connected = true; break;
+            case ZMQ_EVENT_DISCONNECTED: self->link.closed = true; break;
+            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: self->link.handshaken = true; break;
+            case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+                self->link.auth_status = value ? (int) value : 400;
+                break;
+            case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: self->link.no_detail = true; break;
+            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: self->link.protocol_error = true; break;
+            default: break;
         }
     }
     zmsg_destroy (&msg);
@@ -183,16 +174,19 @@ s_unreachable (fed_client_t *self, int timeout_ms, fed_err_t *err)
     else if (self->link.protocol_error)
         fed_err_set (err, FED_CLIENT_UNREACHABLE,
                      "%s: the CURVE handshake failed on a protocol error: is this a fednode "
-                     "control endpoint?", ep);
+                     "control endpoint?",
+                     ep);
     else if (self->link.no_detail && !self->link.handshaken)
         fed_err_set (err, FED_CLIENT_UNREACHABLE,
                      "%s: the node closed the connection during the CURVE handshake: either it "
                      "refused this key (not in its trusted set: fedctl trust add … on the node) "
-                     "or the server key given is not this node's key", ep);
+                     "or the server key given is not this node's key",
+                     ep);
     else if (!self->link.connected)
         fed_err_set (err, FED_CLIENT_UNREACHABLE,
                      "%s: no connection within %d ms: is the node running, and is this its "
-                     "control endpoint (listen.control)?", ep, timeout_ms);
+                     "control endpoint (listen.control)?",
+                     ep, timeout_ms);
     else if (!self->link.handshaken)
         fed_err_set (err, FED_CLIENT_UNREACHABLE,
                      "%s: connected, but the CURVE handshake did not complete within %d ms: is "
@@ -201,7 +195,8 @@ s_unreachable (fed_client_t *self, int timeout_ms, fed_err_t *err)
     else
         fed_err_set (err, FED_CLIENT_UNREACHABLE,
                      "%s: connected and authenticated, but no reply within %d ms: the node is "
-                     "busy or stuck; try a longer --timeout", ep, timeout_ms);
+                     "busy or stuck; try a longer --timeout",
+                     ep, timeout_ms);
 }
 
 //  Takes the reply message apart. Returns FED_CLIENT_OK or FED_CLIENT_FAILED;
@@ -214,8 +209,10 @@ s_reply (zmsg_t *msg, uint8_t **reply_p, size_t *reply_size_p, fed_blob_t *resul
     zframe_t *frame = zmsg_next (msg);
     if (zmsg_size (msg) != 2 || zframe_size (delimiter) != 0) {
         snprintf (code, code_size, "bad_reply");
-        fed_err_set (err, FED_CLIENT_FAILED, "the node's reply is %zu frames, not an empty "
-                     "delimiter and a reply frame", zmsg_size (msg));
+        fed_err_set (err, FED_CLIENT_FAILED,
+                     "the node's reply is %zu frames, not an empty "
+                     "delimiter and a reply frame",
+                     zmsg_size (msg));
         return FED_CLIENT_FAILED;
     }
     size_t size = zframe_size (frame);
@@ -223,19 +220,20 @@ s_reply (zmsg_t *msg, uint8_t **reply_p, size_t *reply_size_p, fed_blob_t *resul
     memcpy (reply, zframe_data (frame), size);
     bool ok;
     char message [sizeof err->text];
-    if (fed_ctl_reply_decode (reply, size, &ok, result, code, code_size, message,
-                              sizeof message)) {
+    if (fed_ctl_reply_decode (reply, size, &ok, result, code, code_size, message, sizeof message)) {
         free (reply);
-        *result = (fed_blob_t) {NULL, 0};
+        *result = (fed_blob_t){NULL, 0};
         snprintf (code, code_size, "bad_reply");
-        fed_err_set (err, FED_CLIENT_FAILED, "the node's reply (%zu bytes) is not a control "
-                     "reply [1, true|false, result] (doc/protocol.md §3.2)", size);
+        fed_err_set (err, FED_CLIENT_FAILED,
+                     "the node's reply (%zu bytes) is not a control "
+                     "reply [1, true|false, result] (doc/protocol.md §3.2)",
+                     size);
         return FED_CLIENT_FAILED;
     }
     *answered = true;
     if (!ok) {
         free (reply);
-        *result = (fed_blob_t) {NULL, 0};
+        *result = (fed_blob_t){NULL, 0};
         if (code_size && !code [0])
             snprintf (code, code_size, "?");
         fed_err_set (err, FED_CLIENT_FAILED, "%s", message [0] ? message : "(no message)");
@@ -254,13 +252,15 @@ fed_client_call (fed_client_t *self, const void *request, size_t size, int timeo
     assert (self && reply_p && reply_size_p && result);
     *reply_p = NULL;
     *reply_size_p = 0;
-    *result = (fed_blob_t) {NULL, 0};
+    *result = (fed_blob_t){NULL, 0};
     if (code_size)
         code [0] = 0;
     if (size > FED_CLIENT_MAX_MESSAGE) {
         snprintf (code, code_size, "bad_request");
-        fed_err_set (err, FED_CLIENT_FAILED, "the request is %zu bytes, over the %d-byte "
-                     "message limit", size, FED_CLIENT_MAX_MESSAGE);
+        fed_err_set (err, FED_CLIENT_FAILED,
+                     "the request is %zu bytes, over the %d-byte "
+                     "message limit",
+                     size, FED_CLIENT_MAX_MESSAGE);
         return FED_CLIENT_FAILED;
     }
     if (!self->dealer && s_connect (self, err))
@@ -293,23 +293,23 @@ fed_client_call (fed_client_t *self, const void *request, size_t size, int timeo
         if (which == self->dealer) {
             zmsg_t *reply = zmsg_recv (self->dealer);
             if (reply) {
-                status = s_reply (reply, reply_p, reply_size_p, result, code, code_size,
-                                  &answered, err);
+                status =
+                    s_reply (reply, reply_p, reply_size_p, result, code, code_size, &answered, err);
                 zmsg_destroy (&reply);
                 break;
             }
-        }
-        else if (which == self->monitor) {
+        } else if (which == self->monitor) {
             s_monitor_event (self);
             if (self->link.auth_status) {
                 s_unreachable (self, timeout_ms, err);
                 break;
             }
-        }
-        else if (zpoller_terminated (poller)) {
+        } else if (zpoller_terminated (poller)) {
             status = FED_CLIENT_INTERRUPTED;
-            fed_err_set (err, FED_CLIENT_INTERRUPTED, "%s: interrupted while waiting for the "
-                         "reply", self->endpoint);
+            fed_err_set (err, FED_CLIENT_INTERRUPTED,
+                         "%s: interrupted while waiting for the "
+                         "reply",
+                         self->endpoint);
             break;
         }
         if (fed_mono_ms () >= deadline) {

@@ -35,10 +35,10 @@ typedef struct fed_client_t fed_client_t;
 #define FED_CLIENT_EXP_MS 60000
 
 typedef enum {
-    FED_CLIENT_OK = 0,              //  the node ran the command
-    FED_CLIENT_FAILED = 1,          //  the node answered with an error (code, message)
-    FED_CLIENT_UNREACHABLE = 3,     //  no answer in time, or the node refused our key
-    FED_CLIENT_INTERRUPTED = 4      //  a signal (SIGINT, SIGTERM) ended the wait
+    FED_CLIENT_OK = 0,          //  the node ran the command
+    FED_CLIENT_FAILED = 1,      //  the node answered with an error (code, message)
+    FED_CLIENT_UNREACHABLE = 3, //  no answer in time, or the node refused our key
+    FED_CLIENT_INTERRUPTED = 4  //  a signal (SIGINT, SIGTERM) ended the wait
 } fed_client_status_t;
 
 //  Connects to endpoint (e.g. tcp://127.0.0.1:7702) as a CURVE client with

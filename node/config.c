@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#define S_MAX_DEPTH 16                  //  nesting levels a config file may use
-#define S_TEXT_MAX 64                   //  bytes in a name or location tag
-#define S_LABELS_MAX 65536              //  bytes in all label keys and values together
-#define S_IPC_PATH_MAX 107              //  sun_path less its NUL
+#define S_MAX_DEPTH 16     //  nesting levels a config file may use
+#define S_TEXT_MAX 64      //  bytes in a name or location tag
+#define S_LABELS_MAX 65536 //  bytes in all label keys and values together
+#define S_IPC_PATH_MAX 107 //  sun_path less its NUL
 
-_Static_assert (sizeof (fed_log_level_t) == sizeof (uint32_t), "log level is stored as 32 bits");
+_Static_assert(sizeof (fed_log_level_t) == sizeof (uint32_t), "log level is stored as 32 bits");
 
 //  --------------------------------------------------------------------------
 //  A YAML document as a tree of scalars, mappings and lists
@@ -36,19 +36,19 @@ typedef enum { S_SCALAR, S_MAP, S_SEQ } s_shape_t;
 
 typedef struct s_ynode_t {
     s_shape_t shape;
-    size_t line, column;                //  1-based; 0 for a value given as a flag
-    char *text;                         //  scalar text (no NUL inside), else NULL
-    bool plain;                         //  scalar written without quotes
-    struct s_ynode_t **child;           //  map: key, value, key, value ...; list: items
-    size_t count;                       //  entries used in child
-    size_t alloc;                       //  entries allocated in child
+    size_t line, column;      //  1-based; 0 for a value given as a flag
+    char *text;               //  scalar text (no NUL inside), else NULL
+    bool plain;               //  scalar written without quotes
+    struct s_ynode_t **child; //  map: key, value, key, value ...; list: items
+    size_t count;             //  entries used in child
+    size_t alloc;             //  entries allocated in child
 } s_ynode_t;
 
 //  Where a load or set is reporting to, and what it has seen on the way.
 typedef struct {
-    const char *name;                   //  file name for messages; NULL for a flag
-    fed_err_t *err;                     //  caller's error report, may be NULL
-    const s_ynode_t *lat, *lon;         //  where this file gave node.lat / node.lon
+    const char *name;           //  file name for messages; NULL for a flag
+    fed_err_t *err;             //  caller's error report, may be NULL
+    const s_ynode_t *lat, *lon; //  where this file gave node.lat / node.lon
 } s_ctx_t;
 
 //  Building the tree: the collections still open, outermost first.
@@ -73,8 +73,7 @@ s_fail (s_ctx_t *ctx, const s_ynode_t *at, const char *format, ...)
     va_end (args);
     if (ctx->name && at && at->line)
         fed_err_set (ctx->err, 0, "%s:%zu:%zu: %s", ctx->name, at->line, at->column, text);
-    else
-    if (ctx->name)
+    else if (ctx->name)
         fed_err_set (ctx->err, 0, "%s: %s", ctx->name, text);
     else
         fed_err_set (ctx->err, 0, "%s", text);
@@ -110,7 +109,7 @@ s_is_null (const s_ctx_t *ctx, const s_ynode_t *node)
         return false;
     const char *t = node->text;
     return !*t || !strcmp (t, "~") || !strcmp (t, "null") || !strcmp (t, "Null")
-           || !strcmp (t, "NULL");
+        || !strcmp (t, "NULL");
 }
 
 //  Adds one event to the tree. Returns 0 or -1 (ctx->err set).
@@ -126,8 +125,10 @@ s_builder_event (s_ctx_t *ctx, s_builder_t *self, const yaml_event_t *event)
                 return s_fail (ctx, &at, "a second YAML document; a config file holds one");
             return 0;
         case YAML_ALIAS_EVENT:
-            return s_fail (ctx, &at, "alias '*%s' refused: anchors, aliases and tags are not "
-                           "allowed in a config file", event->data.alias.anchor);
+            return s_fail (ctx, &at,
+                           "alias '*%s' refused: anchors, aliases and tags are not "
+                           "allowed in a config file",
+                           event->data.alias.anchor);
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:
             assert (self->depth > 0);
@@ -148,20 +149,24 @@ s_builder_event (s_ctx_t *ctx, s_builder_t *self, const yaml_event_t *event)
             tag = event->data.sequence_start.tag;
             shape = S_SEQ;
             break;
-        default:
-            return 0;
+        default: return 0;
     }
     if (anchor)
-        return s_fail (ctx, &at, "anchor '&%s' refused: anchors, aliases and tags are not "
-                       "allowed in a config file", anchor);
+        return s_fail (ctx, &at,
+                       "anchor '&%s' refused: anchors, aliases and tags are not "
+                       "allowed in a config file",
+                       anchor);
     if (tag)
-        return s_fail (ctx, &at, "tag '%s' refused: anchors, aliases and tags are not allowed "
-                       "in a config file", tag);
+        return s_fail (ctx, &at,
+                       "tag '%s' refused: anchors, aliases and tags are not allowed "
+                       "in a config file",
+                       tag);
     if (shape != S_SCALAR && self->depth == S_MAX_DEPTH)
-        return s_fail (ctx, &at, "nesting deeper than %d levels; a config file needs no more "
-                       "than 3", S_MAX_DEPTH);
-    if (shape == S_SCALAR
-        && memchr (event->data.scalar.value, 0, event->data.scalar.length))
+        return s_fail (ctx, &at,
+                       "nesting deeper than %d levels; a config file needs no more "
+                       "than 3",
+                       S_MAX_DEPTH);
+    if (shape == S_SCALAR && memchr (event->data.scalar.value, 0, event->data.scalar.length))
         return s_fail (ctx, &at, "text holds a NUL character");
 
     s_ynode_t *node = (s_ynode_t *) fed_calloc (1, sizeof *node);
@@ -169,8 +174,8 @@ s_builder_event (s_ctx_t *ctx, s_builder_t *self, const yaml_event_t *event)
     node->line = at.line;
     node->column = at.column;
     if (shape == S_SCALAR) {
-        node->text = fed_strndup ((const char *) event->data.scalar.value,
-                                  event->data.scalar.length);
+        node->text =
+            fed_strndup ((const char *) event->data.scalar.value, event->data.scalar.length);
         node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     }
     if (self->depth == 0)
@@ -179,8 +184,8 @@ s_builder_event (s_ctx_t *ctx, s_builder_t *self, const yaml_event_t *event)
         s_ynode_t *parent = self->open [self->depth - 1];
         if (parent->count == parent->alloc) {
             parent->alloc = parent->alloc ? parent->alloc * 2 : 8;
-            parent->child = (s_ynode_t **) fed_realloc (parent->child,
-                                                        parent->alloc * sizeof *parent->child);
+            parent->child =
+                (s_ynode_t **) fed_realloc (parent->child, parent->alloc * sizeof *parent->child);
         }
         parent->child [parent->count++] = node;
     }
@@ -253,7 +258,9 @@ s_utf8_next (const unsigned char *p, uint32_t *cp)
         unsigned char mask, lead;
         size_t length;
         uint32_t min;
-    } forms [] = {{0x80, 0x00, 1, 0}, {0xe0, 0xc0, 2, 0x80}, {0xf0, 0xe0, 3, 0x800},
+    } forms [] = {{0x80, 0x00, 1, 0},
+                  {0xe0, 0xc0, 2, 0x80},
+                  {0xf0, 0xe0, 3, 0x800},
                   {0xf8, 0xf0, 4, 0x10000}};
     for (size_t f = 0; f < sizeof forms / sizeof forms [0]; f++) {
         if ((p [0] & forms [f].mask) != forms [f].lead)
@@ -345,14 +352,12 @@ s_put_quoted (s_buf_t *out, const char *text)
     while (*p) {
         uint32_t cp = *p;
         size_t len = s_utf8_next (p, &cp);
-        assert (len);               //  every stored string was checked as UTF-8
+        assert (len); //  every stored string was checked as UTF-8
         if (cp == '"' || cp == '\\')
             s_put (out, "\\%c", (char) cp);
-        else
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+        else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
             s_put (out, "\\x%02x", (unsigned) cp);
-        else
-        if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
+        else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
             s_put (out, "\\u%04x", (unsigned) cp);
         else
             s_put (out, "%.*s", (int) len, (const char *) p);
@@ -364,9 +369,9 @@ s_put_quoted (s_buf_t *out, const char *text)
 //  --------------------------------------------------------------------------
 //  Endpoints and seeds
 
-#define S_EP_EMPTY 1                    //  "" allowed (derived later)
-#define S_EP_TCP 2                      //  tcp:// only
-#define S_EP_NO_STAR 4                  //  a host peers can reach, not *
+#define S_EP_EMPTY 1   //  "" allowed (derived later)
+#define S_EP_TCP 2     //  tcp:// only
+#define S_EP_NO_STAR 4 //  a host peers can reach, not *
 
 static bool
 s_hostname_valid (const char *name)
@@ -381,10 +386,8 @@ s_hostname_valid (const char *name)
             if (*p == 0)
                 return true;
             label = 0;
-        }
-        else
-        if (strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", *p)
-            && !(*p == '-' && label == 0))
+        } else if (strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", *p)
+                   && !(*p == '-' && label == 0))
             label++;
         else
             return false;
@@ -444,9 +447,9 @@ s_seed_problem (const char *text, fed_seed_t *seed)
 {
     //  Z85 keys may hold '@' themselves, so the key is found by its length.
     size_t length = strlen (text);
-    size_t key_length = length > 40 && text [40] == '@'   ? 40
-                        : length > 64 && text [64] == '@' ? 64
-                                                          : 0;
+    size_t key_length = length > 40 && text [40] == '@' ? 40
+        : length > 64 && text [64] == '@'               ? 64
+                                                        : 0;
     if (!key_length)
         return "it does not start with a 40-char Z85 or 64-char hex key and '@'";
     char key [65];
@@ -474,8 +477,8 @@ typedef void (s_print_fn) (s_buf_t *out, const s_field_t *field, const fed_confi
 typedef struct {
     s_parse_fn *parse;
     s_print_fn *print;
-    bool is_string;                     //  the slot holds an owned char *
-    bool settable;                      //  a single value fed_config_set may set
+    bool is_string; //  the slot holds an owned char *
+    bool settable;  //  a single value fed_config_set may set
 } s_kind_t;
 
 typedef struct {
@@ -484,13 +487,13 @@ typedef struct {
 } s_name_t;
 
 struct s_field_t {
-    const char *key;                    //  dotted path
+    const char *key; //  dotted path
     const s_kind_t *kind;
-    size_t offset, size;                //  where in fed_config_t
-    const char *fallback;               //  default as text; NULL for an empty list or map
-    double min, max;                    //  range of a number; max bytes of text
-    unsigned flags;                     //  S_EP_* for endpoints
-    const s_name_t *names;              //  spellings of an enum, ending in {NULL}
+    size_t offset, size;   //  where in fed_config_t
+    const char *fallback;  //  default as text; NULL for an empty list or map
+    double min, max;       //  range of a number; max bytes of text
+    unsigned flags;        //  S_EP_* for endpoints
+    const s_name_t *names; //  spellings of an enum, ending in {NULL}
 };
 
 static const s_name_t s_roles [] = {
@@ -503,13 +506,10 @@ s_slot_set (void *slot, size_t size, uint64_t value)
     if (size == sizeof (bool)) {
         bool flag = value != 0;
         memcpy (slot, &flag, sizeof flag);
-    }
-    else
-    if (size == sizeof (uint32_t)) {
+    } else if (size == sizeof (uint32_t)) {
         uint32_t narrow = (uint32_t) value;
         memcpy (slot, &narrow, sizeof narrow);
-    }
-    else {
+    } else {
         assert (size == sizeof (uint64_t));
         memcpy (slot, &value, sizeof value);
     }
@@ -577,11 +577,11 @@ s_parse_path (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_
 }
 
 static int
-s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value,
-                  fed_config_t *cfg, void *slot)
+s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+                  void *slot)
 {
-    const char *form = (field->flags & S_EP_TCP) ? "tcp://HOST:PORT"
-                                                 : "tcp://HOST:PORT or ipc://PATH";
+    const char *form =
+        (field->flags & S_EP_TCP) ? "tcp://HOST:PORT" : "tcp://HOST:PORT or ipc://PATH";
     const char *text = "";
     if (s_scalar (ctx, field, value, form, &text))
         return -1;
@@ -589,9 +589,8 @@ s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value,
     if (*text || !(field->flags & S_EP_EMPTY))
         problem = *text ? s_endpoint_problem (text, field->flags) : "it is empty";
     if (problem)
-        return s_fail (ctx, value, "key '%s': bad endpoint '%.80s': %s; expected %s%s",
-                       field->key, text, problem, form,
-                       (field->flags & S_EP_EMPTY) ? " or \"\"" : "");
+        return s_fail (ctx, value, "key '%s': bad endpoint '%.80s': %s; expected %s%s", field->key,
+                       text, problem, form, (field->flags & S_EP_EMPTY) ? " or \"\"" : "");
     s_replace (slot, text);
     return 0;
 }
@@ -641,8 +640,7 @@ s_format_duration (char *text, size_t size, int64_t value)
     } units [] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
     for (size_t i = 0; i < sizeof units / sizeof units [0]; i++)
         if (value && value % units [i].unit == 0) {
-            snprintf (text, size, "%lld%s", (long long) (value / units [i].unit),
-                      units [i].suffix);
+            snprintf (text, size, "%lld%s", (long long) (value / units [i].unit), units [i].suffix);
             return;
         }
     snprintf (text, size, "%lldms", (long long) value);
@@ -670,8 +668,8 @@ s_parse_size (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_
 }
 
 static int
-s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value,
-                  fed_config_t *cfg, void *slot)
+s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+                  void *slot)
 {
     const char *text = "";
     int64_t ms;
@@ -681,12 +679,13 @@ s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value,
     if (s_scalar (ctx, field, value, "a duration", &text))
         return -1;
     if (fed_parse_duration (text, &ms))
-        return s_fail (ctx, value,
-                       "key '%s': expected a duration like 500ms, 5s, 2m, got '%.80s'",
+        return s_fail (ctx, value, "key '%s': expected a duration like 500ms, 5s, 2m, got '%.80s'",
                        field->key, text);
     if (ms < field->min || ms > field->max)
-        return s_fail (ctx, value, "key '%s': %s is out of range; expected a duration from %s "
-                       "to %s", field->key, text, low, high);
+        return s_fail (ctx, value,
+                       "key '%s': %s is out of range; expected a duration from %s "
+                       "to %s",
+                       field->key, text, low, high);
     memcpy (slot, &ms, sizeof ms);
     return 0;
 }
@@ -704,8 +703,10 @@ s_parse_count (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed
                        field->key, field->min, field->max, text);
     uint64_t number = strtoull (text, NULL, 10);
     if (number < field->min || number > field->max)
-        return s_fail (ctx, value, "key '%s': %s is out of range; expected an integer from %.0f "
-                       "to %.0f", field->key, text, field->min, field->max);
+        return s_fail (ctx, value,
+                       "key '%s': %s is out of range; expected an integer from %.0f "
+                       "to %.0f",
+                       field->key, text, field->min, field->max);
     s_slot_set (slot, field->size, number);
     return 0;
 }
@@ -731,11 +732,15 @@ s_parse_coord (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed
     if (length && strspn (text, "+-0123456789.eE") == length)
         number = strtod (text, &end);
     if (!end || *end || !isfinite (number))
-        return s_fail (ctx, value, "key '%s': expected a number from %.0f to %.0f, or ~ for "
-                       "unset, got '%.80s'", field->key, field->min, field->max, text);
+        return s_fail (ctx, value,
+                       "key '%s': expected a number from %.0f to %.0f, or ~ for "
+                       "unset, got '%.80s'",
+                       field->key, field->min, field->max, text);
     if (number < field->min || number > field->max)
-        return s_fail (ctx, value, "key '%s': %s is out of range; expected a number from %.0f "
-                       "to %.0f", field->key, text, field->min, field->max);
+        return s_fail (ctx, value,
+                       "key '%s': %s is out of range; expected a number from %.0f "
+                       "to %.0f",
+                       field->key, text, field->min, field->max);
     memcpy (slot, &number, sizeof number);
     return 0;
 }
@@ -796,9 +801,8 @@ s_check_keys (s_ctx_t *ctx, const s_ynode_t *map, const char *named)
     for (size_t i = 1, start = 0; i < pairs; i++) {
         if (strcmp (keys [i]->text, keys [start]->text))
             start = i;
-        else
-        if (!again || keys [i]->line < again->line
-            || (keys [i]->line == again->line && keys [i]->column < again->column)) {
+        else if (!again || keys [i]->line < again->line
+                 || (keys [i]->line == again->line && keys [i]->column < again->column)) {
             again = keys [i];
             first = keys [start];
         }
@@ -824,11 +828,16 @@ s_parse_labels (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fe
     for (size_t i = 0; i < count; i++) {
         const s_ynode_t *key = value->child [2 * i], *text = value->child [2 * i + 1];
         size_t length = strlen (key->text);
-        if (!length || strspn (key->text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789_.-/") != length) {
+        if (!length
+            || strspn (key->text,
+                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "0123456789_.-/")
+                != length) {
             s_labels_free (labels, i);
-            return s_fail (ctx, key, "key '%s': label '%.64s' must be letters, digits and "
-                           "_ . - / only", field->key, key->text);
+            return s_fail (ctx, key,
+                           "key '%s': label '%.64s' must be letters, digits and "
+                           "_ . - / only",
+                           field->key, key->text);
         }
         if (text->shape != S_SCALAR || !s_utf8_valid (text->text)) {
             s_labels_free (labels, i);
@@ -895,8 +904,10 @@ s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry
     char named [48];
     snprintf (named, sizeof named, "trust[%zu]", index);
     if (map->shape != S_MAP)
-        return s_fail (ctx, map, "key '%s': expected a mapping {key: PUBKEY, role: ROLE, "
-                       "name: text}, got %s", named, s_shape_name (map));
+        return s_fail (ctx, map,
+                       "key '%s': expected a mapping {key: PUBKEY, role: ROLE, "
+                       "name: text}, got %s",
+                       named, s_shape_name (map));
     if (s_check_keys (ctx, map, named))
         return -1;
     bool seen [3] = {false, false, false};
@@ -916,11 +927,15 @@ s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry
             return s_fail (ctx, value, "key '%s.%s': expected a single value, got %s", named,
                            fields [which], s_shape_name (value));
         if (which == 0 && fed_key_decode (entry->key, value->text))
-            return s_fail (ctx, value, "key '%s.key': expected a public key of 40 Z85 or 64 hex "
-                           "characters, got '%.80s'", named, value->text);
+            return s_fail (ctx, value,
+                           "key '%s.key': expected a public key of 40 Z85 or 64 hex "
+                           "characters, got '%.80s'",
+                           named, value->text);
         if (which == 1 && fed_role_parse (value->text, &entry->role))
-            return s_fail (ctx, value, "key '%s.role': expected one of peer, admin, operator, "
-                           "approver, viewer, got '%.80s'", named, value->text);
+            return s_fail (ctx, value,
+                           "key '%s.role': expected one of peer, admin, operator, "
+                           "approver, viewer, got '%.80s'",
+                           named, value->text);
         if (which == 2 && !s_is_null (ctx, value)) {
             if (!s_utf8_valid (value->text) || strlen (value->text) > S_TEXT_MAX)
                 return s_fail (ctx, value, "key '%s.name': expected at most %d bytes of text",
@@ -929,8 +944,8 @@ s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry
         }
     }
     if (!seen [0] || !seen [1])
-        return s_fail (ctx, map, "key '%s': '%s' is missing; each entry needs key and role",
-                       named, seen [0] ? "role" : "key");
+        return s_fail (ctx, map, "key '%s': '%s' is missing; each entry needs key and role", named,
+                       seen [0] ? "role" : "key");
     return 0;
 }
 
@@ -939,15 +954,19 @@ s_parse_trust (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed
                void *slot)
 {
     if (!s_is_null (ctx, value) && value->shape != S_SEQ)
-        return s_fail (ctx, value, "key '%s': expected a list of {key: PUBKEY, role: ROLE, "
-                       "name: text} mappings, got %s", field->key, s_shape_name (value));
+        return s_fail (ctx, value,
+                       "key '%s': expected a list of {key: PUBKEY, role: ROLE, "
+                       "name: text} mappings, got %s",
+                       field->key, s_shape_name (value));
     fed_trust_entry_t *trust = (fed_trust_entry_t *) fed_calloc (value->count, sizeof *trust);
     for (size_t i = 0; i < value->count; i++) {
         int rc = s_trust_entry (ctx, value->child [i], i, &trust [i]);
         for (size_t j = 0; rc == 0 && j < i; j++)
             if (!memcmp (trust [j].key, trust [i].key, 32))
-                rc = s_fail (ctx, value->child [i], "key 'trust[%zu]': the key is already "
-                             "listed at line %zu", i, value->child [j]->line);
+                rc = s_fail (ctx, value->child [i],
+                             "key 'trust[%zu]': the key is already "
+                             "listed at line %zu",
+                             i, value->child [j]->line);
         if (rc) {
             s_trust_free (trust, i + 1);
             return -1;
@@ -987,8 +1006,7 @@ s_print_number (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg, c
     char text [40];
     if (field->kind->parse == s_parse_size)
         s_format_size (text, sizeof text, s_slot_get (slot, field->size));
-    else
-    if (field->kind->parse == s_parse_duration)
+    else if (field->kind->parse == s_parse_duration)
         s_format_duration (text, sizeof text, (int64_t) s_slot_get (slot, field->size));
     else
         snprintf (text, sizeof text, "%llu", (unsigned long long) s_slot_get (slot, field->size));
@@ -1075,8 +1093,10 @@ static const s_kind_t s_trust = {s_parse_trust, s_print_trust, false, false};
 //  The schema: one row per key, grouped by section, in printing order
 
 static const s_name_t s_durabilities [] = {{"sync", 1}, {"wal", 0}, {NULL, 0}};
-static const s_name_t s_log_levels [] = {{"error", FED_LOG_ERROR}, {"warn", FED_LOG_WARN},
-                                         {"info", FED_LOG_INFO},   {"debug", FED_LOG_DEBUG},
+static const s_name_t s_log_levels [] = {{"error", FED_LOG_ERROR},
+                                         {"warn", FED_LOG_WARN},
+                                         {"info", FED_LOG_INFO},
+                                         {"debug", FED_LOG_DEBUG},
                                          {NULL, 0}};
 
 #define S_AT(member) offsetof (fed_config_t, member), sizeof (((fed_config_t *) 0)->member)
@@ -1104,11 +1124,9 @@ static const s_field_t s_fields [] = {
     {"seeds", &s_seeds, S_AT (seeds), NULL, 0, 0, 0, NULL},
     {"trust", &s_trust, S_AT (trust), NULL, 0, 0, 0, NULL},
     {"limits.event_body", &s_size, S_AT (limits.event_body), "1MiB", S_KIB, S_GIB, 0, NULL},
-    {"limits.wire_message", &s_size, S_AT (limits.wire_message), "4MiB", S_KIB, 2 * S_GIB, 0,
-     NULL},
+    {"limits.wire_message", &s_size, S_AT (limits.wire_message), "4MiB", S_KIB, 2 * S_GIB, 0, NULL},
     {"limits.yaml_file", &s_size, S_AT (limits.yaml_file), "1MiB", S_KIB, 64 * S_MIB, 0, NULL},
-    {"limits.workflow_steps", &s_count, S_AT (limits.workflow_steps), "10000", 1, 1000000, 0,
-     NULL},
+    {"limits.workflow_steps", &s_count, S_AT (limits.workflow_steps), "10000", 1, 1000000, 0, NULL},
     {"limits.pending_events", &s_count, S_AT (limits.pending_events), "10000", 1, 10000000, 0,
      NULL},
     {"gossip.fanout", &s_count, S_AT (gossip.fanout), "3", 1, 64, 0, NULL},
@@ -1175,8 +1193,8 @@ s_unknown (s_ctx_t *ctx, const s_ynode_t *at, const char *path, const char *sect
         char *last = strrchr (valid, ' ');
         if (!strcmp (last ? last + 1 : valid, word))
             continue;
-        snprintf (valid + strlen (valid), sizeof valid - strlen (valid), "%s%s",
-                  *valid ? ", " : "", word);
+        snprintf (valid + strlen (valid), sizeof valid - strlen (valid), "%s%s", *valid ? ", " : "",
+                  word);
     }
     return s_fail (ctx, at, "key '%.100s' is unknown; valid keys%s%s are: %s", path,
                    prefix ? " in " : "", section, valid);
@@ -1199,14 +1217,13 @@ s_load_map (s_ctx_t *ctx, fed_config_t *cfg, const s_ynode_t *map, const char *s
     for (size_t i = 0; i + 1 < map->count; i += 2) {
         const s_ynode_t *key = map->child [i], *value = map->child [i + 1];
         char path [128];
-        int length = snprintf (path, sizeof path, "%s%s%s", section, *section ? "." : "",
-                               key->text);
+        int length =
+            snprintf (path, sizeof path, "%s%s%s", section, *section ? "." : "", key->text);
         const s_field_t *field = length < (int) sizeof path ? s_field_find (path) : NULL;
         int rc;
         if (field)
             rc = field->kind->parse (ctx, field, value, cfg, (char *) cfg + field->offset);
-        else
-        if (length < (int) sizeof path && s_is_section (path))
+        else if (length < (int) sizeof path && s_is_section (path))
             rc = s_load_map (ctx, cfg, value, path);
         else
             rc = s_unknown (ctx, key, path, section);
@@ -1294,7 +1311,7 @@ fed_config_new (void)
             continue;
         s_ynode_t value = {.shape = S_SCALAR, .text = (char *) field->fallback, .plain = true};
         int rc = field->kind->parse (&ctx, field, &value, self, (char *) self + field->offset);
-        assert (rc == 0);           //  a default the table itself refuses is a bug
+        assert (rc == 0); //  a default the table itself refuses is a bug
         (void) rc;
     }
     (void) s_latlon_problem (self);
@@ -1331,8 +1348,8 @@ fed_config_load_string (fed_config_t *self, const char *text, size_t size, const
         const char *problem = s_latlon_problem (copy);
         if (problem) {
             bool lat_alone = !isnan (copy->node.lat);
-            const s_ynode_t *at = lat_alone ? (ctx.lat ? ctx.lat : ctx.lon)
-                                            : (ctx.lon ? ctx.lon : ctx.lat);
+            const s_ynode_t *at =
+                lat_alone ? (ctx.lat ? ctx.lat : ctx.lon) : (ctx.lon ? ctx.lon : ctx.lat);
             rc = s_fail (&ctx, at, "%s", problem);
         }
     }
@@ -1355,9 +1372,9 @@ fed_config_load_file (fed_config_t *self, const char *path, fed_err_t *err)
     size_t limit = self->limits.yaml_file;
     char *text = (char *) fed_malloc (limit + 1);
     size_t size = fread (text, 1, limit + 1, file);
-    int rc = ferror (file) ? s_fail (&ctx, NULL, "cannot read the config file: %s",
-                                     strerror (errno))
-                           : 0;
+    int rc = ferror (file)
+        ? s_fail (&ctx, NULL, "cannot read the config file: %s", strerror (errno))
+        : 0;
     fclose (file);
     if (rc == 0 && size > limit) {
         char text_limit [32];
@@ -1378,8 +1395,10 @@ fed_config_set (fed_config_t *self, const char *key, const char *value, fed_err_
     const s_field_t *field = s_field_find (key);
     if (!field) {
         if (s_is_section (key))
-            return s_fail (&ctx, NULL, "key '%.100s' is a section; set one of its keys, such as "
-                           "'%s.…'", key, key);
+            return s_fail (&ctx, NULL,
+                           "key '%.100s' is a section; set one of its keys, such as "
+                           "'%s.…'",
+                           key, key);
         //  Name the keys of the section the flag meant, if it named one.
         char section [32] = "";
         const char *dot = strrchr (key, '.');
@@ -1390,8 +1409,10 @@ fed_config_set (fed_config_t *self, const char *key, const char *value, fed_err_
         return s_unknown (&ctx, NULL, key, s_is_section (section) ? section : "");
     }
     if (!field->kind->settable)
-        return s_fail (&ctx, NULL, "key '%s' is a list or mapping and cannot be set from one "
-                       "value", key);
+        return s_fail (&ctx, NULL,
+                       "key '%s' is a list or mapping and cannot be set from one "
+                       "value",
+                       key);
     s_ynode_t node = {.shape = S_SCALAR, .text = (char *) value, .plain = true};
     fed_config_t *copy = s_config_copy (self);
     int rc = field->kind->parse (&ctx, field, &node, copy, (char *) copy + field->offset);
@@ -1414,8 +1435,8 @@ fed_config_add_seed (fed_config_t *self, const char *seed, fed_err_t *err)
                      problem);
         return -1;
     }
-    self->seeds = (fed_seed_t *) fed_realloc (self->seeds,
-                                              (self->seed_count + 1) * sizeof *self->seeds);
+    self->seeds =
+        (fed_seed_t *) fed_realloc (self->seeds, (self->seed_count + 1) * sizeof *self->seeds);
     self->seeds [self->seed_count++] = parsed;
     return 0;
 }

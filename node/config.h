@@ -107,7 +107,7 @@ typedef struct {
 //  through fed_config_set is held in them until its partner arrives).
 typedef struct {
     char *data_dir;
-    bool durability_sync;               //  true = fsync per batch, false = WAL only
+    bool durability_sync; //  true = fsync per batch, false = WAL only
     fed_log_level_t log_level;
     struct {
         char *name, *region, *zone, *site;

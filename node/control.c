@@ -17,27 +17,27 @@
 #include <string.h>
 
 #define PARK_TICK_MS 100
-#define REQUEST_WINDOW_MS 300000    //  exp at most this far ahead
+#define REQUEST_WINDOW_MS 300000 //  exp at most this far ahead
 #define PURGE_EVERY_MS 60000
 
 //  A request held for a long poll.
 typedef struct {
-    zmsg_t *envelope;               //  routing frames to answer with, owned
-    zframe_t *frame;                //  the request frame (the request borrows it), owned
-    fed_ctl_request_t request;      //  decoded
+    zmsg_t *envelope;          //  routing frames to answer with, owned
+    zframe_t *frame;           //  the request frame (the request borrows it), owned
+    fed_ctl_request_t request; //  decoded
     uint8_t caller [32];
-    int64_t deadline;               //  monotonic ms
+    int64_t deadline; //  monotonic ms
 } parked_t;
 
 struct fed_control_t {
-    fed_node_t *node;               //  not owned
-    zloop_t *loop;                  //  not owned
-    zsock_t *router;                //  owned
-    char *endpoint;                 //  as bound, owned
-    int tick_timer;                 //  zloop timer id
-    zlist_t *parked;                //  parked_t *, owned
-    int64_t next_purge;             //  monotonic ms of the next request-id purge
-    fed_ratelimit_t bad_log;        //  rate limit for bad-request logs
+    fed_node_t *node;        //  not owned
+    zloop_t *loop;           //  not owned
+    zsock_t *router;         //  owned
+    char *endpoint;          //  as bound, owned
+    int tick_timer;          //  zloop timer id
+    zlist_t *parked;         //  parked_t *, owned
+    int64_t next_purge;      //  monotonic ms of the next request-id purge
+    fed_ratelimit_t bad_log; //  rate limit for bad-request logs
 };
 
 int
@@ -173,8 +173,8 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     if (!command) {
         char names [1024] = "";
         for (size_t i = 0; i < fed_command_count; i++)
-            snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
-                      i ? ", " : "", fed_commands [i].name);
+            snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s", i ? ", " : "",
+                      fed_commands [i].name);
         char message [1200];
         snprintf (message, sizeof message, "unknown command '%.64s'; commands: %s",
                   request->command, names);
@@ -190,8 +190,8 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     }
     if (call.role != FED_ROLE_ADMIN && !(command->roles & (1u << call.role))) {
         char message [200];
-        snprintf (message, sizeof message, "role '%s' may not run '%s'",
-                  fed_role_name (call.role), command->name);
+        snprintf (message, sizeof message, "role '%s' may not run '%s'", fed_role_name (call.role),
+                  command->name);
         s_send_error (self, *envelope_p, command->name, "forbidden", message);
         return 0;
     }
@@ -224,14 +224,12 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         *frame_p = NULL;
         zlist_append (self->parked, entry);
         parked = 1;
-    }
-    else if (rc == 0 && call.wait_ms > 0 && from_park && fed_mono_ms () < deadline)
-        parked = 1;             //  still nothing: stay parked
+    } else if (rc == 0 && call.wait_ms > 0 && from_park && fed_mono_ms () < deadline)
+        parked = 1; //  still nothing: stay parked
     else if (rc == 0) {
         s_send (self, *envelope_p, &buffer);
         s_count (self, command->name, "ok");
-    }
-    else
+    } else
         s_send_error (self, *envelope_p, command->name, call.code ? call.code : "internal",
                       call.err.text);
     msgpack_sbuffer_destroy (&buffer);
@@ -343,8 +341,10 @@ s_bind (fed_control_t *self, fed_err_t *err)
     //  Keep the port across rebinds: bind the endpoint that was bound.
     const char *endpoint = self->endpoint ? self->endpoint : node->config->listen.control;
     if (zsock_bind (self->router, "%s", endpoint) < 0) {
-        fed_err_set (err, -1, "cannot bind the control endpoint %s: %s (config listen.control, "
-                     "--control-bind)", endpoint, zmq_strerror (zmq_errno ()));
+        fed_err_set (err, -1,
+                     "cannot bind the control endpoint %s: %s (config listen.control, "
+                     "--control-bind)",
+                     endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&self->router);
         return -1;
     }
@@ -374,8 +374,7 @@ fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     if (file) {
         fprintf (file, "%s\n", self->endpoint);
         fclose (file);
-    }
-    else
+    } else
         fed_warn ("cannot write %s: fedctl --data-dir will assume the default endpoint", path);
     free (path);
     fed_metrics_declare (node->metrics, "fednode_control_requests_total", FED_METRIC_COUNTER,

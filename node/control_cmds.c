@@ -85,8 +85,8 @@ s_status (fed_call_t *call)
     msgpack_pack_map (pk, 14);
     s_pack_kv (pk, "id", fed_identity_id (node->identity));
     s_pack_kv (pk, "curve", fed_identity_curve_public_z85 (node->identity));
-    s_pack_kv (pk, "name", *config->node.name ? config->node.name
-                                              : fed_identity_short_id (node->identity));
+    s_pack_kv (pk, "name",
+               *config->node.name ? config->node.name : fed_identity_short_id (node->identity));
     s_pack_kv (pk, "version", fed_node_version ());
     s_pack_str (pk, "uptime_ms");
     msgpack_pack_int64 (pk, fed_wall_ms () - node->started_ms);
@@ -117,13 +117,12 @@ s_status (fed_call_t *call)
 typedef struct {
     fed_call_t *call;
     size_t count;
-    msgpack_sbuffer items;      //  packed member maps
+    msgpack_sbuffer items; //  packed member maps
     msgpack_packer pk;
 } members_t;
 
 static int
-s_member (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
-          size_t value_size)
+s_member (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
 {
     members_t *self = (members_t *) arg;
     if (key_size != 6 + 32)
@@ -205,9 +204,9 @@ s_metrics (fed_call_t *call)
 
 typedef struct {
     fed_call_t *call;
-    const char *type;           //  filter, or NULL
+    const char *type; //  filter, or NULL
     uint32_t type_size;
-    const uint8_t *origin;      //  filter, or NULL
+    const uint8_t *origin; //  filter, or NULL
     size_t limit;
     size_t count;
     msgpack_sbuffer items;
@@ -218,8 +217,9 @@ static int
 s_tail_event (void *arg, const fed_event_t *event)
 {
     tail_t *self = (tail_t *) arg;
-    if (self->type && (strlen (fed_event_type (event)) != self->type_size
-                       || memcmp (fed_event_type (event), self->type, self->type_size) != 0))
+    if (self->type
+        && (strlen (fed_event_type (event)) != self->type_size
+            || memcmp (fed_event_type (event), self->type, self->type_size) != 0))
         return 0;
     if (self->origin && memcmp (fed_event_origin (event), self->origin, 32) != 0)
         return 0;
@@ -234,14 +234,15 @@ s_events_tail (fed_call_t *call)
     const char *after_text;
     uint32_t after_size, origin_size;
     uint64_t limit = 100, wait_ms = 0;
-    int has_after = fed_ctl_arg_str (call->request, "after", 20, &after_text, &after_size,
-                                     &call->err);
+    int has_after =
+        fed_ctl_arg_str (call->request, "after", 20, &after_text, &after_size, &call->err);
     ARG (call, has_after);
     ARG (call, fed_ctl_arg_uint (call->request, "limit", TAIL_LIMIT_MAX, &limit, &call->err));
-    ARG (call, fed_ctl_arg_str (call->request, "type", FED_TYPE_MAX, &tail.type, &tail.type_size,
-                                &call->err));
-    ARG (call, fed_ctl_arg_bin (call->request, "origin", 32, 32, &tail.origin, &origin_size,
-                                &call->err));
+    ARG (call,
+         fed_ctl_arg_str (call->request, "type", FED_TYPE_MAX, &tail.type, &tail.type_size,
+                          &call->err));
+    ARG (call,
+         fed_ctl_arg_bin (call->request, "origin", 32, 32, &tail.origin, &origin_size, &call->err));
     ARG (call, fed_ctl_arg_uint (call->request, "wait_ms", TAIL_WAIT_MAX, &wait_ms, &call->err));
     if (s_no_unknown_args (call))
         return -1;
@@ -258,8 +259,7 @@ s_events_tail (fed_call_t *call)
         if (!*text || *end)
             return fed_call_fail (call, "bad_request",
                                   "argument 'after' must be a cursor returned by events.tail");
-    }
-    else {
+    } else {
         //  No cursor: the last `limit` events (a tail), or only new ones
         //  when following with a filter.
         uint64_t arrivals = fed_evlog_arrivals (log);
@@ -276,7 +276,7 @@ s_events_tail (fed_call_t *call)
         if (rc < 0)
             break;
         if (last == cursor)
-            break;              //  nothing more
+            break; //  nothing more
         cursor = last;
     }
     if (rc < 0) {
@@ -284,7 +284,7 @@ s_events_tail (fed_call_t *call)
         return fed_call_fail (call, "internal", "%s", call->err.text);
     }
     if (tail.count == 0 && wait_ms > 0)
-        call->wait_ms = (int64_t) wait_ms;     //  park: nothing yet
+        call->wait_ms = (int64_t) wait_ms; //  park: nothing yet
     msgpack_pack_map (call->pk, 2);
     s_pack_str (call->pk, "events");
     msgpack_pack_array (call->pk, (uint32_t) tail.count);
@@ -353,7 +353,8 @@ s_events_publish (fed_call_t *call)
     if (strncmp (name, "user.", 5) != 0 || !fed_event_type_valid (name, strlen (name)))
         return fed_call_fail (call, "bad_request",
                               "published events have types 'user.NAME' of [A-Za-z0-9._-], got "
-                              "'%s'", name);
+                              "'%s'",
+                              name);
     return s_append_and_reply (call, name, body.data, body.size);
 }
 
@@ -402,7 +403,8 @@ s_trust_add (fed_call_t *call)
     if (fed_role_parse (role_name, &role))
         return fed_call_fail (call, "bad_request",
                               "role '%s' is unknown; roles: peer, admin, operator, approver, "
-                              "viewer", role_name);
+                              "viewer",
+                              role_name);
     uint8_t curve [32];
     if (fed_identity_curve_from_public (key, curve))
         return fed_call_fail (call, "bad_request", "'key' is not a valid ed25519 public key");
@@ -459,8 +461,8 @@ s_token_create (fed_call_t *call)
     uint64_t ttl = 0, uses = 0;
     const char *name = NULL;
     uint32_t name_size = 0;
-    int has_ttl = fed_ctl_arg_uint (call->request, "ttl_ms", (uint64_t) TOKEN_TTL_MAX, &ttl,
-                                    &call->err);
+    int has_ttl =
+        fed_ctl_arg_uint (call->request, "ttl_ms", (uint64_t) TOKEN_TTL_MAX, &ttl, &call->err);
     ARG (call, has_ttl);
     int has_uses = fed_ctl_arg_uint (call->request, "uses", 1000000, &uses, &call->err);
     ARG (call, has_uses);
@@ -468,7 +470,8 @@ s_token_create (fed_call_t *call)
     if (s_no_unknown_args (call))
         return -1;
     if (has_uses == 0 && uses == 0)
-        return fed_call_fail (call, "bad_request", "'uses' must be 1 or more (or absent: "
+        return fed_call_fail (call, "bad_request",
+                              "'uses' must be 1 or more (or absent: "
                               "unlimited)");
     uint8_t id_bytes [4], secret [32];
     randombytes_buf (id_bytes, sizeof id_bytes);
@@ -547,8 +550,8 @@ s_token_item (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
     if (!body)
         return 0;
     char revoked_key [32];
-    int revoked_size = snprintf (revoked_key, sizeof revoked_key, "tokens/r/%.*s",
-                                 (int) (key_size - 9), key + 9);
+    int revoked_size =
+        snprintf (revoked_key, sizeof revoked_key, "tokens/r/%.*s", (int) (key_size - 9), key + 9);
     uint8_t *revoked = NULL;
     size_t size;
     if (fed_evlog_view_get (self->call->node->log, revoked_key, (size_t) revoked_size, &revoked,

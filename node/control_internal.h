@@ -11,24 +11,23 @@
 
 //  One request being answered.
 typedef struct {
-    fed_node_t *node;               //  the node (log, trust, metrics, identity, config)
-    fed_ctl_request_t *request;     //  decoded request (borrows the frame)
-    uint8_t caller [32];            //  the caller's ed25519 key (from ZAP's User-Id)
-    fed_role_t role;                //  its role now
-    msgpack_packer *pk;             //  pack the result here on success
-    const char *code;               //  on failure: the error code
-    fed_err_t err;                  //  on failure: the message
-    int64_t wait_ms;                //  set by a command that wants to be parked
+    fed_node_t *node;           //  the node (log, trust, metrics, identity, config)
+    fed_ctl_request_t *request; //  decoded request (borrows the frame)
+    uint8_t caller [32];        //  the caller's ed25519 key (from ZAP's User-Id)
+    fed_role_t role;            //  its role now
+    msgpack_packer *pk;         //  pack the result here on success
+    const char *code;           //  on failure: the error code
+    fed_err_t err;              //  on failure: the message
+    int64_t wait_ms;            //  set by a command that wants to be parked
 } fed_call_t;
 
 //  A command: 0 with the result packed, or -1 with call->code and call->err.
 typedef int (fed_command_fn) (fed_call_t *call);
 
-
 typedef struct {
-    const char *name;               //  as on the wire
-    unsigned roles;                 //  bit (1 << role) per role allowed; admin always is
-    bool changes_state;             //  needs rid and exp (doc/protocol.md §3.3)
+    const char *name;   //  as on the wire
+    unsigned roles;     //  bit (1 << role) per role allowed; admin always is
+    bool changes_state; //  needs rid and exp (doc/protocol.md §3.3)
     fed_command_fn *run;
 } fed_command_t;
 

@@ -36,31 +36,38 @@
 
 //  Command options, as bits: a command lists those it takes.
 enum {
-    OPT_FOLLOW = 1 << 0, OPT_TYPE = 1 << 1, OPT_ORIGIN = 1 << 2, OPT_LIMIT = 1 << 3,
-    OPT_BODY = 1 << 4, OPT_ROLE = 1 << 5, OPT_NAME = 1 << 6, OPT_TTL = 1 << 7, OPT_USES = 1 << 8
+    OPT_FOLLOW = 1 << 0,
+    OPT_TYPE = 1 << 1,
+    OPT_ORIGIN = 1 << 2,
+    OPT_LIMIT = 1 << 3,
+    OPT_BODY = 1 << 4,
+    OPT_ROLE = 1 << 5,
+    OPT_NAME = 1 << 6,
+    OPT_TTL = 1 << 7,
+    OPT_USES = 1 << 8
 };
 
 //  The command line, parsed.
 typedef struct {
-    const char *endpoint;       //  --endpoint
-    const char *key;            //  --key
-    const char *server_key;     //  --server-key
-    const char *data_dir;       //  --data-dir (or FEDNODE_DATA_DIR)
-    const char *config;         //  --config
-    int64_t timeout_ms;         //  --timeout, -1 if not given
-    bool json;                  //  --json
-    bool help;                  //  -h, --help
-    bool version;               //  -V, --version
-    unsigned given;             //  OPT_* bits given
-    const char *type;           //  --type
-    const char *origin;         //  --origin
-    uint64_t limit;             //  --limit
-    const char *body;           //  --body
-    const char *role;           //  --role
-    const char *name;           //  --name
-    int64_t ttl_ms;             //  --ttl
-    uint64_t uses;              //  --uses
-    char **words;               //  positional arguments (command words first)
+    const char *endpoint;   //  --endpoint
+    const char *key;        //  --key
+    const char *server_key; //  --server-key
+    const char *data_dir;   //  --data-dir (or FEDNODE_DATA_DIR)
+    const char *config;     //  --config
+    int64_t timeout_ms;     //  --timeout, -1 if not given
+    bool json;              //  --json
+    bool help;              //  -h, --help
+    bool version;           //  -V, --version
+    unsigned given;         //  OPT_* bits given
+    const char *type;       //  --type
+    const char *origin;     //  --origin
+    uint64_t limit;         //  --limit
+    const char *body;       //  --body
+    const char *role;       //  --role
+    const char *name;       //  --name
+    int64_t ttl_ms;         //  --ttl
+    uint64_t uses;          //  --uses
+    char **words;           //  positional arguments (command words first)
     int word_count;
 } s_args_t;
 
@@ -72,13 +79,13 @@ typedef struct {
     const s_command_t *command; //  the command being run
     char **params;              //  its positional arguments (after the command words)
     int param_count;
-    fed_client_t *client;       //  connection to the node, made by the first request
-    fed_identity_t *identity;   //  the caller's key
-    int64_t timeout_ms;         //  reply timeout
+    fed_client_t *client;     //  connection to the node, made by the first request
+    fed_identity_t *identity; //  the caller's key
+    int64_t timeout_ms;       //  reply timeout
 } s_ctx_t;
 
 struct s_command_t {
-    const char *name;           //  one or two words, e.g. "events tail"
+    const char *name; //  one or two words, e.g. "events tail"
     int (*handler) (s_ctx_t *ctx);
     const char *usage;          //  arguments after the name
     const char *summary;        //  one line
@@ -129,8 +136,7 @@ s_pack_bin (msgpack_packer *pk, const char *key, const uint8_t *value, size_t si
 //  timeout. Returns 0 with *reply_p (caller frees) and *result, or the exit
 //  code after printing why.
 static int
-s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p,
-        fed_blob_t *result)
+s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p, fed_blob_t *result)
 {
     //  Connect only now, so that a command checks its arguments first.
     if (!ctx->client) {
@@ -144,25 +150,24 @@ s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p,
     char code [64];
     fed_err_t err;
     int64_t timeout = ctx->timeout_ms + extra_ms;
-    fed_client_status_t status = fed_client_call (
-        ctx->client, request->buffer.data, request->buffer.size,
-        (int) (timeout > INT32_MAX ? INT32_MAX : timeout), reply_p, &reply_size, result, code,
-        sizeof code, &err);
+    fed_client_status_t status =
+        fed_client_call (ctx->client, request->buffer.data, request->buffer.size,
+                         (int) (timeout > INT32_MAX ? INT32_MAX : timeout), reply_p, &reply_size,
+                         result, code, sizeof code, &err);
     msgpack_sbuffer_destroy (&request->buffer);
     switch (status) {
-    case FED_CLIENT_OK:
-        return 0;
-    case FED_CLIENT_FAILED:
-        fprintf (stderr, "fedctl: %s: %s\n", code, err.text);
-        return EXIT_FAILED;
-    case FED_CLIENT_INTERRUPTED:
-        return EXIT_INTERRUPTED;
-    default:
-        fprintf (stderr, "fedctl: cannot reach the node: %s\n"
-                         "fedctl: tried %s, waiting %" PRId64 " ms, as key %s\n",
-                 err.text, fed_client_endpoint (ctx->client), timeout,
-                 fed_identity_id (ctx->identity));
-        return EXIT_UNREACHABLE;
+        case FED_CLIENT_OK: return 0;
+        case FED_CLIENT_FAILED:
+            fprintf (stderr, "fedctl: %s: %s\n", code, err.text);
+            return EXIT_FAILED;
+        case FED_CLIENT_INTERRUPTED: return EXIT_INTERRUPTED;
+        default:
+            fprintf (stderr,
+                     "fedctl: cannot reach the node: %s\n"
+                     "fedctl: tried %s, waiting %" PRId64 " ms, as key %s\n",
+                     err.text, fed_client_endpoint (ctx->client), timeout,
+                     fed_identity_id (ctx->identity));
+            return EXIT_UNREACHABLE;
     }
 }
 
@@ -193,8 +198,9 @@ s_run (s_ctx_t *ctx, s_request_t *request, int (*print) (fed_blob_t result))
     if (ctx->args->json)
         rc = s_print_json (result, true);
     else if (print (result)) {
-        fprintf (stderr, "fedctl: bad_reply: the result does not have the documented shape "
-                         "(doc/protocol.md §3.4); try --json\n");
+        fprintf (stderr,
+                 "fedctl: bad_reply: the result does not have the documented shape "
+                 "(doc/protocol.md §3.4); try --json\n");
         rc = EXIT_FAILED;
     }
     free (reply);
@@ -446,7 +452,7 @@ s_cmd_events_tail (s_ctx_t *ctx)
     do {
         s_request_t request;
         uint32_t count = (cursor ? 1 : 0) + (follow ? 1 : 0) + ((args->given & OPT_LIMIT) ? 1 : 0)
-                         + (args->type ? 1 : 0) + (args->origin ? 1 : 0);
+            + (args->type ? 1 : 0) + (args->origin ? 1 : 0);
         s_request_begin (&request, "events.tail", count);
         if (cursor)
             s_pack_str (&request.pk, "after", cursor);
@@ -465,9 +471,10 @@ s_cmd_events_tail (s_ctx_t *ctx)
             break;
         fed_blob_t events, next;
         if (fed_print_get (result, "events", &events) || fed_print_get (result, "cursor", &next)
-            || fed_mpr_peek (&(fed_mpr_t) {next.data, next.size, 0}) != FED_MP_STR) {
-            fprintf (stderr, "fedctl: bad_reply: events.tail result lacks 'events' or "
-                             "'cursor' (doc/protocol.md §3.4)\n");
+            || fed_mpr_peek (&(fed_mpr_t){next.data, next.size, 0}) != FED_MP_STR) {
+            fprintf (stderr,
+                     "fedctl: bad_reply: events.tail result lacks 'events' or "
+                     "'cursor' (doc/protocol.md §3.4)\n");
             free (reply);
             rc = EXIT_FAILED;
             break;
@@ -478,8 +485,7 @@ s_cmd_events_tail (s_ctx_t *ctx)
             rc = s_print_json (result, true);
         else {
             if (header) {
-                printf ("%-8s  %-7s  %-24s  %-16s  %s\n", "ORIGIN", "SEQ", "TIME", "TYPE",
-                        "BODY");
+                printf ("%-8s  %-7s  %-24s  %-16s  %s\n", "ORIGIN", "SEQ", "TIME", "TYPE", "BODY");
                 header = false;
             }
             if (fed_print_each (events, args->json ? s_event_json_line : s_event_line, NULL)) {
@@ -512,8 +518,9 @@ s_cmd_events_publish (s_ctx_t *ctx)
 {
     const char *type = ctx->params [0];
     if (strncmp (type, "user.", 5) != 0 || strlen (type) < 6 || strlen (type) > 64)
-        return s_usage_error (ctx->command, "TYPE must start with \"user.\" (e.g. user.deploy), "
-                                            "at most 64 characters");
+        return s_usage_error (ctx->command,
+                              "TYPE must start with \"user.\" (e.g. user.deploy), "
+                              "at most 64 characters");
     uint8_t *body = NULL;
     size_t body_size = 0;
     const char *text = ctx->args->body ? ctx->args->body : "{}";
@@ -612,8 +619,8 @@ s_cmd_keygen (s_ctx_t *ctx)
         fprintf (stderr, "fedctl: %s\n", err.text);
         return EXIT_FAILED;
     }
-    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity),
-            name, name);
+    printf ("%s\nwrote %s.key (secret, mode 0600) and %s.pub\n", fed_identity_id (identity), name,
+            name);
     fed_identity_destroy (&identity);
     return 0;
 }
@@ -622,8 +629,7 @@ s_cmd_keygen (s_ctx_t *ctx)
 static const s_command_t s_commands [] = {
     {"status", s_cmd_status, "", "the node: id, name, version, uptime, log size", 0, 0, 0},
     {"members", s_cmd_members, "", "the cluster's nodes as this node sees them", 0, 0, 0},
-    {"events tail", s_cmd_events_tail,
-     "[-f|--follow] [--type T] [--origin KEY] [--limit N]",
+    {"events tail", s_cmd_events_tail, "[-f|--follow] [--type T] [--origin KEY] [--limit N]",
      "recent events; -f keeps printing new ones until Ctrl-C",
      OPT_FOLLOW | OPT_TYPE | OPT_ORIGIN | OPT_LIMIT, 0, 0},
     {"events show", s_cmd_events_show, "ID", "one event by its id (64 hex)", 0, 1, 1},
@@ -631,17 +637,15 @@ static const s_command_t s_commands [] = {
      "write a user.* event with a JSON object body", OPT_BODY, 1, 1},
     {"trust list", s_cmd_trust_list, "", "the trusted keys and their roles", 0, 0, 0},
     {"trust add", s_cmd_trust_add, "KEY --role ROLE [--name NAME]",
-     "trust a key (Z85, hex, or a .pub/.key file) with a role",
-     OPT_ROLE | OPT_NAME, 1, 1},
+     "trust a key (Z85, hex, or a .pub/.key file) with a role", OPT_ROLE | OPT_NAME, 1, 1},
     {"trust remove", s_cmd_trust_remove, "KEY", "stop trusting a key", 0, 1, 1},
     {"token create", s_cmd_token_create, "[--ttl DURATION] [--uses N] [--name NAME]",
      "a join token for new nodes (shown once)", OPT_TTL | OPT_USES | OPT_NAME, 0, 0},
     {"token list", s_cmd_token_list, "", "join tokens (never their secrets)", 0, 0, 0},
     {"token revoke", s_cmd_token_revoke, "ID", "revoke a join token", 0, 1, 1},
     {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
-    {"keygen", s_cmd_keygen, "NAME",
-     "write NAME.key (secret, 0600) and NAME.pub (no node needed)", 0, 1,
-     1},
+    {"keygen", s_cmd_keygen, "NAME", "write NAME.key (secret, 0600) and NAME.pub (no node needed)",
+     0, 1, 1},
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
 
@@ -729,9 +733,11 @@ s_server_key (const char *text, bool from_data_dir, uint8_t key [32])
     if (fed_identity_read_public (text, key, &err) == 0)
         return 0;
     if (access (text, F_OK) == 0 && access (text, R_OK) != 0 && errno == EACCES)
-        fprintf (stderr, "fedctl: cannot read %s: permission denied. Run fedctl as the user "
-                         "that runs the node, or give --server-key with the node's public key "
-                         "(fednode id prints it)\n", text);
+        fprintf (stderr,
+                 "fedctl: cannot read %s: permission denied. Run fedctl as the user "
+                 "that runs the node, or give --server-key with the node's public key "
+                 "(fednode id prints it)\n",
+                 text);
     else
         fprintf (stderr, "fedctl: %s key: %s\n", from_data_dir ? "the node's" : "--server-key",
                  err.text);
@@ -778,11 +784,12 @@ s_open (s_ctx_t *ctx)
         server_text = fed_sprintf ("%s/node.key", data_dir);
     else if (config.server_key)
         server_text = fed_strdup (config.server_key);
-    ctx->timeout_ms = args->timeout_ms > 0    ? args->timeout_ms
-                      : config.timeout_ms > 0 ? config.timeout_ms
-                                              : DEFAULT_TIMEOUT_MS;
+    ctx->timeout_ms = args->timeout_ms > 0 ? args->timeout_ms
+        : config.timeout_ms > 0            ? config.timeout_ms
+                                           : DEFAULT_TIMEOUT_MS;
     if (!key_path || !server_text) {
-        rc = s_usage_error (ctx->command, "which node, as whom? Give --data-dir DIR (the node's "
+        rc = s_usage_error (ctx->command,
+                            "which node, as whom? Give --data-dir DIR (the node's "
                             "data dir), or --key FILE and --server-key KEY, or set them in %s",
                             config_path ? config_path : "~/.config/fednode/fedctl.yaml");
         goto err;
@@ -864,28 +871,42 @@ s_parse_uint (const char *text, uint64_t *value)
 static int
 s_parse (int argc, char **argv, s_args_t *args)
 {
-    enum { G_ENDPOINT = 256, G_KEY, G_SERVER_KEY, G_DATA_DIR, G_TIMEOUT, G_JSON, G_CONFIG,
-           C_TYPE, C_ORIGIN, C_LIMIT, C_BODY, C_ROLE, C_NAME, C_TTL, C_USES };
-    static const struct option options [] = {
-        {"endpoint", required_argument, NULL, G_ENDPOINT},
-        {"key", required_argument, NULL, G_KEY},
-        {"server-key", required_argument, NULL, G_SERVER_KEY},
-        {"data-dir", required_argument, NULL, G_DATA_DIR},
-        {"timeout", required_argument, NULL, G_TIMEOUT},
-        {"json", no_argument, NULL, G_JSON},
-        {"config", required_argument, NULL, G_CONFIG},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"follow", no_argument, NULL, 'f'},
-        {"type", required_argument, NULL, C_TYPE},
-        {"origin", required_argument, NULL, C_ORIGIN},
-        {"limit", required_argument, NULL, C_LIMIT},
-        {"body", required_argument, NULL, C_BODY},
-        {"role", required_argument, NULL, C_ROLE},
-        {"name", required_argument, NULL, C_NAME},
-        {"ttl", required_argument, NULL, C_TTL},
-        {"uses", required_argument, NULL, C_USES},
-        {NULL, 0, NULL, 0}};
+    enum {
+        G_ENDPOINT = 256,
+        G_KEY,
+        G_SERVER_KEY,
+        G_DATA_DIR,
+        G_TIMEOUT,
+        G_JSON,
+        G_CONFIG,
+        C_TYPE,
+        C_ORIGIN,
+        C_LIMIT,
+        C_BODY,
+        C_ROLE,
+        C_NAME,
+        C_TTL,
+        C_USES
+    };
+    static const struct option options [] = {{"endpoint", required_argument, NULL, G_ENDPOINT},
+                                             {"key", required_argument, NULL, G_KEY},
+                                             {"server-key", required_argument, NULL, G_SERVER_KEY},
+                                             {"data-dir", required_argument, NULL, G_DATA_DIR},
+                                             {"timeout", required_argument, NULL, G_TIMEOUT},
+                                             {"json", no_argument, NULL, G_JSON},
+                                             {"config", required_argument, NULL, G_CONFIG},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"follow", no_argument, NULL, 'f'},
+                                             {"type", required_argument, NULL, C_TYPE},
+                                             {"origin", required_argument, NULL, C_ORIGIN},
+                                             {"limit", required_argument, NULL, C_LIMIT},
+                                             {"body", required_argument, NULL, C_BODY},
+                                             {"role", required_argument, NULL, C_ROLE},
+                                             {"name", required_argument, NULL, C_NAME},
+                                             {"ttl", required_argument, NULL, C_TTL},
+                                             {"uses", required_argument, NULL, C_USES},
+                                             {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
     opterr = 0;
@@ -893,45 +914,58 @@ s_parse (int argc, char **argv, s_args_t *args)
     while ((option = getopt_long (argc, argv, ":hVf", options, NULL)) != -1) {
         const char *value = optarg;
         switch (option) {
-        case G_ENDPOINT: args->endpoint = value; break;
-        case G_KEY: args->key = value; break;
-        case G_SERVER_KEY: args->server_key = value; break;
-        case G_DATA_DIR: args->data_dir = value; break;
-        case G_CONFIG: args->config = value; break;
-        case G_JSON: args->json = true; break;
-        case 'h': args->help = true; break;
-        case 'V': args->version = true; break;
-        case 'f': args->given |= OPT_FOLLOW; break;
-        case C_TYPE: args->given |= OPT_TYPE; args->type = value; break;
-        case C_ORIGIN: args->given |= OPT_ORIGIN; args->origin = value; break;
-        case C_BODY: args->given |= OPT_BODY; args->body = value; break;
-        case C_ROLE: args->given |= OPT_ROLE; args->role = value; break;
-        case C_NAME: args->given |= OPT_NAME; args->name = value; break;
-        case G_TIMEOUT:
-            if (fed_parse_duration (value, &args->timeout_ms) || args->timeout_ms <= 0)
-                return s_usage_error (NULL, "--timeout '%s' is not a duration like 500ms, 5s, 1m",
-                                      value);
-            break;
-        case C_TTL:
-            args->given |= OPT_TTL;
-            if (fed_parse_duration (value, &args->ttl_ms) || args->ttl_ms <= 0)
-                return s_usage_error (NULL, "--ttl '%s' is not a duration like 30m, 1h, 7d",
-                                      value);
-            break;
-        case C_LIMIT:
-            args->given |= OPT_LIMIT;
-            if (s_parse_uint (value, &args->limit))
-                return s_usage_error (NULL, "--limit '%s' is not a whole number", value);
-            break;
-        case C_USES:
-            args->given |= OPT_USES;
-            if (s_parse_uint (value, &args->uses) || args->uses == 0)
-                return s_usage_error (NULL, "--uses '%s' is not a whole number >= 1", value);
-            break;
-        case ':':
-            return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
-        default:
-            return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
+            case G_ENDPOINT: args->endpoint = value; break;
+            case G_KEY: args->key = value; break;
+            case G_SERVER_KEY: args->server_key = value; break;
+            case G_DATA_DIR: args->data_dir = value; break;
+            case G_CONFIG: args->config = value; break;
+            case G_JSON: args->json = true; break;
+            case 'h': args->help = true; break;
+            case 'V': args->version = true; break;
+            case 'f': args->given |= OPT_FOLLOW; break;
+            case C_TYPE:
+                args->given |= OPT_TYPE;
+                args->type = value;
+                break;
+            case C_ORIGIN:
+                args->given |= OPT_ORIGIN;
+                args->origin = value;
+                break;
+            case C_BODY:
+                args->given |= OPT_BODY;
+                args->body = value;
+                break;
+            case C_ROLE:
+                args->given |= OPT_ROLE;
+                args->role = value;
+                break;
+            case C_NAME:
+                args->given |= OPT_NAME;
+                args->name = value;
+                break;
+            case G_TIMEOUT:
+                if (fed_parse_duration (value, &args->timeout_ms) || args->timeout_ms <= 0)
+                    return s_usage_error (
+                        NULL, "--timeout '%s' is not a duration like 500ms, 5s, 1m", value);
+                break;
+            case C_TTL:
+                args->given |= OPT_TTL;
+                if (fed_parse_duration (value, &args->ttl_ms) || args->ttl_ms <= 0)
+                    return s_usage_error (NULL, "--ttl '%s' is not a duration like 30m, 1h, 7d",
+                                          value);
+                break;
+            case C_LIMIT:
+                args->given |= OPT_LIMIT;
+                if (s_parse_uint (value, &args->limit))
+                    return s_usage_error (NULL, "--limit '%s' is not a whole number", value);
+                break;
+            case C_USES:
+                args->given |= OPT_USES;
+                if (s_parse_uint (value, &args->uses) || args->uses == 0)
+                    return s_usage_error (NULL, "--uses '%s' is not a whole number >= 1", value);
+                break;
+            case ':': return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
+            default: return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
         }
     }
     args->words = argv + optind;
@@ -944,7 +978,7 @@ static const char *
 s_option_name (unsigned bit)
 {
     static const char *names [] = {"--follow", "--type", "--origin", "--limit", "--body",
-                                   "--role", "--name", "--ttl", "--uses"};
+                                   "--role",   "--name", "--ttl",    "--uses"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];
@@ -986,12 +1020,14 @@ main (int argc, char **argv)
     if (extra)
         return s_usage_error (command, "'%s' does not take %s", command->name,
                               s_option_name (extra & -extra));
-    s_ctx_t ctx = {.args = &args, .command = command, .params = args.words + used,
+    s_ctx_t ctx = {.args = &args,
+                   .command = command,
+                   .params = args.words + used,
                    .param_count = args.word_count - used};
     if (ctx.param_count < command->min_params || ctx.param_count > command->max_params)
         return s_usage_error (command, "'%s' takes %s", command->name,
                               command->max_params == 0 ? "no arguments"
-                              : command->min_params == command->max_params
+                                  : command->min_params == command->max_params
                                   ? "exactly the arguments shown"
                                   : "the arguments shown");
     rc = command->handler (&ctx);

@@ -16,7 +16,7 @@
 #include <yaml.h>
 
 #ifndef streq
-#   define streq(a, b) (strcmp ((a), (b)) == 0)
+#define streq(a, b) (strcmp ((a), (b)) == 0)
 #endif
 
 //  The keys the file may set, in the order they are documented.
@@ -122,8 +122,10 @@ s_set (fed_fedctl_config_t *self, const char *path, const yaml_event_t *key,
         self->server_key = s_resolve (path, text);
     else if (fed_parse_duration (text, &self->timeout_ms) || self->timeout_ms <= 0) {
         self->timeout_ms = -1;
-        fed_err_set (err, 0, "%s:%zu:%zu: timeout '%s' is not a duration; expected e.g. 500ms, "
-                     "5s, 2m", path, line, column, text);
+        fed_err_set (err, 0,
+                     "%s:%zu:%zu: timeout '%s' is not a duration; expected e.g. 500ms, "
+                     "5s, 2m",
+                     path, line, column, text);
         return -1;
     }
     return 0;
@@ -131,8 +133,7 @@ s_set (fed_fedctl_config_t *self, const char *path, const yaml_event_t *key,
 
 //  Parses text. Returns 0 or -1 with err.
 static int
-s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t size,
-         fed_err_t *err)
+s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t size, fed_err_t *err)
 {
     yaml_parser_t parser;
     if (!yaml_parser_initialize (&parser))
@@ -140,7 +141,7 @@ s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t s
     yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
     bool seen [S_KEY_COUNT] = {false};
     yaml_event_t key = {.type = YAML_NO_EVENT};
-    int depth = 0;          //  0 outside the map, 1 inside it
+    int depth = 0; //  0 outside the map, 1 inside it
     int rc = 0;
     while (true) {
         yaml_event_t event;
@@ -156,9 +157,10 @@ s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t s
         const char *wrong = NULL;
         if (type == YAML_ALIAS_EVENT)
             wrong = "aliases are not allowed here";
-        else if ((type == YAML_SCALAR_EVENT && (event.data.scalar.anchor || (event.data.scalar.tag
-                                                && !event.data.scalar.plain_implicit
-                                                && !event.data.scalar.quoted_implicit)))
+        else if ((type == YAML_SCALAR_EVENT
+                  && (event.data.scalar.anchor
+                      || (event.data.scalar.tag && !event.data.scalar.plain_implicit
+                          && !event.data.scalar.quoted_implicit)))
                  || (type == YAML_MAPPING_START_EVENT
                      && (event.data.mapping_start.anchor || event.data.mapping_start.tag)))
             wrong = "anchors and tags are not allowed here";
@@ -177,19 +179,19 @@ s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t s
                 if (streq (name, s_keys [i]))
                     index = i;
             if (index == S_KEY_COUNT)
-                fed_err_set (err, 0, "%s:%zu:%zu: unknown key '%.64s'; the keys are endpoint, "
-                             "key, server_key, timeout", path, line, column, name);
+                fed_err_set (err, 0,
+                             "%s:%zu:%zu: unknown key '%.64s'; the keys are endpoint, "
+                             "key, server_key, timeout",
+                             path, line, column, name);
             else if (seen [index])
-                fed_err_set (err, 0, "%s:%zu:%zu: '%s' is given twice", path, line, column,
-                             name);
+                fed_err_set (err, 0, "%s:%zu:%zu: '%s' is given twice", path, line, column, name);
             else {
                 seen [index] = true;
-                key = event;        //  kept until its value arrives
+                key = event; //  kept until its value arrives
                 continue;
             }
             rc = -1;
-        }
-        else if (type == YAML_SCALAR_EVENT) {
+        } else if (type == YAML_SCALAR_EVENT) {
             rc = s_set (self, path, &key, &event, err);
             yaml_event_delete (&key);
             key.type = YAML_NO_EVENT;
@@ -210,8 +212,7 @@ s_parse (fed_fedctl_config_t *self, const char *path, const char *text, size_t s
 }
 
 int
-fed_fedctl_config_load (fed_fedctl_config_t *self, const char *path, bool required,
-                        fed_err_t *err)
+fed_fedctl_config_load (fed_fedctl_config_t *self, const char *path, bool required, fed_err_t *err)
 {
     fed_fedctl_config_clear (self);
     size_t size = 0;

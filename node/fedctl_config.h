@@ -30,10 +30,10 @@ extern "C" {
 //  Plain data: each string is owned (free ()) and NULL when the file does
 //  not set it.
 typedef struct {
-    char *endpoint;             //  control endpoint
-    char *key;                  //  the caller's key file
-    char *server_key;           //  the node's public key (file path or key text)
-    int64_t timeout_ms;         //  reply timeout; -1 when not set
+    char *endpoint;     //  control endpoint
+    char *key;          //  the caller's key file
+    char *server_key;   //  the node's public key (file path or key text)
+    int64_t timeout_ms; //  reply timeout; -1 when not set
 } fed_fedctl_config_t;
 
 //  Largest settings file read.

@@ -12,9 +12,9 @@
 #define S_COLUMNS_MAX 16
 
 struct fed_table_t {
-    size_t columns;             //  number of columns
-    char **cells;               //  rows * columns owned strings, header row first
-    size_t rows;                //  rows including the header
+    size_t columns; //  number of columns
+    char **cells;   //  rows * columns owned strings, header row first
+    size_t rows;    //  rows including the header
 };
 
 int
@@ -36,7 +36,7 @@ fed_print_get (fed_blob_t map, const char *key, fed_blob_t *value)
         if (fed_mpr_skip (&reader, NULL))
             return FED_MALFORMED;
         if (is_str && name_size == key_size && memcmp (name, key, key_size) == 0) {
-            *value = (fed_blob_t) {reader.data + start, reader.pos - start};
+            *value = (fed_blob_t){reader.data + start, reader.pos - start};
             return 0;
         }
     }
@@ -55,7 +55,7 @@ fed_print_each (fed_blob_t array, void (*fn) (fed_blob_t element, void *arg), vo
         size_t start = reader.pos;
         if (fed_mpr_skip (&reader, NULL))
             return FED_MALFORMED;
-        fn ((fed_blob_t) {reader.data + start, reader.pos - start}, arg);
+        fn ((fed_blob_t){reader.data + start, reader.pos - start}, arg);
     }
     return 0;
 }
@@ -74,41 +74,37 @@ fed_print_text (fed_blob_t value, size_t width)
     double d;
     bool b;
     switch (fed_mpr_peek (&reader)) {
-    case FED_MP_STR:
-        if (fed_mpr_str (&reader, &str, &len) == 0)
-            text = fed_strndup (str, len);
-        break;
-    case FED_MP_BIN:
-        if (fed_mpr_bin (&reader, &bin, &len) == 0) {
-            text = (char *) fed_malloc (len == 32 ? 41 : 2 * (size_t) len + 1);
-            if (len == 32)
-                fed_z85_encode_key (text, bin);
-            else
-                fed_hex_encode (text, bin, len);
-        }
-        break;
-    case FED_MP_UINT:
-        if (fed_mpr_uint (&reader, &u) == 0)
-            text = fed_sprintf ("%" PRIu64, u);
-        break;
-    case FED_MP_INT:
-        if (fed_mpr_int (&reader, &i) == 0)
-            text = fed_sprintf ("%" PRId64, i);
-        break;
-    case FED_MP_FLOAT:
-        if (fed_mpr_double (&reader, &d) == 0)
-            text = fed_sprintf ("%g", d);
-        break;
-    case FED_MP_BOOL:
-        if (fed_mpr_bool (&reader, &b) == 0)
-            text = fed_strdup (b ? "true" : "false");
-        break;
-    case FED_MP_NIL:
-        text = fed_strdup ("-");
-        break;
-    default:
-        text = fed_json_from_msgpack (value.data, value.size, false);
-        break;
+        case FED_MP_STR:
+            if (fed_mpr_str (&reader, &str, &len) == 0)
+                text = fed_strndup (str, len);
+            break;
+        case FED_MP_BIN:
+            if (fed_mpr_bin (&reader, &bin, &len) == 0) {
+                text = (char *) fed_malloc (len == 32 ? 41 : 2 * (size_t) len + 1);
+                if (len == 32)
+                    fed_z85_encode_key (text, bin);
+                else
+                    fed_hex_encode (text, bin, len);
+            }
+            break;
+        case FED_MP_UINT:
+            if (fed_mpr_uint (&reader, &u) == 0)
+                text = fed_sprintf ("%" PRIu64, u);
+            break;
+        case FED_MP_INT:
+            if (fed_mpr_int (&reader, &i) == 0)
+                text = fed_sprintf ("%" PRId64, i);
+            break;
+        case FED_MP_FLOAT:
+            if (fed_mpr_double (&reader, &d) == 0)
+                text = fed_sprintf ("%g", d);
+            break;
+        case FED_MP_BOOL:
+            if (fed_mpr_bool (&reader, &b) == 0)
+                text = fed_strdup (b ? "true" : "false");
+            break;
+        case FED_MP_NIL: text = fed_strdup ("-"); break;
+        default: text = fed_json_from_msgpack (value.data, value.size, false); break;
     }
     if (!text)
         text = fed_strdup ("?");
@@ -159,12 +155,12 @@ fed_print_kv (FILE *out, fed_blob_t map)
     uint32_t count;
     if (fed_mpr_map (&reader, &count))
         return FED_MALFORMED;
-    fed_table_t *table = fed_table_new ("", "", NULL);     //  empty headers: none printed
+    fed_table_t *table = fed_table_new ("", "", NULL); //  empty headers: none printed
     for (uint32_t i = 0; i < count; i++) {
         size_t start = reader.pos;
         if (fed_mpr_skip (&reader, NULL))
             goto err;
-        char *key = fed_print_text ((fed_blob_t) {reader.data + start, reader.pos - start}, 0);
+        char *key = fed_print_text ((fed_blob_t){reader.data + start, reader.pos - start}, 0);
         start = reader.pos;
         if (fed_mpr_skip (&reader, NULL)) {
             free (key);
@@ -173,7 +169,7 @@ fed_print_kv (FILE *out, fed_blob_t map)
         char *label = fed_sprintf ("%s:", key);
         free (key);
         fed_table_add (table, label,
-                       fed_print_text ((fed_blob_t) {reader.data + start, reader.pos - start}, 0));
+                       fed_print_text ((fed_blob_t){reader.data + start, reader.pos - start}, 0));
     }
     fed_table_print (table, out);
     fed_table_destroy (&table);
@@ -205,8 +201,8 @@ fed_table_new (const char *header, ...)
 void
 fed_table_add (fed_table_t *self, ...)
 {
-    self->cells = (char **) fed_realloc (self->cells,
-                                         (self->rows + 1) * self->columns * sizeof (char *));
+    self->cells =
+        (char **) fed_realloc (self->cells, (self->rows + 1) * self->columns * sizeof (char *));
     va_list args;
     va_start (args, self);
     for (size_t c = 0; c < self->columns; c++) {

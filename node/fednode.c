@@ -24,18 +24,18 @@
 
 //  What the command line said, beyond the config.
 typedef struct {
-    fed_config_t *config;       //  defaults < file < flags; owned
-    bool print_config;          //  --print-config
-    bool json;                  //  --json
-    const char *body;           //  --body JSON
-    const char *origin;         //  --origin KEY
-    const char *type;           //  --type T
-    uint64_t from;              //  --from SEQ
-    uint64_t count;             //  --count N
-    const char **trust;         //  --trust KEY (repeatable), borrowed from argv
+    fed_config_t *config; //  defaults < file < flags; owned
+    bool print_config;    //  --print-config
+    bool json;            //  --json
+    const char *body;     //  --body JSON
+    const char *origin;   //  --origin KEY
+    const char *type;     //  --type T
+    uint64_t from;        //  --from SEQ
+    uint64_t count;       //  --count N
+    const char **trust;   //  --trust KEY (repeatable), borrowed from argv
     size_t trust_count;
-    bool trust_all;             //  --trust-all-origins
-    int argc;                   //  operands after the command
+    bool trust_all; //  --trust-all-origins
+    int argc;       //  operands after the command
     char **argv;
 } args_t;
 
@@ -122,9 +122,25 @@ static int
 s_parse (int argc, char **argv, args_t *args)
 {
     enum {
-        OPT_PEER = 256, OPT_CONTROL, OPT_ADVERTISE, OPT_SEED, OPT_NAME, OPT_REGION, OPT_ZONE,
-        OPT_SITE, OPT_DURABILITY, OPT_LOG_LEVEL, OPT_PRINT, OPT_JSON, OPT_BODY, OPT_ORIGIN,
-        OPT_TYPE, OPT_FROM, OPT_COUNT, OPT_TRUST, OPT_TRUST_ALL
+        OPT_PEER = 256,
+        OPT_CONTROL,
+        OPT_ADVERTISE,
+        OPT_SEED,
+        OPT_NAME,
+        OPT_REGION,
+        OPT_ZONE,
+        OPT_SITE,
+        OPT_DURABILITY,
+        OPT_LOG_LEVEL,
+        OPT_PRINT,
+        OPT_JSON,
+        OPT_BODY,
+        OPT_ORIGIN,
+        OPT_TYPE,
+        OPT_FROM,
+        OPT_COUNT,
+        OPT_TRUST,
+        OPT_TRUST_ALL
     };
     static const struct option options [] = {
         {"config", required_argument, NULL, 'c'},
@@ -161,7 +177,7 @@ s_parse (int argc, char **argv, args_t *args)
         if (first == 'c')
             config_file = optarg;
     opterr = 1;
-    optind = 0;     //  glibc: a full reset for the second pass
+    optind = 0; //  glibc: a full reset for the second pass
     if (config_file) {
         fed_err_t err;
         if (fed_config_load_file (args->config, config_file, &err)) {
@@ -180,7 +196,7 @@ s_parse (int argc, char **argv, args_t *args)
         fed_err_t err;
         char *end;
         switch (opt) {
-            case 'c': break;    //  loaded above
+            case 'c': break; //  loaded above
             case 'd': s_set (args, "data_dir", optarg, "--data-dir"); break;
             case OPT_PEER: s_set (args, "listen.peer", optarg, "--peer-bind"); break;
             case OPT_CONTROL: s_set (args, "listen.control", optarg, "--control-bind"); break;
@@ -218,9 +234,7 @@ s_parse (int argc, char **argv, args_t *args)
             }
             case 'h': s_usage (stdout); exit (0);
             case 'V': printf ("fednode %s\n", fed_node_version ()); exit (0);
-            default:
-                fprintf (stderr, "fednode: try 'fednode --help'\n");
-                return EXIT_USAGE;
+            default: fprintf (stderr, "fednode: try 'fednode --help'\n"); return EXIT_USAGE;
         }
     }
     fed_err_t err;
@@ -346,8 +360,7 @@ s_cmd_append (args_t *args)
         if (fed_evlog_append (log, args->argv [1], body, size, &seq, &err)) {
             fprintf (stderr, "fednode: %s\n", err.text);
             rc = 1;
-        }
-        else if (i + 1 == count)
+        } else if (i + 1 == count)
             printf ("appended %s seq %llu\n", args->argv [1], (unsigned long long) seq);
     }
     free (body);
@@ -368,8 +381,7 @@ s_print_event (void *arg, const fed_event_t *event)
     print_t *self = (print_t *) arg;
     if (self->args->type && !streq (self->args->type, fed_event_type (event)))
         return 0;
-    char *body = fed_json_from_msgpack (fed_event_body (event), fed_event_body_size (event),
-                                        false);
+    char *body = fed_json_from_msgpack (fed_event_body (event), fed_event_body_size (event), false);
     char origin [41], id [65], prev [65];
     fed_z85_encode_key (origin, fed_event_origin (event));
     fed_hex_encode (id, fed_event_id (event), 32);
@@ -461,7 +473,9 @@ s_write_event (void *arg, const fed_event_t *event)
 {
     FILE *file = (FILE *) arg;
     return fwrite (fed_event_bytes (event), 1, fed_event_size (event), file)
-                   == fed_event_size (event) ? 0 : -1;
+            == fed_event_size (event)
+        ? 0
+        : -1;
 }
 
 static int
@@ -517,7 +531,8 @@ s_import_trust (void *arg, const uint8_t origin [32])
             return true;
     const fed_config_t *config = self->args->config;
     for (size_t i = 0; i < config->trust_count; i++)
-        if (config->trust [i].role == FED_ROLE_PEER && memcmp (config->trust [i].key, origin, 32) == 0)
+        if (config->trust [i].role == FED_ROLE_PEER
+            && memcmp (config->trust [i].key, origin, 32) == 0)
             return true;
     return false;
 }
@@ -590,7 +605,7 @@ s_cmd_import (args_t *args)
             fed_mpr_init (&reader, buffer + offset, avail > window ? window : avail);
             if (fed_mpr_skip (&reader, NULL)) {
                 if (!eof && avail < window)
-                    break;      //  the event continues past the window: read more
+                    break; //  the event continues past the window: read more
                 fprintf (stderr,
                          "fednode import: %s: bytes at offset %llu are not a whole event "
                          "(truncated file, or an event over limits.event_body); %llu events "
@@ -599,7 +614,7 @@ s_cmd_import (args_t *args)
                 rc = 1;
                 break;
             }
-            batch [batched++] = (fed_blob_t) {buffer + offset, reader.pos};
+            batch [batched++] = (fed_blob_t){buffer + offset, reader.pos};
             offset += reader.pos;
             position += reader.pos;
             read_events++;
@@ -650,8 +665,7 @@ s_cmd_import (args_t *args)
 }
 
 static int
-s_print_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
-              size_t size)
+s_print_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t size)
 {
     //  Keys are "view/…"; binary parts (origins) print as Z85.
     char shown [512];
@@ -662,8 +676,7 @@ s_print_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         char z85 [41];
         fed_z85_encode_key (z85, key + slash + 1);
         snprintf (shown, sizeof shown, "%.*s/%s", (int) slash, key, z85);
-    }
-    else
+    } else
         snprintf (shown, sizeof shown, "%.*s", (int) (key_size < 500 ? key_size : 500), key);
     char *text = NULL;
     if (strncmp (shown, "stats/", 6) == 0)
@@ -680,8 +693,7 @@ s_print_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         for (const char *c = shown; *c; c++)
             printf (*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
         printf ("\",\"value\":%s}\n", text ? text : "null");
-    }
-    else
+    } else
         printf ("%-52s %s\n", shown, text ? text : "(binary)");
     free (text);
     return 0;
@@ -713,8 +725,7 @@ main (int argc, char **argv)
             char *yaml = fed_config_to_yaml (args.config);
             fputs (yaml, stdout);
             free (yaml);
-        }
-        else {
+        } else {
             const char *name = args.argc ? args.argv [0] : "run";
             const command_t *command = NULL;
             for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0]; i++)
@@ -723,8 +734,7 @@ main (int argc, char **argv)
             if (!command) {
                 fprintf (stderr, "fednode: unknown command '%s'; try 'fednode --help'\n", name);
                 rc = EXIT_USAGE;
-            }
-            else {
+            } else {
                 if (!args.argc)
                     args.argv [args.argc++] = (char *) "run";
                 rc = command->run (&args);

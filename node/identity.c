@@ -34,7 +34,7 @@
 
 //  What the advice at the end of a "corrupt" message says, per file kind.
 #define FED_FIX_SECRET                                                                             \
-    "restore it from a backup, or move it away to let the node create a new identity "          \
+    "restore it from a backup, or move it away to let the node create a new identity "             \
     "(a new node id)"
 #define FED_FIX_PUBLIC "ask the key's owner for a fresh copy of it"
 
@@ -42,32 +42,31 @@
 #define FED_SECRET_HEADER                                                                          \
     "# fednode ed25519 key. SECRET: keep this file mode 0600.\n"                                   \
     "# public: is the node id; secret: is the ed25519 seed (32 bytes each, in Z85).\n"
-#define FED_PUBLIC_HEADER                                                                          \
-    "# fednode ed25519 public key. Safe to share: add it to a trust list.\n"
+#define FED_PUBLIC_HEADER "# fednode ed25519 public key. Safe to share: add it to a trust list.\n"
 
 //  The secret half of an identity, kept together in one guarded block.
 typedef struct {
-    uint8_t sign_secret [crypto_sign_SECRETKEYBYTES];   //  libsodium ed25519 sk (seed + public)
-    uint8_t curve_secret [crypto_scalarmult_BYTES];     //  x25519 secret derived from sign_secret
-    char curve_secret_z85 [41];                         //  Z85 of curve_secret, NUL-terminated
+    uint8_t sign_secret [crypto_sign_SECRETKEYBYTES]; //  libsodium ed25519 sk (seed + public)
+    uint8_t curve_secret [crypto_scalarmult_BYTES];   //  x25519 secret derived from sign_secret
+    char curve_secret_z85 [41];                       //  Z85 of curve_secret, NUL-terminated
 } s_secrets_t;
 
 struct fed_identity_t {
-    s_secrets_t *secrets;               //  sodium_malloc'd, read-only once filled
-    uint8_t public_key [32];            //  ed25519 public key: the node id
-    uint8_t curve_public [32];          //  x25519 public key derived from public_key
-    char id [41];                       //  Z85 of public_key, NUL-terminated
-    char curve_public_z85 [41];         //  Z85 of curve_public, NUL-terminated
-    char short_id [9];                  //  hex of the first 4 bytes of public_key
+    s_secrets_t *secrets;       //  sodium_malloc'd, read-only once filled
+    uint8_t public_key [32];    //  ed25519 public key: the node id
+    uint8_t curve_public [32];  //  x25519 public key derived from public_key
+    char id [41];               //  Z85 of public_key, NUL-terminated
+    char curve_public_z85 [41]; //  Z85 of curve_public, NUL-terminated
+    char short_id [9];          //  hex of the first 4 bytes of public_key
 };
 
 //  What a key file said. seed is secret: callers wipe the whole struct.
 typedef struct {
-    bool has_version;                   //  a valid version: line was seen
-    bool has_public;                    //  public_key holds the public: line
-    bool has_secret;                    //  seed holds the secret: line
-    uint8_t public_key [32];            //  from the public: line
-    uint8_t seed [32];                  //  from the secret: line
+    bool has_version;        //  a valid version: line was seen
+    bool has_public;         //  public_key holds the public: line
+    bool has_secret;         //  seed holds the secret: line
+    uint8_t public_key [32]; //  from the public: line
+    uint8_t seed [32];       //  from the secret: line
 } s_key_text_t;
 
 //  libsodium is initialised once per process (STYLE 10 allows this one).
@@ -77,8 +76,9 @@ static void
 s_sodium_init_once (void)
 {
     if (sodium_init () < 0) {
-        fprintf (stderr, "fednode: E: libsodium failed to initialise (sodium_init); "
-                         "cannot make or use keys, aborting\n");
+        fprintf (stderr,
+                 "fednode: E: libsodium failed to initialise (sodium_init); "
+                 "cannot make or use keys, aborting\n");
         abort ();
     }
 }
@@ -160,7 +160,7 @@ s_decode_key (const char *value, size_t size, uint8_t key [32])
     memcpy (text, value, 40);
     text [40] = '\0';
     int rc = fed_key_decode (key, text);
-    sodium_memzero (text, sizeof text);     //  it may be the seed
+    sodium_memzero (text, sizeof text); //  it may be the seed
     return rc;
 }
 
@@ -206,18 +206,13 @@ s_parse (const char *text, size_t size, s_key_text_t *fields, char *why, size_t 
         if (name_len == 7 && memcmp (line, "version", 7) == 0) {
             seen = &fields->has_version;
             name = "version";
-        }
-        else
-        if (name_len == 6 && memcmp (line, "public", 6) == 0) {
+        } else if (name_len == 6 && memcmp (line, "public", 6) == 0) {
             seen = &fields->has_public;
             name = "public";
-        }
-        else
-        if (name_len == 6 && memcmp (line, "secret", 6) == 0) {
+        } else if (name_len == 6 && memcmp (line, "secret", 6) == 0) {
             seen = &fields->has_secret;
             name = "secret";
-        }
-        else {
+        } else {
             snprintf (why, why_size, "line %d has an unknown field", line_no);
             return -1;
         }
@@ -235,12 +230,11 @@ s_parse (const char *text, size_t size, s_key_text_t *fields, char *why, size_t 
                           printable ? (int) value_len : 1, printable ? value : "?", line_no);
                 return -1;
             }
-        }
-        else {
+        } else {
             uint8_t *key = seen == &fields->has_public ? fields->public_key : fields->seed;
             if (s_decode_key (value, value_len, key)) {
-                snprintf (why, why_size, "the %s: value on line %d is not a 40-char Z85 key",
-                          name, line_no);
+                snprintf (why, why_size, "the %s: value on line %d is not a 40-char Z85 key", name,
+                          line_no);
                 return -1;
             }
         }
@@ -261,8 +255,7 @@ s_parse (const char *text, size_t size, s_key_text_t *fields, char *why, size_t 
         assert (rc == 0);
         sodium_memzero (secret, sizeof secret);
         if (sodium_memcmp (derived, fields->public_key, 32) != 0) {
-            snprintf (why, why_size,
-                      "the public key does not match the one derived from the seed");
+            snprintf (why, why_size, "the public key does not match the one derived from the seed");
             return -1;
         }
     }
@@ -371,9 +364,10 @@ fed_identity_load (const char *path, fed_err_t *err)
         goto done;
     }
     if (!fields.has_secret) {
-        fed_err_set (err, FED_IDENTITY_ERR_CORRUPT,
-                     "%s is corrupt (there is no secret: line; is it a public key file?); "
-                     FED_FIX_SECRET, path);
+        fed_err_set (
+            err, FED_IDENTITY_ERR_CORRUPT,
+            "%s is corrupt (there is no secret: line; is it a public key file?); " FED_FIX_SECRET,
+            path);
         goto done;
     }
     self = s_new (fields.seed);
@@ -411,8 +405,7 @@ s_sync_dir (const char *path)
     const char *name = ".";
     if (slash == dir)
         name = "/";
-    else
-    if (slash) {
+    else if (slash) {
         *slash = '\0';
         name = dir;
     }
@@ -458,7 +451,7 @@ s_write_file (const char *path, const char *text, size_t size, mode_t mode, fed_
     }
     if (fd < 0) {
         fed_err_set (err, FED_IDENTITY_ERR_IO, "cannot create %s: %s", tmp, strerror (errno));
-        fed_free (&tmp);        //  not ours to unlink: O_EXCL did not create it
+        fed_free (&tmp); //  not ours to unlink: O_EXCL did not create it
         return -1;
     }
     //  The umask may have removed bits (0644) or the mode may be wrong on odd
@@ -473,8 +466,7 @@ s_write_file (const char *path, const char *text, size_t size, mode_t mode, fed_
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fed_err_set (err, FED_IDENTITY_ERR_IO, "cannot write %s: %s", tmp,
-                         strerror (errno));
+            fed_err_set (err, FED_IDENTITY_ERR_IO, "cannot write %s: %s", tmp, strerror (errno));
             goto err;
         }
         done += (size_t) n;
@@ -590,9 +582,7 @@ fed_identity_read_public (const char *path_or_key, uint8_t key [32], fed_err_t *
         sodium_memzero (buf, sizeof buf);
         if (rc != 0)
             return -1;
-    }
-    else
-    if (fed_key_decode (found, path_or_key) != 0) {
+    } else if (fed_key_decode (found, path_or_key) != 0) {
         fed_err_set (err, FED_IDENTITY_ERR_INVALID,
                      "'%.80s' is neither a key file (%s) nor a key as 40 Z85 or 64 hex chars",
                      path_or_key, strerror (stat_errno));
@@ -617,7 +607,7 @@ s_make_dirs (const char *dir, fed_err_t *err)
         return -1;
     }
     char *path = fed_strdup (dir);
-    for (char *cursor = path + 1; ; cursor++) {
+    for (char *cursor = path + 1;; cursor++) {
         if (*cursor != '/' && *cursor != '\0')
             continue;
         char saved = *cursor;
@@ -636,8 +626,7 @@ s_make_dirs (const char *dir, fed_err_t *err)
     struct stat st;
     if (stat (dir, &st) != 0 || !S_ISDIR (st.st_mode)) {
         fed_err_set (err, FED_IDENTITY_ERR_IO,
-                     "data directory %s is not a directory; move it away or choose another",
-                     dir);
+                     "data directory %s is not a directory; move it away or choose another", dir);
         return -1;
     }
     return 0;
@@ -665,8 +654,7 @@ s_open_in (const char *data_dir, const char *name, bool *created_p, fed_err_t *e
             self = fresh;
             created = true;
             fed_info ("identity: created %s for key %s", path, self->id);
-        }
-        else {
+        } else {
             fed_identity_destroy (&fresh);
             //  Another process won the race to create it: use theirs.
             if (local.code == FED_IDENTITY_ERR_EXISTS)
@@ -757,7 +745,7 @@ fed_identity_sign (const fed_identity_t *self, const uint8_t *msg, size_t size, 
     assert (sig);
     static const uint8_t nothing = 0;
     if (!msg)
-        msg = &nothing;             //  libsodium wants a pointer even for no bytes
+        msg = &nothing; //  libsodium wants a pointer even for no bytes
     int rc = crypto_sign_detached (sig, NULL, msg, size, self->secrets->sign_secret);
     assert (rc == 0);
 }

@@ -43,12 +43,12 @@ typedef struct fed_identity_t fed_identity_t;
 
 //  Reason codes left in fed_err_t.code by this module.
 enum {
-    FED_IDENTITY_ERR_IO = 1,        //  a system call failed (message has strerror)
-    FED_IDENTITY_ERR_MISSING = 2,   //  the file does not exist
-    FED_IDENTITY_ERR_UNSAFE = 3,    //  wrong file type, owner or mode
-    FED_IDENTITY_ERR_CORRUPT = 4,   //  the file's contents fail a check
-    FED_IDENTITY_ERR_EXISTS = 5,    //  refusing to overwrite an existing file
-    FED_IDENTITY_ERR_INVALID = 6    //  key text or key bytes are not a valid key
+    FED_IDENTITY_ERR_IO = 1,      //  a system call failed (message has strerror)
+    FED_IDENTITY_ERR_MISSING = 2, //  the file does not exist
+    FED_IDENTITY_ERR_UNSAFE = 3,  //  wrong file type, owner or mode
+    FED_IDENTITY_ERR_CORRUPT = 4, //  the file's contents fail a check
+    FED_IDENTITY_ERR_EXISTS = 5,  //  refusing to overwrite an existing file
+    FED_IDENTITY_ERR_INVALID = 6  //  key text or key bytes are not a valid key
 };
 
 //  A fresh random keypair. Caller owns the result and must destroy it.

@@ -10,21 +10,21 @@
 #include <string.h>
 
 typedef struct {
-    char *name;                 //  family name, owned
+    char *name; //  family name, owned
     fed_metric_kind_t kind;
-    char *help;                 //  owned
+    char *help; //  owned
 } family_t;
 
 typedef struct {
-    char *name;                 //  family name, owned
-    char *labels;               //  exposition label set, owned
+    char *name;   //  family name, owned
+    char *labels; //  exposition label set, owned
     double value;
 } series_t;
 
 struct fed_metrics_t {
-    family_t *families;         //  owned array
+    family_t *families; //  owned array
     size_t family_count;
-    series_t *series;           //  owned array
+    series_t *series; //  owned array
     size_t series_count;
 };
 
@@ -61,9 +61,9 @@ fed_metrics_declare (fed_metrics_t *self, const char *name, fed_metric_kind_t ki
     for (size_t i = 0; i < self->family_count; i++)
         if (strcmp (self->families [i].name, name) == 0)
             return;
-    self->families = (family_t *) fed_realloc (self->families,
-                                               (self->family_count + 1) * sizeof (family_t));
-    self->families [self->family_count++] = (family_t) {fed_strdup (name), kind, fed_strdup (help)};
+    self->families =
+        (family_t *) fed_realloc (self->families, (self->family_count + 1) * sizeof (family_t));
+    self->families [self->family_count++] = (family_t){fed_strdup (name), kind, fed_strdup (help)};
 }
 
 static series_t *
@@ -73,10 +73,10 @@ s_series (fed_metrics_t *self, const char *name, const char *labels)
         if (strcmp (self->series [i].name, name) == 0
             && strcmp (self->series [i].labels, labels) == 0)
             return &self->series [i];
-    self->series = (series_t *) fed_realloc (self->series,
-                                             (self->series_count + 1) * sizeof (series_t));
+    self->series =
+        (series_t *) fed_realloc (self->series, (self->series_count + 1) * sizeof (series_t));
     series_t *series = &self->series [self->series_count++];
-    *series = (series_t) {fed_strdup (name), fed_strdup (labels), 0};
+    *series = (series_t){fed_strdup (name), fed_strdup (labels), 0};
     return series;
 }
 
@@ -136,8 +136,8 @@ fed_metrics_render (fed_metrics_t *self)
     text_t text = {fed_strdup (""), 0, 1};
     for (size_t f = 0; f < self->family_count; f++) {
         const family_t *family = &self->families [f];
-        s_append (&text, "# HELP %s %s\n# TYPE %s %s\n", family->name, family->help,
-                  family->name, family->kind == FED_METRIC_COUNTER ? "counter" : "gauge");
+        s_append (&text, "# HELP %s %s\n# TYPE %s %s\n", family->name, family->help, family->name,
+                  family->kind == FED_METRIC_COUNTER ? "counter" : "gauge");
         bool any = false;
         for (size_t i = 0; i < self->series_count; i++) {
             const series_t *series = &self->series [i];

@@ -6,7 +6,7 @@
     on only the actor thread touches it. Requests travel over the actor pipe
     as typed pictures (zsock_send), never as text to parse.
 */
-#include "fed_build.h"  //  autoconf: PACKAGE_VERSION
+#include "fed_build.h" //  autoconf: PACKAGE_VERSION
 #include "node_internal.h"
 #include "control.h"
 #include "coreviews.h"
@@ -22,9 +22,9 @@
 
 //  The actor's state; lives on the actor thread.
 typedef struct {
-    fed_node_t *node;               //  front end (the log and config inside it)
-    zsock_t *pipe;                  //  to the front end
-    zloop_t *loop;                  //  the one event loop
+    fed_node_t *node; //  front end (the log and config inside it)
+    zsock_t *pipe;    //  to the front end
+    zloop_t *loop;    //  the one event loop
 } node_actor_t;
 
 const char *
@@ -54,7 +54,7 @@ s_config_copy (const fed_config_t *config)
     fed_err_t err;
     if (fed_config_load_string (copy, yaml, strlen (yaml), "(config copy)", &err)) {
         fed_error ("config copy failed: %s", err.text);
-        abort ();       //  a config that cannot re-read its own dump is a bug
+        abort (); //  a config that cannot re-read its own dump is a bug
     }
     free (yaml);
     return copy;
@@ -69,8 +69,10 @@ s_make_data_dir (const char *dir, fed_err_t *err)
         if (*p == '/') {
             *p = 0;
             if (mkdir (path, 0755) && errno != EEXIST) {
-                fed_err_set (err, -1, "cannot create %s for data dir %s: %s (config data_dir, "
-                             "--data-dir)", path, dir, strerror (errno));
+                fed_err_set (err, -1,
+                             "cannot create %s for data dir %s: %s (config data_dir, "
+                             "--data-dir)",
+                             path, dir, strerror (errno));
                 free (path);
                 return -1;
             }
@@ -81,8 +83,7 @@ s_make_data_dir (const char *dir, fed_err_t *err)
         struct stat st;
         if (stat (dir, &st) == 0 && S_ISDIR (st.st_mode))
             return 0;
-        fed_err_set (err, -1, "data dir %s is not a directory (config data_dir, --data-dir)",
-                     dir);
+        fed_err_set (err, -1, "data dir %s is not a directory (config data_dir, --data-dir)", dir);
         return -1;
     }
     fed_err_set (err, -1, "cannot create data dir %s: %s (config data_dir, --data-dir)", dir,
@@ -99,8 +100,7 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
     char *key_path = fed_sprintf ("%s/node.key", config->data_dir);
     if (read_only) {
         identity = fed_identity_load (key_path, err);
-    }
-    else if (s_make_data_dir (config->data_dir, err) == 0)
+    } else if (s_make_data_dir (config->data_dir, err) == 0)
         identity = fed_identity_open (config->data_dir, NULL, err);
     free (key_path);
     if (!identity)
@@ -167,16 +167,16 @@ s_pack_text (msgpack_packer *pk, const char *name, const char *value)
 }
 
 void
-fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
-                    uint8_t **body_p, size_t *size_p)
+fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config, uint8_t **body_p,
+                    size_t *size_p)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 5);
-    s_pack_text (&pk, "name", *config->node.name ? config->node.name
-                                                 : fed_identity_short_id (identity));
+    s_pack_text (&pk, "name",
+                 *config->node.name ? config->node.name : fed_identity_short_id (identity));
     s_pack_text (&pk, "version", PACKAGE_VERSION);
     char *seed = fed_node_seed_string (identity, config);
     s_pack_text (&pk, "seed", seed);
@@ -208,8 +208,8 @@ fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,
 char *
 fed_node_seed_string (const fed_identity_t *identity, const fed_config_t *config)
 {
-    const char *endpoint = *config->listen.advertise ? config->listen.advertise
-                                                     : config->listen.peer;
+    const char *endpoint =
+        *config->listen.advertise ? config->listen.advertise : config->listen.peer;
     const char *host_start = strstr (endpoint, "://");
     host_start = host_start ? host_start + 3 : endpoint;
     const char *port = strrchr (host_start, ':');
@@ -237,8 +237,8 @@ s_actor_append (node_actor_t *self, zmsg_t *request)
     if (!type || !body)
         fed_err_set (&err, -1, "APPEND needs a type and a body frame");
     else
-        rc = fed_node_append_local (self->node, type, zframe_data (body), zframe_size (body),
-                                    &seq, NULL, &err);
+        rc = fed_node_append_local (self->node, type, zframe_data (body), zframe_size (body), &seq,
+                                    NULL, &err);
     zsock_send (self->pipe, "8is", seq, rc, rc ? err.text : "");
     free (type);
     zframe_destroy (&body);
@@ -251,7 +251,7 @@ s_actor_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     node_actor_t *self = (node_actor_t *) arg;
     zmsg_t *request = zmsg_recv (pipe);
     if (!request)
-        return -1;              //  interrupted
+        return -1; //  interrupted
     char *command = zmsg_popstr (request);
     int rc = 0;
     if (!command)
@@ -307,8 +307,8 @@ fed_node_start (fed_node_t *self, fed_err_t *err)
     //  For operators and fedctl --data-dir: the node's public key.
     char *pub_path = fed_sprintf ("%s/node.pub", self->config->data_dir);
     fed_err_t pub_err;
-    if (access (pub_path, F_OK) != 0 && fed_identity_save_public (self->identity, pub_path,
-                                                                   &pub_err))
+    if (access (pub_path, F_OK) != 0
+        && fed_identity_save_public (self->identity, pub_path, &pub_err))
         fed_warn ("%s", pub_err.text);
     free (pub_path);
     self->actor = zactor_new (s_node_actor, self);
@@ -341,7 +341,7 @@ fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err)
     size_t allowed = 0;
     for (size_t i = 0; i < count; i++) {
         if (entries [i].role == FED_ROLE_PEER)
-            continue;           //  peers have no control rights
+            continue; //  peers have no control rights
         char user_id [65];
         fed_hex_encode (user_id, entries [i].key, 32);
         fed_zap_allow (self->zap, FED_ZAP_CONTROL, entries [i].curve, user_id);
@@ -378,8 +378,7 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
         if (event) {
             memcpy (id, fed_event_id (event), 32);
             fed_event_destroy (&event);
-        }
-        else
+        } else
             memset (id, 0, 32);
     }
     if (strncmp (type, "trust.", 6) == 0) {

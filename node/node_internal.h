@@ -12,18 +12,18 @@
 typedef struct fed_control_t fed_control_t;
 
 struct fed_node_t {
-    fed_config_t *config;           //  copy of the config, owned
-    fed_identity_t *identity;       //  node key, owned
-    fed_identity_t *admin;          //  local operator key, owned
-    fed_evlog_t *log;               //  owned; the actor's while it runs
-    fed_trust_t *trust;             //  the trusted set, owned; the actor's while it runs
-    fed_metrics_t *metrics;         //  owned; the actor's while it runs
-    fed_zap_t *zap;                 //  the ZAP handler, owned
-    zactor_t *actor;                //  the event loop thread, owned
-    fed_control_t *control;         //  control server; made and used on the actor thread
-    int64_t started_ms;             //  wall clock at start
-    uint8_t (*zap_keys) [32];       //  CURVE keys allowed on the control domain, owned
-    size_t zap_key_count;           //  entries in zap_keys
+    fed_config_t *config;     //  copy of the config, owned
+    fed_identity_t *identity; //  node key, owned
+    fed_identity_t *admin;    //  local operator key, owned
+    fed_evlog_t *log;         //  owned; the actor's while it runs
+    fed_trust_t *trust;       //  the trusted set, owned; the actor's while it runs
+    fed_metrics_t *metrics;   //  owned; the actor's while it runs
+    fed_zap_t *zap;           //  the ZAP handler, owned
+    zactor_t *actor;          //  the event loop thread, owned
+    fed_control_t *control;   //  control server; made and used on the actor thread
+    int64_t started_ms;       //  wall clock at start
+    uint8_t (*zap_keys) [32]; //  CURVE keys allowed on the control domain, owned
+    size_t zap_key_count;     //  entries in zap_keys
 };
 
 //  Appends a local event and runs what follows any change to the log:

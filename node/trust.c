@@ -8,8 +8,8 @@
 #include <string.h>
 
 struct fed_trust_t {
-    fed_trusted_t *entries;     //  owned array
-    size_t count;               //  entries used
+    fed_trusted_t *entries; //  owned array
+    size_t count;           //  entries used
 };
 
 fed_trust_t *
@@ -51,7 +51,7 @@ s_put (fed_trusted_t **entries, size_t *count, const uint8_t key [32], fed_role_
 {
     uint8_t curve [32];
     if (fed_identity_curve_from_public (key, curve))
-        return;                 //  not a valid ed25519 point: cannot connect anyway
+        return; //  not a valid ed25519 point: cannot connect anyway
     fed_trusted_t *entry = s_find (*entries, *count, key);
     if (!entry) {
         *entries = (fed_trusted_t *) fed_realloc (*entries, (*count + 1) * sizeof **entries);

@@ -20,11 +20,11 @@ extern "C" {
 typedef enum { FED_TRUST_CONFIG, FED_TRUST_LOCAL, FED_TRUST_EVENT } fed_trust_source_t;
 
 typedef struct {
-    uint8_t key [32];           //  ed25519 public key
-    uint8_t curve [32];         //  its CURVE public key (what ZAP sees)
+    uint8_t key [32];   //  ed25519 public key
+    uint8_t curve [32]; //  its CURVE public key (what ZAP sees)
     fed_role_t role;
-    char name [65];             //  optional label
-    fed_trust_source_t source;  //  where the entry comes from
+    char name [65];            //  optional label
+    fed_trust_source_t source; //  where the entry comes from
 } fed_trusted_t;
 
 typedef struct fed_trust_t fed_trust_t;

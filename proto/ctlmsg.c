@@ -35,8 +35,10 @@ fed_ctl_request_decode (const void *data, size_t size, fed_ctl_request_t *reques
     uint32_t command_size;
     if (fed_mpr_str (&reader, &command, &command_size) || command_size == 0
         || command_size > FED_CTL_COMMAND_MAX) {
-        fed_err_set (err, 0, "request element 1 must be the command name, a string of 1..%d "
-                     "bytes like \"status\"", FED_CTL_COMMAND_MAX);
+        fed_err_set (err, 0,
+                     "request element 1 must be the command name, a string of 1..%d "
+                     "bytes like \"status\"",
+                     FED_CTL_COMMAND_MAX);
         return FED_MALFORMED;
     }
     memcpy (request->command, command, command_size);
@@ -51,8 +53,7 @@ fed_ctl_request_decode (const void *data, size_t size, fed_ctl_request_t *reques
         return FED_MALFORMED;
     }
     if (arg_count > FED_CTL_ARGS_MAX) {
-        fed_err_set (err, 0, "%u arguments is over the limit of %d", arg_count,
-                     FED_CTL_ARGS_MAX);
+        fed_err_set (err, 0, "%u arguments is over the limit of %d", arg_count, FED_CTL_ARGS_MAX);
         return FED_MALFORMED;
     }
     for (uint32_t i = 0; i < arg_count; i++) {
@@ -70,11 +71,13 @@ fed_ctl_request_decode (const void *data, size_t size, fed_ctl_request_t *reques
             }
         size_t start = reader.pos;
         if (fed_mpr_skip (&reader, &s_limits)) {
-            fed_err_set (err, 0, "argument '%.*s': value is malformed, truncated, or nested "
-                         "deeper than %u", (int) arg->key_size, arg->key, s_limits.max_depth);
+            fed_err_set (err, 0,
+                         "argument '%.*s': value is malformed, truncated, or nested "
+                         "deeper than %u",
+                         (int) arg->key_size, arg->key, s_limits.max_depth);
             return FED_MALFORMED;
         }
-        arg->value = (fed_blob_t) {reader.data + start, reader.pos - start};
+        arg->value = (fed_blob_t){reader.data + start, reader.pos - start};
         request->arg_count++;
     }
     if (!fed_mpr_done (&reader)) {
@@ -97,8 +100,8 @@ s_find (fed_ctl_request_t *request, const char *name)
 }
 
 int
-fed_ctl_arg_str (fed_ctl_request_t *request, const char *name, size_t max_size,
-                 const char **ptr, uint32_t *size, fed_err_t *err)
+fed_ctl_arg_str (fed_ctl_request_t *request, const char *name, size_t max_size, const char **ptr,
+                 uint32_t *size, fed_err_t *err)
 {
     fed_ctl_arg_t *arg = s_find (request, name);
     if (!arg)
@@ -106,8 +109,7 @@ fed_ctl_arg_str (fed_ctl_request_t *request, const char *name, size_t max_size,
     fed_mpr_t reader;
     fed_mpr_init (&reader, arg->value.data, arg->value.size);
     if (fed_mpr_str (&reader, ptr, size) || *size > max_size) {
-        fed_err_set (err, 0, "argument '%s' must be a string of at most %zu bytes", name,
-                     max_size);
+        fed_err_set (err, 0, "argument '%s' must be a string of at most %zu bytes", name, max_size);
         return -1;
     }
     return 0;
@@ -158,16 +160,14 @@ fed_ctl_arg_bin (fed_ctl_request_t *request, const char *name, size_t size, size
         if (size)
             fed_err_set (err, 0, "argument '%s' must be bin of exactly %zu bytes", name, size);
         else
-            fed_err_set (err, 0, "argument '%s' must be bin of at most %zu bytes", name,
-                         max_size);
+            fed_err_set (err, 0, "argument '%s' must be bin of at most %zu bytes", name, max_size);
         return -1;
     }
     return 0;
 }
 
 int
-fed_ctl_arg_map (fed_ctl_request_t *request, const char *name, fed_blob_t *value,
-                 fed_err_t *err)
+fed_ctl_arg_map (fed_ctl_request_t *request, const char *name, fed_blob_t *value, fed_err_t *err)
 {
     fed_ctl_arg_t *arg = s_find (request, name);
     if (!arg)
@@ -188,8 +188,7 @@ fed_ctl_args_all_used (const fed_ctl_request_t *request, fed_err_t *err)
     for (size_t i = 0; i < request->arg_count; i++)
         if (!request->args [i].used) {
             fed_err_set (err, 0, "unknown argument '%.*s' for '%s' (see doc/protocol.md §3.4)",
-                         (int) (request->args [i].key_size > 64 ? 64
-                                                                : request->args [i].key_size),
+                         (int) (request->args [i].key_size > 64 ? 64 : request->args [i].key_size),
                          request->args [i].key, request->command);
             return -1;
         }
@@ -256,7 +255,7 @@ fed_ctl_reply_decode (const void *data, size_t size, bool *ok, fed_blob_t *resul
     size_t start = reader.pos;
     if (fed_mpr_skip (&reader, NULL) || !fed_mpr_done (&reader))
         return FED_MALFORMED;
-    *result = (fed_blob_t) {reader.data + start, reader.pos - start};
+    *result = (fed_blob_t){reader.data + start, reader.pos - start};
     if (code_size)
         code [0] = 0;
     if (message_size)

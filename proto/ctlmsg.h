@@ -28,12 +28,12 @@ typedef struct {
     const char *key;
     uint32_t key_size;
     fed_blob_t value;
-    bool used;                  //  read by a getter
+    bool used; //  read by a getter
 } fed_ctl_arg_t;
 
 typedef struct {
-    char command [FED_CTL_COMMAND_MAX + 1];     //  NUL-terminated
-    fed_ctl_arg_t args [FED_CTL_ARGS_MAX];      //  borrowed from the frame
+    char command [FED_CTL_COMMAND_MAX + 1]; //  NUL-terminated
+    fed_ctl_arg_t args [FED_CTL_ARGS_MAX];  //  borrowed from the frame
     size_t arg_count;
 } fed_ctl_request_t;
 
@@ -48,8 +48,8 @@ int fed_ctl_request_decode (const void *data, size_t size, fed_ctl_request_t *re
 //  when it has another type or breaks the limit given.
 int fed_ctl_arg_str (fed_ctl_request_t *request, const char *name, size_t max_size,
                      const char **ptr, uint32_t *size, fed_err_t *err) FED_MUST_USE;
-int fed_ctl_arg_uint (fed_ctl_request_t *request, const char *name, uint64_t max,
-                      uint64_t *value, fed_err_t *err) FED_MUST_USE;
+int fed_ctl_arg_uint (fed_ctl_request_t *request, const char *name, uint64_t max, uint64_t *value,
+                      fed_err_t *err) FED_MUST_USE;
 int fed_ctl_arg_bool (fed_ctl_request_t *request, const char *name, bool *value,
                       fed_err_t *err) FED_MUST_USE;
 //  A bin of exactly size bytes (size 0: any size up to max_size).
@@ -77,9 +77,8 @@ void fed_ctl_request_begin (msgpack_packer *pk, const char *command, uint32_t ar
 //  the result object's bytes on success, the error map's on failure), and on
 //  failure code/message copied into the buffers; FED_MALFORMED if the reply
 //  is not a reply.
-int fed_ctl_reply_decode (const void *data, size_t size, bool *ok, fed_blob_t *result,
-                          char *code, size_t code_size, char *message, size_t message_size)
-    FED_MUST_USE;
+int fed_ctl_reply_decode (const void *data, size_t size, bool *ok, fed_blob_t *result, char *code,
+                          size_t code_size, char *message, size_t message_size) FED_MUST_USE;
 
 #ifdef __cplusplus
 }

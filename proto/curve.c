@@ -17,11 +17,11 @@
 //  options refuse it; then fail-closed rests on the node starting its
 //  handler before any server binds, which fed_node_start guarantees.
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#   define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
 struct fed_zap_t {
-    zactor_t *actor;            //  the handler thread, owned
+    zactor_t *actor; //  the handler thread, owned
 };
 
 void
@@ -61,11 +61,11 @@ fed_curve_client (zsock_t *sock, const uint8_t secret [32], const uint8_t public
 //  --- The handler actor -----------------------------------------------------
 
 typedef struct {
-    zsock_t *pipe;              //  to the front end
-    zsock_t *handler;           //  REP-like ROUTER on the ZAP endpoint
-    zhash_t *allowed;           //  "domain hexkey" -> user id (owned strings)
-    uint64_t admitted;          //  handshakes admitted
-    uint64_t refused;           //  handshakes refused
+    zsock_t *pipe;     //  to the front end
+    zsock_t *handler;  //  REP-like ROUTER on the ZAP endpoint
+    zhash_t *allowed;  //  "domain hexkey" -> user id (owned strings)
+    uint64_t admitted; //  handshakes admitted
+    uint64_t refused;  //  handshakes refused
 } zap_actor_t;
 
 static char *
@@ -96,8 +96,8 @@ s_zap_request (zap_actor_t *self)
     const char *user_id = NULL;
     const char *status = "400";
     const char *text = "key not trusted";
-    if (version && streq (version, "1.0") && mechanism && streq (mechanism, "CURVE")
-        && credentials && zframe_size (credentials) == 32 && domain) {
+    if (version && streq (version, "1.0") && mechanism && streq (mechanism, "CURVE") && credentials
+        && zframe_size (credentials) == 32 && domain) {
         char *key = s_table_key (domain, zframe_data (credentials));
         user_id = (const char *) zhash_lookup (self->allowed, key);
         free (key);
@@ -105,8 +105,7 @@ s_zap_request (zap_actor_t *self)
             status = "200";
             text = "OK";
         }
-    }
-    else
+    } else
         text = "only CURVE is accepted";
     if (user_id)
         self->admitted++;
@@ -161,8 +160,7 @@ s_zap_command (zap_actor_t *self)
         zframe_destroy (&key);
         free (user_id);
         zsock_signal (self->pipe, 0);
-    }
-    else if (streq (command, "COUNTS"))
+    } else if (streq (command, "COUNTS"))
         zsock_send (self->pipe, "88", self->admitted, self->refused);
     free (command);
     zmsg_destroy (&msg);
@@ -182,8 +180,7 @@ s_zap_actor (zsock_t *pipe, void *arg)
             if (which == pipe) {
                 if (s_zap_command (&self))
                     break;
-            }
-            else if (which == self.handler)
+            } else if (which == self.handler)
                 s_zap_request (&self);
             else if (zpoller_terminated (poller))
                 break;
@@ -202,8 +199,10 @@ fed_zap_new (fed_err_t *err)
     //  zactor_new waited for the signal; a failed bind signalled 1, and the
     //  actor has returned: find out by asking it for its counts.
     if (zstr_send (self->actor, "COUNTS") || zsock_recv (self->actor, "88", NULL, NULL)) {
-        fed_err_set (err, -1, "cannot start the ZAP handler: %s is already bound in this "
-                     "process (one node per process)", ZAP_ENDPOINT);
+        fed_err_set (err, -1,
+                     "cannot start the ZAP handler: %s is already bound in this "
+                     "process (one node per process)",
+                     ZAP_ENDPOINT);
         fed_zap_destroy (&self);
         return NULL;
     }

@@ -34,24 +34,22 @@ s_utf8_len (const uint8_t *p, size_t left)
     if (b < 0x80)
         return 1;
     size_t len;
-    uint8_t lo = 0x80, hi = 0xbf;       //  allowed range of the second byte
+    uint8_t lo = 0x80, hi = 0xbf; //  allowed range of the second byte
     if (b >= 0xc2 && b <= 0xdf)
         len = 2;
     else if (b >= 0xe0 && b <= 0xef) {
         len = 3;
         if (b == 0xe0)
-            lo = 0xa0;                  //  no overlongs
+            lo = 0xa0; //  no overlongs
         else if (b == 0xed)
-            hi = 0x9f;                  //  no UTF-16 surrogates
-    }
-    else if (b >= 0xf0 && b <= 0xf4) {
+            hi = 0x9f; //  no UTF-16 surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
         len = 4;
         if (b == 0xf0)
             lo = 0x90;
         else if (b == 0xf4)
-            hi = 0x8f;                  //  nothing above U+10FFFF
-    }
-    else
+            hi = 0x8f; //  nothing above U+10FFFF
+    } else
         return 0;
     if (left < len || p [1] < lo || p [1] > hi)
         return 0;
@@ -90,9 +88,9 @@ s_utf8_put (uint8_t *dst, uint32_t cp)
 
 //  A growable byte buffer; memory from fed_realloc.
 typedef struct {
-    char *data;                 //  bytes, owned
-    size_t size;                //  bytes used
-    size_t alloc;               //  bytes allocated
+    char *data;   //  bytes, owned
+    size_t size;  //  bytes used
+    size_t alloc; //  bytes allocated
 } s_buf_t;
 
 //  Makes room for extra more bytes and returns where they go.
@@ -143,48 +141,46 @@ s_decimal_point (void)
 
 //  A decoded member name on the duplicate-check stack.
 typedef struct {
-    size_t offset;              //  where its bytes start in parser.keys
-    size_t size;                //  its length
-    uint64_t hash;              //  FNV-1a of its bytes
+    size_t offset; //  where its bytes start in parser.keys
+    size_t size;   //  its length
+    uint64_t hash; //  FNV-1a of its bytes
 } s_key_t;
 
 typedef struct {
-    const uint8_t *text;        //  input, not owned
-    size_t size;                //  bytes in text
-    size_t pos;                 //  next byte to read
-    const fed_mp_limits_t *limits;  //  caps, not owned
-    uint64_t objects;           //  values and keys seen so far (first pass)
-    bool emit;                  //  false: validate and count; true: pack
-    fed_err_t *err;             //  where the first pass reports, may be NULL
-    uint32_t *counts;           //  element counts, in container opening order
-    size_t counts_size;         //  counts recorded (first pass)
-    size_t counts_alloc;        //  counts allocated
-    size_t counts_next;         //  next count to use (second pass)
-    s_buf_t scratch;            //  the string or number being decoded
-    s_buf_t keys;               //  bytes of the member names of open objects
-    s_key_t *names;             //  member names of open objects, a stack
-    size_t names_size;          //  names on the stack
-    size_t names_alloc;         //  names allocated
-    msgpack_sbuffer sbuf;       //  output (second pass)
-    msgpack_packer packer;      //  packs into sbuf
+    const uint8_t *text;           //  input, not owned
+    size_t size;                   //  bytes in text
+    size_t pos;                    //  next byte to read
+    const fed_mp_limits_t *limits; //  caps, not owned
+    uint64_t objects;              //  values and keys seen so far (first pass)
+    bool emit;                     //  false: validate and count; true: pack
+    fed_err_t *err;                //  where the first pass reports, may be NULL
+    uint32_t *counts;              //  element counts, in container opening order
+    size_t counts_size;            //  counts recorded (first pass)
+    size_t counts_alloc;           //  counts allocated
+    size_t counts_next;            //  next count to use (second pass)
+    s_buf_t scratch;               //  the string or number being decoded
+    s_buf_t keys;                  //  bytes of the member names of open objects
+    s_key_t *names;                //  member names of open objects, a stack
+    size_t names_size;             //  names on the stack
+    size_t names_alloc;            //  names allocated
+    msgpack_sbuffer sbuf;          //  output (second pass)
+    msgpack_packer packer;         //  packs into sbuf
 } s_parser_t;
 
 static int s_value (s_parser_t *self, uint32_t depth);
 
 //  Reports a malformed input at byte offset pos and returns FED_MALFORMED.
 //  The line and column are worked out here, on failure only.
-static int FED_PRINTF (3, 4)
-s_fail (s_parser_t *self, size_t pos, const char *format, ...)
+static int FED_PRINTF (3, 4) s_fail (s_parser_t *self, size_t pos, const char *format, ...)
 {
-    assert (!self->emit);           //  the second pass sees valid text only
+    assert (!self->emit); //  the second pass sees valid text only
     size_t line = 1, column = 1;
     for (size_t i = 0; i < pos && i < self->size; i++) {
         if (self->text [i] == '\n') {
             line++;
             column = 1;
-        }
-        else if ((self->text [i] & 0xc0) != 0x80)
-            column++;               //  count characters, not continuation bytes
+        } else if ((self->text [i] & 0xc0) != 0x80)
+            column++; //  count characters, not continuation bytes
     }
     char message [400];
     va_list args;
@@ -297,7 +293,8 @@ s_unicode_escape (s_parser_t *self)
             || low < 0xdc00 || low > 0xdfff)
             return s_fail (self, start,
                            "lone high surrogate \\u%04" PRIx32 " in a string "
-                           "(it must be followed by a \\udc00-\\udfff escape)", cp);
+                           "(it must be followed by a \\udc00-\\udfff escape)",
+                           cp);
         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
         self->pos += 6;
     }
@@ -331,15 +328,19 @@ s_string (s_parser_t *self)
                 continue;
             }
             if (e == 0 || !simple)
-                return s_fail (self, self->pos, "invalid escape '\\%c' (use \\\" \\\\ \\/ \\b "
-                               "\\f \\n \\r \\t or \\uXXXX)", e >= 0x20 && e < 0x7f ? e : '?');
+                return s_fail (self, self->pos,
+                               "invalid escape '\\%c' (use \\\" \\\\ \\/ \\b "
+                               "\\f \\n \\r \\t or \\uXXXX)",
+                               e >= 0x20 && e < 0x7f ? e : '?');
             s_buf_putc (&self->scratch, "\"\\/\b\f\n\r\t" [simple - "\"\\/bfnrt"]);
             self->pos += 2;
             continue;
         }
         if (c < 0x20)
-            return s_fail (self, self->pos, "control character 0x%02x inside a string "
-                           "(write it as \\u%04x)", c, c);
+            return s_fail (self, self->pos,
+                           "control character 0x%02x inside a string "
+                           "(write it as \\u%04x)",
+                           c, c);
         size_t len = s_utf8_len (self->text + self->pos, self->size - self->pos);
         if (len == 0)
             return s_fail (self, self->pos, "invalid UTF-8 byte 0x%02x in a string", c);
@@ -369,8 +370,7 @@ s_literal (s_parser_t *self, const char *word)
 static bool
 s_is_digit (const s_parser_t *self)
 {
-    return self->pos < self->size && self->text [self->pos] >= '0'
-           && self->text [self->pos] <= '9';
+    return self->pos < self->size && self->text [self->pos] >= '0' && self->text [self->pos] <= '9';
 }
 
 static int
@@ -422,8 +422,7 @@ s_number (s_parser_t *self)
         }
         if (magnitude <= (uint64_t) INT64_MAX + 1) {
             if (self->emit)
-                msgpack_pack_int64 (&self->packer,
-                                    magnitude ? -(int64_t) (magnitude - 1) - 1 : 0);
+                msgpack_pack_int64 (&self->packer, magnitude ? -(int64_t) (magnitude - 1) - 1 : 0);
             return 0;
         }
     }
@@ -453,8 +452,8 @@ s_count_open (s_parser_t *self)
         return self->counts_next++;
     if (self->counts_size == self->counts_alloc) {
         self->counts_alloc = self->counts_alloc ? 2 * self->counts_alloc : 16;
-        self->counts = (uint32_t *) fed_realloc (self->counts,
-                                                 self->counts_alloc * sizeof (uint32_t));
+        self->counts =
+            (uint32_t *) fed_realloc (self->counts, self->counts_alloc * sizeof (uint32_t));
     }
     self->counts [self->counts_size] = 0;
     return self->counts_size++;
@@ -506,11 +505,11 @@ s_hash (const uint8_t *bytes, size_t size)
 //  Duplicate-key state of one open object: an open-addressing table of
 //  indexes (plus one, 0 = empty) into the parser's names stack.
 typedef struct {
-    size_t *slots;              //  table, owned; NULL until the first key
-    size_t alloc;               //  slots, a power of two
-    size_t used;                //  keys in the table
-    size_t names_mark;          //  names stack size when the object opened
-    size_t keys_mark;           //  keys buffer size when the object opened
+    size_t *slots;     //  table, owned; NULL until the first key
+    size_t alloc;      //  slots, a power of two
+    size_t used;       //  keys in the table
+    size_t names_mark; //  names stack size when the object opened
+    size_t keys_mark;  //  keys buffer size when the object opened
 } s_members_t;
 
 static bool
@@ -518,7 +517,7 @@ s_same_key (const s_parser_t *self, size_t index, const uint8_t *bytes, size_t s
 {
     const s_key_t *key = &self->names [index];
     return key->hash == hash && key->size == size
-           && (size == 0 || memcmp (self->keys.data + key->offset, bytes, size) == 0);
+        && (size == 0 || memcmp (self->keys.data + key->offset, bytes, size) == 0);
 }
 
 //  Adds the name just decoded into scratch; false if the object has it.
@@ -552,7 +551,7 @@ s_members_add (s_parser_t *self, s_members_t *members)
         self->names_alloc = self->names_alloc ? 2 * self->names_alloc : 16;
         self->names = (s_key_t *) fed_realloc (self->names, self->names_alloc * sizeof (s_key_t));
     }
-    self->names [self->names_size] = (s_key_t) {self->keys.size, size, hash};
+    self->names [self->names_size] = (s_key_t){self->keys.size, size, hash};
     members->slots [at] = ++self->names_size;
     members->used++;
     if (size)
@@ -579,8 +578,7 @@ s_object_members (s_parser_t *self, uint32_t depth, s_members_t *members, uint32
             msgpack_pack_str (&self->packer, self->scratch.size);
             if (self->scratch.size)
                 msgpack_pack_str_body (&self->packer, self->scratch.data, self->scratch.size);
-        }
-        else if (!s_members_add (self, members))
+        } else if (!s_members_add (self, members))
             return s_fail (self, key_pos, "duplicate key \"%.*s\"",
                            self->scratch.size > 60 ? 60 : (int) self->scratch.size,
                            self->scratch.data);
@@ -675,8 +673,8 @@ s_document (s_parser_t *self)
 }
 
 int
-fed_json_to_msgpack (const char *text, size_t size, const fed_mp_limits_t *limits,
-                     uint8_t **out_p, size_t *out_size_p, fed_err_t *err)
+fed_json_to_msgpack (const char *text, size_t size, const fed_mp_limits_t *limits, uint8_t **out_p,
+                     size_t *out_size_p, fed_err_t *err)
 {
     assert (text || size == 0);
     assert (out_p && out_size_p);
@@ -736,19 +734,16 @@ s_render_string (s_buf_t *out, const uint8_t *bytes, size_t size)
             s_buf_putc (out, '\\');
             s_buf_putc (out, (char) c);
             pos++;
-        }
-        else if (c < 0x20 || c == 0x7f) {
+        } else if (c < 0x20 || c == 0x7f) {
             char escape [6] = {'\\', 'u', '0', '0', digits [c >> 4], digits [c & 15]};
             s_buf_put (out, escape, sizeof escape);
             pos++;
-        }
-        else {
+        } else {
             size_t len = s_utf8_len (bytes + pos, size - pos);
             if (len == 0) {
                 s_buf_puts (out, "\\ufffd");
                 pos++;
-            }
-            else {
+            } else {
                 s_buf_put (out, bytes + pos, len);
                 pos += len;
             }
@@ -798,7 +793,7 @@ s_render_double (s_buf_t *out, double value, bool is_float32)
     }
     s_buf_puts (out, text);
     if (strspn (text, "-0123456789") == strlen (text))
-        s_buf_puts (out, ".0");     //  keep it a float when read back
+        s_buf_puts (out, ".0"); //  keep it a float when read back
 }
 
 //  Renders an ext object; fed_mp_check has vouched for its lengths.
@@ -810,16 +805,13 @@ s_render_ext (fed_mpr_t *reader, s_buf_t *out, bool pretty, int level)
     if (at [0] >= 0xd4 && at [0] <= 0xd8) {
         header = 2;
         size = (size_t) 1 << (at [0] - 0xd4);
-    }
-    else if (at [0] == 0xc7) {
+    } else if (at [0] == 0xc7) {
         header = 3;
         size = at [1];
-    }
-    else if (at [0] == 0xc8) {
+    } else if (at [0] == 0xc8) {
         header = 4;
         size = (size_t) at [1] << 8 | at [2];
-    }
-    else {
+    } else {
         assert (at [0] == 0xc9);
         header = 6;
         size = (size_t) at [1] << 24 | (size_t) at [2] << 16 | (size_t) at [3] << 8 | at [4];
@@ -907,9 +899,7 @@ s_render (fed_mpr_t *reader, s_buf_t *out, bool pretty, int level)
             s_newline (out, pretty, level);
             s_buf_putc (out, '}');
             break;
-        case FED_MP_EXT:
-            s_render_ext (reader, out, pretty, level);
-            break;
+        case FED_MP_EXT: s_render_ext (reader, out, pretty, level); break;
         case FED_MP_ARRAY:
             rc = fed_mpr_array (reader, &count);
             s_buf_putc (out, '[');
@@ -938,8 +928,7 @@ s_render (fed_mpr_t *reader, s_buf_t *out, bool pretty, int level)
                 s_newline (out, pretty, level);
             s_buf_putc (out, '}');
             break;
-        default:
-            rc = FED_MALFORMED;
+        default: rc = FED_MALFORMED;
     }
     assert (rc == 0);
 }

@@ -51,10 +51,10 @@ fed_log_write (fed_log_level_t level, const char *format, ...)
     clock_gettime (CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r (&ts.tv_sec, &tm);
-    int used = snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s%s",
-                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                         tm.tm_sec, ts.tv_nsec / 1000000, tags [level], s_prefix,
-                         *s_prefix ? " " : "");
+    int used =
+        snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s%s",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  ts.tv_nsec / 1000000, tags [level], s_prefix, *s_prefix ? " " : "");
     va_list args;
     va_start (args, format);
     if (used >= 0 && (size_t) used < sizeof line)

@@ -49,8 +49,8 @@ void fed_log_write (fed_log_level_t level, const char *format, ...) FED_PRINTF (
 //  A once-per-interval gate for repeated errors (per peer, per origin).
 //  Embed one per thing being rate-limited; zero-initialise it.
 typedef struct {
-    int64_t last_ms;            //  monotonic time of the last line let through
-    uint64_t suppressed;        //  lines held back since then
+    int64_t last_ms;     //  monotonic time of the last line let through
+    uint64_t suppressed; //  lines held back since then
 } fed_ratelimit_t;
 
 //  True if a line may be logged now (and resets the window); false counts a

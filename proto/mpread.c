@@ -56,11 +56,21 @@ fed_mpr_peek (const fed_mpr_t *self)
         return FED_MP_MAP;
     switch (b) {
         case 0xc0: return FED_MP_NIL;
-        case 0xc2: case 0xc3: return FED_MP_BOOL;
-        case 0xc4: case 0xc5: case 0xc6: return FED_MP_BIN;
-        case 0xca: case 0xcb: return FED_MP_FLOAT;
-        case 0xc7: case 0xc8: case 0xc9:
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return FED_MP_EXT;
+        case 0xc2:
+        case 0xc3: return FED_MP_BOOL;
+        case 0xc4:
+        case 0xc5:
+        case 0xc6: return FED_MP_BIN;
+        case 0xca:
+        case 0xcb: return FED_MP_FLOAT;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8: return FED_MP_EXT;
         default: return FED_MP_NONE;
     }
 }
@@ -68,8 +78,8 @@ fed_mpr_peek (const fed_mpr_t *self)
 const char *
 fed_mp_type_name (fed_mp_type_t type)
 {
-    static const char *names [] = {"nothing", "nil", "bool", "uint", "int", "float",
-                                   "str", "bin", "array", "map", "ext"};
+    static const char *names [] = {"nothing", "nil", "bool",  "uint", "int", "float",
+                                   "str",     "bin", "array", "map",  "ext"};
     return (unsigned) type < sizeof names / sizeof names [0] ? names [type] : "?";
 }
 
@@ -87,19 +97,16 @@ s_container (fed_mpr_t *self, uint8_t fix_lo, uint8_t fix_hi, uint8_t b16, uint8
     if (b >= fix_lo && b <= fix_hi) {
         header = 1;
         n = b & 0x0f;
-    }
-    else if (b == b16 && s_left (self) >= 3) {
+    } else if (b == b16 && s_left (self) >= 3) {
         header = 3;
         n = s_be (self, 1, 2);
-    }
-    else if (b == b32 && s_left (self) >= 5) {
+    } else if (b == b32 && s_left (self) >= 5) {
         header = 5;
         n = s_be (self, 1, 4);
-    }
-    else
+    } else
         return FED_MALFORMED;
     if (n > (s_left (self) - header) / per_item)
-        return FED_MALFORMED;       //  declares more elements than bytes remain
+        return FED_MALFORMED; //  declares more elements than bytes remain
     self->pos += header;
     *count = (uint32_t) n;
     return 0;
@@ -235,20 +242,16 @@ s_blob (fed_mpr_t *self, bool is_str, const uint8_t **ptr, uint32_t *len)
     if (is_str && b >= 0xa0 && b <= 0xbf) {
         header = 1;
         n = b & 0x1f;
-    }
-    else if (b == (is_str ? 0xd9 : 0xc4) && s_left (self) >= 2) {
+    } else if (b == (is_str ? 0xd9 : 0xc4) && s_left (self) >= 2) {
         header = 2;
         n = s_be (self, 1, 1);
-    }
-    else if (b == (is_str ? 0xda : 0xc5) && s_left (self) >= 3) {
+    } else if (b == (is_str ? 0xda : 0xc5) && s_left (self) >= 3) {
         header = 3;
         n = s_be (self, 1, 2);
-    }
-    else if (b == (is_str ? 0xdb : 0xc6) && s_left (self) >= 5) {
+    } else if (b == (is_str ? 0xdb : 0xc6) && s_left (self) >= 5) {
         header = 5;
         n = s_be (self, 1, 4);
-    }
-    else
+    } else
         return FED_MALFORMED;
     if (n > s_left (self) - header)
         return FED_MALFORMED;
@@ -298,8 +301,7 @@ s_skip (fed_mpr_t *self, const fed_mp_limits_t *limits, uint32_t depth, uint64_t
             if (b >= 0xd4 && b <= 0xd8) {
                 header = 2;
                 n = (uint64_t) 1 << (b - 0xd4);
-            }
-            else {
+            } else {
                 int width = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
                 if (s_left (self) < (size_t) width + 2)
                     return FED_MALFORMED;
@@ -324,8 +326,7 @@ s_skip (fed_mpr_t *self, const fed_mp_limits_t *limits, uint32_t depth, uint64_t
                     return FED_MALFORMED;
             return 0;
         }
-        default:
-            return FED_MALFORMED;
+        default: return FED_MALFORMED;
     }
 }
 
@@ -375,7 +376,6 @@ fed_mp_unpack (const void *data, size_t size, const fed_mp_limits_t *limits, msg
     if (fed_mp_check (data, size, limits, NULL, 0))
         return FED_MALFORMED;
     size_t offset = 0;
-    msgpack_unpack_return rc =
-        msgpack_unpack ((const char *) data, size, &offset, zone, object);
+    msgpack_unpack_return rc = msgpack_unpack ((const char *) data, size, &offset, zone, object);
     return rc == MSGPACK_UNPACK_SUCCESS ? 0 : FED_MALFORMED;
 }

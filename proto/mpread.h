@@ -22,24 +22,32 @@ extern "C" {
 #endif
 
 typedef struct {
-    const uint8_t *data;        //  input, not owned
-    size_t size;                //  bytes in data
-    size_t pos;                 //  next byte to read
+    const uint8_t *data; //  input, not owned
+    size_t size;         //  bytes in data
+    size_t pos;          //  next byte to read
 } fed_mpr_t;
 
 //  Caps for fed_mp_check and fed_mpr_skip.
 typedef struct {
-    uint32_t max_depth;         //  containers nested deeper than this are refused
-    uint32_t max_objects;       //  total objects (containers count as one each)
+    uint32_t max_depth;   //  containers nested deeper than this are refused
+    uint32_t max_objects; //  total objects (containers count as one each)
 } fed_mp_limits_t;
 
 //  Default caps: depth 32, 1,000,000 objects.
 extern const fed_mp_limits_t fed_mp_default_limits;
 
 typedef enum {
-    FED_MP_NONE = 0,            //  end of input or a reserved byte (0xc1)
-    FED_MP_NIL, FED_MP_BOOL, FED_MP_UINT, FED_MP_INT, FED_MP_FLOAT,
-    FED_MP_STR, FED_MP_BIN, FED_MP_ARRAY, FED_MP_MAP, FED_MP_EXT
+    FED_MP_NONE = 0, //  end of input or a reserved byte (0xc1)
+    FED_MP_NIL,
+    FED_MP_BOOL,
+    FED_MP_UINT,
+    FED_MP_INT,
+    FED_MP_FLOAT,
+    FED_MP_STR,
+    FED_MP_BIN,
+    FED_MP_ARRAY,
+    FED_MP_MAP,
+    FED_MP_EXT
 } fed_mp_type_t;
 
 //  Starts reading size bytes at data. The reader does not copy or own data.
@@ -79,8 +87,8 @@ int fed_mp_check (const void *data, size_t size, const fed_mp_limits_t *limits, 
 
 //  fed_mp_check, then msgpack_unpack into zone. Returns 0 or -2. The object
 //  lives in zone, which the caller owns.
-int fed_mp_unpack (const void *data, size_t size, const fed_mp_limits_t *limits,
-                   msgpack_zone *zone, msgpack_object *object) FED_MUST_USE;
+int fed_mp_unpack (const void *data, size_t size, const fed_mp_limits_t *limits, msgpack_zone *zone,
+                   msgpack_object *object) FED_MUST_USE;
 
 #ifdef __cplusplus
 }

@@ -235,9 +235,8 @@ fed_parse_size (const char *text, uint64_t *value)
     static const struct {
         const char *suffix;
         uint64_t bytes;
-    } units [] = {{"", 1},           {"B", 1},           {"KB", 1000},
-                  {"KiB", 1024},     {"MB", 1000000},    {"MiB", 1048576},
-                  {"GB", 1000000000}, {"GiB", 1073741824}};
+    } units [] = {{"", 1},         {"B", 1},         {"KB", 1000},       {"KiB", 1024},
+                  {"MB", 1000000}, {"MiB", 1048576}, {"GB", 1000000000}, {"GiB", 1073741824}};
     uint64_t number;
     const char *suffix;
     if (s_split_number (text, &number, &suffix))

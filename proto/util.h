@@ -18,11 +18,11 @@ extern "C" {
 
 //  Results that must be checked: 0 ok, -1 error (-2 malformed input in decoders).
 #if defined(__GNUC__)
-#   define FED_MUST_USE __attribute__ ((warn_unused_result))
-#   define FED_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
+#define FED_MUST_USE __attribute__ ((warn_unused_result))
+#define FED_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
 #else
-#   define FED_MUST_USE
-#   define FED_PRINTF(a, b)
+#define FED_MUST_USE
+#define FED_PRINTF(a, b)
 #endif
 
 #define FED_MALFORMED (-2)
@@ -68,9 +68,9 @@ void fed_hex_encode (char *dst, const uint8_t *src, size_t size);
 int fed_hex_decode (uint8_t *dst, size_t size, const char *text) FED_MUST_USE;
 
 //  Z85 of a 32-byte key into dst, which must hold 41 chars.
-void fed_z85_encode_key (char *dst, const uint8_t key[32]);
+void fed_z85_encode_key (char *dst, const uint8_t key [32]);
 //  Parses a 32-byte key given as 40 Z85 chars or 64 hex chars. Returns 0 or -1.
-int fed_key_decode (uint8_t key[32], const char *text) FED_MUST_USE;
+int fed_key_decode (uint8_t key [32], const char *text) FED_MUST_USE;
 
 //  Monotonic and wall-clock milliseconds.
 int64_t fed_mono_ms (void);

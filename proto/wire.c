@@ -15,8 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *s_type_names [FED_WIRE_TYPES] = {
-    NULL, "HELLO", "PING", "ACK", "PING_REQ", "MEMBERS", "DIGEST", "EVENTS", "WANT", "ERROR", "BYE"};
+static const char *s_type_names [FED_WIRE_TYPES] = {NULL,       "HELLO",   "PING",   "ACK",
+                                                    "PING_REQ", "MEMBERS", "DIGEST", "EVENTS",
+                                                    "WANT",     "ERROR",   "BYE"};
 
 static const char *s_state_names [] = {NULL, "alive", "suspect", "dead", "left"};
 
@@ -63,18 +64,15 @@ s_text_valid (const char *ptr, size_t size)
             n = 1;
             cp = b & 0x1f;
             min = 0x80;
-        }
-        else if (b >= 0xe0 && b <= 0xef) {
+        } else if (b >= 0xe0 && b <= 0xef) {
             n = 2;
             cp = b & 0x0f;
             min = 0x800;
-        }
-        else if (b >= 0xf0 && b <= 0xf4) {
+        } else if (b >= 0xf0 && b <= 0xf4) {
             n = 3;
             cp = b & 0x07;
             min = 0x10000;
-        }
-        else
+        } else
             return false;
         if (size - i - 1 < n)
             return false;
@@ -93,12 +91,11 @@ s_text_valid (const char *ptr, size_t size)
 //  --- Decoding ---------------------------------------------------------------
 
 typedef struct {
-    fed_err_t *err;             //  the caller's, or NULL
-    fed_wire_msg_t *msg;        //  being filled
+    fed_err_t *err;      //  the caller's, or NULL
+    fed_wire_msg_t *msg; //  being filled
 } s_ctx_t;
 
-static int
-s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...) FED_PRINTF (3, 4);
+static int s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...) FED_PRINTF (3, 4);
 
 //  Records why the frame is dropped. Returns FED_MALFORMED for the caller to
 //  pass up.
@@ -120,8 +117,9 @@ static const char *
 s_got (const fed_mpr_t *reader)
 {
     fed_mp_type_t type = fed_mpr_peek (reader);
-    return type == FED_MP_NONE ? (fed_mpr_done (reader) ? "the end of the frame" : "a reserved byte")
-                               : fed_mp_type_name (type);
+    return type == FED_MP_NONE
+        ? (fed_mpr_done (reader) ? "the end of the frame" : "a reserved byte")
+        : fed_mp_type_name (type);
 }
 
 //  Copies up to 32 bytes of untrusted text into buf (>= 36 bytes) for a log
@@ -156,18 +154,20 @@ s_read_key (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fiel
 
 //  A str of min..max bytes, or nil (ptr NULL) when nil_ok.
 static int
-s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
-            uint32_t min, uint32_t max, bool nil_ok, fed_wire_str_t *out)
+s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
+            uint32_t max, bool nil_ok, fed_wire_str_t *out)
 {
     if (nil_ok && fed_mpr_peek (reader) == FED_MP_NIL) {
-        *out = (fed_wire_str_t) {NULL, 0};
+        *out = (fed_wire_str_t){NULL, 0};
         return fed_mpr_nil (reader);
     }
     const char *ptr;
     uint32_t len;
     if (fed_mpr_peek (reader) != FED_MP_STR)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a str of %u..%u bytes%s, "
-                       "got %s", where, field, min, max, nil_ok ? " or nil" : "", s_got (reader));
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s: '%s' must be a str of %u..%u bytes%s, "
+                       "got %s",
+                       where, field, min, max, nil_ok ? " or nil" : "", s_got (reader));
     if (fed_mpr_str (reader, &ptr, &len))
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
     if (len > max)
@@ -179,13 +179,12 @@ s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fiel
     if (!s_text_valid (ptr, len))
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is not UTF-8 text without NUL",
                        where, field);
-    *out = (fed_wire_str_t) {ptr, len};
+    *out = (fed_wire_str_t){ptr, len};
     return 0;
 }
 
 static int
-s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
-             uint64_t *value)
+s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint64_t *value)
 {
     if (fed_mpr_peek (reader) != FED_MP_UINT)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a uint, got %s", where,
@@ -197,8 +196,8 @@ s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fie
 
 //  A number in -bound..bound, or nil (*has = false).
 static int
-s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
-                double bound, bool *has, double *value)
+s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, double bound,
+                bool *has, double *value)
 {
     *has = false;
     *value = 0;
@@ -211,8 +210,8 @@ s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a float or nil, got %s",
                        where, field, s_got (reader));
     if (!(d >= -bound && d <= bound))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be from %g to %g", where,
-                       field, -bound, bound);
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be from %g to %g", where, field,
+                       -bound, bound);
     *has = true;
     *value = d;
     return 0;
@@ -220,8 +219,8 @@ s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *
 
 //  An array header of at most max elements.
 static int
-s_read_list (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
-             uint32_t max, uint32_t *count)
+s_read_list (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t max,
+             uint32_t *count)
 {
     if (fed_mpr_peek (reader) != FED_MP_ARRAY)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be an array, got %s", where,
@@ -266,8 +265,8 @@ s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, 
         const char *key;
         uint32_t key_size;
         if (fed_mpr_peek (reader) != FED_MP_STR)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: keys must be str, got %s",
-                           map->where, s_got (reader));
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: keys must be str, got %s", map->where,
+                           s_got (reader));
         if (fed_mpr_str (reader, &key, &key_size))
             return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: a key is truncated", map->where);
         int index = -1;
@@ -285,16 +284,15 @@ s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, 
             if (fed_mpr_skip (reader, &loose) == 0)
                 return s_fail (ctx, FED_WIRE_DROP_LIMIT,
                                "%s: the value of unknown key '%s' nests deeper than %d levels",
-                               map->where, s_printable (shown, key, key_size),
-                               FED_WIRE_DEPTH_MAX);
+                               map->where, s_printable (shown, key, key_size), FED_WIRE_DEPTH_MAX);
             return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
                            "%s: the value of unknown key '%s' is truncated, malformed, or nests "
                            "deeper than %d levels",
                            map->where, s_printable (shown, key, key_size), FED_WIRE_DEPTH_MAX);
         }
         if (seen & (1u << index))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: key '%s' is given twice",
-                           map->where, map->keys [index]);
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: key '%s' is given twice", map->where,
+                           map->keys [index]);
         seen |= 1u << index;
         if (field (ctx, reader, map->where, index, target))
             return FED_MALFORMED;
@@ -309,48 +307,57 @@ s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, 
 
 //  Location (level 3), labels (level 4).
 
-static const char *const s_location_keys [] = {"region", "zone", "site", "lat", "lon", "labels",
-                                               NULL};
+static const char *const s_location_keys [] = {"region", "zone",   "site", "lat",
+                                               "lon",    "labels", NULL};
 
 static int
 s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_location_t *location = target;
     switch (index) {
-        case 0: return s_read_str (ctx, reader, where, "region", 0, FED_WIRE_TAG_MAX, true,
-                                   &location->region);
-        case 1: return s_read_str (ctx, reader, where, "zone", 0, FED_WIRE_TAG_MAX, true,
-                                   &location->zone);
-        case 2: return s_read_str (ctx, reader, where, "site", 0, FED_WIRE_TAG_MAX, true,
-                                   &location->site);
-        case 3: return s_read_degrees (ctx, reader, where, "lat", 90, &location->has_lat,
-                                       &location->lat);
-        case 4: return s_read_degrees (ctx, reader, where, "lon", 180, &location->has_lon,
-                                       &location->lon);
+        case 0:
+            return s_read_str (ctx, reader, where, "region", 0, FED_WIRE_TAG_MAX, true,
+                               &location->region);
+        case 1:
+            return s_read_str (ctx, reader, where, "zone", 0, FED_WIRE_TAG_MAX, true,
+                               &location->zone);
+        case 2:
+            return s_read_str (ctx, reader, where, "site", 0, FED_WIRE_TAG_MAX, true,
+                               &location->site);
+        case 3:
+            return s_read_degrees (ctx, reader, where, "lat", 90, &location->has_lat,
+                                   &location->lat);
+        case 4:
+            return s_read_degrees (ctx, reader, where, "lon", 180, &location->has_lon,
+                                   &location->lon);
         default: break;
     }
     uint32_t count;
     if (fed_mpr_peek (reader) != FED_MP_MAP)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'labels' must be a map str -> str, "
-                       "got %s", where, s_got (reader));
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s: 'labels' must be a map str -> str, "
+                       "got %s",
+                       where, s_got (reader));
     if (fed_mpr_map (reader, &count))
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
                        "%s: 'labels' declares more entries than the frame holds", where);
     if (count > FED_WIRE_LABELS_MAX)
-        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: 'labels' has %u entries, over the limit "
-                       "of %d", where, count, FED_WIRE_LABELS_MAX);
+        return s_fail (ctx, FED_WIRE_DROP_LIMIT,
+                       "%s: 'labels' has %u entries, over the limit "
+                       "of %d",
+                       where, count, FED_WIRE_LABELS_MAX);
     for (uint32_t i = 0; i < count; i++) {
         fed_wire_label_t *label = &location->labels [i];
         if (s_read_str (ctx, reader, where, "labels key", 1, FED_WIRE_TAG_MAX, false, &label->key)
-            || s_read_str (ctx, reader, where, "labels value", 0, FED_WIRE_LABEL_VALUE_MAX,
-                           false, &label->value))
+            || s_read_str (ctx, reader, where, "labels value", 0, FED_WIRE_LABEL_VALUE_MAX, false,
+                           &label->value))
             return FED_MALFORMED;
         for (uint32_t j = 0; j < i; j++)
             if (location->labels [j].key.size == label->key.size
                 && memcmp (location->labels [j].key.ptr, label->key.ptr, label->key.size) == 0) {
                 char shown [40];
-                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: label '%s' is given twice",
-                               where, s_printable (shown, label->key.ptr, label->key.size));
+                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: label '%s' is given twice", where,
+                               s_printable (shown, label->key.ptr, label->key.size));
             }
         location->label_count++;
     }
@@ -359,8 +366,8 @@ s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
 
 //  Membership updates: an array (level 3) of maps (level 4).
 
-static const char *const s_update_keys [] = {"node", "state", "incarnation", "endpoint", "name",
-                                             NULL};
+static const char *const s_update_keys [] = {"node",     "state", "incarnation",
+                                             "endpoint", "name",  NULL};
 
 static int
 s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
@@ -369,10 +376,12 @@ s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
     switch (index) {
         case 0: return s_read_key (ctx, reader, where, "node", update->node);
         case 2: return s_read_uint (ctx, reader, where, "incarnation", &update->incarnation);
-        case 3: return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX,
-                                   false, &update->endpoint);
-        case 4: return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
-                                   &update->name);
+        case 3:
+            return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false,
+                               &update->endpoint);
+        case 4:
+            return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
+                               &update->name);
         default: break;
     }
     fed_wire_str_t state;
@@ -407,8 +416,8 @@ s_read_updates (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_upd
 
 //  Bodies (level 2). Each message's key table and field reader.
 
-static const char *const s_hello_keys [] = {"id", "name", "endpoint", "location", "protocol",
-                                            "incarnation", "token", NULL};
+static const char *const s_hello_keys [] = {"id",       "name",        "endpoint", "location",
+                                            "protocol", "incarnation", "token",    NULL};
 
 static int
 s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
@@ -416,10 +425,12 @@ s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
     fed_wire_hello_t *hello = target;
     switch (index) {
         case 0: return s_read_key (ctx, reader, where, "id", hello->id);
-        case 1: return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
-                                   &hello->name);
-        case 2: return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX,
-                                   false, &hello->endpoint);
+        case 1:
+            return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
+                               &hello->name);
+        case 2:
+            return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false,
+                               &hello->endpoint);
         case 3: {
             s_map_t map = {"HELLO location", "HELLO location", 3, s_location_keys, 0x3f};
             return s_walk (ctx, reader, &map, s_location_field, &hello->location);
@@ -432,8 +443,9 @@ s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
                                where);
             return 0;
         case 5: return s_read_uint (ctx, reader, where, "incarnation", &hello->incarnation);
-        default: return s_read_str (ctx, reader, where, "token", 1, FED_WIRE_TOKEN_MAX, true,
-                                    &hello->token);
+        default:
+            return s_read_str (ctx, reader, where, "token", 1, FED_WIRE_TOKEN_MAX, true,
+                               &hello->token);
     }
 }
 
@@ -505,8 +517,7 @@ s_digest_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
         snprintf (path, sizeof path, "%s vv[%u]", where, i);
         uint32_t pair;
         if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &pair) || pair != 2)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be an array [origin, seq]",
-                           path);
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be an array [origin, seq]", path);
         if (s_read_key (ctx, reader, path, "origin", entries [i].origin)
             || s_read_uint (ctx, reader, path, "seq", &entries [i].seq))
             return FED_MALFORMED;
@@ -542,11 +553,10 @@ s_events_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
             return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] must be bin, got %s",
                            where, i, s_got (reader));
         if (fed_mpr_bin (reader, &ptr, &len))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is truncated", where,
-                           i);
+            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is truncated", where, i);
         if (len == 0)
             return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is empty", where, i);
-        blobs [i] = (fed_blob_t) {ptr, len};
+        blobs [i] = (fed_blob_t){ptr, len};
         events->count++;
     }
     return 0;
@@ -617,8 +627,10 @@ s_decode (s_ctx_t *ctx, fed_mpr_t *reader, size_t size)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
                        "element 0 must be the protocol version (a uint), got %s", s_got (reader));
     if (version != FED_WIRE_VERSION)
-        return s_fail (ctx, FED_WIRE_DROP_VERSION, "envelope version %llu is not spoken here "
-                       "(this node speaks %d)", (unsigned long long) version, FED_WIRE_VERSION);
+        return s_fail (ctx, FED_WIRE_DROP_VERSION,
+                       "envelope version %llu is not spoken here "
+                       "(this node speaks %d)",
+                       (unsigned long long) version, FED_WIRE_VERSION);
     if (count != 3)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
                        "a peer message is an array of 3 elements, got %u", count);
@@ -646,8 +658,7 @@ s_decode (s_ctx_t *ctx, fed_mpr_t *reader, size_t size)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' must be 1 or more");
     if (msg->type == FED_WIRE_WANT && msg->u.want.from > msg->u.want.to)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' (%llu) is after 'to' (%llu)",
-                       (unsigned long long) msg->u.want.from,
-                       (unsigned long long) msg->u.want.to);
+                       (unsigned long long) msg->u.want.from, (unsigned long long) msg->u.want.to);
     if (!fed_mpr_done (reader))
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: %zu trailing bytes after the message",
                        s_type_names [msg->type], size - reader->pos);
@@ -754,8 +765,10 @@ s_msg_ok (const fed_wire_msg_t *msg)
                 return false;
             for (uint32_t i = 0; i < digest->count; i++)
                 if (digest->entries [i].seq == 0
-                    || (i > 0 && memcmp (digest->entries [i - 1].origin, digest->entries [i].origin,
-                                         FED_WIRE_KEY_BYTES) >= 0))
+                    || (i > 0
+                        && memcmp (digest->entries [i - 1].origin, digest->entries [i].origin,
+                                   FED_WIRE_KEY_BYTES)
+                            >= 0))
                     return false;
             return true;
         }
@@ -771,9 +784,9 @@ s_msg_ok (const fed_wire_msg_t *msg)
         case FED_WIRE_WANT: return msg->u.want.from >= 1 && msg->u.want.from <= msg->u.want.to;
         case FED_WIRE_ERROR:
             return s_str_ok (&msg->u.error.code, 1, FED_WIRE_CODE_MAX, false)
-                   && s_str_ok (&msg->u.error.text, 0, FED_WIRE_TEXT_MAX, false);
+                && s_str_ok (&msg->u.error.text, 0, FED_WIRE_TEXT_MAX, false);
         case FED_WIRE_BYE: return s_str_ok (&msg->u.bye.reason, 0, FED_WIRE_TEXT_MAX, true);
-        default: return false;     //  fed_wire_encode aborted on it already
+        default: return false; //  fed_wire_encode aborted on it already
     }
 }
 
@@ -876,9 +889,7 @@ static void
 s_pack_body (msgpack_packer *pk, const fed_wire_msg_t *msg)
 {
     switch (msg->type) {
-        case FED_WIRE_HELLO:
-            s_pack_hello (pk, &msg->u.hello);
-            break;
+        case FED_WIRE_HELLO: s_pack_hello (pk, &msg->u.hello); break;
         case FED_WIRE_PING:
             msgpack_pack_map (pk, 3);
             s_pack_uint (pk, "seq", msg->u.ping.seq);
@@ -932,7 +943,7 @@ s_pack_body (msgpack_packer *pk, const fed_wire_msg_t *msg)
             s_pack_cstr (pk, "text");
             s_pack_str (pk, &msg->u.error.text, false);
             break;
-        default:    //  FED_WIRE_BYE: s_msg_ok let nothing else through
+        default: //  FED_WIRE_BYE: s_msg_ok let nothing else through
             msgpack_pack_map (pk, msg->u.bye.reason.ptr ? 1 : 0);
             if (msg->u.bye.reason.ptr) {
                 s_pack_cstr (pk, "reason");

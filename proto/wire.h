@@ -26,43 +26,43 @@
 extern "C" {
 #endif
 
-#define FED_WIRE_VERSION 1              //  envelope version this codec speaks
-#define FED_WIRE_KEY_BYTES 32           //  node ids and origins: ed25519 public keys
-#define FED_WIRE_NAME_MAX 64            //  node name, bytes
-#define FED_WIRE_ENDPOINT_MAX 256       //  advertised endpoint, bytes
-#define FED_WIRE_TAG_MAX 64             //  region, zone, site, label key, bytes
-#define FED_WIRE_LABEL_VALUE_MAX 256    //  label value, bytes
-#define FED_WIRE_LABELS_MAX 64          //  labels per location
-#define FED_WIRE_TOKEN_MAX 128          //  join token, bytes
-#define FED_WIRE_UPDATES_MAX 64         //  membership updates per message
-#define FED_WIRE_DIGEST_MAX 10000       //  version vector entries per DIGEST
-#define FED_WIRE_EVENTS_MAX 10000       //  events per EVENTS
-#define FED_WIRE_CODE_MAX 32            //  ERROR code, bytes
-#define FED_WIRE_TEXT_MAX 512           //  ERROR text and BYE reason, bytes
-#define FED_WIRE_DEPTH_MAX 16           //  nesting, the envelope array being level 1
+#define FED_WIRE_VERSION 1           //  envelope version this codec speaks
+#define FED_WIRE_KEY_BYTES 32        //  node ids and origins: ed25519 public keys
+#define FED_WIRE_NAME_MAX 64         //  node name, bytes
+#define FED_WIRE_ENDPOINT_MAX 256    //  advertised endpoint, bytes
+#define FED_WIRE_TAG_MAX 64          //  region, zone, site, label key, bytes
+#define FED_WIRE_LABEL_VALUE_MAX 256 //  label value, bytes
+#define FED_WIRE_LABELS_MAX 64       //  labels per location
+#define FED_WIRE_TOKEN_MAX 128       //  join token, bytes
+#define FED_WIRE_UPDATES_MAX 64      //  membership updates per message
+#define FED_WIRE_DIGEST_MAX 10000    //  version vector entries per DIGEST
+#define FED_WIRE_EVENTS_MAX 10000    //  events per EVENTS
+#define FED_WIRE_CODE_MAX 32         //  ERROR code, bytes
+#define FED_WIRE_TEXT_MAX 512        //  ERROR text and BYE reason, bytes
+#define FED_WIRE_DEPTH_MAX 16        //  nesting, the envelope array being level 1
 
 typedef enum {
-    FED_WIRE_HELLO = 1,         //  introduce a node (first message on a connection)
-    FED_WIRE_PING,              //  SWIM probe
-    FED_WIRE_ACK,               //  answer to PING
-    FED_WIRE_PING_REQ,          //  ask for an indirect probe of a target
-    FED_WIRE_MEMBERS,           //  membership updates alone
-    FED_WIRE_DIGEST,            //  the sender's version vector
-    FED_WIRE_EVENTS,            //  a batch of whole events
-    FED_WIRE_WANT,              //  ask for an origin's events from..to
-    FED_WIRE_ERROR,             //  a refusal with a code and a text
-    FED_WIRE_BYE,               //  the sender is leaving
-    FED_WIRE_TYPES              //  number of types + 1; not a type
+    FED_WIRE_HELLO = 1, //  introduce a node (first message on a connection)
+    FED_WIRE_PING,      //  SWIM probe
+    FED_WIRE_ACK,       //  answer to PING
+    FED_WIRE_PING_REQ,  //  ask for an indirect probe of a target
+    FED_WIRE_MEMBERS,   //  membership updates alone
+    FED_WIRE_DIGEST,    //  the sender's version vector
+    FED_WIRE_EVENTS,    //  a batch of whole events
+    FED_WIRE_WANT,      //  ask for an origin's events from..to
+    FED_WIRE_ERROR,     //  a refusal with a code and a text
+    FED_WIRE_BYE,       //  the sender is leaving
+    FED_WIRE_TYPES      //  number of types + 1; not a type
 } fed_wire_type_t;
 
 //  Why a frame was dropped (err->code after fed_wire_decode), for counters.
 typedef enum {
     FED_WIRE_DROP_NONE = 0,
-    FED_WIRE_DROP_MALFORMED,    //  not the shape the protocol gives (types, keys, encoding)
-    FED_WIRE_DROP_VERSION,      //  an envelope version other than 1
-    FED_WIRE_DROP_TYPE,         //  a message type this node does not know
-    FED_WIRE_DROP_LIMIT,        //  a size, count or nesting over the protocol's limits
-    FED_WIRE_DROPS              //  number of reasons; not a reason
+    FED_WIRE_DROP_MALFORMED, //  not the shape the protocol gives (types, keys, encoding)
+    FED_WIRE_DROP_VERSION,   //  an envelope version other than 1
+    FED_WIRE_DROP_TYPE,      //  a message type this node does not know
+    FED_WIRE_DROP_LIMIT,     //  a size, count or nesting over the protocol's limits
+    FED_WIRE_DROPS           //  number of reasons; not a reason
 } fed_wire_drop_t;
 
 typedef enum {
@@ -81,30 +81,30 @@ typedef struct {
 } fed_wire_str_t;
 
 typedef struct {
-    fed_wire_str_t key;         //  1..FED_WIRE_TAG_MAX bytes
-    fed_wire_str_t value;       //  0..FED_WIRE_LABEL_VALUE_MAX bytes
+    fed_wire_str_t key;   //  1..FED_WIRE_TAG_MAX bytes
+    fed_wire_str_t value; //  0..FED_WIRE_LABEL_VALUE_MAX bytes
 } fed_wire_label_t;
 
 typedef struct {
-    fed_wire_str_t region;      //  each 0..FED_WIRE_TAG_MAX bytes, ptr NULL for nil
+    fed_wire_str_t region; //  each 0..FED_WIRE_TAG_MAX bytes, ptr NULL for nil
     fed_wire_str_t zone;
     fed_wire_str_t site;
-    bool has_lat;               //  false: lat is nil
-    double lat;                 //  -90..90
-    bool has_lon;               //  false: lon is nil
-    double lon;                 //  -180..180
-    fed_wire_label_t labels [FED_WIRE_LABELS_MAX];  //  keys distinct
+    bool has_lat;                                  //  false: lat is nil
+    double lat;                                    //  -90..90
+    bool has_lon;                                  //  false: lon is nil
+    double lon;                                    //  -180..180
+    fed_wire_label_t labels [FED_WIRE_LABELS_MAX]; //  keys distinct
     uint32_t label_count;
 } fed_wire_location_t;
 
 typedef struct {
-    uint8_t id [FED_WIRE_KEY_BYTES];    //  the sender's ed25519 public key
-    fed_wire_str_t name;                //  1..FED_WIRE_NAME_MAX bytes
-    fed_wire_str_t endpoint;            //  1..FED_WIRE_ENDPOINT_MAX bytes, tcp://host:port
+    uint8_t id [FED_WIRE_KEY_BYTES]; //  the sender's ed25519 public key
+    fed_wire_str_t name;             //  1..FED_WIRE_NAME_MAX bytes
+    fed_wire_str_t endpoint;         //  1..FED_WIRE_ENDPOINT_MAX bytes, tcp://host:port
     fed_wire_location_t location;
-    uint64_t protocol;                  //  highest peer protocol version spoken, >= 1
-    uint64_t incarnation;               //  SWIM incarnation of the sender
-    fed_wire_str_t token;               //  join token, 1..FED_WIRE_TOKEN_MAX; ptr NULL: none
+    uint64_t protocol;    //  highest peer protocol version spoken, >= 1
+    uint64_t incarnation; //  SWIM incarnation of the sender
+    fed_wire_str_t token; //  join token, 1..FED_WIRE_TOKEN_MAX; ptr NULL: none
 } fed_wire_hello_t;
 
 //  One membership update (SWIM gossip piggybacked on PING, ACK, PING_REQ,
@@ -113,8 +113,8 @@ typedef struct {
     uint8_t node [FED_WIRE_KEY_BYTES];
     fed_wire_state_t state;
     uint64_t incarnation;
-    fed_wire_str_t endpoint;            //  1..FED_WIRE_ENDPOINT_MAX bytes
-    fed_wire_str_t name;                //  1..FED_WIRE_NAME_MAX bytes
+    fed_wire_str_t endpoint; //  1..FED_WIRE_ENDPOINT_MAX bytes
+    fed_wire_str_t name;     //  1..FED_WIRE_NAME_MAX bytes
 } fed_wire_update_t;
 
 typedef struct {
@@ -123,19 +123,19 @@ typedef struct {
 } fed_wire_updates_t;
 
 typedef struct {
-    uint64_t seq;                       //  probe number, echoed by ACK
-    uint64_t incarnation;               //  the sender's incarnation
+    uint64_t seq;         //  probe number, echoed by ACK
+    uint64_t incarnation; //  the sender's incarnation
     fed_wire_updates_t updates;
 } fed_wire_ping_t;
 
 typedef struct {
-    uint64_t seq;                       //  the PING's (or PING_REQ's) seq
+    uint64_t seq; //  the PING's (or PING_REQ's) seq
     fed_wire_updates_t updates;
 } fed_wire_ack_t;
 
 typedef struct {
     uint64_t seq;
-    uint8_t target [FED_WIRE_KEY_BYTES];    //  node to probe on the sender's behalf
+    uint8_t target [FED_WIRE_KEY_BYTES]; //  node to probe on the sender's behalf
     fed_wire_updates_t updates;
 } fed_wire_ping_req_t;
 
@@ -146,7 +146,7 @@ typedef struct {
 //  One version-vector entry: the highest contiguous seq held from origin.
 typedef struct {
     uint8_t origin [FED_WIRE_KEY_BYTES];
-    uint64_t seq;                       //  >= 1
+    uint64_t seq; //  >= 1
 } fed_wire_vv_entry_t;
 
 typedef struct {
@@ -155,23 +155,23 @@ typedef struct {
 } fed_wire_digest_t;
 
 typedef struct {
-    const fed_blob_t *events;           //  count whole events' bytes, each >= 1 byte
-    uint32_t count;                     //  0..FED_WIRE_EVENTS_MAX
+    const fed_blob_t *events; //  count whole events' bytes, each >= 1 byte
+    uint32_t count;           //  0..FED_WIRE_EVENTS_MAX
 } fed_wire_events_t;
 
 typedef struct {
     uint8_t origin [FED_WIRE_KEY_BYTES];
-    uint64_t from;                      //  1 <= from <= to
+    uint64_t from; //  1 <= from <= to
     uint64_t to;
 } fed_wire_want_t;
 
 typedef struct {
-    fed_wire_str_t code;                //  1..FED_WIRE_CODE_MAX bytes
-    fed_wire_str_t text;                //  0..FED_WIRE_TEXT_MAX bytes
+    fed_wire_str_t code; //  1..FED_WIRE_CODE_MAX bytes
+    fed_wire_str_t text; //  0..FED_WIRE_TEXT_MAX bytes
 } fed_wire_error_t;
 
 typedef struct {
-    fed_wire_str_t reason;              //  0..FED_WIRE_TEXT_MAX bytes; ptr NULL: none
+    fed_wire_str_t reason; //  0..FED_WIRE_TEXT_MAX bytes; ptr NULL: none
 } fed_wire_bye_t;
 
 //  A message: type says which member of the union is set.
@@ -189,7 +189,7 @@ typedef struct {
         fed_wire_error_t error;
         fed_wire_bye_t bye;
     } u;
-    void *owned;                        //  list storage made by fed_wire_decode, or NULL
+    void *owned; //  list storage made by fed_wire_decode, or NULL
 } fed_wire_msg_t;
 
 //  Protocol name of a type ("PING_REQ"), or NULL for a value that is not a type.
@@ -217,8 +217,8 @@ int fed_wire_encode (const fed_wire_msg_t *msg, msgpack_sbuffer *out) FED_MUST_U
 //  (nothing to release), err->code a fed_wire_drop_t and err->text naming the
 //  message type and field ("PING: 'updates'[3].state must be one of alive,
 //  suspect, dead, left"). data is never read past size.
-int fed_wire_decode (const void *data, size_t size, fed_wire_msg_t *msg, fed_err_t *err)
-    FED_MUST_USE;
+int fed_wire_decode (const void *data, size_t size, fed_wire_msg_t *msg,
+                     fed_err_t *err) FED_MUST_USE;
 
 //  Frees what fed_wire_decode allocated for msg and zeroes msg. Safe on a
 //  zeroed message and on one built by the caller with owned = NULL (then

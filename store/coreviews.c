@@ -31,8 +31,8 @@ s_nodes_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
 //  Returns 0, or -1 if the body does not have the expected shape (such an
 //  event is still in the log, but the view ignores it).
 static int
-s_kv_fields (const fed_event_t *event, const char **key, uint32_t *key_size,
-             const uint8_t **value, size_t *value_size)
+s_kv_fields (const fed_event_t *event, const char **key, uint32_t *key_size, const uint8_t **value,
+             size_t *value_size)
 {
     fed_mpr_t reader;
     fed_mpr_init (&reader, fed_event_body (event), fed_event_body_size (event));
@@ -50,8 +50,7 @@ s_kv_fields (const fed_event_t *event, const char **key, uint32_t *key_size,
         if (name_size == 3 && memcmp (name, "key", 3) == 0) {
             if (fed_mpr_str (&reader, key, key_size))
                 return -1;
-        }
-        else {
+        } else {
             if (fed_mpr_skip (&reader, NULL))
                 return -1;
             if (name_size == 5 && memcmp (name, "value", 5) == 0) {
@@ -107,7 +106,7 @@ fed_coreviews_member (const uint8_t *body, size_t size, const char *name, fed_bl
         if (fed_mpr_skip (&reader, NULL))
             return -1;
         if (key && key_size == name_size && memcmp (key, name, name_size) == 0) {
-            *value = (fed_blob_t) {reader.data + start, reader.pos - start};
+            *value = (fed_blob_t){reader.data + start, reader.pos - start};
             return 0;
         }
     }
@@ -119,8 +118,7 @@ static const uint8_t *
 s_key_member (const fed_event_t *event)
 {
     fed_blob_t value;
-    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "key",
-                              &value))
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "key", &value))
         return NULL;
     fed_mpr_t reader;
     fed_mpr_init (&reader, value.data, value.size);
@@ -134,8 +132,7 @@ static bool
 s_trust_role_valid (const fed_event_t *event)
 {
     fed_blob_t value;
-    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "role",
-                              &value))
+    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "role", &value))
         return false;
     fed_mpr_t reader;
     fed_mpr_init (&reader, value.data, value.size);
@@ -167,8 +164,7 @@ s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
     if (added && !s_trust_role_valid (event))
         return 0;
     static const uint8_t nil = 0xc0;
-    return fed_view_lww_put (txn, key, FED_KEY_BYTES, event,
-                             added ? fed_event_body (event) : &nil,
+    return fed_view_lww_put (txn, key, FED_KEY_BYTES, event, added ? fed_event_body (event) : &nil,
                              added ? fed_event_body_size (event) : 1);
 }
 
@@ -198,10 +194,8 @@ int
 fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
 {
     const fed_view_def_t views [] = {
-        {"stats", 2, s_stats_apply, NULL},
-        {"nodes", 1, s_nodes_apply, NULL},
-        {"kv", 1, s_kv_apply, NULL},
-        {"trust", 2, s_trust_apply, NULL},
+        {"stats", 2, s_stats_apply, NULL},   {"nodes", 1, s_nodes_apply, NULL},
+        {"kv", 1, s_kv_apply, NULL},         {"trust", 2, s_trust_apply, NULL},
         {"tokens", 1, s_tokens_apply, NULL},
     };
     for (size_t i = 0; i < sizeof views / sizeof views [0]; i++)
@@ -211,8 +205,7 @@ fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
 }
 
 static int
-s_sum_counter (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
-               size_t size)
+s_sum_counter (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t size)
 {
     *(int64_t *) arg += fed_view_counter (value, size);
     return 0;

@@ -11,17 +11,17 @@
 #include <string.h>
 
 struct fed_event_t {
-    uint8_t *bytes;             //  the exact encoded (and signed) bytes, owned
-    size_t size;                //  bytes in bytes
-    uint8_t id [FED_ID_BYTES];  //  BLAKE2b-256 of bytes
-    const uint8_t *origin;      //  into bytes: 32-byte ed25519 public key
-    uint64_t seq;               //  1, 2, 3 … per origin
-    const uint8_t *prev;        //  into bytes: id of the origin's previous event
-    uint64_t hlc;               //  hybrid logical clock
-    char type [FED_TYPE_MAX + 1];   //  NUL-terminated copy of the type
-    const uint8_t *body;        //  into bytes: one msgpack map
-    size_t body_size;           //  bytes in body
-    const uint8_t *sig;         //  into bytes: 64-byte signature
+    uint8_t *bytes;               //  the exact encoded (and signed) bytes, owned
+    size_t size;                  //  bytes in bytes
+    uint8_t id [FED_ID_BYTES];    //  BLAKE2b-256 of bytes
+    const uint8_t *origin;        //  into bytes: 32-byte ed25519 public key
+    uint64_t seq;                 //  1, 2, 3 … per origin
+    const uint8_t *prev;          //  into bytes: id of the origin's previous event
+    uint64_t hlc;                 //  hybrid logical clock
+    char type [FED_TYPE_MAX + 1]; //  NUL-terminated copy of the type
+    const uint8_t *body;          //  into bytes: one msgpack map
+    size_t body_size;             //  bytes in body
+    const uint8_t *sig;           //  into bytes: 64-byte signature
 };
 
 const fed_event_limits_t fed_event_default_limits = {1024 * 1024, {32, 1000000}};
@@ -32,8 +32,9 @@ const char *
 fed_event_status_name (fed_event_status_t status)
 {
     static const char *names [FED_EVENT_REASONS] = {
-        "ok",         "malformed",     "too_large", "version",   "untrusted", "quarantined",
-        "bad_signature", "bad_prev",   "fork",      "duplicate", "buffered",  "overflow"};
+        "ok",        "malformed",   "too_large",     "version",
+        "untrusted", "quarantined", "bad_signature", "bad_prev",
+        "fork",      "duplicate",   "buffered",      "overflow"};
     return (unsigned) status < FED_EVENT_REASONS ? names [status] : "unknown";
 }
 
@@ -49,7 +50,7 @@ fed_event_type_valid (const char *type, size_t size)
         if (!alnum && c != '.' && c != '_' && c != '-')
             return false;
         if (previous == '.' && !alnum)
-            return false;       //  starts with, or has a part starting with, a non-alnum
+            return false; //  starts with, or has a part starting with, a non-alnum
         previous = c;
     }
     return previous != '.';
@@ -326,14 +327,58 @@ fed_event_destroy (fed_event_t **self_p)
     }
 }
 
-const uint8_t *fed_event_bytes (const fed_event_t *self) { return self->bytes; }
-size_t fed_event_size (const fed_event_t *self) { return self->size; }
-const uint8_t *fed_event_id (const fed_event_t *self) { return self->id; }
-const uint8_t *fed_event_origin (const fed_event_t *self) { return self->origin; }
-uint64_t fed_event_seq (const fed_event_t *self) { return self->seq; }
-const uint8_t *fed_event_prev (const fed_event_t *self) { return self->prev; }
-uint64_t fed_event_hlc (const fed_event_t *self) { return self->hlc; }
-const char *fed_event_type (const fed_event_t *self) { return self->type; }
-const uint8_t *fed_event_body (const fed_event_t *self) { return self->body; }
-size_t fed_event_body_size (const fed_event_t *self) { return self->body_size; }
-const uint8_t *fed_event_sig (const fed_event_t *self) { return self->sig; }
+const uint8_t *
+fed_event_bytes (const fed_event_t *self)
+{
+    return self->bytes;
+}
+size_t
+fed_event_size (const fed_event_t *self)
+{
+    return self->size;
+}
+const uint8_t *
+fed_event_id (const fed_event_t *self)
+{
+    return self->id;
+}
+const uint8_t *
+fed_event_origin (const fed_event_t *self)
+{
+    return self->origin;
+}
+uint64_t
+fed_event_seq (const fed_event_t *self)
+{
+    return self->seq;
+}
+const uint8_t *
+fed_event_prev (const fed_event_t *self)
+{
+    return self->prev;
+}
+uint64_t
+fed_event_hlc (const fed_event_t *self)
+{
+    return self->hlc;
+}
+const char *
+fed_event_type (const fed_event_t *self)
+{
+    return self->type;
+}
+const uint8_t *
+fed_event_body (const fed_event_t *self)
+{
+    return self->body;
+}
+size_t
+fed_event_body_size (const fed_event_t *self)
+{
+    return self->body_size;
+}
+const uint8_t *
+fed_event_sig (const fed_event_t *self)
+{
+    return self->sig;
+}

@@ -35,17 +35,17 @@ extern "C" {
 //  Why an event was refused; also counted per reason by the log.
 typedef enum {
     FED_EVENT_OK = 0,
-    FED_EVENT_MALFORMED,        //  not a well-formed event (types, sizes, encoding)
-    FED_EVENT_TOO_LARGE,        //  body over limits.event_body
-    FED_EVENT_BAD_VERSION,      //  a format version this node does not know
-    FED_EVENT_UNTRUSTED,        //  origin not in the trusted set
-    FED_EVENT_QUARANTINED,      //  origin forked earlier; nothing more is taken from it
-    FED_EVENT_BAD_SIGNATURE,    //  signature does not verify
-    FED_EVENT_BAD_PREV,         //  prev is not the id of the origin's previous event
-    FED_EVENT_FORK,             //  a different event at an (origin, seq) already held
-    FED_EVENT_DUPLICATE,        //  already held: not an error, counted
-    FED_EVENT_BUFFERED,         //  ahead of a gap: held until the gap fills
-    FED_EVENT_OVERFLOW,         //  ahead of a gap but the pending buffer is full: dropped
+    FED_EVENT_MALFORMED,     //  not a well-formed event (types, sizes, encoding)
+    FED_EVENT_TOO_LARGE,     //  body over limits.event_body
+    FED_EVENT_BAD_VERSION,   //  a format version this node does not know
+    FED_EVENT_UNTRUSTED,     //  origin not in the trusted set
+    FED_EVENT_QUARANTINED,   //  origin forked earlier; nothing more is taken from it
+    FED_EVENT_BAD_SIGNATURE, //  signature does not verify
+    FED_EVENT_BAD_PREV,      //  prev is not the id of the origin's previous event
+    FED_EVENT_FORK,          //  a different event at an (origin, seq) already held
+    FED_EVENT_DUPLICATE,     //  already held: not an error, counted
+    FED_EVENT_BUFFERED,      //  ahead of a gap: held until the gap fills
+    FED_EVENT_OVERFLOW,      //  ahead of a gap but the pending buffer is full: dropped
     FED_EVENT_REASONS
 } fed_event_status_t;
 
@@ -53,8 +53,8 @@ typedef enum {
 const char *fed_event_status_name (fed_event_status_t status);
 
 typedef struct {
-    uint64_t max_body;          //  body bytes; config limits.event_body
-    fed_mp_limits_t body;       //  nesting depth and object count inside the body
+    uint64_t max_body;    //  body bytes; config limits.event_body
+    fed_mp_limits_t body; //  nesting depth and object count inside the body
 } fed_event_limits_t;
 
 //  1 MiB body, depth 32, 1,000,000 objects.
@@ -96,15 +96,15 @@ void fed_event_destroy (fed_event_t **self_p);
 //  Accessors: every pointer is owned by the event and lives as long as it.
 const uint8_t *fed_event_bytes (const fed_event_t *self);
 size_t fed_event_size (const fed_event_t *self);
-const uint8_t *fed_event_id (const fed_event_t *self);          //  32 bytes
-const uint8_t *fed_event_origin (const fed_event_t *self);      //  32 bytes
+const uint8_t *fed_event_id (const fed_event_t *self);     //  32 bytes
+const uint8_t *fed_event_origin (const fed_event_t *self); //  32 bytes
 uint64_t fed_event_seq (const fed_event_t *self);
-const uint8_t *fed_event_prev (const fed_event_t *self);        //  32 bytes
+const uint8_t *fed_event_prev (const fed_event_t *self); //  32 bytes
 uint64_t fed_event_hlc (const fed_event_t *self);
-const char *fed_event_type (const fed_event_t *self);           //  NUL-terminated
-const uint8_t *fed_event_body (const fed_event_t *self);        //  one msgpack map
+const char *fed_event_type (const fed_event_t *self);    //  NUL-terminated
+const uint8_t *fed_event_body (const fed_event_t *self); //  one msgpack map
 size_t fed_event_body_size (const fed_event_t *self);
-const uint8_t *fed_event_sig (const fed_event_t *self);         //  64 bytes
+const uint8_t *fed_event_sig (const fed_event_t *self); //  64 bytes
 
 //  True if type is 1..64 chars of [A-Za-z0-9._-], starting with a letter or
 //  digit, with no empty dotted part.

@@ -103,8 +103,8 @@ static char *
 s_meta_get (fed_evlog_t *self, const char *key, size_t key_size, size_t *size_p, bool *failed)
 {
     char *error = NULL;
-    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf [CF_META], key,
-                                  key_size, size_p, &error);
+    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf [CF_META], key, key_size,
+                                  size_p, &error);
     if (error) {
         fed_error ("event log %s: reading meta key failed: %s", self->path, error);
         free (error);
@@ -122,8 +122,8 @@ static int
 s_meta_scan (fed_evlog_t *self, const char *prefix, s_meta_fn *fn, fed_err_t *err)
 {
     size_t prefix_size = strlen (prefix);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_META]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_META]);
     int rc = 0;
     for (rocksdb_iter_seek (it, prefix, prefix_size); rocksdb_iter_valid (it) && rc == 0;
          rocksdb_iter_next (it)) {
@@ -152,8 +152,10 @@ s_load_origin (fed_evlog_t *self, const uint8_t *key, size_t key_size, const uin
                size_t value_size, fed_err_t *err)
 {
     if (key_size != FED_KEY_BYTES || value_size != 8 + FED_ID_BYTES) {
-        fed_err_set (err, -1, "event log %s: a version vector record has the wrong size: "
-                     "the store is corrupt; restore it from a backup", self->path);
+        fed_err_set (err, -1,
+                     "event log %s: a version vector record has the wrong size: "
+                     "the store is corrupt; restore it from a backup",
+                     self->path);
         return -1;
     }
     fed_origin_t *origin = fed_origin_map_upsert (&self->origins, key);
@@ -201,8 +203,8 @@ s_load_state (fed_evlog_t *self, fed_err_t *err)
         || s_meta_scan (self, "q/", s_load_quarantine, err))
         return -1;
     //  The last arrival number: the greatest key of the arrivals family.
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_ARRIVALS]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_ARRIVALS]);
     rocksdb_iter_seek_to_last (it);
     if (rocksdb_iter_valid (it)) {
         size_t key_size;
@@ -270,15 +272,14 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
     self->view_batch = fed_view_batch_new ();
     self->db_options = rocksdb_options_create ();
     rocksdb_options_set_create_if_missing (self->db_options, !self->options.read_only);
-    rocksdb_options_set_create_missing_column_families (self->db_options,
-                                                        !self->options.read_only);
+    rocksdb_options_set_create_missing_column_families (self->db_options, !self->options.read_only);
     //  A record torn by a crash at the WAL tail is dropped (it was never
     //  acknowledged); corruption anywhere else refuses to open. Point-in-time
     //  recovery would silently stop replay at the corruption instead.
     rocksdb_options_set_wal_recovery_mode (self->db_options, 0);
     rocksdb_options_set_paranoid_checks (self->db_options, 1);
     rocksdb_options_set_keep_log_file_num (self->db_options, 4);
-    rocksdb_options_set_info_log_level (self->db_options, 2);     //  warn
+    rocksdb_options_set_info_log_level (self->db_options, 2); //  warn
     for (int i = 0; i < CF_COUNT; i++) {
         self->cf_options [i] = rocksdb_options_create_copy (self->db_options);
         if (i == CF_VIEWS)
@@ -299,12 +300,12 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
             self->db_options, path, CF_COUNT, s_cf_names,
             (const rocksdb_options_t *const *) self->cf_options, self->cf, &error);
     if (error) {
-        const char *hint = strstr (error, "orrupt") ?
-            "the store is corrupt (fednode refuses to skip damaged records); restore the data "
-            "dir from a backup (fednode export/import) or let peers resend the log into a "
-            "fresh data dir" :
-            strstr (error, "lock") ? "another fednode is using this data dir; stop it first" :
-            "check the path and its permissions";
+        const char *hint = strstr (error, "orrupt")
+            ? "the store is corrupt (fednode refuses to skip damaged records); restore the data "
+              "dir from a backup (fednode export/import) or let peers resend the log into a "
+              "fresh data dir"
+            : strstr (error, "lock") ? "another fednode is using this data dir; stop it first"
+                                     : "check the path and its permissions";
         fed_err_set (err, -1, "cannot open event log %s: %s; %s", path, error, hint);
         free (error);
         goto err;
@@ -346,8 +347,7 @@ fed_evlog_destroy (fed_evlog_t **self_p)
             char *error = NULL;
             rocksdb_flush_wal (self->db, 1, &error);
             if (error) {
-                fed_error ("event log %s: syncing the WAL on close failed: %s", self->path,
-                           error);
+                fed_error ("event log %s: syncing the WAL on close failed: %s", self->path, error);
                 free (error);
             }
         }
@@ -368,7 +368,7 @@ fed_evlog_destroy (fed_evlog_t **self_p)
     if (self->read_options)
         rocksdb_readoptions_destroy (self->read_options);
     if (self->secret)
-        sodium_free (self->secret);     //  wipes before freeing
+        sodium_free (self->secret); //  wipes before freeing
     for (size_t i = 0; i < self->pending_count; i++)
         fed_event_destroy (&self->pending [i]);
     free (self->pending);
@@ -422,14 +422,14 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
             fed_err_set (err, -1, "view '%s' is already registered", def->name);
             return -1;
         }
-    self->views = (fed_view_def_t *) fed_realloc (self->views,
-                                                  (self->view_count + 1) * sizeof *def);
+    self->views =
+        (fed_view_def_t *) fed_realloc (self->views, (self->view_count + 1) * sizeof *def);
     self->view_txns = (fed_view_txn_t **) fed_realloc (
         self->view_txns, (self->view_count + 1) * sizeof (fed_view_txn_t *));
     self->views [self->view_count] = *def;
-    self->views [self->view_count].name = fed_strdup (def->name);       //  owned
-    self->view_txns [self->view_count++] = fed_view_txn_new (
-        self->db, self->cf [CF_VIEWS], NULL, def->name, self->view_batch);
+    self->views [self->view_count].name = fed_strdup (def->name); //  owned
+    self->view_txns [self->view_count++] =
+        fed_view_txn_new (self->db, self->cf [CF_VIEWS], NULL, def->name, self->view_batch);
     if (self->options.read_only)
         return 0;
 
@@ -440,9 +440,9 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
     size_t size;
     char *held = s_meta_get (self, key, (size_t) key_size, &size, &failed);
     bool current = held && size == 4
-                   && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
-                       | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
-                          == def->version;
+        && ((uint32_t) (uint8_t) held [0] << 24 | (uint32_t) (uint8_t) held [1] << 16
+            | (uint32_t) (uint8_t) held [2] << 8 | (uint32_t) (uint8_t) held [3])
+            == def->version;
     free (held);
     if (failed) {
         fed_err_set (err, -1, "event log %s: reading view versions failed", self->path);
@@ -456,13 +456,12 @@ fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t *err
 //  --- Staging and committing writes -----------------------------------------
 
 int
-fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_t *batch,
-                       const fed_event_t *event)
+fed_evlog_stage_event (fed_evlog_t *self, rocksdb_writebatch_t *batch, const fed_event_t *event)
 {
     uint8_t key [EVENT_KEY_SIZE];
     fed_evlog_event_key (key, fed_event_origin (event), fed_event_seq (event));
     rocksdb_writebatch_put_cf (batch, self->cf [CF_EVENTS], (const char *) key, sizeof key,
-                                  (const char *) fed_event_bytes (event), fed_event_size (event));
+                               (const char *) fed_event_bytes (event), fed_event_size (event));
     //  The local arrival index (the id index is built after, from it: see
     //  fed_evlog_index_ids). The caller restores self->arrivals if the batch
     //  is not committed.
@@ -488,8 +487,7 @@ fed_evlog_apply_view (fed_evlog_t *self, size_t i, rocksdb_writebatch_t *batch,
 }
 
 void
-fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_t *batch,
-                        const fed_origin_t *origin)
+fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_t *batch, const fed_origin_t *origin)
 {
     uint8_t key [3 + FED_KEY_BYTES], value [8 + FED_ID_BYTES];
     memcpy (key, "vv/", 3);
@@ -497,7 +495,7 @@ fed_evlog_stage_origin (fed_evlog_t *self, rocksdb_writebatch_t *batch,
     fed_put_be64 (value, origin->seq);
     memcpy (value + 8, origin->id, FED_ID_BYTES);
     rocksdb_writebatch_put_cf (batch, self->cf [CF_META], (const char *) key, sizeof key,
-                                  (const char *) value, sizeof value);
+                               (const char *) value, sizeof value);
 }
 
 void
@@ -510,13 +508,13 @@ fed_evlog_stage_hlc (fed_evlog_t *self, rocksdb_writebatch_t *batch)
 
 int
 fed_evlog_stage_local (fed_evlog_t *self, rocksdb_writebatch_t *batch, fed_origin_t *own,
-                       const char *type, const void *body, size_t body_size,
-                       fed_event_t **event_p, fed_err_t *err)
+                       const char *type, const void *body, size_t body_size, fed_event_t **event_p,
+                       fed_err_t *err)
 {
     uint64_t hlc = fed_hlc_now (&self->hlc, fed_wall_ms ());
-    fed_event_t *event = fed_event_sign (self->secret, self->origin, own->seq + 1,
-                                         own->seq ? own->id : NULL, hlc, type, body, body_size,
-                                         &self->options.limits, err);
+    fed_event_t *event =
+        fed_event_sign (self->secret, self->origin, own->seq + 1, own->seq ? own->id : NULL, hlc,
+                        type, body, body_size, &self->options.limits, err);
     if (!event)
         return -1;
     if (fed_evlog_stage_event (self, batch, event)) {
@@ -576,8 +574,7 @@ fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size_t c
         rc = fed_evlog_stage_local (self, batch, &own, items [i].type, items [i].body,
                                     items [i].body_size, &event, &item_err);
         if (rc)
-            fed_err_set (err, item_err.code, "%s%s", count > 1 ? "in batch: " : "",
-                         item_err.text);
+            fed_err_set (err, item_err.code, "%s%s", count > 1 ? "in batch: " : "", item_err.text);
         fed_event_destroy (&event);
     }
     if (rc == 0) {
@@ -655,23 +652,22 @@ int
 fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, uint64_t to,
                  fed_evlog_each_fn *each, void *arg, fed_err_t *err)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_EVENTS]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_EVENTS]);
     fed_event_limits_t limits = s_stored_limits (self);
     uint8_t start [EVENT_KEY_SIZE];
     if (origin) {
         fed_evlog_event_key (start, origin, from);
         rocksdb_iter_seek (it, (const char *) start, sizeof start);
-    }
-    else
+    } else
         rocksdb_iter_seek_to_first (it);
     int rc = 0;
     for (; rocksdb_iter_valid (it); rocksdb_iter_next (it)) {
         size_t key_size, size;
         const uint8_t *key = (const uint8_t *) rocksdb_iter_key (it, &key_size);
         if (key_size != EVENT_KEY_SIZE) {
-            fed_err_set (err, -1, "event log %s: event key of %zu bytes: store corrupt",
-                         self->path, key_size);
+            fed_err_set (err, -1, "event log %s: event key of %zu bytes: store corrupt", self->path,
+                         key_size);
             rc = -1;
             break;
         }
@@ -684,9 +680,10 @@ fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, uint64
         fed_event_t *event = NULL;
         fed_err_t decode_err;
         if (fed_event_decode (value, size, &limits, &event, &decode_err)) {
-            fed_err_set (err, -1, "event log %s: stored event seq %llu does not decode (%s): "
-                         "store corrupt; restore from a backup", self->path,
-                         (unsigned long long) seq, decode_err.text);
+            fed_err_set (err, -1,
+                         "event log %s: stored event seq %llu does not decode (%s): "
+                         "store corrupt; restore from a backup",
+                         self->path, (unsigned long long) seq, decode_err.text);
             rc = -1;
             break;
         }
@@ -723,8 +720,8 @@ s_compare_entries (const void *a, const void *b)
 size_t
 fed_evlog_version_vector (fed_evlog_t *self, fed_vv_entry_t **entries_p)
 {
-    fed_vv_entry_t *entries = (fed_vv_entry_t *) fed_calloc (self->origins.count + 1,
-                                                             sizeof (fed_vv_entry_t));
+    fed_vv_entry_t *entries =
+        (fed_vv_entry_t *) fed_calloc (self->origins.count + 1, sizeof (fed_vv_entry_t));
     size_t count = 0;
     for (size_t i = 0; i < self->origins.capacity; i++) {
         fed_origin_t *slot = &self->origins.slots [i];
@@ -778,8 +775,8 @@ int
 fed_evlog_view_scan (fed_evlog_t *self, const char *prefix, fed_evlog_kv_fn *each, void *arg)
 {
     size_t prefix_size = strlen (prefix);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_VIEWS]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_VIEWS]);
     int rc = 0;
     for (rocksdb_iter_seek (it, prefix, prefix_size); rocksdb_iter_valid (it);
          rocksdb_iter_next (it)) {
@@ -818,14 +815,14 @@ fed_evlog_arrivals (fed_evlog_t *self)
 }
 
 int
-fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_fn *each,
-                void *arg, uint64_t *last_p, fed_err_t *err)
+fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_fn *each, void *arg,
+                uint64_t *last_p, fed_err_t *err)
 {
     *last_p = after;
     uint8_t start [8];
     fed_put_be64 (start, after + 1);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_ARRIVALS]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_ARRIVALS]);
     int rc = 0;
     size_t walked = 0;
     for (rocksdb_iter_seek (it, (const char *) start, sizeof start);
@@ -840,15 +837,19 @@ fed_evlog_feed (fed_evlog_t *self, uint64_t after, size_t limit, fed_evlog_each_
         }
         const uint8_t *value = (const uint8_t *) rocksdb_iter_value (it, &value_size);
         if (value_size != EVENT_KEY_SIZE) {
-            fed_err_set (err, -1, "event log %s: arrival index entry of %zu bytes: store "
-                         "corrupt", self->path, value_size);
+            fed_err_set (err, -1,
+                         "event log %s: arrival index entry of %zu bytes: store "
+                         "corrupt",
+                         self->path, value_size);
             rc = -1;
             break;
         }
         fed_event_t *event = fed_evlog_get (self, value, fed_get_be64 (value + FED_KEY_BYTES));
         if (!event) {
-            fed_err_set (err, -1, "event log %s: arrival index names an event that cannot be "
-                         "read", self->path);
+            fed_err_set (err, -1,
+                         "event log %s: arrival index names an event that cannot be "
+                         "read",
+                         self->path);
             rc = -1;
             break;
         }
@@ -898,8 +899,7 @@ fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32])
         find_t find = {id, NULL};
         uint64_t last;
         fed_err_t err;
-        if (fed_evlog_feed (self, self->ids_indexed, SIZE_MAX, s_find_id, &find, &last, &err)
-            < 0)
+        if (fed_evlog_feed (self, self->ids_indexed, SIZE_MAX, s_find_id, &find, &last, &err) < 0)
             fed_error ("%s", err.text);
         event = find.found;
     }
@@ -919,8 +919,8 @@ s_index_one (void *arg, const fed_event_t *event)
     memcpy (key, "id/", 3);
     memcpy (key + 3, fed_event_id (event), FED_ID_BYTES);
     fed_evlog_event_key (where, fed_event_origin (event), fed_event_seq (event));
-    rocksdb_writebatch_put_cf (self->batch, self->log->cf [CF_META], (const char *) key,
-                               sizeof key, (const char *) where, sizeof where);
+    rocksdb_writebatch_put_cf (self->batch, self->log->cf [CF_META], (const char *) key, sizeof key,
+                               (const char *) where, sizeof where);
     return 0;
 }
 
@@ -947,8 +947,7 @@ fed_evlog_index_ids (fed_evlog_t *self, size_t max)
         if (error) {
             fed_error ("event log %s: writing the id index failed: %s", self->path, error);
             free (error);
-        }
-        else {
+        } else {
             indexed = (size_t) (last - self->ids_indexed);
             self->ids_indexed = last;
         }
@@ -958,8 +957,7 @@ fed_evlog_index_ids (fed_evlog_t *self, size_t max)
 }
 
 int
-fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size,
-                         int64_t expires_ms)
+fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size, int64_t expires_ms)
 {
     if (self->options.read_only || size == 0 || size > 64)
         return -1;
@@ -977,8 +975,8 @@ fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size,
     uint8_t value [8];
     fed_put_be64 (value, (uint64_t) expires_ms);
     char *error = NULL;
-    rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], (const char *) key,
-                    4 + size, (const char *) value, sizeof value, &error);
+    rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], (const char *) key, 4 + size,
+                    (const char *) value, sizeof value, &error);
     if (error) {
         fed_error ("event log %s: recording a request id failed: %s", self->path, error);
         free (error);
@@ -992,8 +990,8 @@ fed_evlog_purge_requests (fed_evlog_t *self, int64_t now_ms)
 {
     if (self->options.read_only)
         return 0;
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf (self->db, self->read_options,
-                                                         self->cf [CF_META]);
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf (self->db, self->read_options, self->cf [CF_META]);
     rocksdb_writebatch_t *batch = rocksdb_writebatch_create ();
     size_t purged = 0;
     for (rocksdb_iter_seek (it, "rid/", 4); rocksdb_iter_valid (it); rocksdb_iter_next (it)) {

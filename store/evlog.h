@@ -38,8 +38,8 @@ extern "C" {
 typedef struct fed_evlog_t fed_evlog_t;
 
 typedef enum {
-    FED_DURABILITY_SYNC = 0,    //  fsync per write batch
-    FED_DURABILITY_WAL = 1      //  WAL written, not fsynced
+    FED_DURABILITY_SYNC = 0, //  fsync per write batch
+    FED_DURABILITY_WAL = 1   //  WAL written, not fsynced
 } fed_durability_t;
 
 typedef struct {
@@ -59,8 +59,7 @@ void fed_evlog_options_default (fed_evlog_options_t *options);
 //  with err when the store cannot be opened: the message names the path and,
 //  for corruption in the middle of the WAL or a newer schema, what to do. A
 //  torn WAL tail (a crash mid-write) is not an error. Caller owns the log.
-fed_evlog_t *fed_evlog_open (const char *path, const fed_evlog_options_t *options,
-                             fed_err_t *err);
+fed_evlog_t *fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t *err);
 
 //  Syncs the WAL and closes. Accepts NULL; sets *self_p to NULL.
 void fed_evlog_destroy (fed_evlog_t **self_p);
@@ -84,8 +83,8 @@ int fed_evlog_add_view (fed_evlog_t *self, const fed_view_def_t *def, fed_err_t 
 //  --- Local appends --------------------------------------------------------
 
 typedef struct {
-    const char *type;           //  event type, like "user.deploy"
-    const void *body;           //  one msgpack map, or NULL for {}
+    const char *type; //  event type, like "user.deploy"
+    const void *body; //  one msgpack map, or NULL for {}
     size_t body_size;
 } fed_new_event_t;
 
@@ -103,9 +102,9 @@ int fed_evlog_append_many (fed_evlog_t *self, const fed_new_event_t *items, size
 //  --- Remote events --------------------------------------------------------
 
 typedef struct {
-    size_t accepted;                        //  stored now (including drained buffered ones)
-    size_t by_status [FED_EVENT_REASONS];   //  every outcome, counted
-    fed_err_t first_error;                  //  the first refusal, with its reason
+    size_t accepted;                      //  stored now (including drained buffered ones)
+    size_t by_status [FED_EVENT_REASONS]; //  every outcome, counted
+    fed_err_t first_error;                //  the first refusal, with its reason
 } fed_accept_report_t;
 
 //  Checks and stores a batch of received events (exact bytes). Each event
@@ -135,8 +134,8 @@ int fed_evlog_range (fed_evlog_t *self, const uint8_t *origin, uint64_t from, ui
 //  One entry of the version vector.
 typedef struct {
     uint8_t origin [32];
-    uint64_t seq;               //  highest contiguous seq held
-    uint8_t id [32];            //  id of that event
+    uint64_t seq;    //  highest contiguous seq held
+    uint8_t id [32]; //  id of that event
 } fed_vv_entry_t;
 
 //  Highest contiguous seq held for origin (0 if none).
@@ -166,8 +165,8 @@ bool fed_evlog_quarantined (fed_evlog_t *self, const uint8_t origin [32]);
 int fed_evlog_view_get (fed_evlog_t *self, const void *key, size_t key_size, uint8_t **value_p,
                         size_t *size_p) FED_MUST_USE;
 //  Called per view key under a prefix, in key order; non-zero stops.
-typedef int (fed_evlog_kv_fn) (void *arg, const uint8_t *key, size_t key_size,
-                               const uint8_t *value, size_t value_size);
+typedef int (fed_evlog_kv_fn) (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
+                               size_t value_size);
 int fed_evlog_view_scan (fed_evlog_t *self, const char *prefix, fed_evlog_kv_fn *each,
                          void *arg) FED_MUST_USE;
 
@@ -211,10 +210,10 @@ size_t fed_evlog_purge_requests (fed_evlog_t *self, int64_t now_ms);
 int fed_evlog_rebuild (fed_evlog_t *self, fed_err_t *err) FED_MUST_USE;
 
 typedef struct {
-    uint64_t origins;           //  chains walked
-    uint64_t events;            //  events checked
-    uint64_t bad;               //  events that failed a check
-    fed_err_t first_error;      //  the first failure, naming origin and seq
+    uint64_t origins;      //  chains walked
+    uint64_t events;       //  events checked
+    uint64_t bad;          //  events that failed a check
+    fed_err_t first_error; //  the first failure, naming origin and seq
 } fed_verify_report_t;
 
 //  Audits the whole log: every chain is contiguous from seq 1, every prev
@@ -223,10 +222,10 @@ typedef struct {
 int fed_evlog_verify (fed_evlog_t *self, fed_verify_report_t *report) FED_MUST_USE;
 
 typedef struct {
-    uint64_t appended;                      //  local events written
-    uint64_t received [FED_EVENT_REASONS];  //  remote events by outcome
-    uint64_t batches;                       //  write batches committed
-    uint64_t forks;                         //  forks detected
+    uint64_t appended;                     //  local events written
+    uint64_t received [FED_EVENT_REASONS]; //  remote events by outcome
+    uint64_t batches;                      //  write batches committed
+    uint64_t forks;                        //  forks detected
 } fed_evlog_stats_t;
 void fed_evlog_stats (fed_evlog_t *self, fed_evlog_stats_t *stats);
 

@@ -17,8 +17,8 @@
 
 //  A candidate event and where it came from.
 typedef struct {
-    fed_event_t *event;         //  owned until handed on
-    bool from_pending;          //  came out of the pending buffer
+    fed_event_t *event; //  owned until handed on
+    bool from_pending;  //  came out of the pending buffer
 } candidate_t;
 
 //  Working state of one accept call.
@@ -26,16 +26,16 @@ typedef struct {
     fed_evlog_t *log;
     fed_accept_report_t *report;
     rocksdb_writebatch_t *batch;
-    fed_event_t **accepted;     //  in order; owned
+    fed_event_t **accepted; //  in order; owned
     size_t accepted_count;
-    fed_event_t **buffer;       //  to go (back) into pending; owned
+    fed_event_t **buffer; //  to go (back) into pending; owned
     size_t buffer_count;
     size_t buffer_bytes;
-    fed_origin_t *touched;      //  working copies of origins changed
+    fed_origin_t *touched; //  working copies of origins changed
     size_t touched_count;
-    fed_event_t **forks;        //  validly signed conflicting events; owned
+    fed_event_t **forks; //  validly signed conflicting events; owned
     size_t fork_count;
-    bool failed;                //  a view or storage failed
+    bool failed; //  a view or storage failed
 } accept_t;
 
 static void
@@ -78,7 +78,7 @@ s_compare_candidates (const void *a, const void *b)
         return order;
     //  Copies of one event: the buffered one first, so it is the one kept.
     return (int) ((const candidate_t *) b)->from_pending
-           - (int) ((const candidate_t *) a)->from_pending;
+        - (int) ((const candidate_t *) a)->from_pending;
 }
 
 static void
@@ -122,8 +122,8 @@ s_fork (accept_t *self, fed_origin_t *working, fed_event_t **event_p)
     s_count (self, FED_EVENT_FORK, *event_p,
              "a different validly signed event exists at this position: origin quarantined");
     working->quarantined = true;
-    self->forks = (fed_event_t **) fed_realloc (self->forks,
-                                                (self->fork_count + 1) * sizeof (fed_event_t *));
+    self->forks =
+        (fed_event_t **) fed_realloc (self->forks, (self->fork_count + 1) * sizeof (fed_event_t *));
     self->forks [self->fork_count++] = *event_p;
     *event_p = NULL;
 }
@@ -225,12 +225,10 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
                 self->failed = true;
                 s_count (self, FED_EVENT_MALFORMED, event, "held event could not be read");
                 fed_event_destroy (&c->event);
-            }
-            else if (memcmp (held, fed_event_id (event), FED_ID_BYTES) == 0) {
+            } else if (memcmp (held, fed_event_id (event), FED_ID_BYTES) == 0) {
                 s_count (self, FED_EVENT_DUPLICATE, event, NULL);
                 fed_event_destroy (&c->event);
-            }
-            else if (fed_event_verify (event))
+            } else if (fed_event_verify (event))
                 s_fork (self, working, &c->event);
             else {
                 s_count (self, FED_EVENT_BAD_SIGNATURE, event,
@@ -238,8 +236,7 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
                          "verify: dropped");
                 fed_event_destroy (&c->event);
             }
-        }
-        else if (seq == working->seq + 1) {
+        } else if (seq == working->seq + 1) {
             //  Right seq, wrong prev: signed by the origin, it is a fork;
             //  otherwise it is a forgery or damage.
             if (fed_event_verify (event))
@@ -249,8 +246,7 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
                          "prev is not the id of the origin's previous event: dropped");
                 fed_event_destroy (&c->event);
             }
-        }
-        else
+        } else
             s_buffer (self, c);
     }
     s_flush_run (self, list + run_start, run_count, working, &before_run);
@@ -281,9 +277,8 @@ s_stage_forks (accept_t *self, fed_err_t *err)
         uint8_t key [5 + FED_KEY_BYTES + 8];
         memcpy (key, "fork/", 5);
         fed_evlog_event_key (key + 5, origin, seq);
-        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) key,
-                                      sizeof key, (const char *) fed_event_bytes (other),
-                                      fed_event_size (other));
+        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) key, sizeof key,
+                                   (const char *) fed_event_bytes (other), fed_event_size (other));
         uint8_t held [FED_ID_BYTES] = {0};
         uint64_t held_seq = seq;
         if (!s_held_id (self, origin, held_seq, held) && seq > 1)
@@ -294,8 +289,8 @@ s_stage_forks (accept_t *self, fed_err_t *err)
         fed_put_be64 (qvalue, seq);
         memcpy (qvalue + 8, held, FED_ID_BYTES);
         memcpy (qvalue + 8 + FED_ID_BYTES, fed_event_id (other), FED_ID_BYTES);
-        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) qkey,
-                                      sizeof qkey, (const char *) qvalue, sizeof qvalue);
+        rocksdb_writebatch_put_cf (self->batch, log->cf [CF_META], (const char *) qkey, sizeof qkey,
+                                   (const char *) qvalue, sizeof qvalue);
         if (!log->has_signer || log->options.read_only)
             continue;
         //  origin.forked {origin: bin32, seq: uint, held: bin32, other: bin32}
@@ -343,10 +338,10 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         return -1;
     }
     accept_t self = {log, report, NULL, NULL, 0, NULL, 0, 0, NULL, 0, NULL, 0, false};
-    uint64_t arrivals = log->arrivals;     //  restored if nothing is committed
+    uint64_t arrivals = log->arrivals; //  restored if nothing is committed
     fed_view_batch_clear (log->view_batch);
-    candidate_t *list = (candidate_t *) fed_calloc (count + log->pending_count + 1,
-                                                    sizeof (candidate_t));
+    candidate_t *list =
+        (candidate_t *) fed_calloc (count + log->pending_count + 1, sizeof (candidate_t));
     size_t listed = 0;
 
     //  1. Each event alone, cheapest checks first.
@@ -368,7 +363,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
             fed_event_destroy (&event);
             continue;
         }
-        list [listed++] = (candidate_t) {event, false};
+        list [listed++] = (candidate_t){event, false};
     }
     size_t fresh = listed;
 
@@ -384,9 +379,9 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         for (size_t i = 0; i < fresh && !touched; i++)
             touched = memcmp (fed_event_origin (list [i].event), fed_event_origin (waiting),
                               FED_KEY_BYTES)
-                      == 0;
+                == 0;
         if (touched)
-            list [listed++] = (candidate_t) {fed_event_dup (waiting), true};
+            list [listed++] = (candidate_t){fed_event_dup (waiting), true};
         else {
             self.buffer = (fed_event_t **) fed_realloc (
                 self.buffer, (self.buffer_count + 1) * sizeof (fed_event_t *));
@@ -404,7 +399,7 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         if (unique > 0
             && memcmp (fed_event_id (list [unique - 1].event), fed_event_id (list [i].event),
                        FED_ID_BYTES)
-                   == 0) {
+                == 0) {
             if (!list [i].from_pending)
                 s_count (&self, FED_EVENT_DUPLICATE, list [i].event, NULL);
             fed_event_destroy (&list [i].event);
@@ -421,9 +416,10 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
     self.touched = (fed_origin_t *) fed_calloc (listed + 1, sizeof (fed_origin_t));
     for (size_t i = 0; i < listed;) {
         size_t j = i;
-        while (j < listed && memcmp (fed_event_origin (list [j].event),
-                                     fed_event_origin (list [i].event), FED_KEY_BYTES)
-                                 == 0)
+        while (j < listed
+               && memcmp (fed_event_origin (list [j].event), fed_event_origin (list [i].event),
+                          FED_KEY_BYTES)
+                   == 0)
             j++;
         fed_origin_t working = {0};
         fed_origin_t *held = fed_origin_map_find (&log->origins, fed_event_origin (list [i].event));
@@ -463,10 +459,9 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
         log->pending = self.buffer;
         log->pending_count = self.buffer_count;
         log->pending_bytes = self.buffer_bytes;
-        self.buffer = NULL;     //  now the log's
+        self.buffer = NULL; //  now the log's
         self.buffer_count = 0;
-    }
-    else {
+    } else {
         //  Nothing of this batch is stored, and the pending buffer is as it
         //  was: the working copies are freed below.
         fed_err_set (&report->first_error, -1, "%s",
@@ -515,8 +510,7 @@ fed_evlog_gaps (fed_evlog_t *self, fed_gap_t **gaps_p)
             gaps [g].from = fed_evlog_seq (self, origin) + 1;
             gaps [g].to = seq - 1;
             count++;
-        }
-        else if (seq - 1 < gaps [g].to)
+        } else if (seq - 1 < gaps [g].to)
             gaps [g].to = seq - 1;
     }
     *gaps_p = gaps;

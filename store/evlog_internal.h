@@ -21,48 +21,48 @@ enum { CF_DEFAULT, CF_EVENTS, CF_META, CF_VIEWS, CF_ARRIVALS, CF_COUNT };
 //  One origin's place in the version vector.
 typedef struct {
     uint8_t origin [FED_KEY_BYTES];
-    uint64_t seq;               //  highest contiguous seq held (0: none yet)
-    uint8_t id [FED_ID_BYTES];  //  id of that event
-    bool quarantined;           //  forked: nothing more is taken from it
-    bool used;                  //  slot holds an origin
+    uint64_t seq;              //  highest contiguous seq held (0: none yet)
+    uint8_t id [FED_ID_BYTES]; //  id of that event
+    bool quarantined;          //  forked: nothing more is taken from it
+    bool used;                 //  slot holds an origin
 } fed_origin_t;
 
 //  Open-addressing table of origins (keys are random, so their first bytes
 //  hash well).
 typedef struct {
-    fed_origin_t *slots;        //  capacity slots, owned
-    size_t capacity;            //  a power of two
-    size_t count;               //  used slots
+    fed_origin_t *slots; //  capacity slots, owned
+    size_t capacity;     //  a power of two
+    size_t count;        //  used slots
 } fed_origin_map_t;
 
 struct fed_evlog_t {
-    char *path;                         //  the db directory, owned
-    fed_evlog_options_t options;        //  as opened
-    rocksdb_t *db;                      //  owned
-    rocksdb_options_t *db_options;      //  owned
-    rocksdb_options_t *cf_options [CF_COUNT];   //  owned
-    rocksdb_column_family_handle_t *cf [CF_COUNT];  //  owned
-    rocksdb_writeoptions_t *write_options;  //  sync or not, per durability; owned
-    rocksdb_writeoptions_t *sync_options;   //  always sync (maintenance); owned
-    rocksdb_readoptions_t *read_options;    //  owned
-    bool has_signer;                    //  a key is set: local appends allowed
-    uint8_t origin [FED_KEY_BYTES];     //  own public key
-    uint8_t *secret;                    //  64-byte secret key, sodium_malloc'd, owned
-    fed_evlog_trust_fn *trust;          //  remote origin predicate (may be NULL)
-    void *trust_arg;                    //  for trust
-    fed_hlc_t hlc;                      //  local clock
-    fed_origin_map_t origins;           //  the version vector, in memory
-    uint64_t count;                     //  events held
-    uint64_t arrivals;                  //  highest arrival number written
-    uint64_t ids_indexed;               //  arrivals up to here are in the id index
-    fed_view_batch_t *view_batch;       //  view state of the batch being built, owned
-    fed_view_def_t *views;              //  registered views, owned array
-    fed_view_txn_t **view_txns;         //  one transaction per view, reused; owned
-    size_t view_count;                  //  entries in views
-    fed_event_t **pending;              //  events waiting for a gap, owned
-    size_t pending_count;               //  entries in pending
-    size_t pending_bytes;               //  their total size
-    fed_evlog_stats_t stats;            //  counters for metrics
+    char *path;                                    //  the db directory, owned
+    fed_evlog_options_t options;                   //  as opened
+    rocksdb_t *db;                                 //  owned
+    rocksdb_options_t *db_options;                 //  owned
+    rocksdb_options_t *cf_options [CF_COUNT];      //  owned
+    rocksdb_column_family_handle_t *cf [CF_COUNT]; //  owned
+    rocksdb_writeoptions_t *write_options;         //  sync or not, per durability; owned
+    rocksdb_writeoptions_t *sync_options;          //  always sync (maintenance); owned
+    rocksdb_readoptions_t *read_options;           //  owned
+    bool has_signer;                               //  a key is set: local appends allowed
+    uint8_t origin [FED_KEY_BYTES];                //  own public key
+    uint8_t *secret;                               //  64-byte secret key, sodium_malloc'd, owned
+    fed_evlog_trust_fn *trust;                     //  remote origin predicate (may be NULL)
+    void *trust_arg;                               //  for trust
+    fed_hlc_t hlc;                                 //  local clock
+    fed_origin_map_t origins;                      //  the version vector, in memory
+    uint64_t count;                                //  events held
+    uint64_t arrivals;                             //  highest arrival number written
+    uint64_t ids_indexed;                          //  arrivals up to here are in the id index
+    fed_view_batch_t *view_batch;                  //  view state of the batch being built, owned
+    fed_view_def_t *views;                         //  registered views, owned array
+    fed_view_txn_t **view_txns;                    //  one transaction per view, reused; owned
+    size_t view_count;                             //  entries in views
+    fed_event_t **pending;                         //  events waiting for a gap, owned
+    size_t pending_count;                          //  entries in pending
+    size_t pending_bytes;                          //  their total size
+    fed_evlog_stats_t stats;                       //  counters for metrics
 };
 
 //  The origin's slot, or NULL if unknown.

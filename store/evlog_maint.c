@@ -16,10 +16,10 @@
 
 typedef struct {
     fed_evlog_t *log;
-    fed_view_def_t *views;      //  the views being refolded (borrowed)
+    fed_view_def_t *views; //  the views being refolded (borrowed)
     size_t view_count;
     rocksdb_writebatch_t *batch;
-    size_t in_batch;            //  events staged in batch
+    size_t in_batch; //  events staged in batch
     fed_err_t *err;
 } refold_t;
 
@@ -65,8 +65,7 @@ s_meta_write (fed_evlog_t *self, const char *key, const void *value, size_t size
         rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], key, strlen (key),
                         (const char *) value, size, &error);
     if (error) {
-        fed_err_set (err, -1, "event log %s: writing meta '%s' failed: %s", self->path, key,
-                     error);
+        fed_err_set (err, -1, "event log %s: writing meta '%s' failed: %s", self->path, key, error);
         free (error);
         return -1;
     }
@@ -91,8 +90,7 @@ fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err)
         //  Keys "name/…" sort between "name/" and "name0" ('0' follows '/').
         snprintf (start, sizeof start, "%s/", name);
         snprintf (limit, sizeof limit, "%s0", name);
-    }
-    else {
+    } else {
         if (s_meta_write (self, "rebuilding", "1", 1, false, err))
             return -1;
         snprintf (start, sizeof start, "%s", "");
@@ -120,10 +118,9 @@ fed_evlog_refold (fed_evlog_t *self, const char *name, fed_err_t *err)
     for (size_t i = 0; i < refold.view_count; i++) {
         char key [64];
         snprintf (key, sizeof key, "viewver/%s", refold.views [i].name);
-        uint8_t version [4] = {(uint8_t) (refold.views [i].version >> 24),
-                               (uint8_t) (refold.views [i].version >> 16),
-                               (uint8_t) (refold.views [i].version >> 8),
-                               (uint8_t) refold.views [i].version};
+        uint8_t version [4] = {
+            (uint8_t) (refold.views [i].version >> 24), (uint8_t) (refold.views [i].version >> 16),
+            (uint8_t) (refold.views [i].version >> 8), (uint8_t) refold.views [i].version};
         if (s_meta_write (self, key, version, 4, false, err))
             return -1;
     }

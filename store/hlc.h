@@ -18,8 +18,8 @@ extern "C" {
 #endif
 
 typedef struct {
-    uint64_t last;              //  highest timestamp issued or adopted
-    int64_t max_drift_ms;       //  remote clocks further ahead are not adopted
+    uint64_t last;        //  highest timestamp issued or adopted
+    int64_t max_drift_ms; //  remote clocks further ahead are not adopted
 } fed_hlc_t;
 
 //  Starts a clock at the persisted high-water mark (0 if none).

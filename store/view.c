@@ -11,35 +11,35 @@
 #define FED_VIEW_KEY_MAX 1024
 
 struct fed_view_txn_t {
-    rocksdb_t *db;                      //  for reads not covered by the batch; not owned
-    rocksdb_column_family_handle_t *cf; //  views column family; not owned
-    rocksdb_writebatch_t *batch;        //  the log's batch; not owned
-    rocksdb_readoptions_t *read_options;    //  owned
-    char prefix [FED_VIEW_NAME_MAX + 2];    //  "name/"
-    size_t prefix_size;                 //  bytes in prefix
-    bool failed;                        //  a storage error happened
-    fed_view_batch_t *view_batch;       //  batch-wide view state; not owned
-    uint8_t key [FED_VIEW_NAME_MAX + 2 + FED_VIEW_KEY_MAX];    //  scratch: prefix ‖ key
+    rocksdb_t *db;                       //  for reads not covered by the batch; not owned
+    rocksdb_column_family_handle_t *cf;  //  views column family; not owned
+    rocksdb_writebatch_t *batch;         //  the log's batch; not owned
+    rocksdb_readoptions_t *read_options; //  owned
+    char prefix [FED_VIEW_NAME_MAX + 2]; //  "name/"
+    size_t prefix_size;                  //  bytes in prefix
+    bool failed;                         //  a storage error happened
+    fed_view_batch_t *view_batch;        //  batch-wide view state; not owned
+    uint8_t key [FED_VIEW_NAME_MAX + 2 + FED_VIEW_KEY_MAX]; //  scratch: prefix ‖ key
 };
 
 typedef struct {
-    uint8_t *key;                       //  full key, owned
+    uint8_t *key; //  full key, owned
     size_t size;
     int64_t delta;
 } counter_t;
 
 typedef struct {
-    uint8_t *key;                       //  full key, owned
+    uint8_t *key; //  full key, owned
     size_t key_size;
-    uint8_t *value;                     //  owned; NULL: deleted in this batch
+    uint8_t *value; //  owned; NULL: deleted in this batch
     size_t value_size;
 } written_t;
 
 struct fed_view_batch_t {
-    counter_t *counters;                //  owned array
+    counter_t *counters; //  owned array
     size_t counter_count;
     size_t counter_capacity;
-    written_t *written;                 //  owned array, latest write per key
+    written_t *written; //  owned array, latest write per key
     size_t written_count;
     size_t written_capacity;
 };
@@ -86,8 +86,8 @@ s_counter_add (fed_view_batch_t *self, const uint8_t *key, size_t size, int64_t 
         }
     if (self->counter_count == self->counter_capacity) {
         self->counter_capacity = self->counter_capacity ? 2 * self->counter_capacity : 16;
-        self->counters = (counter_t *) fed_realloc (self->counters,
-                                                    self->counter_capacity * sizeof (counter_t));
+        self->counters =
+            (counter_t *) fed_realloc (self->counters, self->counter_capacity * sizeof (counter_t));
     }
     counter_t *item = &self->counters [self->counter_count++];
     item->key = (uint8_t *) fed_malloc (size);
@@ -115,15 +115,14 @@ s_written_set (fed_view_batch_t *self, const uint8_t *key, size_t key_size, cons
     if (!item) {
         if (self->written_count == self->written_capacity) {
             self->written_capacity = self->written_capacity ? 2 * self->written_capacity : 16;
-            self->written = (written_t *) fed_realloc (
-                self->written, self->written_capacity * sizeof (written_t));
+            self->written = (written_t *) fed_realloc (self->written,
+                                                       self->written_capacity * sizeof (written_t));
         }
         item = &self->written [self->written_count++];
         item->key = (uint8_t *) fed_malloc (key_size);
         memcpy (item->key, key, key_size);
         item->key_size = key_size;
-    }
-    else
+    } else
         free (item->value);
     item->value = NULL;
     item->value_size = 0;
@@ -162,8 +161,8 @@ fed_view_name_valid (const char *name)
 }
 
 fed_view_txn_t *
-fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf,
-                  rocksdb_writebatch_t *batch, const char *name, fed_view_batch_t *view_batch)
+fed_view_txn_new (rocksdb_t *db, rocksdb_column_family_handle_t *cf, rocksdb_writebatch_t *batch,
+                  const char *name, fed_view_batch_t *view_batch)
 {
     fed_view_txn_t *self = (fed_view_txn_t *) fed_calloc (1, sizeof (fed_view_txn_t));
     self->db = db;
@@ -231,8 +230,8 @@ fed_view_get (fed_view_txn_t *self, const void *key, size_t key_size, uint8_t **
         return 0;
     }
     char *error = NULL;
-    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf,
-                                  (const char *) self->key, full, size_p, &error);
+    char *value = rocksdb_get_cf (self->db, self->read_options, self->cf, (const char *) self->key,
+                                  full, size_p, &error);
     if (error) {
         free (error);
         self->failed = true;
@@ -295,9 +294,8 @@ fed_view_lww_put (fed_view_txn_t *self, const void *key, size_t key_size, const 
         int order = held_hlc > hlc ? 1 : held_hlc < hlc ? -1 : memcmp (current + 8, origin, 32);
         free (current);
         if (order >= 0)
-            return 0;           //  what is held was written later (or is this very write)
-    }
-    else
+            return 0; //  what is held was written later (or is this very write)
+    } else
         free (current);
     uint8_t *record = (uint8_t *) fed_malloc (LWW_HEADER + value_size);
     fed_put_be64 (record, hlc);

@@ -34,10 +34,10 @@ typedef struct fed_view_txn_t fed_view_txn_t;
 typedef int (fed_view_apply_fn) (void *state, fed_view_txn_t *txn, const fed_event_t *event);
 
 typedef struct {
-    const char *name;           //  [a-z0-9_]+, ≤ 32 chars: also the key prefix "name/"
-    uint32_t version;           //  bump when apply changes meaning; the view is refolded
-    fed_view_apply_fn *apply;   //  the fold
-    void *state;                //  passed to apply; owned by whoever registered the view
+    const char *name;         //  [a-z0-9_]+, ≤ 32 chars: also the key prefix "name/"
+    uint32_t version;         //  bump when apply changes meaning; the view is refolded
+    fed_view_apply_fn *apply; //  the fold
+    void *state;              //  passed to apply; owned by whoever registered the view
 } fed_view_def_t;
 
 //  Reads key (under this view's prefix) as of this batch: the store, with

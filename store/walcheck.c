@@ -64,7 +64,7 @@ s_intact (const uint8_t *data, size_t size, size_t pos, size_t *length_p, bool *
     if (HEADER + length > room || pos + HEADER + length > size)
         return false;
     uint32_t stored = (uint32_t) data [pos] | (uint32_t) data [pos + 1] << 8
-                      | (uint32_t) data [pos + 2] << 16 | (uint32_t) data [pos + 3] << 24;
+        | (uint32_t) data [pos + 2] << 16 | (uint32_t) data [pos + 3] << 24;
     uint32_t crc = fed_crc32c (0, data + pos + 6, 1 + length);
     if (s_unmask (stored) != crc)
         return false;
@@ -81,7 +81,7 @@ fed_walcheck_buffer (const uint8_t *data, size_t size, size_t *damage_p)
     while (pos < size) {
         size_t room = BLOCK - pos % BLOCK;
         if (room < HEADER) {
-            pos += room;        //  block trailer: padding
+            pos += room; //  block trailer: padding
             continue;
         }
         if (!s_intact (data, size, pos, &length, &recyclable))
@@ -89,7 +89,7 @@ fed_walcheck_buffer (const uint8_t *data, size_t size, size_t *damage_p)
         pos += HEADER + length;
     }
     if (recyclable || pos >= size)
-        return 0;               //  intact to the end (or a format we do not check)
+        return 0; //  intact to the end (or a format we do not check)
     size_t damage = pos;
     //  A torn tail has nothing intact after it. Search the rest of the
     //  damaged record's block byte by byte, then every later block start
@@ -127,7 +127,7 @@ fed_walcheck_dir (const char *db_path, fed_err_t *err)
 {
     DIR *dir = opendir (db_path);
     if (!dir)
-        return 0;               //  a new store: nothing to check
+        return 0; //  a new store: nothing to check
     int rc = 0;
     struct dirent *entry;
     while (rc == 0 && (entry = readdir (dir))) {
@@ -139,14 +139,12 @@ fed_walcheck_dir (const char *db_path, fed_err_t *err)
         if (fd < 0 || fstat (fd, &st)) {
             fed_err_set (err, -1, "cannot read WAL %s: %s", path, strerror (errno));
             rc = -1;
-        }
-        else if (st.st_size > 0) {
+        } else if (st.st_size > 0) {
             void *map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
             if (map == MAP_FAILED) {
                 fed_err_set (err, -1, "cannot map WAL %s: %s", path, strerror (errno));
                 rc = -1;
-            }
-            else {
+            } else {
                 size_t damage = 0;
                 if (fed_walcheck_buffer ((const uint8_t *) map, (size_t) st.st_size, &damage)) {
                     fed_err_set (err, -1,

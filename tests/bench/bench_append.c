@@ -39,11 +39,11 @@
 #define GROUP 100
 
 typedef struct {
-    fed_identity_t *local;      //  signs fednode appends; owned
-    fed_identity_t *remote;     //  signs the chain to accept; owned
-    uint8_t body [BODY_SIZE];   //  the body every event carries
-    fed_event_t *sample;        //  one signed event: the bytes raw puts write; owned
-    char *tmp;                  //  parent of the temp dirs
+    fed_identity_t *local;    //  signs fednode appends; owned
+    fed_identity_t *remote;   //  signs the chain to accept; owned
+    uint8_t body [BODY_SIZE]; //  the body every event carries
+    fed_event_t *sample;      //  one signed event: the bytes raw puts write; owned
+    char *tmp;                //  parent of the temp dirs
 } bench_t;
 
 static double
@@ -103,12 +103,12 @@ static double
 s_sign_rate (bench_t *self, size_t count)
 {
     const uint8_t *msg = fed_event_bytes (self->sample);
-    size_t size = fed_event_size (self->sample) - 66;   //  what a signature covers
+    size_t size = fed_event_size (self->sample) - 66; //  what a signature covers
     uint8_t sig [64];
     double start = s_now ();
     for (size_t i = 0; i < count; i++) {
         crypto_sign_detached (sig, NULL, msg, size, fed_identity_secret (self->local));
-        sig [0] ^= (uint8_t) i;     //  keep the result live
+        sig [0] ^= (uint8_t) i; //  keep the result live
     }
     return (double) count / (s_now () - start);
 }
@@ -122,7 +122,8 @@ s_verify_rate (bench_t *self, size_t count)
     double start = s_now ();
     for (size_t i = 0; i < count; i++)
         good += crypto_sign_verify_detached (fed_event_sig (self->sample), msg, size,
-                                             fed_event_origin (self->sample)) == 0;
+                                             fed_event_origin (self->sample))
+            == 0;
     double rate = (double) count / (s_now () - start);
     if (good != count) {
         fprintf (stderr, "bench_append: the sample's signature does not verify\n");
@@ -195,8 +196,7 @@ s_log_open (const char *dir, fed_durability_t durability, bool views)
 
 //  Appends count events, group per call (1: fed_evlog_append).
 static double
-s_append_rate (bench_t *self, size_t count, size_t group, fed_durability_t durability,
-               bool views)
+s_append_rate (bench_t *self, size_t count, size_t group, fed_durability_t durability, bool views)
 {
     char *dir = s_dir_new (self);
     fed_evlog_t *log = s_log_open (dir, durability, views);
@@ -208,9 +208,9 @@ s_append_rate (bench_t *self, size_t count, size_t group, fed_durability_t durab
     fed_err_t err = {0};
     double start = s_now ();
     for (size_t done = 0; done < count; done += group) {
-        int rc = group == 1 ? fed_evlog_append (log, "bench.append", self->body,
-                                                sizeof self->body, NULL, &err)
-                            : fed_evlog_append_many (log, items, group, NULL, &err);
+        int rc = group == 1
+            ? fed_evlog_append (log, "bench.append", self->body, sizeof self->body, NULL, &err)
+            : fed_evlog_append_many (log, items, group, NULL, &err);
         if (rc) {
             fprintf (stderr, "bench_append: append: %s\n", err.text);
             exit (1);
@@ -218,8 +218,8 @@ s_append_rate (bench_t *self, size_t count, size_t group, fed_durability_t durab
     }
     double rate = (double) count / (s_now () - start);
     if (fed_evlog_count (log) != count) {
-        fprintf (stderr, "bench_append: expected %zu events, the log holds %" PRIu64 "\n",
-                 count, fed_evlog_count (log));
+        fprintf (stderr, "bench_append: expected %zu events, the log holds %" PRIu64 "\n", count,
+                 fed_evlog_count (log));
         exit (1);
     }
     fed_evlog_destroy (&log);
@@ -242,10 +242,10 @@ s_accept_rate (bench_t *self)
     uint64_t hlc = (uint64_t) fed_wall_ms () << 16;
     for (size_t i = 0; i < REMOTE_EVENTS; i++) {
         fed_err_t err = {0};
-        events [i] = fed_event_sign (fed_identity_secret (self->remote),
-                                     fed_identity_public (self->remote), i + 1,
-                                     i ? fed_event_id (events [i - 1]) : NULL, hlc + i,
-                                     "bench.remote", self->body, sizeof self->body, NULL, &err);
+        events [i] =
+            fed_event_sign (fed_identity_secret (self->remote), fed_identity_public (self->remote),
+                            i + 1, i ? fed_event_id (events [i - 1]) : NULL, hlc + i,
+                            "bench.remote", self->body, sizeof self->body, NULL, &err);
         if (!events [i]) {
             fprintf (stderr, "bench_append: sign: %s\n", err.text);
             exit (1);
@@ -303,10 +303,9 @@ main (void)
     self.body [4] = BODY_SIZE - 5;
     randombytes_buf_deterministic (self.body + 5, BODY_SIZE - 5, seed);
     fed_err_t err = {0};
-    self.sample = fed_event_sign (fed_identity_secret (self.local),
-                                  fed_identity_public (self.local), 1, NULL,
-                                  (uint64_t) fed_wall_ms () << 16, "bench.append", self.body,
-                                  sizeof self.body, NULL, &err);
+    self.sample = fed_event_sign (
+        fed_identity_secret (self.local), fed_identity_public (self.local), 1, NULL,
+        (uint64_t) fed_wall_ms () << 16, "bench.append", self.body, sizeof self.body, NULL, &err);
     if (!self.sample) {
         fprintf (stderr, "bench_append: %s\n", err.text);
         return 1;
@@ -332,8 +331,7 @@ main (void)
     //  Baseline for a local append: sign, then put (1/(1/sign + 1/put)).
     s_report ("append wal", s_append_rate (&self, 20000, 1, FED_DURABILITY_WAL, true),
               s_composite (sign, put_wal), 0.8, false);
-    s_report ("append wal (no views)",
-              s_append_rate (&self, 20000, 1, FED_DURABILITY_WAL, false),
+    s_report ("append wal (no views)", s_append_rate (&self, 20000, 1, FED_DURABILITY_WAL, false),
               s_composite (sign, put_wal), 0.8, false);
     s_report ("append_many wal batch100",
               s_append_rate (&self, 100000, GROUP, FED_DURABILITY_WAL, true),

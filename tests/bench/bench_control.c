@@ -58,8 +58,7 @@ static void
 s_stats (double *samples, size_t count, double *median, double *p99)
 {
     qsort (samples, count, sizeof (double), s_compare);
-    *median = count % 2 ? samples [count / 2]
-                        : (samples [count / 2 - 1] + samples [count / 2]) / 2;
+    *median = count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
     *p99 = samples [(size_t) ((double) (count - 1) * 0.99)];
 }
 
@@ -95,8 +94,8 @@ s_fail (const char *what, const char *text)
 //  --- baseline: the echo server ------------------------------------------------
 
 typedef struct {
-    const fed_identity_t *server;   //  the node's identity: its CURVE keys; not owned
-    size_t reply_size;              //  bytes each reply carries
+    const fed_identity_t *server; //  the node's identity: its CURVE keys; not owned
+    size_t reply_size;            //  bytes each reply carries
 } echo_args_t;
 
 //  Actor: a CURVE REP socket on a free loopback port (sent on the pipe after
@@ -111,14 +110,14 @@ s_echo_actor (zsock_t *pipe, void *arg)
     fed_curve_server (rep, fed_identity_curve_secret (args->server),
                       fed_identity_curve_public (args->server), "control");
     int rc = zsock_bind (rep, "tcp://127.0.0.1:*");
-    zsock_signal (pipe, 0);     //  zactor_new waits for this
+    zsock_signal (pipe, 0); //  zactor_new waits for this
     zsock_send (pipe, "i", rc < 0 ? -1 : rc);
     uint8_t *reply = (uint8_t *) calloc (1, args->reply_size);
     zpoller_t *poller = zpoller_new (pipe, rep, NULL);
     while (rc >= 0) {
         void *which = zpoller_wait (poller, -1);
         if (which != rep)
-            break;              //  $TERM, or interrupted
+            break; //  $TERM, or interrupted
         zframe_t *request = zframe_recv (rep);
         zframe_destroy (&request);
         zframe_t *frame = zframe_new (reply, args->reply_size);
@@ -171,9 +170,8 @@ s_status_rounds (fed_client_t *client, const void *request, size_t size, double 
         char code [64];
         fed_err_t err;
         int64_t start = s_now_ns ();
-        fed_client_status_t status = fed_client_call (client, request, size, TIMEOUT_MS,
-                                                      &reply, reply_size, &result, code,
-                                                      sizeof code, &err);
+        fed_client_status_t status = fed_client_call (client, request, size, TIMEOUT_MS, &reply,
+                                                      reply_size, &result, code, sizeof code, &err);
         int64_t end = s_now_ns ();
         if (status != FED_CLIENT_OK)
             s_fail ("status", err.text);

@@ -34,7 +34,7 @@ s_inside (const fed_event_t *event, const uint8_t *p, size_t n)
 {
     const uint8_t *bytes = fed_event_bytes (event);
     return p >= bytes && n <= fed_event_size (event)
-           && (size_t) (p - bytes) <= fed_event_size (event) - n;
+        && (size_t) (p - bytes) <= fed_event_size (event) - n;
 }
 
 static void
@@ -72,8 +72,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         CHECK (err.code == FED_EVENT_MALFORMED || err.code == FED_EVENT_TOO_LARGE
                || err.code == FED_EVENT_BAD_VERSION);
         CHECK (err.text [0] != 0);
-    }
-    else {
+    } else {
         CHECK (event != NULL);
         s_check_event (event, data, size);
         bool verified = fed_event_verify (event);

@@ -40,12 +40,12 @@ int fed_fuzz_wire (const uint8_t *data, size_t size);
 #define VALID_EVENTS 12
 
 typedef struct {
-    uint64_t rng;               //  xorshift state
-    uint64_t inputs;            //  inputs run
-    const char *write_dir;      //  seed corpus output, or NULL
-    uint64_t written;           //  files written there
-    int (*target) (const uint8_t *data, size_t size);  //  the decoder's target
-    const char *prefix;         //  seed file names: "seed" or "wire"
+    uint64_t rng;                                     //  xorshift state
+    uint64_t inputs;                                  //  inputs run
+    const char *write_dir;                            //  seed corpus output, or NULL
+    uint64_t written;                                 //  files written there
+    int (*target) (const uint8_t *data, size_t size); //  the decoder's target
+    const char *prefix;                               //  seed file names: "seed" or "wire"
 } smoke_t;
 
 static uint64_t
@@ -72,8 +72,7 @@ s_seed (smoke_t *self, const uint8_t *data, size_t size)
     s_run (self, data, size);
     if (!self->write_dir)
         return;
-    char *path = fed_sprintf ("%s/%s-%03" PRIu64, self->write_dir, self->prefix,
-                              self->written++);
+    char *path = fed_sprintf ("%s/%s-%03" PRIu64, self->write_dir, self->prefix, self->written++);
     FILE *file = fopen (path, "wb");
     if (!file || fwrite (data, 1, size, file) != size) {
         fprintf (stderr, "fuzz_smoke: cannot write %s\n", path);
@@ -89,41 +88,51 @@ s_body (smoke_t *self, int i, uint8_t *body)
 {
     size_t n = 0;
     switch (i % 6) {
-    case 0:     //  {}
-        body [n++] = 0x80;
-        break;
-    case 1:     //  {"n": 42, "s": "hello"}
-        n = sizeof "\x82\xa1n\x2a\xa1s\xa5hello" - 1;
-        memcpy (body, "\x82\xa1n\x2a\xa1s\xa5hello", n);
-        break;
-    case 2:     //  {"a": {"a": {"a": {"a": {}}}}}
-        for (int depth = 0; depth < 4; depth++) {
-            memcpy (body + n, "\x81\xa1" "a", 3);
-            n += 3;
-        }
-        body [n++] = 0x80;
-        break;
-    case 3:     //  {"d": bin8 of 195 random bytes}
-        memcpy (body, "\x81\xa1" "d\xc4\xc3", 5);
-        randombytes_buf_deterministic (body + 5, 195, (const uint8_t *) "fuzz smoke body seed bytes 32 ..");
-        n = 200;
-        break;
-    case 4:     //  map16 of 20 entries "kNN": [1, nil, true]
-        body [n++] = 0xde;
-        body [n++] = 0;
-        body [n++] = 20;
-        for (int k = 0; k < 20; k++) {
-            n += (size_t) sprintf ((char *) body + n, "\xa3k%02d", k);
-            memcpy (body + n, "\x93\x01\xc0\xc3", 4);
-            n += 4;
-        }
-        break;
-    default:    //  {"big": str16 of 4 KiB}
-        memcpy (body, "\x81\xa3" "big\xda\x10\x00", 8);
-        n = 8;
-        for (int k = 0; k < 4096; k++)
-            body [n++] = (uint8_t) ('a' + s_rand (self) % 26);
-        break;
+        case 0: //  {}
+            body [n++] = 0x80;
+            break;
+        case 1: //  {"n": 42, "s": "hello"}
+            n = sizeof "\x82\xa1n\x2a\xa1s\xa5hello" - 1;
+            memcpy (body, "\x82\xa1n\x2a\xa1s\xa5hello", n);
+            break;
+        case 2: //  {"a": {"a": {"a": {"a": {}}}}}
+            for (int depth = 0; depth < 4; depth++) {
+                memcpy (body + n,
+                        "\x81\xa1"
+                        "a",
+                        3);
+                n += 3;
+            }
+            body [n++] = 0x80;
+            break;
+        case 3: //  {"d": bin8 of 195 random bytes}
+            memcpy (body,
+                    "\x81\xa1"
+                    "d\xc4\xc3",
+                    5);
+            randombytes_buf_deterministic (body + 5, 195,
+                                           (const uint8_t *) "fuzz smoke body seed bytes 32 ..");
+            n = 200;
+            break;
+        case 4: //  map16 of 20 entries "kNN": [1, nil, true]
+            body [n++] = 0xde;
+            body [n++] = 0;
+            body [n++] = 20;
+            for (int k = 0; k < 20; k++) {
+                n += (size_t) sprintf ((char *) body + n, "\xa3k%02d", k);
+                memcpy (body + n, "\x93\x01\xc0\xc3", 4);
+                n += 4;
+            }
+            break;
+        default: //  {"big": str16 of 4 KiB}
+            memcpy (body,
+                    "\x81\xa3"
+                    "big\xda\x10\x00",
+                    8);
+            n = 8;
+            for (int k = 0; k < 4096; k++)
+                body [n++] = (uint8_t) ('a' + s_rand (self) % 26);
+            break;
     }
     return n;
 }
@@ -132,9 +141,8 @@ s_body (smoke_t *self, int i, uint8_t *body)
 static void
 s_mutate (smoke_t *self, const uint8_t *event, size_t size)
 {
-    static const uint8_t markers [] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xc0, 0xc4, 0xc5,
-                                       0xc6, 0xcf, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
-                                       0xff};
+    static const uint8_t markers [] = {0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xc0, 0xc4, 0xc5, 0xc6,
+                                       0xcf, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xff};
     uint8_t *copy = fed_malloc (INPUT_MAX + 64);
     //  Truncations: every length for small events, a stride for big ones.
     size_t stride = size > 1024 ? size / 256 : 1;
@@ -183,13 +191,13 @@ s_crafted (smoke_t *self)
         const char *bytes;
         size_t size;
     } crafted [] = {
-        {"\xdd\xff\xff\xff\xff", 5},                   //  array32 of 4G elements
-        {"\x98\x01\xc6\xff\xff\xff\xff", 7},           //  origin as bin32 of 4 GiB
-        {"\x98\x01\xdb\xff\xff\xff\xff", 7},           //  origin as str32 of 4 GiB
-        {"\x98\x01\xc4\x20", 4},                       //  origin declared, absent
-        {"\x98\x02", 2},                               //  unknown version
-        {"\x98\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 10},  //  version 2^64-1
-        {"\x92\x01\x02", 3},                           //  2 fields
+        {"\xdd\xff\xff\xff\xff", 5},                      //  array32 of 4G elements
+        {"\x98\x01\xc6\xff\xff\xff\xff", 7},              //  origin as bin32 of 4 GiB
+        {"\x98\x01\xdb\xff\xff\xff\xff", 7},              //  origin as str32 of 4 GiB
+        {"\x98\x01\xc4\x20", 4},                          //  origin declared, absent
+        {"\x98\x02", 2},                                  //  unknown version
+        {"\x98\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 10}, //  version 2^64-1
+        {"\x92\x01\x02", 3},                              //  2 fields
         {"", 0},
         {"\x98", 1},
     };
@@ -245,40 +253,41 @@ s_wire (smoke_t *self)
         fed_wire_msg_t msg = {.type = (fed_wire_type_t) type};
         fed_wire_updates_t *updates = NULL;
         switch (type) {
-        case FED_WIRE_HELLO:
-            memcpy (msg.u.hello.id, key, 32);
-            msg.u.hello.name = (fed_wire_str_t) {"node-a", 6};
-            msg.u.hello.endpoint = (fed_wire_str_t) {"tcp://10.1.2.3:7701", 19};
-            msg.u.hello.location.region = (fed_wire_str_t) {"eu", 2};
-            msg.u.hello.location.has_lat = true;
-            msg.u.hello.location.lat = -33.5;
-            msg.u.hello.location.label_count = 1;
-            msg.u.hello.location.labels [0] = (fed_wire_label_t) {{"gpu", 3}, {"yes", 3}};
-            msg.u.hello.protocol = 1;
-            msg.u.hello.token = (fed_wire_str_t) {"fedtok-00000000-x", 17};
-            break;
-        case FED_WIRE_PING: updates = &msg.u.ping.updates; msg.u.ping.seq = 300; break;
-        case FED_WIRE_ACK: updates = &msg.u.ack.updates; break;
-        case FED_WIRE_PING_REQ: updates = &msg.u.ping_req.updates; break;
-        case FED_WIRE_MEMBERS: updates = &msg.u.members.updates; break;
-        case FED_WIRE_DIGEST: msg.u.digest = (fed_wire_digest_t) {vv, 3}; break;
-        case FED_WIRE_EVENTS: msg.u.events = (fed_wire_events_t) {events, 2}; break;
-        case FED_WIRE_WANT:
-            msg.u.want = (fed_wire_want_t) {{7}, 5, 70000};
-            break;
-        case FED_WIRE_ERROR:
-            msg.u.error = (fed_wire_error_t) {{"token", 5}, {"expired", 7}};
-            break;
-        default:
-            msg.u.bye.reason = (fed_wire_str_t) {"bye", 3};
-            break;
+            case FED_WIRE_HELLO:
+                memcpy (msg.u.hello.id, key, 32);
+                msg.u.hello.name = (fed_wire_str_t){"node-a", 6};
+                msg.u.hello.endpoint = (fed_wire_str_t){"tcp://10.1.2.3:7701", 19};
+                msg.u.hello.location.region = (fed_wire_str_t){"eu", 2};
+                msg.u.hello.location.has_lat = true;
+                msg.u.hello.location.lat = -33.5;
+                msg.u.hello.location.label_count = 1;
+                msg.u.hello.location.labels [0] = (fed_wire_label_t){{"gpu", 3}, {"yes", 3}};
+                msg.u.hello.protocol = 1;
+                msg.u.hello.token = (fed_wire_str_t){"fedtok-00000000-x", 17};
+                break;
+            case FED_WIRE_PING:
+                updates = &msg.u.ping.updates;
+                msg.u.ping.seq = 300;
+                break;
+            case FED_WIRE_ACK: updates = &msg.u.ack.updates; break;
+            case FED_WIRE_PING_REQ: updates = &msg.u.ping_req.updates; break;
+            case FED_WIRE_MEMBERS: updates = &msg.u.members.updates; break;
+            case FED_WIRE_DIGEST: msg.u.digest = (fed_wire_digest_t){vv, 3}; break;
+            case FED_WIRE_EVENTS: msg.u.events = (fed_wire_events_t){events, 2}; break;
+            case FED_WIRE_WANT: msg.u.want = (fed_wire_want_t){{7}, 5, 70000}; break;
+            case FED_WIRE_ERROR:
+                msg.u.error = (fed_wire_error_t){{"token", 5}, {"expired", 7}};
+                break;
+            default: msg.u.bye.reason = (fed_wire_str_t){"bye", 3}; break;
         }
         if (updates) {
             updates->count = 2;
             for (int i = 0; i < 2; i++)
-                updates->items [i] = (fed_wire_update_t) {
-                    {(uint8_t) i}, (fed_wire_state_t) (FED_WIRE_SUSPECT + i), 4,
-                    {"tcp://h:1", 9}, {"n", 1}};
+                updates->items [i] = (fed_wire_update_t){{(uint8_t) i},
+                                                         (fed_wire_state_t) (FED_WIRE_SUSPECT + i),
+                                                         4,
+                                                         {"tcp://h:1", 9},
+                                                         {"n", 1}};
         }
         msgpack_sbuffer buffer;
         msgpack_sbuffer_init (&buffer);
@@ -299,19 +308,29 @@ s_wire (smoke_t *self)
         const char *bytes;
         size_t size;
     } crafted [] = {
-        {"\xdd\xff\xff\xff\xff", 5},                                   //  array32 of 4G
-        {"\x93\x02\xa4PING\x80", 9},                                   //  version 2
-        {"\x93\x01\xa4NOPE\x80", 9},                                   //  unknown type
-        {"\x93\x01\xa6" "DIGEST\x81\xa2vv\xdd\xff\xff\xff\xff", 17},     //  vv of 4G
-        {"\x93\x01\xa6" "EVENTS\x81\xa6" "events\x91\xc6\xff\xff\xff\xff", 22},
-        {"\x93\x01\xa3" "BYE\xdf\xff\xff\xff\xff", 11},                 //  map32 of 4G
+        {"\xdd\xff\xff\xff\xff", 5}, //  array32 of 4G
+        {"\x93\x02\xa4PING\x80", 9}, //  version 2
+        {"\x93\x01\xa4NOPE\x80", 9}, //  unknown type
+        {"\x93\x01\xa6"
+         "DIGEST\x81\xa2vv\xdd\xff\xff\xff\xff",
+         17}, //  vv of 4G
+        {"\x93\x01\xa6"
+         "EVENTS\x81\xa6"
+         "events\x91\xc6\xff\xff\xff\xff",
+         22},
+        {"\x93\x01\xa3"
+         "BYE\xdf\xff\xff\xff\xff",
+         11}, //  map32 of 4G
     };
     for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
         s_seed (self, (const uint8_t *) crafted [i].bytes, crafted [i].size);
     //  BYE with an unknown key nesting 3,000 arrays deep.
     uint8_t *deep = fed_malloc (INPUT_MAX);
     size_t n = 0;
-    memcpy (deep, "\x93\x01\xa3" "BYE\x81\xa1x", 9);
+    memcpy (deep,
+            "\x93\x01\xa3"
+            "BYE\x81\xa1x",
+            9);
     n = 9;
     for (int i = 0; i < 3000; i++)
         deep [n++] = 0x91;
@@ -343,8 +362,9 @@ main (int argc, char *argv [])
     uint8_t key_seed [32];
     memset (key_seed, 9, sizeof key_seed);
     fed_identity_t *identity = fed_identity_from_seed (key_seed);
-    static const char *types [] = {"a", "user.deploy", "step.completed", "x-1.y_2",
-                                   "t234567890123456789012345678901234567890123456789012345678901234"};
+    static const char *types [] = {
+        "a", "user.deploy", "step.completed", "x-1.y_2",
+        "t234567890123456789012345678901234567890123456789012345678901234"};
     uint8_t *body = fed_malloc (INPUT_MAX);
     uint8_t prev [32];
     for (int i = 0; i < VALID_EVENTS; i++) {
@@ -353,21 +373,19 @@ main (int argc, char *argv [])
         for (size_t k = 0; k < sizeof prev; k++)
             prev [k] = (uint8_t) s_rand (&self);
         fed_err_t err = {0};
-        fed_event_t *event = fed_event_sign (fed_identity_secret (identity),
-                                             fed_identity_public (identity), seq,
-                                             seq == 1 ? NULL : prev,
-                                             (uint64_t) i * 0x123456789ull,
-                                             types [i % 5], body, body_size, NULL, &err);
+        fed_event_t *event =
+            fed_event_sign (fed_identity_secret (identity), fed_identity_public (identity), seq,
+                            seq == 1 ? NULL : prev, (uint64_t) i * 0x123456789ull, types [i % 5],
+                            body, body_size, NULL, &err);
         if (!event) {
             fprintf (stderr, "fuzz_smoke: expected event %d to sign, got: %s\n", i, err.text);
             return 1;
         }
         fed_event_t *decoded = NULL;
-        if (fed_event_decode (fed_event_bytes (event), fed_event_size (event), NULL, &decoded,
-                              &err)
+        if (fed_event_decode (fed_event_bytes (event), fed_event_size (event), NULL, &decoded, &err)
             || !fed_event_verify (decoded)) {
-            fprintf (stderr, "fuzz_smoke: expected event %d to decode and verify, got: %s\n",
-                     i, decoded ? "a bad signature" : err.text);
+            fprintf (stderr, "fuzz_smoke: expected event %d to decode and verify, got: %s\n", i,
+                     decoded ? "a bad signature" : err.text);
             return 1;
         }
         fed_event_destroy (&decoded);
@@ -381,6 +399,7 @@ main (int argc, char *argv [])
         return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64
-            " ms)\n", seed, self.inputs, fed_mono_ms () - started);
+            " ms)\n",
+            seed, self.inputs, fed_mono_ms () - started);
     return 0;
 }

@@ -110,9 +110,7 @@ s_check (const frame_t *frame, const fed_wire_msg_t *msg)
             s_str (frame, msg->u.error.code, FED_WIRE_CODE_MAX);
             s_str (frame, msg->u.error.text, FED_WIRE_TEXT_MAX);
             break;
-        default:
-            s_str (frame, msg->u.bye.reason, FED_WIRE_TEXT_MAX);
-            break;
+        default: s_str (frame, msg->u.bye.reason, FED_WIRE_TEXT_MAX); break;
     }
     if (msg->type != FED_WIRE_DIGEST && msg->type != FED_WIRE_EVENTS)
         CHECK (msg->owned == NULL);

@@ -36,11 +36,11 @@
 #define BATCH_MAX 1000
 
 typedef struct {
-    const char *data_dir;       //  DATA_DIR argument
+    const char *data_dir; //  DATA_DIR argument
     fed_durability_t durability;
-    size_t batch;               //  events per append call
-    bool verify;                //  audit instead of writing
-    uint64_t stop_at;           //  SIGKILL self once this seq is acked (0: never)
+    size_t batch;     //  events per append call
+    bool verify;      //  audit instead of writing
+    uint64_t stop_at; //  SIGKILL self once this seq is acked (0: never)
 } args_t;
 
 //  Opens the identity and the log, and registers the core views. Returns the
@@ -110,13 +110,11 @@ s_write (const args_t *args)
         if (fed_evlog_append_many (log, items, args->batch, &first, &err)) {
             fprintf (stderr, "crash_writer: append failed: %s\n", err.text);
             rc = 1;
-        }
-        else if (printf ("ack %" PRIu64 "\n", first + args->batch - 1) < 0
-                 || fflush (stdout) != 0) {
+        } else if (printf ("ack %" PRIu64 "\n", first + args->batch - 1) < 0
+                   || fflush (stdout) != 0) {
             fprintf (stderr, "crash_writer: stdout: %s\n", strerror (errno));
             rc = 1;
-        }
-        else if (args->stop_at && first + args->batch - 1 >= args->stop_at)
+        } else if (args->stop_at && first + args->batch - 1 >= args->stop_at)
             raise (SIGKILL);
     }
     for (size_t i = 0; i < args->batch; i++)
@@ -136,14 +134,15 @@ s_verify (const args_t *args)
     fed_verify_report_t report;
     int rc = fed_evlog_verify (log, &report) ? 1 : 0;
     uint64_t seq = fed_evlog_seq (log, fed_identity_public (identity));
-    printf ("seq %" PRIu64 " events %" PRIu64 " bad %" PRIu64 "\n", seq, report.events,
-            report.bad);
+    printf ("seq %" PRIu64 " events %" PRIu64 " bad %" PRIu64 "\n", seq, report.events, report.bad);
     if (rc)
         fprintf (stderr, "crash_writer: audit failed: %s\n", report.first_error.text);
     int64_t counted = fed_coreviews_count (log, "total");
     if (counted < 0 || (uint64_t) counted != report.events) {
-        fprintf (stderr, "crash_writer: the stats view counts %" PRId64 " events, the log "
-                 "holds %" PRIu64 "\n", counted, report.events);
+        fprintf (stderr,
+                 "crash_writer: the stats view counts %" PRId64 " events, the log "
+                 "holds %" PRIu64 "\n",
+                 counted, report.events);
         rc = 1;
     }
     fed_evlog_destroy (&log);
@@ -154,8 +153,9 @@ s_verify (const args_t *args)
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: crash_writer [--wal] [--batch N] [--stop-at SEQ] DATA_DIR\n"
-                     "       crash_writer --verify DATA_DIR\n");
+    fprintf (stderr,
+             "usage: crash_writer [--wal] [--batch N] [--stop-at SEQ] DATA_DIR\n"
+             "       crash_writer --verify DATA_DIR\n");
     return 2;
 }
 
@@ -174,14 +174,12 @@ main (int argc, char *argv [])
             if (*end || n == 0 || n > BATCH_MAX)
                 return s_usage ();
             args.batch = n;
-        }
-        else if (strcmp (argv [i], "--stop-at") == 0 && i + 1 < argc) {
+        } else if (strcmp (argv [i], "--stop-at") == 0 && i + 1 < argc) {
             char *end;
             args.stop_at = strtoull (argv [++i], &end, 10);
             if (*end || args.stop_at == 0)
                 return s_usage ();
-        }
-        else if (argv [i][0] != '-' && !args.data_dir)
+        } else if (argv [i][0] != '-' && !args.data_dir)
             args.data_dir = argv [i];
         else
             return s_usage ();

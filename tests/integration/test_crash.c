@@ -54,19 +54,19 @@ s_on_signal (int signum)
 
 //  One child process whose stdout we read line by line.
 typedef struct {
-    pid_t pid;                  //  0 when reaped
-    int out;                    //  read end of its stdout, -1 when closed
-    char line [256];            //  partial line read so far
-    size_t used;                //  bytes in line
+    pid_t pid;       //  0 when reaped
+    int out;         //  read end of its stdout, -1 when closed
+    char line [256]; //  partial line read so far
+    size_t used;     //  bytes in line
 } child_t;
 
 typedef struct {
-    char *writer;               //  path of crash_writer, owned
-    char *base;                 //  the mkdtemp dir, owned
-    char *data_dir;             //  base/node-GENERATION, owned
-    int generation;             //  data dirs used so far
-    uint64_t rng;               //  xorshift state
-    child_t child;              //  the current child, if any
+    char *writer;   //  path of crash_writer, owned
+    char *base;     //  the mkdtemp dir, owned
+    char *data_dir; //  base/node-GENERATION, owned
+    int generation; //  data dirs used so far
+    uint64_t rng;   //  xorshift state
+    child_t child;  //  the current child, if any
 } driver_t;
 
 static uint64_t
@@ -158,8 +158,8 @@ s_read_lines (child_t *child, int64_t deadline, s_line_fn *on_line, void *arg)
         }
         if (n == 0)
             continue;
-        ssize_t got = read (child->out, child->line + child->used,
-                            sizeof child->line - 1 - child->used);
+        ssize_t got =
+            read (child->out, child->line + child->used, sizeof child->line - 1 - child->used);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
@@ -179,8 +179,10 @@ s_read_lines (child_t *child, int64_t deadline, s_line_fn *on_line, void *arg)
             child->used = rest;
         }
         if (child->used == sizeof child->line - 1) {
-            fprintf (stderr, "test_crash: expected short lines, got %zu bytes without a "
-                     "newline\n", child->used);
+            fprintf (stderr,
+                     "test_crash: expected short lines, got %zu bytes without a "
+                     "newline\n",
+                     child->used);
             return -1;
         }
     }
@@ -189,8 +191,8 @@ s_read_lines (child_t *child, int64_t deadline, s_line_fn *on_line, void *arg)
 }
 
 typedef struct {
-    uint64_t last;              //  highest seq acknowledged (starts at the seq held)
-    uint64_t acks;              //  ack lines read
+    uint64_t last; //  highest seq acknowledged (starts at the seq held)
+    uint64_t acks; //  ack lines read
 } acks_t;
 
 static int
@@ -224,9 +226,9 @@ s_on_verify (void *arg, const char *line)
     verify_t *verify = (verify_t *) arg;
     if (verify->lines++ > 0
         || sscanf (line, "seq %" SCNu64 " events %" SCNu64 " bad %" SCNu64, &verify->seq,
-                   &verify->events, &verify->bad) != 3) {
-        fprintf (stderr, "test_crash: expected one \"seq N events E bad B\", got \"%s\"\n",
-                 line);
+                   &verify->events, &verify->bad)
+            != 3) {
+        fprintf (stderr, "test_crash: expected one \"seq N events E bad B\", got \"%s\"\n", line);
         return -1;
     }
     return 0;
@@ -243,8 +245,8 @@ s_round (driver_t *self, int round, int rounds, uint64_t *held, uint64_t *acknow
     int delay = (int) (s_rand (self) % (KILL_DELAY_MAX_MS + 1));
     char batch_text [16];
     snprintf (batch_text, sizeof batch_text, "%zu", batch);
-    const char *write_argv [] = {self->writer, "--batch", batch_text, self->data_dir,
-                           wal ? "--wal" : NULL, NULL};
+    const char *write_argv [] = {self->writer,         "--batch", batch_text, self->data_dir,
+                                 wal ? "--wal" : NULL, NULL};
 
     //  Write until the kill.
     acks_t acks = {*held, 0};
@@ -272,8 +274,10 @@ s_round (driver_t *self, int round, int rounds, uint64_t *held, uint64_t *acknow
     if (rc != 1)
         return -1;
     if (!WIFSIGNALED (status) || WTERMSIG (status) != SIGKILL) {
-        fprintf (stderr, "test_crash: expected the writer to die of SIGKILL, got status "
-                 "0x%x\n", (unsigned) status);
+        fprintf (stderr,
+                 "test_crash: expected the writer to die of SIGKILL, got status "
+                 "0x%x\n",
+                 (unsigned) status);
         return -1;
     }
 
@@ -282,8 +286,7 @@ s_round (driver_t *self, int round, int rounds, uint64_t *held, uint64_t *acknow
     const char *verify_argv [] = {self->writer, "--verify", self->data_dir, NULL};
     if (s_spawn (&self->child, verify_argv))
         return -1;
-    rc = s_read_lines (&self->child, fed_mono_ms () + VERIFY_DEADLINE_MS, s_on_verify,
-                       &verify);
+    rc = s_read_lines (&self->child, fed_mono_ms () + VERIFY_DEADLINE_MS, s_on_verify, &verify);
     status = s_reap (&self->child, rc != 1);
     if (rc == 0)
         fprintf (stderr, "test_crash: expected verify to finish within %d ms\n",
@@ -291,24 +294,28 @@ s_round (driver_t *self, int round, int rounds, uint64_t *held, uint64_t *acknow
     if (rc != 1)
         return -1;
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0 || verify.lines != 1) {
-        fprintf (stderr, "test_crash: expected verify to exit 0 with one line, got status "
-                 "0x%x and %d lines\n", (unsigned) status, verify.lines);
+        fprintf (stderr,
+                 "test_crash: expected verify to exit 0 with one line, got status "
+                 "0x%x and %d lines\n",
+                 (unsigned) status, verify.lines);
         return -1;
     }
     printf ("round %d/%d: %s batch %zu, killed at %d ms after %" PRIu64 " acks, last ack "
             "%" PRIu64 ": held seq %" PRIu64 " events %" PRIu64 " bad %" PRIu64 "\n",
-            round, rounds, wal ? "wal" : "sync", batch, delay, acks.acks, acks.last,
-            verify.seq, verify.events, verify.bad);
+            round, rounds, wal ? "wal" : "sync", batch, delay, acks.acks, acks.last, verify.seq,
+            verify.events, verify.bad);
     if (verify.bad != 0 || verify.events != verify.seq) {
-        fprintf (stderr, "test_crash: expected bad 0 and events == seq, got seq %" PRIu64
-                 " events %" PRIu64 " bad %" PRIu64 "\n", verify.seq, verify.events,
-                 verify.bad);
+        fprintf (stderr,
+                 "test_crash: expected bad 0 and events == seq, got seq %" PRIu64 " events %" PRIu64
+                 " bad %" PRIu64 "\n",
+                 verify.seq, verify.events, verify.bad);
         return -1;
     }
     if (verify.seq != acks.last && verify.seq != acks.last + batch) {
-        fprintf (stderr, "test_crash: expected seq %" PRIu64 " (last ack) or %" PRIu64
-                 " (one unacknowledged batch more), got %" PRIu64 "%s\n", acks.last,
-                 acks.last + batch, verify.seq,
+        fprintf (stderr,
+                 "test_crash: expected seq %" PRIu64 " (last ack) or %" PRIu64
+                 " (one unacknowledged batch more), got %" PRIu64 "%s\n",
+                 acks.last, acks.last + batch, verify.seq,
                  verify.seq < acks.last ? ": ACKNOWLEDGED EVENTS LOST" : "");
         return -1;
     }
@@ -348,7 +355,7 @@ main (int argc, char *argv [])
     }
     struct sigaction action;
     memset (&action, 0, sizeof action);
-    action.sa_handler = s_on_signal;    //  no SA_RESTART: poll returns EINTR
+    action.sa_handler = s_on_signal; //  no SA_RESTART: poll returns EINTR
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
     sigaction (SIGHUP, &action, NULL);
@@ -379,8 +386,8 @@ main (int argc, char *argv [])
     s_reap (&self.child, true);
     if (rc == 0)
         printf ("crash: %d rounds, %" PRIu64 " acknowledged events, 0 lost (%d data dirs, "
-                "%" PRId64 " ms)\n", rounds, acknowledged, self.generation,
-                fed_mono_ms () - started);
+                "%" PRId64 " ms)\n",
+                rounds, acknowledged, self.generation, fed_mono_ms () - started);
     else
         fprintf (stderr, "crash: FAILED (seed %" PRIu64 ")\n", seed);
     if (nftw (self.base, s_remove_one, 16, FTW_DEPTH | FTW_PHYS))

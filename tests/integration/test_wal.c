@@ -81,16 +81,16 @@ enum { FULL = 1, FIRST = 2, MIDDLE = 3, LAST = 4 };
 //  fragment's header offset and payload size, and the record's end.
 typedef struct {
     size_t start;
-    uint8_t start_type;         //  FULL or FIRST
-    size_t last;                //  header of the last fragment
-    size_t last_size;           //  payload bytes of the last fragment
+    uint8_t start_type; //  FULL or FIRST
+    size_t last;        //  header of the last fragment
+    size_t last_size;   //  payload bytes of the last fragment
     size_t end;
 } record_t;
 
 typedef struct {
-    uint8_t *data;              //  the WAL file, owned
+    uint8_t *data; //  the WAL file, owned
     size_t size;
-    record_t *records;          //  logical records, owned
+    record_t *records; //  logical records, owned
     size_t count;
 } wal_t;
 
@@ -102,8 +102,8 @@ typedef int (damage_fn) (wal_t *wal, uint64_t events, uint64_t *expect_seq);
 typedef struct {
     const char *name;
     damage_fn *damage;
-    bool must_open;             //  true: opens holding expect_seq; false: refused
-    bool known_bug;             //  the store fails this today (see the top)
+    bool must_open; //  true: opens holding expect_seq; false: refused
+    bool known_bug; //  the store fails this today (see the top)
 } case_t;
 
 //  --- Running the writer ----------------------------------------------------
@@ -182,9 +182,10 @@ s_write_events (const char *writer, const char *data_dir, uint64_t events)
     if (!eof)
         return -1;
     if (!WIFSIGNALED (status) || WTERMSIG (status) != SIGKILL || last_ack != events) {
-        fprintf (stderr, "test_wal: expected the writer to ack %" PRIu64 " and die of SIGKILL, "
-                 "got last ack %" PRIu64 " and status 0x%x\n", events, last_ack,
-                 (unsigned) status);
+        fprintf (stderr,
+                 "test_wal: expected the writer to ack %" PRIu64 " and die of SIGKILL, "
+                 "got last ack %" PRIu64 " and status 0x%x\n",
+                 events, last_ack, (unsigned) status);
         return -1;
     }
     return 0;
@@ -253,7 +254,7 @@ s_wal_load (wal_t *wal, const char *path)
     while (at < wal->size) {
         size_t left_in_block = BLOCK - at % BLOCK;
         if (left_in_block < HEADER) {
-            at += left_in_block;        //  trailer padding
+            at += left_in_block; //  trailer padding
             continue;
         }
         if (at + HEADER > wal->size)
@@ -262,8 +263,8 @@ s_wal_load (wal_t *wal, const char *path)
         uint8_t type = wal->data [at + 6];
         if (type < FULL || type > LAST || at + HEADER + length > wal->size
             || ((type == FULL || type == FIRST) != (open == NULL))) {
-            fprintf (stderr, "test_wal: %s: unexpected record type %u length %zu at %zu\n",
-                     path, type, length, at);
+            fprintf (stderr, "test_wal: %s: unexpected record type %u length %zu at %zu\n", path,
+                     type, length, at);
             return -1;
         }
         if (type == FULL || type == FIRST) {
@@ -446,12 +447,12 @@ s_check (const case_t *test, const char *data_dir, uint64_t events, uint64_t exp
     if (!test->must_open) {
         if (log) {
             uint64_t seq = fed_evlog_seq (log, fed_identity_public (identity));
-            fprintf (stderr, "%s: expected the open to FAIL (record of seq %" PRIu64 " damaged), "
+            fprintf (stderr,
+                     "%s: expected the open to FAIL (record of seq %" PRIu64 " damaged), "
                      "got an open store holding seq %" PRIu64 " of %" PRIu64 " acknowledged%s\n",
                      test->name, expect_seq, seq, events,
                      seq < events ? ": ACKNOWLEDGED EVENTS SILENTLY DROPPED" : "");
-        }
-        else if (!strstr (err.text, db) || !strstr (err.text, "corrupt"))
+        } else if (!strstr (err.text, db) || !strstr (err.text, "corrupt"))
             fprintf (stderr, "%s: expected an error naming %s and \"corrupt\", got \"%s\"\n",
                      test->name, db, err.text);
         else {
@@ -474,14 +475,14 @@ s_check (const case_t *test, const char *data_dir, uint64_t events, uint64_t exp
     int verified = fed_evlog_verify (log, &report);
     int64_t counted = fed_coreviews_count (log, "total");
     if (seq != expect_seq || verified || report.events != seq || counted != (int64_t) seq)
-        fprintf (stderr, "%s: expected seq %" PRIu64 ", a clean audit and the stats view at "
+        fprintf (stderr,
+                 "%s: expected seq %" PRIu64 ", a clean audit and the stats view at "
                  "the same count, got seq %" PRIu64 ", audit %s (%" PRIu64 " events, %" PRIu64
-                 " bad: %s), stats %" PRId64 "\n", test->name, expect_seq, seq,
-                 verified ? "FAILED" : "ok", report.events, report.bad,
+                 " bad: %s), stats %" PRId64 "\n",
+                 test->name, expect_seq, seq, verified ? "FAILED" : "ok", report.events, report.bad,
                  report.first_error.text, counted);
     else {
-        printf ("%s: opened holding seq %" PRIu64 " as required, audit clean\n", test->name,
-                seq);
+        printf ("%s: opened holding seq %" PRIu64 " as required, audit clean\n", test->name, seq);
         rc = 0;
     }
 
@@ -552,8 +553,8 @@ int
 main (void)
 {
     const char *builddir = getenv ("FED_BUILDDIR");
-    char *writer = fed_sprintf ("%s/tests/integration/crash_writer",
-                                builddir ? builddir : FED_BUILDDIR);
+    char *writer =
+        fed_sprintf ("%s/tests/integration/crash_writer", builddir ? builddir : FED_BUILDDIR);
     const char *tmp = getenv ("TMPDIR");
     char *base = fed_sprintf ("%s/fed-wal-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp (base)) {

@@ -27,12 +27,12 @@
 #include "json.h"
 
 typedef struct {
-    fed_zap_t *zap;                 //  the process's one ZAP handler
-    fed_identity_t *server;         //  the fake node's identity
-    fed_identity_t *trusted;        //  a client key the ZAP handler admits
-    fed_identity_t *stranger;       //  a client key it refuses
-    zactor_t *node;                 //  the fake node
-    char endpoint [64];             //  where it listens
+    fed_zap_t *zap;           //  the process's one ZAP handler
+    fed_identity_t *server;   //  the fake node's identity
+    fed_identity_t *trusted;  //  a client key the ZAP handler admits
+    fed_identity_t *stranger; //  a client key it refuses
+    zactor_t *node;           //  the fake node
+    char endpoint [64];       //  where it listens
 } s_fixture_t;
 
 //  Answers one request on the fake node's ROUTER.
@@ -55,8 +55,7 @@ s_answer (zsock_t *router)
     bool answer = true;
     if (!delimiter || zframe_size (delimiter) != 0 || !body)
         fed_ctl_reply_error (&pk, "bad_request", "expected an empty frame and a request");
-    else if (fed_ctl_request_decode (zframe_data (body), zframe_size (body), &request, &code,
-                                     &err))
+    else if (fed_ctl_request_decode (zframe_data (body), zframe_size (body), &request, &code, &err))
         fed_ctl_reply_error (&pk, code, err.text);
     else if (streq (request.command, "fail"))
         fed_ctl_reply_error (&pk, "not_found", "no event has that id");
@@ -116,7 +115,7 @@ s_node_actor (zsock_t *pipe, void *arg)
         if (which == router)
             s_answer (router);
         else
-            break;      //  $TERM on the pipe, or interrupted
+            break; //  $TERM on the pipe, or interrupted
     }
     zpoller_destroy (&poller);
     zsock_destroy (&router);
@@ -180,9 +179,8 @@ s_call (fed_client_t *client, const char *command, bool replay, int timeout_ms, 
     uint8_t *reply;
     size_t reply_size;
     fed_blob_t result;
-    fed_client_status_t status = fed_client_call (client, request.data, request.size,
-                                                  timeout_ms, &reply, &reply_size, &result,
-                                                  code, 32, err);
+    fed_client_status_t status = fed_client_call (client, request.data, request.size, timeout_ms,
+                                                  &reply, &reply_size, &result, code, 32, err);
     msgpack_sbuffer_destroy (&request);
     *json_p = NULL;
     if (status == FED_CLIENT_OK) {
@@ -191,8 +189,7 @@ s_call (fed_client_t *client, const char *command, bool replay, int timeout_ms, 
         *json_p = fed_json_from_msgpack (result.data, result.size, false);
         assert_non_null (*json_p);
         free (reply);
-    }
-    else
+    } else
         assert_null (reply);
     return status;
 }
@@ -203,15 +200,15 @@ test_bad_arguments (void **state)
     s_fixture_t *fixture = (s_fixture_t *) *state;
     fed_err_t err;
     uint8_t bad_key [32] = {0};
-    bad_key [31] = 0x80;    //  not a point on the curve
+    bad_key [31] = 0x80; //  not a point on the curve
     bad_key [0] = 2;
     assert_null (fed_client_new ("tcp://127.0.0.1:1", fixture->trusted, bad_key, &err));
     assert_contains (err.text, "not a valid ed25519");
-    assert_null (fed_client_new ("nonsense", fixture->trusted,
-                                 fed_identity_public (fixture->server), &err));
+    assert_null (
+        fed_client_new ("nonsense", fixture->trusted, fed_identity_public (fixture->server), &err));
     assert_contains (err.text, "not a ZeroMQ endpoint");
-    assert_null (fed_client_new (NULL, fixture->trusted, fed_identity_public (fixture->server),
-                                 &err));
+    assert_null (
+        fed_client_new (NULL, fixture->trusted, fed_identity_public (fixture->server), &err));
 }
 
 static void
@@ -286,8 +283,7 @@ test_failed (void **state)
     assert_non_null (client);
     char code [32];
     char *json;
-    assert_int_equal (s_call (client, "fail", false, 5000, &json, code, &err),
-                      FED_CLIENT_FAILED);
+    assert_int_equal (s_call (client, "fail", false, 5000, &json, code, &err), FED_CLIENT_FAILED);
     assert_string_equal (code, "not_found");
     assert_string_equal (err.text, "no event has that id");
     assert_int_equal (s_call (client, "garbage", false, 5000, &json, code, &err),
@@ -366,8 +362,8 @@ test_nobody_listening (void **state)
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "ipc:///tmp/fed-test-client-nobody-%d", (int) getpid ());
     fed_err_t err;
-    fed_client_t *client = fed_client_new (endpoint, fixture->trusted,
-                                           fed_identity_public (fixture->server), &err);
+    fed_client_t *client =
+        fed_client_new (endpoint, fixture->trusted, fed_identity_public (fixture->server), &err);
     assert_non_null (client);
     char code [32];
     char *json;
@@ -401,9 +397,9 @@ main (void)
     zsys_init ();
     zsys_handler_set (NULL);
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_bad_arguments), cmocka_unit_test (test_ok),
-        cmocka_unit_test (test_replay_args),   cmocka_unit_test (test_failed),
-        cmocka_unit_test (test_timeout),       cmocka_unit_test (test_refused),
+        cmocka_unit_test (test_bad_arguments),    cmocka_unit_test (test_ok),
+        cmocka_unit_test (test_replay_args),      cmocka_unit_test (test_failed),
+        cmocka_unit_test (test_timeout),          cmocka_unit_test (test_refused),
         cmocka_unit_test (test_nobody_listening), cmocka_unit_test (test_wrong_server_key),
     };
     return cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);

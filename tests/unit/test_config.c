@@ -101,7 +101,7 @@ test_defaults (void **state)
     free (yaml_again);
     fed_config_destroy (&again);
     fed_config_destroy (&config);
-    fed_config_destroy (&config);       //  NULL is fine
+    fed_config_destroy (&config); //  NULL is fine
     fed_config_destroy (NULL);
 }
 
@@ -110,47 +110,46 @@ test_full_round_trip (void **state)
 {
     keys_t keys;
     s_keys (&keys);
-    char *yaml = fed_sprintf (
-        "# every key\n"
-        "data_dir: /var/lib/fednode\n"
-        "durability: wal\n"
-        "log_level: debug\n"
-        "node:\n"
-        "  name: \"gate \\\"7\\\" \\\\ caf\\u00e9\\n\\t\\u2028\"\n"
-        "  region: eu-west\n"
-        "  zone: eu-west-1a\n"
-        "  site: plant-3\n"
-        "  lat: 48.8566\n"
-        "  lon: -2.35e-1\n"
-        "  labels:\n"
-        "    gpu: a100\n"
-        "    k8s.io/role: \"edge: yes\"\n"
-        "    empty:\n"
-        "listen:\n"
-        "  peer: tcp://[::1]:8801\n"
-        "  control: ipc:///tmp/fed-control.sock\n"
-        "  agents: tcp://10.0.0.5:8803\n"
-        "  advertise: tcp://node-a.example.org:8801\n"
-        "seeds:\n"
-        "  - \"%s@tcp://10.0.0.1:7701\"\n"
-        "  - %s@tcp://seed-b:7701\n"
-        "trust:\n"
-        "  - {key: \"%s\", role: admin, name: ops team}\n"
-        "  - key: \"%s\"\n"
-        "    role: viewer\n"
-        "limits:\n"
-        "  event_body: 512KiB\n"
-        "  wire_message: 8MB\n"
-        "  yaml_file: 2MiB\n"
-        "  workflow_steps: 500\n"
-        "  pending_events: 123\n"
-        "gossip:\n"
-        "  fanout: 5\n"
-        "  interval: 250ms\n"
-        "  probe_interval: 2s\n"
-        "  probe_timeout: 1500ms\n"
-        "  suspicion_timeout: 2m\n",
-        keys.a_z85, keys.a_hex, keys.a_z85, keys.b_z85);
+    char *yaml = fed_sprintf ("# every key\n"
+                              "data_dir: /var/lib/fednode\n"
+                              "durability: wal\n"
+                              "log_level: debug\n"
+                              "node:\n"
+                              "  name: \"gate \\\"7\\\" \\\\ caf\\u00e9\\n\\t\\u2028\"\n"
+                              "  region: eu-west\n"
+                              "  zone: eu-west-1a\n"
+                              "  site: plant-3\n"
+                              "  lat: 48.8566\n"
+                              "  lon: -2.35e-1\n"
+                              "  labels:\n"
+                              "    gpu: a100\n"
+                              "    k8s.io/role: \"edge: yes\"\n"
+                              "    empty:\n"
+                              "listen:\n"
+                              "  peer: tcp://[::1]:8801\n"
+                              "  control: ipc:///tmp/fed-control.sock\n"
+                              "  agents: tcp://10.0.0.5:8803\n"
+                              "  advertise: tcp://node-a.example.org:8801\n"
+                              "seeds:\n"
+                              "  - \"%s@tcp://10.0.0.1:7701\"\n"
+                              "  - %s@tcp://seed-b:7701\n"
+                              "trust:\n"
+                              "  - {key: \"%s\", role: admin, name: ops team}\n"
+                              "  - key: \"%s\"\n"
+                              "    role: viewer\n"
+                              "limits:\n"
+                              "  event_body: 512KiB\n"
+                              "  wire_message: 8MB\n"
+                              "  yaml_file: 2MiB\n"
+                              "  workflow_steps: 500\n"
+                              "  pending_events: 123\n"
+                              "gossip:\n"
+                              "  fanout: 5\n"
+                              "  interval: 250ms\n"
+                              "  probe_interval: 2s\n"
+                              "  probe_timeout: 1500ms\n"
+                              "  suspicion_timeout: 2m\n",
+                              keys.a_z85, keys.a_hex, keys.a_z85, keys.b_z85);
     fed_config_t *config = fed_config_new ();
     fed_err_t err = {0, ""};
     int rc = fed_config_load_string (config, yaml, strlen (yaml), "full.yaml", &err);
@@ -215,8 +214,8 @@ test_unknown_keys (void **state)
     EXPECT_ERROR ("log_level: info\nbogus_thing_here: 1\n", "t.yaml:2:1: ",
                   "key 'bogus_thing_here' is unknown; valid keys are: data_dir, durability");
     EXPECT_ERROR ("gossip: {zzzzzzzz: 1}\n", "t.yaml:1:10: ", "valid keys in gossip are: fanout");
-    EXPECT_ERROR ("trust:\n  - {rol: admin, key: x}\n", "t.yaml:2:6: ",
-                  "key 'trust[0].rol' is unknown; did you mean 'role'?");
+    EXPECT_ERROR ("trust:\n  - {rol: admin, key: x}\n",
+                  "t.yaml:2:6: ", "key 'trust[0].rol' is unknown; did you mean 'role'?");
 }
 
 static void
@@ -224,13 +223,13 @@ test_wrong_types (void **state)
 {
     EXPECT_ERROR ("node: [1, 2]\n", "t.yaml:1:7: ", "key 'node': expected a mapping");
     EXPECT_ERROR ("- a\n- b\n", "t.yaml:1:1: ", "expected a mapping of config keys");
-    EXPECT_ERROR ("seeds: {a: 1}\n", "t.yaml:1:8: ",
-                  "key 'seeds': expected a list of PUBKEY@tcp://host:port");
-    EXPECT_ERROR ("seeds: tcp://x:1\n", "t.yaml:1:8: ",
-                  "expected a list of PUBKEY@tcp://host:port");
+    EXPECT_ERROR ("seeds: {a: 1}\n",
+                  "t.yaml:1:8: ", "key 'seeds': expected a list of PUBKEY@tcp://host:port");
+    EXPECT_ERROR ("seeds: tcp://x:1\n",
+                  "t.yaml:1:8: ", "expected a list of PUBKEY@tcp://host:port");
     EXPECT_ERROR ("trust: [admin]\n", "t.yaml:1:9: ", "key 'trust[0]': expected a mapping");
-    EXPECT_ERROR ("node:\n  labels: [a]\n", "t.yaml:2:11: ",
-                  "key 'node.labels': expected a mapping");
+    EXPECT_ERROR ("node:\n  labels: [a]\n",
+                  "t.yaml:2:11: ", "key 'node.labels': expected a mapping");
     EXPECT_ERROR ("data_dir: {a: b}\n", "t.yaml:1:11: ", "key 'data_dir': expected a path");
     EXPECT_ERROR ("data_dir: \"\"\n", "t.yaml:1:11: ", "expected a path");
     EXPECT_ERROR ("durability: fast\n", "t.yaml:1:13: ", "expected one of sync, wal, got 'fast'");
@@ -247,8 +246,8 @@ test_bad_values (void **state)
     EXPECT_ERROR ("limits:\n  event_body: big\n", "t.yaml:2:15: ",
                   "key 'limits.event_body': expected a size like 512KiB, 1MiB, 4MB");
     EXPECT_ERROR ("limits:\n  yaml_file: 1TiB\n", "t.yaml:2:14: ", "expected a size");
-    EXPECT_ERROR ("limits:\n  event_body: 4GiB\n", "t.yaml:2:15: ",
-                  "4GiB is out of range; expected a size from 1KiB to 1GiB");
+    EXPECT_ERROR ("limits:\n  event_body: 4GiB\n",
+                  "t.yaml:2:15: ", "4GiB is out of range; expected a size from 1KiB to 1GiB");
     EXPECT_ERROR ("gossip:\n  fanout: 65\n", "t.yaml:2:11: ",
                   "key 'gossip.fanout': 65 is out of range; expected an integer from 1 to 64");
     EXPECT_ERROR ("gossip:\n  fanout: -1\n", "t.yaml:2:11: ", "expected an integer from 1 to 64");
@@ -260,8 +259,8 @@ test_bad_values (void **state)
     EXPECT_ERROR ("node:\n  name: 0123456789012345678901234567890123456789"
                   "0123456789012345678901234\n",
                   "t.yaml:2:9: ", "expected at most 64 bytes");
-    EXPECT_ERROR ("node:\n  labels:\n    \"bad key\": x\n", "t.yaml:3:5: ",
-                  "label 'bad key' must be letters, digits");
+    EXPECT_ERROR ("node:\n  labels:\n    \"bad key\": x\n",
+                  "t.yaml:3:5: ", "label 'bad key' must be letters, digits");
 }
 
 static void
@@ -275,12 +274,12 @@ test_bad_endpoints (void **state)
     EXPECT_ERROR ("listen:\n  control: tcp://127.0.0.1\n", "t.yaml:2:12: ", "the :PORT is missing");
     EXPECT_ERROR ("listen:\n  control: tcp://300.1.1.1:5\n", "t.yaml:2:12: ", "not a valid IPv4");
     EXPECT_ERROR ("listen:\n  control: tcp://[::g]:5\n", "t.yaml:2:12: ", "not a valid IPv6");
-    EXPECT_ERROR ("listen:\n  control: tcp://-bad-.host:5\n", "t.yaml:2:12: ",
-                  "not a valid hostname");
+    EXPECT_ERROR ("listen:\n  control: tcp://-bad-.host:5\n",
+                  "t.yaml:2:12: ", "not a valid hostname");
     EXPECT_ERROR ("listen:\n  control: ipc://\n", "t.yaml:2:12: ", "the ipc path is empty");
     EXPECT_ERROR ("listen:\n  peer: \"\"\n", "t.yaml:2:9: ", "it is empty");
-    EXPECT_ERROR ("listen:\n  advertise: tcp://*:7701\n", "t.yaml:2:14: ",
-                  "* is not an address peers can reach; expected tcp://HOST:PORT");
+    EXPECT_ERROR ("listen:\n  advertise: tcp://*:7701\n",
+                  "t.yaml:2:14: ", "* is not an address peers can reach; expected tcp://HOST:PORT");
     EXPECT_ERROR ("listen:\n  advertise: ipc:///x\n", "t.yaml:2:14: ", "only tcp://");
 }
 
@@ -292,11 +291,11 @@ test_bad_seeds_and_trust (void **state)
     char *yaml = fed_sprintf ("seeds:\n  - \"%s@tcp://*:7701\"\n", keys.a_z85);
     EXPECT_ERROR (yaml, "t.yaml:2:5: ", "key 'seeds': bad seed: * is not an address peers");
     free (yaml);
-    EXPECT_ERROR ("seeds:\n  - nokey@tcp://a:1\n", "t.yaml:2:5: ",
-                  "expected PUBKEY@tcp://host:port");
+    EXPECT_ERROR ("seeds:\n  - nokey@tcp://a:1\n",
+                  "t.yaml:2:5: ", "expected PUBKEY@tcp://host:port");
     EXPECT_ERROR ("trust:\n  - {role: peer}\n", "t.yaml:2:5: ", "'key' is missing");
-    EXPECT_ERROR ("trust:\n  - {key: abc, role: peer}\n", "t.yaml:2:11: ",
-                  "key 'trust[0].key': expected a public key of 40 Z85 or 64 hex");
+    EXPECT_ERROR ("trust:\n  - {key: abc, role: peer}\n",
+                  "t.yaml:2:11: ", "key 'trust[0].key': expected a public key of 40 Z85 or 64 hex");
     yaml = fed_sprintf ("trust:\n  - {key: \"%s\", role: boss}\n", keys.a_z85);
     EXPECT_ERROR (yaml, "t.yaml:2:61: ", "expected one of peer, admin, operator");
     free (yaml);
@@ -309,18 +308,21 @@ test_bad_seeds_and_trust (void **state)
 static void
 test_structure_errors (void **state)
 {
-    EXPECT_ERROR ("gossip:\n  fanout: 3\n  interval: 1s\n  fanout: 4\n", "t.yaml:4:3: ",
-                  "duplicate key 'gossip.fanout' (first at line 2, column 3)");
-    EXPECT_ERROR ("node:\n  labels: {a: 1, b: 2, a: 3}\n", "t.yaml:2:24: ",
-                  "duplicate key 'node.labels.a' (first at line 2, column 12)");
-    EXPECT_ERROR ("node:\n  lat: 45.5\n", "t.yaml:2:8: ",
-                  "key 'node.lat' is set without 'node.lon'");
+    EXPECT_ERROR ("gossip:\n  fanout: 3\n  interval: 1s\n  fanout: 4\n",
+                  "t.yaml:4:3: ", "duplicate key 'gossip.fanout' (first at line 2, column 3)");
+    EXPECT_ERROR ("node:\n  labels: {a: 1, b: 2, a: 3}\n",
+                  "t.yaml:2:24: ", "duplicate key 'node.labels.a' (first at line 2, column 12)");
+    EXPECT_ERROR ("node:\n  lat: 45.5\n",
+                  "t.yaml:2:8: ", "key 'node.lat' is set without 'node.lon'");
     EXPECT_ERROR ("node: {lon: 5, lat: ~}\n", "t.yaml:1:13: ", "'node.lon' is set without");
-    EXPECT_ERROR ("gossip:\n  fanout: [1, 2\n", "t.yaml:3:1: ", "YAML syntax error: did not find "
+    EXPECT_ERROR ("gossip:\n  fanout: [1, 2\n", "t.yaml:3:1: ",
+                  "YAML syntax error: did not find "
                   "expected ',' or ']'");
-    EXPECT_ERROR ("a: b\n c: d\n", "t.yaml:2:3: ", "YAML syntax error: mapping values are not "
+    EXPECT_ERROR ("a: b\n c: d\n", "t.yaml:2:3: ",
+                  "YAML syntax error: mapping values are not "
                   "allowed");
-    EXPECT_ERROR ("log_level: info\n---\nlog_level: warn\n", "t.yaml:2:1: ", "a second YAML "
+    EXPECT_ERROR ("log_level: info\n---\nlog_level: warn\n", "t.yaml:2:1: ",
+                  "a second YAML "
                   "document");
     EXPECT_ERROR ("data_dir: \"a\xff\"\n", "t.yaml:1:13: ", "YAML syntax error: invalid");
     EXPECT_ERROR ("node: &n\n  name: x\n", "t.yaml:1:7: ", "anchor '&n' refused");
@@ -364,8 +366,8 @@ test_hostile_documents (void **state)
     size_t size = 1048577;
     char *big = (char *) fed_malloc (size);
     memset (big, '#', size);
-    s_expect_error (big, size, "t.yaml: ",
-                    "the file is 1048577 bytes, over the 1MiB limit (limits.yaml_file)");
+    s_expect_error (
+        big, size, "t.yaml: ", "the file is 1048577 bytes, over the 1MiB limit (limits.yaml_file)");
     free (big);
 }
 
@@ -377,8 +379,8 @@ test_empty_documents (void **state)
     char *defaults = fed_config_to_yaml (config);
     for (size_t i = 0; i < sizeof empties / sizeof empties [0]; i++) {
         fed_err_t err = {0, ""};
-        assert_int_equal (fed_config_load_string (config, empties [i], strlen (empties [i]),
-                                                  "e.yaml", &err), 0);
+        assert_int_equal (
+            fed_config_load_string (config, empties [i], strlen (empties [i]), "e.yaml", &err), 0);
         char *now = fed_config_to_yaml (config);
         assert_string_equal (defaults, now);
         free (now);
@@ -415,15 +417,16 @@ test_load_file (void **state)
     char *second = s_temp_file ("gossip:\n  interval: 3s\n  intreval: 4s\n");
     assert_int_equal (fed_config_load_file (config, second, &err), -1);
     char *prefix = fed_sprintf ("%s:3:3: key 'gossip.intreval' is unknown; did you mean "
-                                "'gossip.interval'?", second);
+                                "'gossip.interval'?",
+                                second);
     assert_string_equal (err.text, prefix);
     assert_int_equal (config->gossip.interval_ms, 1000);
     assert_int_equal (config->gossip.fanout, 7);
     unlink (path);
     unlink (second);
     assert_int_equal (fed_config_load_file (config, path, &err), -1);
-    char *missing = fed_sprintf ("%s: cannot open the config file: No such file or directory",
-                                 path);
+    char *missing =
+        fed_sprintf ("%s: cannot open the config file: No such file or directory", path);
     assert_string_equal (err.text, missing);
 
     //  The limit is the one in force before the file is read.
@@ -453,17 +456,20 @@ test_unchanged_on_error (void **state)
     fed_config_t *config = fed_config_new ();
     fed_err_t err;
     char *yaml = fed_sprintf ("node: {name: a, labels: {x: y}}\nseeds: [\"%s@tcp://s:1\"]\n"
-                              "trust: [{key: \"%s\", role: peer}]\n", keys.a_z85, keys.b_z85);
+                              "trust: [{key: \"%s\", role: peer}]\n",
+                              keys.a_z85, keys.b_z85);
     assert_int_equal (fed_config_load_string (config, yaml, strlen (yaml), "one", &err), 0);
     free (yaml);
     char *before = fed_config_to_yaml (config);
     //  Valid keys first, lists and labels replaced, then one bad value last.
     yaml = fed_sprintf ("data_dir: /elsewhere\nnode: {name: b, labels: {z: w}, lat: 1, lon: 2}\n"
                         "seeds: []\ntrust: [{key: \"%s\", role: admin}]\n"
-                        "gossip: {fanout: 9, interval: never}\n", keys.a_z85);
+                        "gossip: {fanout: 9, interval: never}\n",
+                        keys.a_z85);
     assert_int_equal (fed_config_load_string (config, yaml, strlen (yaml), "two", &err), -1);
-    assert_string_equal (err.text, "two:5:31: key 'gossip.interval': expected a duration like "
-                                   "500ms, 5s, 2m, got 'never'");
+    assert_string_equal (err.text,
+                         "two:5:31: key 'gossip.interval': expected a duration like "
+                         "500ms, 5s, 2m, got 'never'");
     char *after = fed_config_to_yaml (config);
     assert_string_equal (before, after);
     assert_string_equal (config->data_dir, "./fednode-data");
@@ -489,7 +495,7 @@ test_set (void **state)
 {
     static const struct {
         const char *key, *value;
-        const char *error;              //  NULL when the value is good; else a phrase
+        const char *error; //  NULL when the value is good; else a phrase
     } cases [] = {
         {"data_dir", "/srv/fed", NULL},
         {"data_dir", "", "key 'data_dir': expected a path"},
@@ -518,11 +524,13 @@ test_set (void **state)
         {"gossip.fanout", "64", NULL},
         {"gossip.fanout", "65", "key 'gossip.fanout': 65 is out of range"},
         {"gossip.suspicion_timeout", "30s", NULL},
-        {"gossip.suspicion_timeout", "5 s", "key 'gossip.suspicion_timeout': expected a duration "
-                                            "like 500ms, 5s, 2m"},
+        {"gossip.suspicion_timeout", "5 s",
+         "key 'gossip.suspicion_timeout': expected a duration "
+         "like 500ms, 5s, 2m"},
         {"gossip.suspicion_timeout", "2d", "out of range; expected a duration from 10ms to 1d"},
-        {"gossip.intreval", "1s", "key 'gossip.intreval' is unknown; did you mean "
-                                  "'gossip.interval'?"},
+        {"gossip.intreval", "1s",
+         "key 'gossip.intreval' is unknown; did you mean "
+         "'gossip.interval'?"},
         {"gossip", "1s", "key 'gossip' is a section"},
         {"seeds", "x", "key 'seeds' is a list or mapping"},
         {"node.labels", "x", "key 'node.labels' is a list or mapping"},
@@ -533,9 +541,8 @@ test_set (void **state)
         int rc = fed_config_set (config, cases [i].key, cases [i].value, &err);
         if ((rc == 0) != (cases [i].error == NULL)
             || (cases [i].error && !strstr (err.text, cases [i].error)))
-            print_error ("set %s=%s: expected %s, got rc %d '%s'\n", cases [i].key,
-                         cases [i].value, cases [i].error ? cases [i].error : "success", rc,
-                         err.text);
+            print_error ("set %s=%s: expected %s, got rc %d '%s'\n", cases [i].key, cases [i].value,
+                         cases [i].error ? cases [i].error : "success", rc, err.text);
         assert_int_equal (rc, cases [i].error ? -1 : 0);
         if (cases [i].error)
             assert_non_null (strstr (err.text, cases [i].error));
@@ -556,8 +563,9 @@ test_set (void **state)
     assert_int_equal (fed_config_set (config, "node.lon", "~", &err), 0);
     assert_false (config->node.has_latlon);
     assert_int_equal (fed_config_check (config, &err), -1);
-    assert_string_equal (err.text, "key 'node.lat' is set without 'node.lon'; lat and lon come "
-                                   "together");
+    assert_string_equal (err.text,
+                         "key 'node.lat' is set without 'node.lon'; lat and lon come "
+                         "together");
     assert_int_equal (fed_config_set (config, "node.lat", "~", &err), 0);
     assert_int_equal (fed_config_check (config, &err), 0);
     fed_config_destroy (&config);
@@ -594,8 +602,11 @@ test_add_seed (void **state)
         free (seed);
     }
     //  A 40-char key outside the Z85 alphabet.
-    assert_int_equal (fed_config_add_seed (config, "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~@tcp:"
-                                                   "//a:1", &err), -1);
+    assert_int_equal (fed_config_add_seed (config,
+                                           "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~@tcp:"
+                                           "//a:1",
+                                           &err),
+                      -1);
     assert_non_null (strstr (err.text, "the key is not valid Z85 or hex"));
     assert_int_equal (config->seed_count, 2);
     fed_config_destroy (&config);

@@ -100,8 +100,7 @@ s_make_events (fixture_t *self)
         if (!in_tail) {
             ms += s_below (&rng, 3);
             hlc = ms << 16;
-        }
-        else
+        } else
             hlc = ((1700000000000ULL + 60000) << 16) | tail [o];
         uint8_t body [128];
         size_t size = 0;
@@ -123,14 +122,12 @@ s_make_events (fixture_t *self)
             uint16_t r = (uint16_t) s_next (&rng);
             body [size++] = (uint8_t) (r >> 8);
             body [size++] = (uint8_t) r;
-        }
-        else if (pick < 7) {
+        } else if (pick < 7) {
             type = "kv.delete";
             body [size++] = 0x81;
             size += s_str (body + size, "key");
             size += s_str (body + size, keys [s_below (&rng, 5)]);
-        }
-        else if (pick < 8) {
+        } else if (pick < 8) {
             type = "node.info";
             body [size++] = 0x82;
             size += s_str (body + size, "name");
@@ -140,8 +137,7 @@ s_make_events (fixture_t *self)
             body [size++] = (uint8_t) ('0' + o);
             size += s_str (body + size, "seq");
             body [size++] = (uint8_t) (written [o] + 1);
-        }
-        else {
+        } else {
             type = others [s_below (&rng, 3)];
             body [size++] = 0x81;
             size += s_str (body + size, "n");
@@ -149,10 +145,9 @@ s_make_events (fixture_t *self)
         }
         fed_err_t err = {0, ""};
         fed_identity_t *key = self->origins [o];
-        self->events [n] = fed_event_sign (fed_identity_secret (key), fed_identity_public (key),
-                                           written [o] + 1,
-                                           last [o] ? fed_event_id (last [o]) : NULL, hlc, type,
-                                           body, size, NULL, &err);
+        self->events [n] = fed_event_sign (
+            fed_identity_secret (key), fed_identity_public (key), written [o] + 1,
+            last [o] ? fed_event_id (last [o]) : NULL, hlc, type, body, size, NULL, &err);
         if (!self->events [n])
             print_error ("sign: %s\n", err.text);
         assert_non_null (self->events [n]);
@@ -204,8 +199,7 @@ typedef struct {
 } dump_t;
 
 static int
-s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
-            size_t value_size)
+s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
 {
     dump_t *dump = arg;
     dump->data = realloc (dump->data, dump->size + 16 + key_size + value_size);
@@ -257,7 +251,7 @@ s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_c
         fed_blob_t blobs [40];
         for (size_t i = 0; i < batch; i++) {
             const fed_event_t *event = self->events [order [at + i]];
-            blobs [i] = (fed_blob_t) {fed_event_bytes (event), fed_event_size (event)};
+            blobs [i] = (fed_blob_t){fed_event_bytes (event), fed_event_size (event)};
         }
         fed_accept_report_t report;
         assert_int_equal (fed_evlog_accept (log, blobs, batch, &report), 0);
@@ -279,7 +273,7 @@ s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_c
     assert_true (verify.events == EVENTS && verify.origins == ORIGINS);
     (void) fresh_ok;
 
-    *dump = (dump_t) {NULL, 0, 0};
+    *dump = (dump_t){NULL, 0, 0};
     assert_int_equal (fed_evlog_view_scan (log, "", s_dump_one, dump), 0);
     *vv_count = fed_evlog_version_vector (log, vv);
     fed_evlog_destroy (&log);

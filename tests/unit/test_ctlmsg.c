@@ -399,8 +399,7 @@ test_refuses_bad_arguments (void **state)
             assert_int_equal (request.arg_count, 64);
             free (copy);
             msgpack_sbuffer_destroy (&p.buffer);
-        }
-        else
+        } else
             s_expect_refused_packed (&p, "bad_request", "65 arguments");
     }
 
@@ -499,9 +498,8 @@ test_reply_ok_round_trip (void **state)
     s_begin (&p);
     fed_ctl_reply_ok (&p.pk);
     msgpack_pack_nil (&p.pk);
-    assert_int_equal (fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result, NULL, 0,
-                                            NULL, 0),
-                      0);
+    assert_int_equal (
+        fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result, NULL, 0, NULL, 0), 0);
     assert_true (ok);
     assert_int_equal (result.size, 1);
     msgpack_sbuffer_destroy (&p.buffer);
@@ -529,15 +527,14 @@ test_reply_error_round_trip (void **state)
     char small_code [4];
     char small_message [8];
     char one [1] = {'z'};
-    assert_int_equal (fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result,
-                                            small_code, sizeof small_code, small_message,
-                                            sizeof small_message),
+    assert_int_equal (fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result, small_code,
+                                            sizeof small_code, small_message, sizeof small_message),
                       0);
     assert_string_equal (small_code, "not");
     assert_string_equal (small_message, "no even");
-    assert_int_equal (fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result, one,
-                                            sizeof one, NULL, 0),
-                      0);
+    assert_int_equal (
+        fed_ctl_reply_decode (p.buffer.data, p.buffer.size, &ok, &result, one, sizeof one, NULL, 0),
+        0);
     assert_int_equal (one [0], 0);
     msgpack_sbuffer_destroy (&p.buffer);
 
@@ -573,8 +570,8 @@ s_expect_bad_reply (const void *data, size_t size)
     bool ok;
     fed_blob_t result;
     char code [16], message [16];
-    int rc = fed_ctl_reply_decode (copy, size, &ok, &result, code, sizeof code, message,
-                                   sizeof message);
+    int rc =
+        fed_ctl_reply_decode (copy, size, &ok, &result, code, sizeof code, message, sizeof message);
     if (rc != FED_MALFORMED) {
         print_error ("reply of %zu bytes: expected FED_MALFORMED, got %d\n", size, rc);
         fail ();

@@ -85,8 +85,7 @@ s_bin (buf_t *b, uint8_t fill, size_t size, bool wide)
     if (wide) {
         s_byte (b, 0xc5);
         s_byte (b, (uint8_t) (size >> 8));
-    }
-    else
+    } else
         s_byte (b, 0xc4);
     s_byte (b, (uint8_t) size);
     for (size_t i = 0; i < size; i++)
@@ -98,7 +97,7 @@ enum { F_HEAD, F_V, F_ORIGIN, F_SEQ, F_PREV, F_HLC, F_TYPE, F_BODY, F_SIG, F_TAI
 
 typedef struct {
     buf_t part [F_COUNT];
-    bool auto_sig;              //  sign everything before F_SIG with the key
+    bool auto_sig; //  sign everything before F_SIG with the key
 } parts_t;
 
 //  A valid event of origin key: seq 1, hlc 1000, type "user.deploy", body {"n": 7}.
@@ -134,8 +133,7 @@ s_assemble (parts_t *p, const fed_identity_t *key, buf_t *out)
         s_byte (out, 0xc4);
         s_byte (out, 64);
         s_raw (out, sig, 64);
-    }
-    else
+    } else
         s_raw (out, p->part [F_SIG].data, p->part [F_SIG].size);
     s_raw (out, p->part [F_TAIL].data, p->part [F_TAIL].size);
 }
@@ -164,14 +162,14 @@ test_sign_decode_round_trip (void **state)
     uint8_t prev [32];
     memset (prev, 0xab, sizeof prev);
     //  {"name": "edge-1", "zone": [1, 2]}
-    const uint8_t body [] = {0x82, 0xa4, 'n', 'a', 'm', 'e', 0xa6, 'e', 'd', 'g', 'e', '-', '1',
-                             0xa4, 'z', 'o', 'n', 'e', 0x92, 0x01, 0x02};
+    const uint8_t body [] = {0x82, 0xa4, 'n',  'a', 'm', 'e', 0xa6, 'e',  'd',  'g', 'e',
+                             '-',  '1',  0xa4, 'z', 'o', 'n', 'e',  0x92, 0x01, 0x02};
     const char *type = "agent.registered.with-a-long_name.over-31-chars";
     uint64_t seq = 1099511627776ULL, hlc = (1700000000000ULL << 16) | 42;
     fed_err_t err = {0, ""};
-    fed_event_t *signed_event = fed_event_sign (fed_identity_secret (key), fed_identity_public (key),
-                                                seq, prev, hlc, type, body, sizeof body, NULL,
-                                                &err);
+    fed_event_t *signed_event =
+        fed_event_sign (fed_identity_secret (key), fed_identity_public (key), seq, prev, hlc, type,
+                        body, sizeof body, NULL, &err);
     assert_non_null (signed_event);
 
     fed_event_t *event = NULL;
@@ -219,7 +217,7 @@ test_sign_decode_round_trip (void **state)
     fed_event_destroy (&event);
     fed_event_destroy (&signed_event);
     assert_null (signed_event);
-    fed_event_destroy (&signed_event);      //  NULL is fine
+    fed_event_destroy (&signed_event); //  NULL is fine
     fed_identity_destroy (&key);
 }
 
@@ -231,13 +229,12 @@ test_id_is_blake2b_of_bytes (void **state)
     for (uint64_t seq = 1; seq <= 3; seq++) {
         uint8_t prev [32];
         memset (prev, (int) seq, sizeof prev);
-        fed_event_t *event = fed_event_sign (fed_identity_secret (key), fed_identity_public (key),
-                                             seq, seq == 1 ? NULL : prev, seq * 100, "x.y", NULL,
-                                             0, NULL, &err);
+        fed_event_t *event =
+            fed_event_sign (fed_identity_secret (key), fed_identity_public (key), seq,
+                            seq == 1 ? NULL : prev, seq * 100, "x.y", NULL, 0, NULL, &err);
         assert_non_null (event);
         uint8_t expected [32], hashed [32];
-        crypto_generichash (expected, 32, fed_event_bytes (event), fed_event_size (event), NULL,
-                            0);
+        crypto_generichash (expected, 32, fed_event_bytes (event), fed_event_size (event), NULL, 0);
         assert_memory_equal (fed_event_id (event), expected, 32);
         fed_event_hash (fed_event_bytes (event), fed_event_size (event), hashed);
         assert_memory_equal (hashed, expected, 32);
@@ -357,10 +354,10 @@ test_too_large (void **state)
     assert_non_null (event);
     assert_true (fed_event_size (event) <= small.max_body + FED_EVENT_OVERHEAD);
     fed_event_t *decoded = NULL;
-    err = (fed_err_t) {0, ""};
-    assert_int_equal (fed_event_decode (fed_event_bytes (event), fed_event_size (event), &small,
-                                        &decoded, &err),
-                      FED_MALFORMED);
+    err = (fed_err_t){0, ""};
+    assert_int_equal (
+        fed_event_decode (fed_event_bytes (event), fed_event_size (event), &small, &decoded, &err),
+        FED_MALFORMED);
     assert_null (decoded);
     assert_int_equal (err.code, FED_EVENT_TOO_LARGE);
     assert_contains (err.text, "limits.event_body");
@@ -373,18 +370,18 @@ test_too_large (void **state)
     event = fed_event_sign (fed_identity_secret (key), fed_identity_public (key), 1, NULL, 1,
                             "big.one", body, body_size, NULL, &err);
     assert_non_null (event);
-    err = (fed_err_t) {0, ""};
-    assert_int_equal (fed_event_decode (fed_event_bytes (event), fed_event_size (event), &small,
-                                        &decoded, &err),
-                      FED_MALFORMED);
+    err = (fed_err_t){0, ""};
+    assert_int_equal (
+        fed_event_decode (fed_event_bytes (event), fed_event_size (event), &small, &decoded, &err),
+        FED_MALFORMED);
     assert_int_equal (err.code, FED_EVENT_TOO_LARGE);
     assert_contains (err.text, "limits.event_body");
     //  decode_owned takes the bytes on failure too.
     uint8_t *owned = malloc (fed_event_size (event));
     memcpy (owned, fed_event_bytes (event), fed_event_size (event));
-    assert_int_equal (fed_event_decode_owned (&owned, fed_event_size (event), &small, &decoded,
-                                              &err),
-                      FED_MALFORMED);
+    assert_int_equal (
+        fed_event_decode_owned (&owned, fed_event_size (event), &small, &decoded, &err),
+        FED_MALFORMED);
     assert_null (owned);
     assert_null (decoded);
     fed_event_destroy (&event);
@@ -411,90 +408,222 @@ test_too_large (void **state)
 
 //  One malformed-field case: which part to replace and with what.
 typedef struct {
-    const char *what;           //  for the failure message
-    int field;                  //  F_* replaced
-    void (*fill) (buf_t *b);    //  the replacement
-    int code;                   //  expected err.code
-    const char *needle;         //  expected in err.text
+    const char *what;        //  for the failure message
+    int field;               //  F_* replaced
+    void (*fill) (buf_t *b); //  the replacement
+    int code;                //  expected err.code
+    const char *needle;      //  expected in err.text
 } bad_case_t;
 
-static void s_v_str (buf_t *b) { s_str (b, "1"); }
-static void s_v_two (buf_t *b) { s_uint (b, 2); }
-static void s_v_zero (buf_t *b) { s_uint (b, 0); }
-static void s_origin_str (buf_t *b) { s_str (b, "0123456789abcdef0123456789abcdef"); }
-static void s_origin_31 (buf_t *b) { s_bin (b, 1, 31, false); }
-static void s_origin_33 (buf_t *b) { s_bin (b, 1, 33, false); }
-static void s_origin_bin16 (buf_t *b) { s_bin (b, 1, 32, true); }
-static void s_seq_zero (buf_t *b) { s_uint (b, 0); }
-static void s_seq_negative (buf_t *b) { s_byte (b, 0xff); }
-static void s_seq_negative64 (buf_t *b)
+static void
+s_v_str (buf_t *b)
+{
+    s_str (b, "1");
+}
+static void
+s_v_two (buf_t *b)
+{
+    s_uint (b, 2);
+}
+static void
+s_v_zero (buf_t *b)
+{
+    s_uint (b, 0);
+}
+static void
+s_origin_str (buf_t *b)
+{
+    s_str (b, "0123456789abcdef0123456789abcdef");
+}
+static void
+s_origin_31 (buf_t *b)
+{
+    s_bin (b, 1, 31, false);
+}
+static void
+s_origin_33 (buf_t *b)
+{
+    s_bin (b, 1, 33, false);
+}
+static void
+s_origin_bin16 (buf_t *b)
+{
+    s_bin (b, 1, 32, true);
+}
+static void
+s_seq_zero (buf_t *b)
+{
+    s_uint (b, 0);
+}
+static void
+s_seq_negative (buf_t *b)
+{
+    s_byte (b, 0xff);
+}
+static void
+s_seq_negative64 (buf_t *b)
 {
     const uint8_t v [] = {0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe};
     s_raw (b, v, sizeof v);
 }
-static void s_seq_str (buf_t *b) { s_str (b, "1"); }
-static void s_seq_float (buf_t *b)
+static void
+s_seq_str (buf_t *b)
+{
+    s_str (b, "1");
+}
+static void
+s_seq_float (buf_t *b)
 {
     const uint8_t v [] = {0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0};
     s_raw (b, v, sizeof v);
 }
-static void s_prev_31 (buf_t *b) { s_bin (b, 0, 31, false); }
-static void s_prev_nil (buf_t *b) { s_byte (b, 0xc0); }
-static void s_prev_nonzero (buf_t *b) { s_bin (b, 7, 32, false); }
-static void s_hlc_str (buf_t *b) { s_str (b, "1000"); }
-static void s_hlc_negative (buf_t *b) { s_byte (b, 0xe0); }
-static void s_type_empty (buf_t *b) { s_str (b, ""); }
-static void s_type_65 (buf_t *b)
+static void
+s_prev_31 (buf_t *b)
+{
+    s_bin (b, 0, 31, false);
+}
+static void
+s_prev_nil (buf_t *b)
+{
+    s_byte (b, 0xc0);
+}
+static void
+s_prev_nonzero (buf_t *b)
+{
+    s_bin (b, 7, 32, false);
+}
+static void
+s_hlc_str (buf_t *b)
+{
+    s_str (b, "1000");
+}
+static void
+s_hlc_negative (buf_t *b)
+{
+    s_byte (b, 0xe0);
+}
+static void
+s_type_empty (buf_t *b)
+{
+    s_str (b, "");
+}
+static void
+s_type_65 (buf_t *b)
 {
     char type [66];
     memset (type, 'a', 65);
     type [65] = 0;
     s_str (b, type);
 }
-static void s_type_bad_chars (buf_t *b) { s_str (b, "user deploy"); }
-static void s_type_slash (buf_t *b) { s_str (b, "user/deploy"); }
-static void s_type_dotdot (buf_t *b) { s_str (b, "a..b"); }
-static void s_type_leading_dot (buf_t *b) { s_str (b, ".a"); }
-static void s_type_trailing_dot (buf_t *b) { s_str (b, "a."); }
-static void s_type_bin (buf_t *b)
+static void
+s_type_bad_chars (buf_t *b)
+{
+    s_str (b, "user deploy");
+}
+static void
+s_type_slash (buf_t *b)
+{
+    s_str (b, "user/deploy");
+}
+static void
+s_type_dotdot (buf_t *b)
+{
+    s_str (b, "a..b");
+}
+static void
+s_type_leading_dot (buf_t *b)
+{
+    s_str (b, ".a");
+}
+static void
+s_type_trailing_dot (buf_t *b)
+{
+    s_str (b, "a.");
+}
+static void
+s_type_bin (buf_t *b)
 {
     s_byte (b, 0xc4);
     s_byte (b, 3);
     s_raw (b, "a.b", 3);
 }
-static void s_type_nul (buf_t *b)
+static void
+s_type_nul (buf_t *b)
 {
     s_byte (b, 0xa3);
     s_raw (b, "a\0b", 3);
 }
-static void s_body_array (buf_t *b) { s_byte (b, 0x90); }
-static void s_body_nil (buf_t *b) { s_byte (b, 0xc0); }
-static void s_body_str (buf_t *b) { s_str (b, "body"); }
-static void s_body_truncated_map (buf_t *b)
+static void
+s_body_array (buf_t *b)
+{
+    s_byte (b, 0x90);
+}
+static void
+s_body_nil (buf_t *b)
+{
+    s_byte (b, 0xc0);
+}
+static void
+s_body_str (buf_t *b)
+{
+    s_str (b, "body");
+}
+static void
+s_body_truncated_map (buf_t *b)
 {
     s_byte (b, 0x82);
     s_str (b, "a");
     s_uint (b, 1);
 }
-static void s_sig_63 (buf_t *b) { s_bin (b, 3, 63, false); }
-static void s_sig_65 (buf_t *b) { s_bin (b, 3, 65, false); }
-static void s_sig_bin16 (buf_t *b) { s_bin (b, 3, 64, true); }
-static void s_sig_str (buf_t *b)
+static void
+s_sig_63 (buf_t *b)
+{
+    s_bin (b, 3, 63, false);
+}
+static void
+s_sig_65 (buf_t *b)
+{
+    s_bin (b, 3, 65, false);
+}
+static void
+s_sig_bin16 (buf_t *b)
+{
+    s_bin (b, 3, 64, true);
+}
+static void
+s_sig_str (buf_t *b)
 {
     s_byte (b, 0xd9);
     s_byte (b, 64);
     for (int i = 0; i < 64; i++)
         s_byte (b, 'x');
 }
-static void s_tail_byte (buf_t *b) { s_byte (b, 0xc0); }
-static void s_head_9 (buf_t *b) { s_byte (b, 0x99); }
-static void s_head_7 (buf_t *b) { s_byte (b, 0x97); }
-static void s_head_array16 (buf_t *b)
+static void
+s_tail_byte (buf_t *b)
+{
+    s_byte (b, 0xc0);
+}
+static void
+s_head_9 (buf_t *b)
+{
+    s_byte (b, 0x99);
+}
+static void
+s_head_7 (buf_t *b)
+{
+    s_byte (b, 0x97);
+}
+static void
+s_head_array16 (buf_t *b)
 {
     const uint8_t v [] = {0xdc, 0x00, 0x08};
     s_raw (b, v, sizeof v);
 }
-static void s_head_map (buf_t *b) { s_byte (b, 0x88); }
+static void
+s_head_map (buf_t *b)
+{
+    s_byte (b, 0x88);
+}
 
 static void
 test_wrong_type_at_each_field (void **state)
@@ -563,9 +692,9 @@ test_wrong_type_at_each_field (void **state)
         if (cases [i].field == F_SIG)
             parts.auto_sig = false;
         if (cases [i].field == F_HEAD && cases [i].fill == s_head_9)
-            s_uint (&parts.part [F_BODY], 0);   //  a ninth element before sig
+            s_uint (&parts.part [F_BODY], 0); //  a ninth element before sig
         if (cases [i].field == F_HEAD && cases [i].fill == s_head_7)
-            parts.part [F_HLC].size = 0;        //  one element fewer
+            parts.part [F_HLC].size = 0; //  one element fewer
         s_assemble (&parts, key, &out);
         print_message ("case: %s\n", cases [i].what);
         s_expect_refused (&out, cases [i].code, cases [i].needle);
@@ -640,8 +769,8 @@ test_hostile_body (void **state)
     assert_contains (err.text, "body");
 
     //  An array32 and a str32 declaring 4 GiB inside a small map.
-    const uint8_t huge_inner [] = {0x82, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff,
-                                   0xa1, 'b', 0xdb, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t huge_inner [] = {0x82, 0xa1, 'a',  0xdd, 0xff, 0xff, 0xff, 0xff,
+                                   0xa1, 'b',  0xdb, 0xff, 0xff, 0xff, 0xff};
     s_parts (&parts, key);
     parts.part [F_BODY].size = 0;
     s_raw (&parts.part [F_BODY], huge_inner, sizeof huge_inner);
@@ -677,7 +806,7 @@ test_hostile_body (void **state)
     crypto_sign_detached (deep + size, NULL, deep, size - 2, fed_identity_secret (key));
     size += 64;
     fed_event_t *decoded = NULL;
-    err = (fed_err_t) {0, ""};
+    err = (fed_err_t){0, ""};
     assert_int_equal (fed_event_decode (deep, size, NULL, &decoded, &err), FED_MALFORMED);
     assert_null (decoded);
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
@@ -721,7 +850,7 @@ test_dup (void **state)
     fed_event_t *copy = fed_event_dup (event);
     assert_non_null (copy);
     assert_ptr_not_equal (fed_event_bytes (copy), fed_event_bytes (event));
-    fed_event_destroy (&event);     //  the copy must not point into the original
+    fed_event_destroy (&event); //  the copy must not point into the original
     assert_int_equal (fed_event_size (copy), size);
     assert_memory_equal (fed_event_bytes (copy), bytes, size);
     assert_memory_equal (fed_event_id (copy), id, 32);
@@ -798,13 +927,13 @@ test_sign_refuses_bad_input (void **state)
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
     assert_contains (err.text, "seq");
     const uint8_t array [] = {0x91, 0x01};
-    assert_null (fed_event_sign (secret, origin, 1, NULL, 1, "a.b", array, sizeof array, NULL,
-                                 &err));
+    assert_null (
+        fed_event_sign (secret, origin, 1, NULL, 1, "a.b", array, sizeof array, NULL, &err));
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
     assert_contains (err.text, "map");
     const uint8_t trailing [] = {0x80, 0x80};
-    assert_null (fed_event_sign (secret, origin, 1, NULL, 1, "a.b", trailing, sizeof trailing,
-                                 NULL, &err));
+    assert_null (
+        fed_event_sign (secret, origin, 1, NULL, 1, "a.b", trailing, sizeof trailing, NULL, &err));
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
     const uint8_t short_map [] = {0x81, 0xa1, 'a'};
     assert_null (fed_event_sign (secret, origin, 1, NULL, 1, "a.b", short_map, sizeof short_map,

@@ -22,7 +22,7 @@
 
 #include "coreviews.h"
 #include "evlog.h"
-#include "evlog_internal.h"  //  white-box: the interrupted-rebuild test sets a meta mark
+#include "evlog_internal.h" //  white-box: the interrupted-rebuild test sets a meta mark
 #include "identity.h"
 
 //  Compares a report's count for one outcome, naming it on failure.
@@ -39,11 +39,11 @@
 //  --- Fixture: a temp dir, the local key, two trusted origins, one not ------
 
 typedef struct {
-    char *dir;                  //  temp dir, removed at teardown
-    char *db;                   //  dir/db
-    fed_identity_t *local;      //  the log's signer
-    fed_identity_t *a, *b;      //  trusted remote origins
-    fed_identity_t *stranger;   //  untrusted
+    char *dir;                //  temp dir, removed at teardown
+    char *db;                 //  dir/db
+    fed_identity_t *local;    //  the log's signer
+    fed_identity_t *a, *b;    //  trusted remote origins
+    fed_identity_t *stranger; //  untrusted
 } fixture_t;
 
 static int
@@ -83,7 +83,7 @@ s_trust (void *arg, const uint8_t origin [32])
 {
     fixture_t *self = arg;
     return memcmp (origin, fed_identity_public (self->a), 32) == 0
-           || memcmp (origin, fed_identity_public (self->b), 32) == 0;
+        || memcmp (origin, fed_identity_public (self->b), 32) == 0;
 }
 
 //  Opens the fixture's log with options (NULL: defaults but WAL durability),
@@ -99,7 +99,8 @@ s_open_with (fixture_t *self, const fed_evlog_options_t *options)
     if (!log)
         print_error ("open failed: %s\n", err.text);
     assert_non_null (log);
-    fed_evlog_set_signer (log, fed_identity_public (self->local), fed_identity_secret (self->local));
+    fed_evlog_set_signer (log, fed_identity_public (self->local),
+                          fed_identity_secret (self->local));
     fed_evlog_set_trust (log, s_trust, self);
     int rc = fed_coreviews_register (log, &err);
     if (rc)
@@ -139,8 +140,8 @@ s_chain (const fed_identity_t *key, fed_event_t **events, size_t count, const ch
         uint8_t body [6];
         s_n_body (body, (uint16_t) (i + 1));
         events [i] = fed_event_sign (fed_identity_secret (key), fed_identity_public (key), i + 1,
-                                     i ? fed_event_id (events [i - 1]) : NULL,
-                                     hlc_base + i, type, body, sizeof body, NULL, &err);
+                                     i ? fed_event_id (events [i - 1]) : NULL, hlc_base + i, type,
+                                     body, sizeof body, NULL, &err);
         assert_non_null (events [i]);
     }
 }
@@ -155,7 +156,7 @@ s_free_chain (fed_event_t **events, size_t count)
 static fed_blob_t
 s_blob (const fed_event_t *event)
 {
-    return (fed_blob_t) {fed_event_bytes (event), fed_event_size (event)};
+    return (fed_blob_t){fed_event_bytes (event), fed_event_size (event)};
 }
 
 //  The bytes of event with the last byte of its body flipped: still a
@@ -166,7 +167,7 @@ s_tampered (const fed_event_t *event)
     uint8_t *copy = malloc (fed_event_size (event));
     memcpy (copy, fed_event_bytes (event), fed_event_size (event));
     size_t at = (size_t) (fed_event_body (event) - fed_event_bytes (event))
-                + fed_event_body_size (event) - 1;
+        + fed_event_body_size (event) - 1;
     copy [at] ^= 0x40;
     return copy;
 }
@@ -228,8 +229,7 @@ typedef struct {
 } dump_t;
 
 static int
-s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
-            size_t value_size)
+s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
 {
     dump_t *dump = arg;
     dump->data = realloc (dump->data, dump->size + 16 + key_size + value_size);
@@ -330,9 +330,8 @@ test_append_and_read_back (void **state)
     assert_int_equal (fed_evlog_range (log, me, 1, 0, s_collect, &seen, &err), 99);
     assert_int_equal (seen.count, 16);
     seen.count = 0;
-    assert_int_equal (fed_evlog_range (log, fed_identity_public (self->a), 1, 0, s_collect, &seen,
-                                       &err),
-                      0);
+    assert_int_equal (
+        fed_evlog_range (log, fed_identity_public (self->a), 1, 0, s_collect, &seen, &err), 0);
     assert_int_equal (seen.count, 0);
 
     fed_evlog_stats_t stats;
@@ -362,7 +361,8 @@ test_append_refusals (void **state)
     assert_non_null (log);
     assert_int_equal (fed_evlog_append (log, "a.b", NULL, 0, NULL, &err), -1);
     assert_contains (err.text, "without a signing key");
-    fed_evlog_set_signer (log, fed_identity_public (self->local), fed_identity_secret (self->local));
+    fed_evlog_set_signer (log, fed_identity_public (self->local),
+                          fed_identity_secret (self->local));
     assert_int_equal (fed_evlog_append (log, "a b", NULL, 0, NULL, &err), -1);
     assert_int_equal (err.code, FED_EVENT_MALFORMED);
     const uint8_t array [] = {0x90};
@@ -388,7 +388,7 @@ test_append_many_is_atomic (void **state)
 
     fed_new_event_t items [10];
     for (int i = 0; i < 10; i++)
-        items [i] = (fed_new_event_t) {"batch.item", NULL, 0};
+        items [i] = (fed_new_event_t){"batch.item", NULL, 0};
     items [5].type = "bad..type";
     uint64_t first = 77;
     assert_int_equal (fed_evlog_append_many (log, items, 10, &first, &err), -1);
@@ -430,7 +430,7 @@ test_reopen_continues_chain (void **state)
     fed_event_t *chain [2];
     s_chain (self->a, chain, 2, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1}, 2, &report);
+    s_accept (log, chain, (int []){0, 1}, 2, &report);
     assert_int_equal (report.accepted, 2);
     fed_event_t *third = fed_evlog_get (log, me, 3);
     fed_evlog_destroy (&log);
@@ -466,7 +466,7 @@ test_accept_good_run (void **state)
     fed_event_t *chain [5];
     s_chain (self->a, chain, 5, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1, 2, 3, 4}, 5, &report);
+    s_accept (log, chain, (int []){0, 1, 2, 3, 4}, 5, &report);
     assert_int_equal (report.accepted, 5);
     assert_status (report, FED_EVENT_OK, 5);
     assert_int_equal (report.first_error.code, 0);
@@ -492,7 +492,7 @@ test_accept_untrusted (void **state)
     fed_event_t *chain [3];
     s_chain (self->stranger, chain, 3, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1, 2}, 3, &report);
+    s_accept (log, chain, (int []){0, 1, 2}, 3, &report);
     assert_int_equal (report.accepted, 0);
     assert_status (report, FED_EVENT_UNTRUSTED, 3);
     assert_status (report, FED_EVENT_OK, 0);
@@ -517,7 +517,9 @@ test_accept_bad_signature_at_end (void **state)
     fed_event_t *chain [4];
     s_chain (self->a, chain, 4, "remote.x", 1000);
     uint8_t *tampered = s_tampered (chain [3]);
-    fed_blob_t blobs [4] = {s_blob (chain [0]), s_blob (chain [1]), s_blob (chain [2]),
+    fed_blob_t blobs [4] = {s_blob (chain [0]),
+                            s_blob (chain [1]),
+                            s_blob (chain [2]),
                             {tampered, fed_event_size (chain [3])}};
     fed_accept_report_t report;
     assert_int_equal (fed_evlog_accept (log, blobs, 4, &report), 0);
@@ -536,7 +538,7 @@ test_accept_bad_signature_at_end (void **state)
     assert_status (report, FED_EVENT_BAD_SIGNATURE, 1);
     assert_int_equal (report.accepted, 0);
     s_assert_absent (log, a, 4);
-    s_accept (log, chain, (int []) {3}, 1, &report);
+    s_accept (log, chain, (int []){3}, 1, &report);
     assert_int_equal (report.accepted, 1);
     s_assert_stored (log, chain [3]);
     assert_int_equal (fed_coreviews_count (log, "total"), 4);
@@ -580,7 +582,7 @@ test_accept_tampered_middle (void **state)
     free (gaps);
 
     //  The genuine event 3 arrives: it and the three buffered go in.
-    s_accept (log, chain, (int []) {2}, 1, &report);
+    s_accept (log, chain, (int []){2}, 1, &report);
     assert_int_equal (report.accepted, 4);
     assert_status (report, FED_EVENT_OK, 1);
     assert_status (report, FED_EVENT_BAD_SIGNATURE, 0);
@@ -604,7 +606,7 @@ test_accept_bad_prev (void **state)
     fed_event_t *chain [3];
     s_chain (self->a, chain, 3, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1}, 2, &report);
+    s_accept (log, chain, (int []){0, 1}, 2, &report);
     assert_int_equal (report.accepted, 2);
     //  Seq 3 claiming origin a, with a wrong prev, signed by another key.
     uint8_t wrong [32];
@@ -628,7 +630,7 @@ test_accept_bad_prev (void **state)
     assert_status (report, FED_EVENT_DUPLICATE, 1);
     assert_status (report, FED_EVENT_BAD_PREV, 1);
     //  And the genuine one still goes in.
-    s_accept (log, chain, (int []) {2}, 1, &report);
+    s_accept (log, chain, (int []){2}, 1, &report);
     assert_int_equal (report.accepted, 1);
     s_assert_stored (log, chain [2]);
     assert_true (fed_evlog_count (log) == 3);
@@ -660,7 +662,7 @@ test_accept_gap_then_fill (void **state)
     fed_event_t *chain [6];
     s_chain (self->a, chain, 6, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {5, 3, 4}, 3, &report);
+    s_accept (log, chain, (int []){5, 3, 4}, 3, &report);
     assert_int_equal (report.accepted, 0);
     assert_status (report, FED_EVENT_BUFFERED, 3);
     assert_true (fed_evlog_count (log) == 0);
@@ -672,7 +674,7 @@ test_accept_gap_then_fill (void **state)
     assert_true (gaps [0].to == 3);
     free (gaps);
 
-    s_accept (log, chain, (int []) {1}, 1, &report);
+    s_accept (log, chain, (int []){1}, 1, &report);
     assert_status (report, FED_EVENT_BUFFERED, 1);
     assert_int_equal (report.accepted, 0);
     assert_int_equal (fed_evlog_pending (log), 4);
@@ -683,13 +685,13 @@ test_accept_gap_then_fill (void **state)
     //  Another origin's events do not disturb a's buffer.
     fed_event_t *other [1];
     s_chain (self->b, other, 1, "remote.y", 500);
-    s_accept (log, other, (int []) {0}, 1, &report);
+    s_accept (log, other, (int []){0}, 1, &report);
     assert_int_equal (report.accepted, 1);
     assert_int_equal (fed_evlog_pending (log), 4);
     assert_int_equal (order.count, 1);
     order.count = 0;
 
-    s_accept (log, chain, (int []) {2, 0}, 2, &report);
+    s_accept (log, chain, (int []){2, 0}, 2, &report);
     assert_int_equal (report.accepted, 6);
     assert_status (report, FED_EVENT_OK, 2);
     assert_status (report, FED_EVENT_BUFFERED, 0);
@@ -718,12 +720,12 @@ test_accept_duplicates (void **state)
     fed_event_t *chain [3];
     s_chain (self->a, chain, 3, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 2, 1, 0, 2}, 5, &report);
+    s_accept (log, chain, (int []){0, 2, 1, 0, 2}, 5, &report);
     assert_int_equal (report.accepted, 3);
     assert_status (report, FED_EVENT_OK, 3);
     assert_status (report, FED_EVENT_DUPLICATE, 2);
     assert_int_equal (report.first_error.code, 0);
-    s_accept (log, chain, (int []) {0, 1, 2}, 3, &report);
+    s_accept (log, chain, (int []){0, 1, 2}, 3, &report);
     assert_int_equal (report.accepted, 0);
     assert_status (report, FED_EVENT_DUPLICATE, 3);
     assert_status (report, FED_EVENT_OK, 0);
@@ -735,16 +737,16 @@ test_accept_duplicates (void **state)
     //  Duplicates of events waiting behind a gap are held once.
     fed_event_t *other [3];
     s_chain (self->b, other, 3, "remote.y", 1000);
-    s_accept (log, other, (int []) {2, 2}, 2, &report);
+    s_accept (log, other, (int []){2, 2}, 2, &report);
     assert_status (report, FED_EVENT_BUFFERED, 1);
     assert_status (report, FED_EVENT_DUPLICATE, 1);
     assert_int_equal (fed_evlog_pending (log), 1);
-    s_accept (log, other, (int []) {2}, 1, &report);
+    s_accept (log, other, (int []){2}, 1, &report);
     assert_status (report, FED_EVENT_BUFFERED, 0);
     assert_status (report, FED_EVENT_DUPLICATE, 1);
     assert_int_equal (fed_evlog_pending (log), 1);
     //  The gap fills; the copy of 3 sent again is a duplicate of the buffered one.
-    s_accept (log, other, (int []) {1, 2, 0}, 3, &report);
+    s_accept (log, other, (int []){1, 2, 0}, 3, &report);
     assert_int_equal (report.accepted, 3);
     assert_status (report, FED_EVENT_OK, 2);
     assert_status (report, FED_EVENT_DUPLICATE, 1);
@@ -784,8 +786,7 @@ s_find_forked (void *arg, const fed_event_t *event)
             assert_int_equal (fed_mpr_bin (&reader, &origin, &len), 0);
             assert_int_equal (len, 32);
             memcpy (forked->origin, origin, 32);
-        }
-        else if (size == 3 && memcmp (name, "seq", 3) == 0)
+        } else if (size == 3 && memcmp (name, "seq", 3) == 0)
             assert_int_equal (fed_mpr_uint (&reader, &forked->seq), 0);
         else
             assert_int_equal (fed_mpr_skip (&reader, NULL), 0);
@@ -804,16 +805,16 @@ test_fork_quarantines (void **state)
     fed_event_t *chain [4];
     s_chain (self->a, chain, 4, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1, 2}, 3, &report);
+    s_accept (log, chain, (int []){0, 1, 2}, 3, &report);
     assert_int_equal (report.accepted, 3);
 
     //  a signs a different event 2 (same prev): a fork.
     uint8_t body [6];
     s_n_body (body, 999);
     fed_err_t err = {0, ""};
-    fed_event_t *other = fed_event_sign (fed_identity_secret (self->a), a, 2,
-                                         fed_event_id (chain [0]), 1001, "remote.x", body,
-                                         sizeof body, NULL, &err);
+    fed_event_t *other =
+        fed_event_sign (fed_identity_secret (self->a), a, 2, fed_event_id (chain [0]), 1001,
+                        "remote.x", body, sizeof body, NULL, &err);
     assert_non_null (other);
     assert_true (fed_event_verify (other));
     fed_blob_t blob = s_blob (other);
@@ -839,7 +840,7 @@ test_fork_quarantines (void **state)
     assert_int_equal (fed_coreviews_count (log, "type/origin.forked"), 1);
 
     //  Later events from a are refused.
-    s_accept (log, chain, (int []) {3}, 1, &report);
+    s_accept (log, chain, (int []){3}, 1, &report);
     assert_status (report, FED_EVENT_QUARANTINED, 1);
     assert_int_equal (report.accepted, 0);
     s_assert_absent (log, a, 4);
@@ -849,7 +850,7 @@ test_fork_quarantines (void **state)
     //  The quarantine survives a reopen.
     log = s_open (self);
     assert_true (fed_evlog_quarantined (log, a));
-    s_accept (log, chain, (int []) {3}, 1, &report);
+    s_accept (log, chain, (int []){3}, 1, &report);
     assert_status (report, FED_EVENT_QUARANTINED, 1);
     s_assert_absent (log, a, 4);
     assert_true (fed_evlog_count (log) == 4);
@@ -872,7 +873,7 @@ test_fork_at_next_seq (void **state)
     fed_event_t *chain [2];
     s_chain (self->a, chain, 2, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1}, 2, &report);
+    s_accept (log, chain, (int []){0, 1}, 2, &report);
     //  Validly signed seq 3 whose prev is not event 2.
     uint8_t wrong [32];
     memset (wrong, 0x11, sizeof wrong);
@@ -902,7 +903,7 @@ test_pending_overflow (void **state)
     fed_event_t *chain [6];
     s_chain (self->a, chain, 6, "remote.x", 1000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {2, 3, 4, 5}, 4, &report);
+    s_accept (log, chain, (int []){2, 3, 4, 5}, 4, &report);
     assert_status (report, FED_EVENT_BUFFERED, 2);
     assert_status (report, FED_EVENT_OVERFLOW, 2);
     assert_int_equal (report.first_error.code, FED_EVENT_OVERFLOW);
@@ -913,10 +914,10 @@ test_pending_overflow (void **state)
     assert_true (stats.received [FED_EVENT_OVERFLOW] == 2);
     assert_true (fed_evlog_count (log) == 0);
     //  Filling the gap drains what was held; the dropped ones come again.
-    s_accept (log, chain, (int []) {0, 1}, 2, &report);
+    s_accept (log, chain, (int []){0, 1}, 2, &report);
     assert_int_equal (report.accepted, 4);
     assert_true (fed_evlog_seq (log, fed_identity_public (self->a)) == 4);
-    s_accept (log, chain, (int []) {4, 5}, 2, &report);
+    s_accept (log, chain, (int []){4, 5}, 2, &report);
     assert_int_equal (report.accepted, 2);
     assert_true (fed_evlog_count (log) == 6);
     s_free_chain (chain, 6);
@@ -1126,13 +1127,13 @@ s_fill (fixture_t *self, fed_evlog_t *log, fed_event_t **chain)
     fed_err_t err = {0, ""};
     const uint8_t info [] = {0x81, 0xa4, 'n', 'a', 'm', 'e', 0xa2, 'n', '1'};
     assert_int_equal (fed_evlog_append (log, "node.info", info, sizeof info, NULL, &err), 0);
-    const uint8_t kv [] = {0x82, 0xa3, 'k', 'e', 'y', 0xa1, 'q', 0xa5, 'v', 'a', 'l', 'u', 'e',
-                           0x93, 0x01, 0x02, 0x03};
+    const uint8_t kv [] = {0x82, 0xa3, 'k', 'e', 'y',  0xa1, 'q',  0xa5, 'v',
+                           'a',  'l',  'u', 'e', 0x93, 0x01, 0x02, 0x03};
     assert_int_equal (fed_evlog_append (log, "kv.set", kv, sizeof kv, NULL, &err), 0);
     assert_int_equal (fed_evlog_append (log, "misc.thing", NULL, 0, NULL, &err), 0);
     s_chain (self->a, chain, 4, "node.info", 5000);
     fed_accept_report_t report;
-    s_accept (log, chain, (int []) {0, 1, 2, 3}, 4, &report);
+    s_accept (log, chain, (int []){0, 1, 2, 3}, 4, &report);
     assert_int_equal (report.accepted, 4);
 }
 
@@ -1322,7 +1323,7 @@ test_verify_good_log (void **state)
     fed_event_t *other [2];
     s_chain (self->b, other, 2, "remote.y", 1);
     fed_accept_report_t report;
-    s_accept (log, other, (int []) {1, 0}, 2, &report);
+    s_accept (log, other, (int []){1, 0}, 2, &report);
     assert_int_equal (report.accepted, 2);
     s_assert_verifies (log, 3, 9);
     fed_vv_entry_t *vv = NULL;
@@ -1402,8 +1403,8 @@ test_interrupted_rebuild_refolds_all (void **state)
     rocksdb_delete_range_cf (log->db, log->sync_options, log->cf [CF_VIEWS], "kv/", 3, "kv0", 3,
                              &error);
     assert_null (error);
-    rocksdb_delete_range_cf (log->db, log->sync_options, log->cf [CF_VIEWS], "nodes/", 6,
-                             "nodes0", 6, &error);
+    rocksdb_delete_range_cf (log->db, log->sync_options, log->cf [CF_VIEWS], "nodes/", 6, "nodes0",
+                             6, &error);
     assert_null (error);
     fed_evlog_destroy (&log);
     log = s_open (self);

@@ -128,7 +128,7 @@ test_open_creates_0600_and_reopens (void **state)
     assert_int_equal (st.st_mode & 07777, 0600);
     assert_int_equal (stat (data_dir, &st), 0);
     assert_int_equal (st.st_mode & 07777, 0700);
-    assert_int_equal (s_count_entries (data_dir), 1);      //  no temp file left
+    assert_int_equal (s_count_entries (data_dir), 1); //  no temp file left
 
     fed_identity_t *second = fed_identity_open (data_dir, &created, &err);
     assert_non_null (second);
@@ -190,10 +190,10 @@ test_curve_keys (void **state)
 {
     fed_identity_t *identity = fed_identity_generate ();
     uint8_t expect_public [32], expect_secret [32], derived [32];
-    assert_int_equal (crypto_sign_ed25519_pk_to_curve25519 (expect_public,
-                                                            fed_identity_public (identity)), 0);
-    assert_int_equal (crypto_sign_ed25519_sk_to_curve25519 (expect_secret,
-                                                            fed_identity_secret (identity)), 0);
+    assert_int_equal (
+        crypto_sign_ed25519_pk_to_curve25519 (expect_public, fed_identity_public (identity)), 0);
+    assert_int_equal (
+        crypto_sign_ed25519_sk_to_curve25519 (expect_secret, fed_identity_secret (identity)), 0);
     assert_memory_equal (fed_identity_curve_public (identity), expect_public, 32);
     assert_memory_equal (fed_identity_curve_secret (identity), expect_secret, 32);
     //  A real CURVE pair: the public key is the secret times the base point.
@@ -256,7 +256,7 @@ static void
 test_owner (void **state)
 {
     if (geteuid () != 0)
-        skip ();            //  cannot make a file owned by someone else
+        skip (); //  cannot make a file owned by someone else
     //  Root may load a key owned by anyone (it runs as the service user's root).
     char *path = s_saved_key (state, "node.key");
     assert_int_equal (chown (path, 12345, 12345), 0);
@@ -366,7 +366,7 @@ test_garbage_and_bad_lines (void **state)
     s_expect_refused (path, FED_IDENTITY_ERR_CORRUPT, "NUL byte");
 
     s_write (path, good, size, 0600);
-    s_edit (path, "\nsecret: ", "\nsecret: ~");     //  41 chars
+    s_edit (path, "\nsecret: ", "\nsecret: ~"); //  41 chars
     s_expect_refused (path, FED_IDENTITY_ERR_CORRUPT, "secret: value on line 5 is not");
     s_write (path, good, size, 0600);
     s_edit (path, "\npublic: ", "\npublic:  ");
@@ -513,9 +513,9 @@ test_read_public_text (void **state)
     const char *bad [] = {
         "not-a-key",
         "",
-        "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",                           //  not Z85
-        "0000000000000000000000000000000000000000000000000000000000000000",   //  small order
-        "000000000000000000000000000000000000000000000000000000000000000g",   //  not hex
+        "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",                         //  not Z85
+        "0000000000000000000000000000000000000000000000000000000000000000", //  small order
+        "000000000000000000000000000000000000000000000000000000000000000g", //  not hex
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         memset (key, 0x5a, sizeof key);
@@ -565,8 +565,10 @@ test_from_seed (void **state)
 {
     //  RFC 8032, section 7.1, test 1.
     uint8_t seed [32];
-    assert_int_equal (fed_hex_decode (seed, 32, "9d61b19deffd5a60ba844af492ec2cc4"
-                                                "4449c5697b326919703bac031cae7f60"), 0);
+    assert_int_equal (fed_hex_decode (seed, 32,
+                                      "9d61b19deffd5a60ba844af492ec2cc4"
+                                      "4449c5697b326919703bac031cae7f60"),
+                      0);
     fed_identity_t *first = fed_identity_from_seed (seed);
     fed_identity_t *second = fed_identity_from_seed (seed);
     char hex [65];

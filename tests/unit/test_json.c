@@ -84,8 +84,7 @@ s_round_trip (const char *text, const char *canonical, bool pretty)
 
 //  Parses size bytes of text and checks the exact error text.
 static void
-s_expect_error (const char *text, size_t size, const fed_mp_limits_t *limits,
-                const char *expected)
+s_expect_error (const char *text, size_t size, const fed_mp_limits_t *limits, const char *expected)
 {
     uint8_t *out = (uint8_t *) "sentinel";
     size_t out_size = 99;
@@ -144,12 +143,13 @@ test_integer_boundaries (void **state)
     //  Outside int64/uint64: float64 (2^64 and -(2^63) - 1 rounds to -(2^63)).
     EXPECT_BYTES ("18446744073709551616", 0xcb, 0x43, 0xf0, 0, 0, 0, 0, 0, 0);
     EXPECT_BYTES ("-9223372036854775809", 0xcb, 0xc3, 0xe0, 0, 0, 0, 0, 0, 0);
-    EXPECT_BYTES ("100000000000000000000000000000000000000000000000000",
-                  0xcb, 0x4a, 0x51, 0x1b, 0x0e, 0xc5, 0x7e, 0x64, 0x9a);
+    EXPECT_BYTES ("100000000000000000000000000000000000000000000000000", 0xcb, 0x4a, 0x51, 0x1b,
+                  0x0e, 0xc5, 0x7e, 0x64, 0x9a);
     s_round_trip ("[-9223372036854775808, 9223372036854775807, 18446744073709551615, "
                   "18446744073709551616]",
                   "[-9223372036854775808,9223372036854775807,18446744073709551615,"
-                  "1.8446744073709552e+19]", false);
+                  "1.8446744073709552e+19]",
+                  false);
 }
 
 static void
@@ -164,9 +164,9 @@ test_strings_and_escapes (void **state)
     //  Raw UTF-8 passes through unchanged.
     EXPECT_BYTES ("\"\xc3\xa9\xf0\x9f\x98\x80\"", 0xa6, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80);
     //  32 bytes need str8.
-    EXPECT_BYTES ("\"0123456789abcdef0123456789abcdef\"", 0xd9, 0x20,
-                  '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
-                  '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f');
+    EXPECT_BYTES ("\"0123456789abcdef0123456789abcdef\"", 0xd9, 0x20, '0', '1', '2', '3', '4', '5',
+                  '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', '0', '1', '2', '3', '4', '5',
+                  '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f');
     s_round_trip ("\"\\u00e9\\ud83d\\ude00 \\\" \\\\ \\/\"",
                   "\"\xc3\xa9\xf0\x9f\x98\x80 \\\" \\\\ /\"", false);
     //  Control characters come back as \u00xx.
@@ -206,7 +206,8 @@ test_pretty (void **state)
                   "    \"e\": null,\n"
                   "    \"f\": \"g\"\n"
                   "  }\n"
-                  "}", true);
+                  "}",
+                  true);
     s_round_trip ("7", "7", true);
     s_round_trip ("[]", "[]", true);
     const uint8_t bin_in_array [] = {0x91, 0xc4, 0x01, 0xab};
@@ -243,9 +244,9 @@ test_render_msgpack_only_types (void **state)
     EXPECT_RENDER ("\"\\\"\\\\\"", 0xa2, '"', '\\');
     EXPECT_RENDER ("\"\\u0001\\u000a\\u007f\"", 0xa3, 0x01, 0x0a, 0x7f);
     EXPECT_RENDER ("\"a\\ufffdb\"", 0xa3, 'a', 0xff, 'b');
-    EXPECT_RENDER ("\"\\ufffd\\ufffd\"", 0xa2, 0xc0, 0xaf);               //  overlong '/'
-    EXPECT_RENDER ("\"\\ufffd\\ufffd\\ufffd\"", 0xa3, 0xed, 0xa0, 0x80);  //  surrogate
-    EXPECT_RENDER ("\"\\ufffd\"", 0xa1, 0xe2);                            //  truncated
+    EXPECT_RENDER ("\"\\ufffd\\ufffd\"", 0xa2, 0xc0, 0xaf);              //  overlong '/'
+    EXPECT_RENDER ("\"\\ufffd\\ufffd\\ufffd\"", 0xa3, 0xed, 0xa0, 0x80); //  surrogate
+    EXPECT_RENDER ("\"\\ufffd\"", 0xa1, 0xe2);                           //  truncated
     EXPECT_RENDER ("\"\xc3\xa9\"", 0xd9, 0x02, 0xc3, 0xa9);
     //  Non-string keys become their JSON text in a string.
     EXPECT_RENDER ("{\"1\":2}", 0x81, 0x01, 0x02);
@@ -278,15 +279,18 @@ test_error_positions (void **state)
     //  Truncated documents.
     EXPECT_ERROR ("", "line 1, column 1: unexpected end of input, expected a JSON value");
     EXPECT_ERROR ("  \n ", "line 2, column 2: unexpected end of input, expected a JSON value");
-    EXPECT_ERROR ("{\"a\": [1, 2", "line 1, column 12: unexpected end of input, "
+    EXPECT_ERROR ("{\"a\": [1, 2",
+                  "line 1, column 12: unexpected end of input, "
                   "expected ',' or ']' after array element");
-    EXPECT_ERROR ("{\"a\": 1", "line 1, column 8: unexpected end of input, "
+    EXPECT_ERROR ("{\"a\": 1",
+                  "line 1, column 8: unexpected end of input, "
                   "expected ',' or '}' after object member");
     EXPECT_ERROR ("\"abc", "line 1, column 5: unexpected end of input inside a string");
     EXPECT_ERROR ("\"abc\\", "line 1, column 6: unexpected end of input inside a string");
     EXPECT_ERROR ("tru", "line 1, column 1: invalid literal, expected 'true'");
     EXPECT_ERROR ("1.", "line 1, column 3: unexpected end of input, expected a digit after '.'");
-    EXPECT_ERROR ("1e+", "line 1, column 4: unexpected end of input, "
+    EXPECT_ERROR ("1e+",
+                  "line 1, column 4: unexpected end of input, "
                   "expected a digit in the exponent");
     //  Missing separators, on the line and column where they are missing.
     EXPECT_ERROR ("{\n  \"a\": 1\n  \"b\": 2\n}",
@@ -316,14 +320,17 @@ test_error_positions (void **state)
 static void
 test_string_errors (void **state)
 {
-    EXPECT_ERROR ("\"ab\\q\"", "line 1, column 4: invalid escape '\\q' "
+    EXPECT_ERROR ("\"ab\\q\"",
+                  "line 1, column 4: invalid escape '\\q' "
                   "(use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX)");
     EXPECT_ERROR ("\"\\u12G4\"", "line 1, column 2: bad \\u escape: expected 4 hex digits");
     EXPECT_ERROR ("\"\\u12\"", "line 1, column 2: bad \\u escape: expected 4 hex digits");
     //  Lone surrogates.
-    EXPECT_ERROR ("[\"\\ud800\"]", "line 1, column 3: lone high surrogate \\ud800 in a string "
+    EXPECT_ERROR ("[\"\\ud800\"]",
+                  "line 1, column 3: lone high surrogate \\ud800 in a string "
                   "(it must be followed by a \\udc00-\\udfff escape)");
-    EXPECT_ERROR ("\"\\ud800\\u0041\"", "line 1, column 2: lone high surrogate \\ud800 in a "
+    EXPECT_ERROR ("\"\\ud800\\u0041\"",
+                  "line 1, column 2: lone high surrogate \\ud800 in a "
                   "string (it must be followed by a \\udc00-\\udfff escape)");
     EXPECT_ERROR ("\"x\\uDC00\"", "line 1, column 3: lone low surrogate \\udc00 in a string");
     //  Invalid UTF-8; the column counts characters, so the 2-byte e-acute is one.
@@ -333,9 +340,11 @@ test_string_errors (void **state)
     EXPECT_ERROR ("\"\xed\xa0\x80\"", "line 1, column 2: invalid UTF-8 byte 0xed in a string");
     EXPECT_ERROR ("\"\xf4\x90\x80\x80\"", "line 1, column 2: invalid UTF-8 byte 0xf4 in a string");
     //  Raw control characters.
-    EXPECT_ERROR ("\"a\tb\"", "line 1, column 3: control character 0x09 inside a string "
+    EXPECT_ERROR ("\"a\tb\"",
+                  "line 1, column 3: control character 0x09 inside a string "
                   "(write it as \\u0009)");
-    EXPECT_ERROR ("[\"a\nb\"]", "line 1, column 4: control character 0x0a inside a string "
+    EXPECT_ERROR ("[\"a\nb\"]",
+                  "line 1, column 4: control character 0x0a inside a string "
                   "(write it as \\u000a)");
 }
 

@@ -66,9 +66,10 @@ test_declare_twice_is_a_no_op (void **state)
     fed_metrics_declare (metrics, "fed_a", FED_METRIC_COUNTER, "First help.");
     fed_metrics_declare (metrics, "fed_a", FED_METRIC_GAUGE, "Second help.");
     char *text = fed_metrics_render (metrics);
-    assert_string_equal (text, "# HELP fed_a First help.\n"
-                               "# TYPE fed_a counter\n"
-                               "fed_a 0\n");
+    assert_string_equal (text,
+                         "# HELP fed_a First help.\n"
+                         "# TYPE fed_a counter\n"
+                         "fed_a 0\n");
     free (text);
     fed_metrics_destroy (&metrics);
 }
@@ -90,33 +91,33 @@ test_render_exactly (void **state)
     fed_metrics_declare (metrics, "fednode_uptime_seconds", FED_METRIC_GAUGE, "Uptime.");
     //  Series touched out of declaration order still render by family.
     fed_metrics_set (metrics, "fednode_peers", "state=\"alive\"", 2);
-    fed_metrics_add (metrics, "fednode_control_requests_total",
-                     "command=\"status\",result=\"ok\"", 1);
+    fed_metrics_add (metrics, "fednode_control_requests_total", "command=\"status\",result=\"ok\"",
+                     1);
     fed_metrics_set (metrics, "fednode_peers", "state=\"suspect\"", 1);
-    fed_metrics_add (metrics, "fednode_control_requests_total",
-                     "command=\"status\",result=\"ok\"", 1);
+    fed_metrics_add (metrics, "fednode_control_requests_total", "command=\"status\",result=\"ok\"",
+                     1);
     fed_metrics_add (metrics, "fednode_control_requests_total",
                      "command=\"trust.add\",result=\"forbidden\"", 1);
     fed_metrics_set (metrics, "fednode_uptime_seconds", NULL, 12.5);
     //  A series of an undeclared family is kept but not rendered.
     fed_metrics_add (metrics, "fednode_undeclared", NULL, 1);
     text = fed_metrics_render (metrics);
-    const char *expected
-        = "# HELP fednode_control_requests_total Control requests handled, by command and "
-          "result.\n"
-          "# TYPE fednode_control_requests_total counter\n"
-          "fednode_control_requests_total{command=\"status\",result=\"ok\"} 2\n"
-          "fednode_control_requests_total{command=\"trust.add\",result=\"forbidden\"} 1\n"
-          "# HELP fednode_events_pending Events buffered ahead of gaps.\n"
-          "# TYPE fednode_events_pending gauge\n"
-          "fednode_events_pending 0\n"
-          "# HELP fednode_peers Known peers, by state.\n"
-          "# TYPE fednode_peers gauge\n"
-          "fednode_peers{state=\"alive\"} 2\n"
-          "fednode_peers{state=\"suspect\"} 1\n"
-          "# HELP fednode_uptime_seconds Uptime.\n"
-          "# TYPE fednode_uptime_seconds gauge\n"
-          "fednode_uptime_seconds 12.5\n";
+    const char *expected =
+        "# HELP fednode_control_requests_total Control requests handled, by command and "
+        "result.\n"
+        "# TYPE fednode_control_requests_total counter\n"
+        "fednode_control_requests_total{command=\"status\",result=\"ok\"} 2\n"
+        "fednode_control_requests_total{command=\"trust.add\",result=\"forbidden\"} 1\n"
+        "# HELP fednode_events_pending Events buffered ahead of gaps.\n"
+        "# TYPE fednode_events_pending gauge\n"
+        "fednode_events_pending 0\n"
+        "# HELP fednode_peers Known peers, by state.\n"
+        "# TYPE fednode_peers gauge\n"
+        "fednode_peers{state=\"alive\"} 2\n"
+        "fednode_peers{state=\"suspect\"} 1\n"
+        "# HELP fednode_uptime_seconds Uptime.\n"
+        "# TYPE fednode_uptime_seconds gauge\n"
+        "fednode_uptime_seconds 12.5\n";
     assert_string_equal (text, expected);
     free (text);
     assert_true (fed_metrics_get (metrics, "fednode_undeclared", NULL) == 1);
@@ -135,8 +136,9 @@ test_render_grows (void **state)
         fed_metrics_add (metrics, "fed_many", labels, i);
     }
     char *text = fed_metrics_render (metrics);
-    assert_non_null (strstr (text, "# HELP fed_many Many.\n# TYPE fed_many counter\n"
-                                   "fed_many{i=\"000\"} 0\nfed_many{i=\"001\"} 1\n"));
+    assert_non_null (strstr (text,
+                             "# HELP fed_many Many.\n# TYPE fed_many counter\n"
+                             "fed_many{i=\"000\"} 0\nfed_many{i=\"001\"} 1\n"));
     assert_non_null (strstr (text, "fed_many{i=\"150\"} 150\n"));
     const char *tail = "fed_many{i=\"199\"} 199\n";
     assert_string_equal (text + strlen (text) - strlen (tail), tail);

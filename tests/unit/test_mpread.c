@@ -25,8 +25,7 @@ test_huge_array_declared_in_five_bytes (void **state)
     msgpack_zone zone;
     msgpack_zone_init (&zone, 1024);
     msgpack_object object;
-    assert_int_equal (fed_mp_unpack (hostile, sizeof hostile, NULL, &zone, &object),
-                      FED_MALFORMED);
+    assert_int_equal (fed_mp_unpack (hostile, sizeof hostile, NULL, &zone, &object), FED_MALFORMED);
     msgpack_zone_destroy (&zone);
 }
 
@@ -47,7 +46,7 @@ static void
 test_deep_nesting (void **state)
 {
     uint8_t deep [100000];
-    memset (deep, 0x91, sizeof deep);   //  fixarray of one, nested 100k deep
+    memset (deep, 0x91, sizeof deep); //  fixarray of one, nested 100k deep
     deep [sizeof deep - 1] = 0xc0;
     char why [200];
     assert_int_equal (fed_mp_check (deep, sizeof deep, NULL, why, sizeof why), FED_MALFORMED);
@@ -64,7 +63,10 @@ test_object_count_cap (void **state)
 {
     uint8_t many [1 + 4 + 2000];
     many [0] = 0xdd;
-    many [1] = 0; many [2] = 0; many [3] = 0x07; many [4] = 0xd0;   //  2000 elements
+    many [1] = 0;
+    many [2] = 0;
+    many [3] = 0x07;
+    many [4] = 0xd0; //  2000 elements
     memset (many + 5, 0x01, 2000);
     fed_mp_limits_t caps = {8, 1000};
     char why [200];
@@ -124,10 +126,10 @@ test_reads_every_type (void **state)
     size_t before = r.pos;
     assert_int_equal (fed_mpr_str (&r, &s, &len), FED_MALFORMED);
     assert_int_equal (r.pos, before);
-    assert_int_equal (fed_mpr_int (&r, &i), FED_MALFORMED);     //  UINT64_MAX does not fit
+    assert_int_equal (fed_mpr_int (&r, &i), FED_MALFORMED); //  UINT64_MAX does not fit
     assert_int_equal (fed_mpr_uint (&r, &u), 0);
     assert_true (u == UINT64_MAX);
-    assert_int_equal (fed_mpr_uint (&r, &u), FED_MALFORMED);    //  negative is not a uint
+    assert_int_equal (fed_mpr_uint (&r, &u), FED_MALFORMED); //  negative is not a uint
     assert_int_equal (fed_mpr_int (&r, &i), 0);
     assert_true (i == INT64_MIN);
     assert_int_equal (fed_mpr_int (&r, &i), 0);

@@ -27,12 +27,12 @@
 //  --- Fixture: a temp dir, the log's signer, an admin key, three others ------
 
 typedef struct {
-    char *dir;                  //  temp dir, removed at teardown
-    char *db;                   //  dir/db
-    fed_identity_t *local;      //  the log's signer
-    fed_identity_t *admin;      //  the local admin.key
-    fed_identity_t *a, *b, *c;  //  keys to trust
-    fed_config_t *config;       //  trust: a peer "alpha", b viewer
+    char *dir;                 //  temp dir, removed at teardown
+    char *db;                  //  dir/db
+    fed_identity_t *local;     //  the log's signer
+    fed_identity_t *admin;     //  the local admin.key
+    fed_identity_t *a, *b, *c; //  keys to trust
+    fed_config_t *config;      //  trust: a peer "alpha", b viewer
     fed_evlog_t *log;
     fed_trust_t *trust;
 } fixture_t;
@@ -48,7 +48,8 @@ s_open (fixture_t *self)
     if (!log)
         print_error ("open failed: %s\n", err.text);
     assert_non_null (log);
-    fed_evlog_set_signer (log, fed_identity_public (self->local), fed_identity_secret (self->local));
+    fed_evlog_set_signer (log, fed_identity_public (self->local),
+                          fed_identity_secret (self->local));
     int rc = fed_coreviews_register (log, &err);
     if (rc)
         print_error ("coreviews: %s\n", err.text);
@@ -188,8 +189,8 @@ s_entry (fixture_t *self, const fed_identity_t *who)
 
 //  Asserts who is trusted with role, source and name.
 static void
-s_expect (fixture_t *self, const fed_identity_t *who, fed_role_t role,
-          fed_trust_source_t source, const char *name)
+s_expect (fixture_t *self, const fed_identity_t *who, fed_role_t role, fed_trust_source_t source,
+          const char *name)
 {
     const fed_trusted_t *entry = s_entry (self, who);
     if (!entry) {
@@ -341,53 +342,53 @@ s_malformed (fixture_t *self, const char *type, int shape, const fed_identity_t 
     msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
     const uint8_t *key = fed_identity_public (who);
     switch (shape) {
-    case 0:     //  no key
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "role");
-        s_pack_str (&pk, "peer");
-        s_pack_str (&pk, "name");
-        s_pack_str (&pk, "nokey");
-        break;
-    case 1:     //  key of 31 bytes
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "key");
-        msgpack_pack_bin_with_body (&pk, key, 31);
-        s_pack_str (&pk, "role");
-        s_pack_str (&pk, "peer");
-        break;
-    case 2:     //  key as a str
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "key");
-        msgpack_pack_str_with_body (&pk, key, 32);
-        s_pack_str (&pk, "role");
-        s_pack_str (&pk, "peer");
-        break;
-    case 3:     //  unknown role
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "key");
-        msgpack_pack_bin_with_body (&pk, key, 32);
-        s_pack_str (&pk, "role");
-        s_pack_str (&pk, "root");
-        break;
-    case 4:     //  role not a str
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "key");
-        msgpack_pack_bin_with_body (&pk, key, 32);
-        s_pack_str (&pk, "role");
-        msgpack_pack_uint8 (&pk, 1);
-        break;
-    case 5:     //  no role
-        msgpack_pack_map (&pk, 1);
-        s_pack_str (&pk, "key");
-        msgpack_pack_bin_with_body (&pk, key, 32);
-        break;
-    default:    //  key nil, role a map
-        msgpack_pack_map (&pk, 2);
-        s_pack_str (&pk, "key");
-        msgpack_pack_nil (&pk);
-        s_pack_str (&pk, "role");
-        msgpack_pack_map (&pk, 0);
-        break;
+        case 0: //  no key
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "role");
+            s_pack_str (&pk, "peer");
+            s_pack_str (&pk, "name");
+            s_pack_str (&pk, "nokey");
+            break;
+        case 1: //  key of 31 bytes
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "key");
+            msgpack_pack_bin_with_body (&pk, key, 31);
+            s_pack_str (&pk, "role");
+            s_pack_str (&pk, "peer");
+            break;
+        case 2: //  key as a str
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "key");
+            msgpack_pack_str_with_body (&pk, key, 32);
+            s_pack_str (&pk, "role");
+            s_pack_str (&pk, "peer");
+            break;
+        case 3: //  unknown role
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "key");
+            msgpack_pack_bin_with_body (&pk, key, 32);
+            s_pack_str (&pk, "role");
+            s_pack_str (&pk, "root");
+            break;
+        case 4: //  role not a str
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "key");
+            msgpack_pack_bin_with_body (&pk, key, 32);
+            s_pack_str (&pk, "role");
+            msgpack_pack_uint8 (&pk, 1);
+            break;
+        case 5: //  no role
+            msgpack_pack_map (&pk, 1);
+            s_pack_str (&pk, "key");
+            msgpack_pack_bin_with_body (&pk, key, 32);
+            break;
+        default: //  key nil, role a map
+            msgpack_pack_map (&pk, 2);
+            s_pack_str (&pk, "key");
+            msgpack_pack_nil (&pk);
+            s_pack_str (&pk, "role");
+            msgpack_pack_map (&pk, 0);
+            break;
     }
     s_append (self, type, &body);
 }

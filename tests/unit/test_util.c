@@ -40,7 +40,7 @@ test_parse_duration (void **state)
     s_duration_ok ("1h", 3600000);
     s_duration_ok ("1d", 86400000);
     s_duration_ok ("0", 0);
-    s_duration_ok ("5", 5);             //  a bare number is milliseconds
+    s_duration_ok ("5", 5); //  a bare number is milliseconds
     s_duration_ok ("0ms", 0);
     s_duration_ok ("007s", 7000);
     s_duration_ok ("9223372036854775807", INT64_MAX);
@@ -48,7 +48,7 @@ test_parse_duration (void **state)
     s_duration_bad ("106751991168d");
     s_duration_bad ("9223372036854775808");
     s_duration_bad ("9999999999999999999d");
-    s_duration_bad ("99999999999999999999");  //  beyond uint64
+    s_duration_bad ("99999999999999999999"); //  beyond uint64
     s_duration_bad ("");
     s_duration_bad ("-1");
     s_duration_bad ("+1");
@@ -97,7 +97,7 @@ test_parse_size (void **state)
     s_size_ok ("1GiB", 1073741824);
     s_size_ok ("18446744073709551615", UINT64_MAX);
     s_size_ok ("17179869183GiB", UINT64_MAX - 1073741823);
-    s_size_bad ("17179869184GiB");          //  2^64
+    s_size_bad ("17179869184GiB"); //  2^64
     s_size_bad ("18446744073709551616");
     s_size_bad ("");
     s_size_bad ("-1");
@@ -200,8 +200,16 @@ test_be64 (void **state)
     assert_true (fed_get_be64 (bytes) == 0x0102030405060708u);
 
     //  Byte order sorts like the numbers, which is why keys use it.
-    const uint64_t ascending [] = {0, 1, 255, 256, 65535, 65536, (uint64_t) 1 << 32,
-                                   INT64_MAX, (uint64_t) INT64_MAX + 1, UINT64_MAX};
+    const uint64_t ascending [] = {0,
+                                   1,
+                                   255,
+                                   256,
+                                   65535,
+                                   65536,
+                                   (uint64_t) 1 << 32,
+                                   INT64_MAX,
+                                   (uint64_t) INT64_MAX + 1,
+                                   UINT64_MAX};
     size_t count = sizeof ascending / sizeof ascending [0];
     for (size_t i = 0; i + 1 < count; i++) {
         uint8_t a [8], b [8];
@@ -235,14 +243,14 @@ test_sprintf_and_strings (void **state)
     assert_string_equal (text, "abc");
     fed_free (&text);
     assert_null (text);
-    fed_free (&text);                   //  already NULL: no-op
+    fed_free (&text); //  already NULL: no-op
     fed_free (NULL);
 }
 
 static void
 test_err_set (void **state)
 {
-    fed_err_set (NULL, 7, "nobody listens: %d", 1);     //  must not crash
+    fed_err_set (NULL, 7, "nobody listens: %d", 1); //  must not crash
     fed_err_t err = {0, ""};
     fed_err_set (&err, 7, "bad %s at %d", "thing", 3);
     assert_int_equal (err.code, 7);

@@ -16,7 +16,7 @@
 typedef struct {
     uint8_t data [4 * BLOCK];
     size_t size;
-    size_t starts [64];         //  offset of each record written
+    size_t starts [64]; //  offset of each record written
     size_t count;
 } wal_t;
 
@@ -83,7 +83,7 @@ static void
 test_intact_and_torn_tails (void **state)
 {
     static wal_t wal;
-    s_build (&wal, 20, 3000);   //  crosses a block boundary, with padding
+    s_build (&wal, 20, 3000); //  crosses a block boundary, with padding
     assert_int_equal (fed_walcheck_buffer (wal.data, wal.size, NULL), 0);
     //  Cut anywhere in the last record: a torn tail.
     size_t last = wal.starts [wal.count - 1];
@@ -107,7 +107,7 @@ test_damage_followed_by_intact_records (void **state)
     s_build (&wal, 30, 1500);
     size_t victim = wal.starts [27];
     assert_true (victim / BLOCK == (wal.size - 1) / BLOCK);
-    assert_int_equal (wal.data [victim + 6], 1);     //  a FULL record
+    assert_int_equal (wal.data [victim + 6], 1); //  a FULL record
     wal.data [victim + 4] = 0xff;
     wal.data [victim + 5] = 0xff;
     assert_int_equal (fed_walcheck_buffer (wal.data, wal.size, &damage), -1);

@@ -24,7 +24,7 @@
 
 //  --- Samples ----------------------------------------------------------------
 
-#define S(text) ((fed_wire_str_t) {(text), sizeof (text) - 1})
+#define S(text) ((fed_wire_str_t){(text), sizeof (text) - 1})
 //  A byte-string literal and its size (NULs inside count).
 #define RAW(bytes) bytes, sizeof (bytes) - 1
 
@@ -64,13 +64,13 @@ s_sample (fed_wire_type_t type, fed_wire_msg_t *msg)
             hello->endpoint = S ("tcp://192.168.1.20:7701");
             hello->location.region = S ("eu-west");
             hello->location.zone = S ("");
-            hello->location.site = (fed_wire_str_t) {NULL, 0};
+            hello->location.site = (fed_wire_str_t){NULL, 0};
             hello->location.has_lat = true;
             hello->location.lat = 48.8566;
             hello->location.has_lon = false;
             hello->location.label_count = 2;
-            hello->location.labels [0] = (fed_wire_label_t) {S ("gpu"), S ("a100")};
-            hello->location.labels [1] = (fed_wire_label_t) {S ("rack"), S ("")};
+            hello->location.labels [0] = (fed_wire_label_t){S ("gpu"), S ("a100")};
+            hello->location.labels [1] = (fed_wire_label_t){S ("rack"), S ("")};
             hello->protocol = 1;
             hello->incarnation = 5;
             hello->token = S ("fedtok-0123abcd-secret");
@@ -90,9 +90,7 @@ s_sample (fed_wire_type_t type, fed_wire_msg_t *msg)
             memset (msg->u.ping_req.target, 0x33, FED_WIRE_KEY_BYTES);
             s_updates (&msg->u.ping_req.updates, 1);
             break;
-        case FED_WIRE_MEMBERS:
-            s_updates (&msg->u.members.updates, 4);
-            break;
+        case FED_WIRE_MEMBERS: s_updates (&msg->u.members.updates, 4); break;
         case FED_WIRE_DIGEST:
             msg->u.digest.entries = s_vv;
             msg->u.digest.count = 3;
@@ -110,9 +108,7 @@ s_sample (fed_wire_type_t type, fed_wire_msg_t *msg)
             msg->u.error.code = S ("token");
             msg->u.error.text = S ("the join token has expired");
             break;
-        default:
-            msg->u.bye.reason = S ("shutting down");
-            break;
+        default: msg->u.bye.reason = S ("shutting down"); break;
     }
 }
 
@@ -282,9 +278,7 @@ s_msg_equal (const fed_wire_msg_t *a, const fed_wire_msg_t *b)
             s_str_equal (a->u.error.code, b->u.error.code);
             s_str_equal (a->u.error.text, b->u.error.text);
             break;
-        default:
-            s_str_equal (a->u.bye.reason, b->u.bye.reason);
-            break;
+        default: s_str_equal (a->u.bye.reason, b->u.bye.reason); break;
     }
 }
 
@@ -315,8 +309,7 @@ s_rewrite (fed_mpr_t *reader, msgpack_sbuffer *out, const char *path, op_t op,
             else if (i == index && op == SET) {
                 assert_int_equal (fed_mpr_skip (reader, NULL), 0);
                 msgpack_sbuffer_write (out, value->data, value->size);
-            }
-            else {
+            } else {
                 assert_int_equal (fed_mpr_skip (reader, NULL), 0);
                 msgpack_sbuffer_write (out, (const char *) reader->data + start,
                                        reader->pos - start);
@@ -356,8 +349,7 @@ s_rewrite (fed_mpr_t *reader, msgpack_sbuffer *out, const char *path, op_t op,
             fed_mpr_init (&inner, reader->data + entries [i].start,
                           entries [i].end - entries [i].start);
             s_rewrite (&inner, out, dot + 1, op, value);
-        }
-        else if (here && op == SET)
+        } else if (here && op == SET)
             msgpack_sbuffer_write (out, value->data, value->size);
         else
             msgpack_sbuffer_write (out, (const char *) reader->data + entries [i].start,
@@ -395,8 +387,8 @@ s_mutant (fed_wire_type_t type, const char *path, op_t op, const msgpack_sbuffer
 }
 
 static void
-s_expect_mutant_drop (fed_wire_type_t type, const char *path, op_t op,
-                      const msgpack_sbuffer *value, fed_wire_drop_t reason, const char *needle)
+s_expect_mutant_drop (fed_wire_type_t type, const char *path, op_t op, const msgpack_sbuffer *value,
+                      fed_wire_drop_t reason, const char *needle)
 {
     packed_t mutant;
     s_mutant (type, path, op, value, &mutant);
@@ -442,17 +434,19 @@ typedef struct {
     const char *path;
     kind_t kind;
     bool required;
-    uint32_t min, max;          //  str sizes; max 0: no size test
-    const char *name;           //  the field name errors mention
+    uint32_t min, max; //  str sizes; max 0: no size test
+    const char *name;  //  the field name errors mention
 } field_t;
 
 #define UPDATE_FIELDS(type)                                                                        \
     {type, "updates", K_LIST, true, 0, 0, "updates"},                                              \
-    {type, "updates.0.node", K_KEY, true, 0, 0, "node"},                                           \
-    {type, "updates.0.state", K_STR, true, 0, 0, "state"},                                         \
-    {type, "updates.0.incarnation", K_UINT, true, 0, 0, "incarnation"},                            \
-    {type, "updates.0.endpoint", K_STR, true, 1, 256, "endpoint"},                                 \
-    {type, "updates.0.name", K_STR, true, 1, 64, "name"}
+        {type, "updates.0.node", K_KEY, true, 0, 0, "node"},                                       \
+        {type, "updates.0.state", K_STR, true, 0, 0, "state"},                                     \
+        {type, "updates.0.incarnation", K_UINT, true, 0, 0, "incarnation"},                        \
+        {type, "updates.0.endpoint", K_STR, true, 1, 256, "endpoint"},                             \
+    {                                                                                              \
+        type, "updates.0.name", K_STR, true, 1, 64, "name"                                         \
+    }
 
 static const field_t s_fields [] = {
     {FED_WIRE_HELLO, "id", K_KEY, true, 0, 0, "id"},
@@ -503,7 +497,9 @@ static const struct {
     {RAW ("\x80"), FED_MP_MAP},
     {RAW ("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"), FED_MP_FLOAT},
     {RAW ("\xc0"), FED_MP_NIL},
-    {RAW ("\xd9\x20" "0123456789abcdef0123456789abcdef"), FED_MP_STR},
+    {RAW ("\xd9\x20"
+          "0123456789abcdef0123456789abcdef"),
+     FED_MP_STR},
 };
 
 //  Whether a field of kind takes a value of type at all.
@@ -516,7 +512,7 @@ s_accepts (kind_t kind, fed_mp_type_t type)
         case K_FLOATNIL: return type == FED_MP_NIL || type == FED_MP_INT || type == FED_MP_FLOAT;
         case K_LIST: return type == FED_MP_ARRAY;
         case K_MAP: return type == FED_MP_MAP;
-        default: return false;   //  K_KEY: only bin of 32; K_UINT: none of s_wrong
+        default: return false; //  K_KEY: only bin of 32; K_UINT: none of s_wrong
     }
 }
 
@@ -547,8 +543,7 @@ test_round_trip (void **state)
         if (type == FED_WIRE_EVENTS)
             assert_true (back.u.events.events [2].data > copy
                          && back.u.events.events [2].data < copy + packed.buffer.size);
-        assert_int_equal (back.owned != NULL,
-                          type == FED_WIRE_DIGEST || type == FED_WIRE_EVENTS);
+        assert_int_equal (back.owned != NULL, type == FED_WIRE_DIGEST || type == FED_WIRE_EVENTS);
         fed_wire_msg_clear (&back);
         assert_null (back.owned);
         free (copy);
@@ -562,16 +557,16 @@ test_round_trip_empty_and_optional (void **state)
     (void) state;
     fed_wire_msg_t msgs [5], back;
     s_sample (FED_WIRE_HELLO, &msgs [0]);
-    msgs [0].u.hello.token = (fed_wire_str_t) {NULL, 0};
-    msgs [0].u.hello.location = (fed_wire_location_t) {0};
+    msgs [0].u.hello.token = (fed_wire_str_t){NULL, 0};
+    msgs [0].u.hello.location = (fed_wire_location_t){0};
     msgs [0].u.hello.location.has_lon = true;
     msgs [0].u.hello.location.lon = -180;
     s_sample (FED_WIRE_BYE, &msgs [1]);
-    msgs [1].u.bye.reason = (fed_wire_str_t) {NULL, 0};
+    msgs [1].u.bye.reason = (fed_wire_str_t){NULL, 0};
     s_sample (FED_WIRE_DIGEST, &msgs [2]);
-    msgs [2].u.digest = (fed_wire_digest_t) {NULL, 0};
+    msgs [2].u.digest = (fed_wire_digest_t){NULL, 0};
     s_sample (FED_WIRE_EVENTS, &msgs [3]);
-    msgs [3].u.events = (fed_wire_events_t) {NULL, 0};
+    msgs [3].u.events = (fed_wire_events_t){NULL, 0};
     s_sample (FED_WIRE_MEMBERS, &msgs [4]);
     msgs [4].u.members.updates.count = 0;
     for (int i = 0; i < 5; i++) {
@@ -579,8 +574,7 @@ test_round_trip_empty_and_optional (void **state)
         s_encode (&msgs [i], &packed);
         uint8_t *copy;
         fed_err_t err = {0, ""};
-        assert_int_equal (s_decode (packed.buffer.data, packed.buffer.size, &back, &err, &copy),
-                          0);
+        assert_int_equal (s_decode (packed.buffer.data, packed.buffer.size, &back, &err, &copy), 0);
         s_msg_equal (&msgs [i], &back);
         assert_null (back.owned);
         fed_wire_msg_clear (&back);
@@ -598,7 +592,8 @@ test_doc_example (void **state)
     msg.u.ping.seq = 7;
     packed_t packed;
     s_encode (&msg, &packed);
-    static const char expected [] = "\x93\x01\xa4PING\x83\xa3seq\x07\xab" "incarnation\x00"
+    static const char expected [] = "\x93\x01\xa4PING\x83\xa3seq\x07\xab"
+                                    "incarnation\x00"
                                     "\xa7updates\x90";
     assert_int_equal (packed.buffer.size, sizeof expected - 1);
     assert_int_equal (packed.buffer.size, 35);
@@ -619,8 +614,7 @@ test_required_missing (void **state)
             snprintf (needle, sizeof needle, "required key '%s' is missing", field->name);
             s_expect_mutant_drop (field->type, field->path, OMIT, NULL, FED_WIRE_DROP_MALFORMED,
                                   needle);
-        }
-        else
+        } else
             s_expect_mutant_ok (field->type, field->path, OMIT, NULL);
     }
 }
@@ -695,8 +689,7 @@ s_value_list (packed_t *value, uint32_t n, fed_wire_type_t type)
             msgpack_pack_array (&value->pk, 2);
             msgpack_pack_bin_with_body (&value->pk, origin, 32);
             msgpack_pack_uint32 (&value->pk, i + 1);
-        }
-        else if (type == FED_WIRE_EVENTS)
+        } else if (type == FED_WIRE_EVENTS)
             msgpack_pack_bin_with_body (&value->pk, "e", 1);
         else {
             fed_wire_msg_t msg = {.type = FED_WIRE_MEMBERS};
@@ -705,8 +698,7 @@ s_value_list (packed_t *value, uint32_t n, fed_wire_type_t type)
             s_encode (&msg, &one);
             //  The update map starts after [1, "MEMBERS", {"updates": [
             size_t skip = 1 + 1 + 8 + 1 + 8 + 1;
-            msgpack_sbuffer_write (&value->buffer, one.buffer.data + skip,
-                                   one.buffer.size - skip);
+            msgpack_sbuffer_write (&value->buffer, one.buffer.data + skip, one.buffer.size - skip);
             msgpack_sbuffer_destroy (&one.buffer);
         }
     }
@@ -721,9 +713,9 @@ test_count_limits (void **state)
         const char *path;
         uint32_t max;
     } lists [] = {
-        {FED_WIRE_PING, "updates", 64}, {FED_WIRE_ACK, "updates", 64},
+        {FED_WIRE_PING, "updates", 64},     {FED_WIRE_ACK, "updates", 64},
         {FED_WIRE_PING_REQ, "updates", 64}, {FED_WIRE_MEMBERS, "updates", 64},
-        {FED_WIRE_DIGEST, "vv", 10000}, {FED_WIRE_EVENTS, "events", 10000},
+        {FED_WIRE_DIGEST, "vv", 10000},     {FED_WIRE_EVENTS, "events", 10000},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists [0]; i++) {
         packed_t value;
@@ -732,8 +724,8 @@ test_count_limits (void **state)
         msgpack_sbuffer_destroy (&value.buffer);
         s_value_list (&value, lists [i].max + 1, lists [i].type);
         char needle [64];
-        snprintf (needle, sizeof needle, "has %u elements, over the limit of %u",
-                  lists [i].max + 1, lists [i].max);
+        snprintf (needle, sizeof needle, "has %u elements, over the limit of %u", lists [i].max + 1,
+                  lists [i].max);
         s_expect_mutant_drop (lists [i].type, lists [i].path, SET, &value.buffer,
                               FED_WIRE_DROP_LIMIT, needle);
         msgpack_sbuffer_destroy (&value.buffer);
@@ -766,8 +758,10 @@ test_labels (void **state)
     static const struct {
         size_t key, value;
         fed_wire_drop_t reason;
-    } sizes [] = {{64, 256, FED_WIRE_DROP_NONE}, {65, 1, FED_WIRE_DROP_LIMIT},
-                  {1, 257, FED_WIRE_DROP_LIMIT}, {0, 1, FED_WIRE_DROP_MALFORMED}};
+    } sizes [] = {{64, 256, FED_WIRE_DROP_NONE},
+                  {65, 1, FED_WIRE_DROP_LIMIT},
+                  {1, 257, FED_WIRE_DROP_LIMIT},
+                  {0, 1, FED_WIRE_DROP_MALFORMED}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes [0]; i++) {
         packed_t value;
         s_begin (&value);
@@ -807,55 +801,102 @@ test_ranges (void **state)
         const char *path;
         const char *bytes;
         size_t size;
-        const char *needle;     //  NULL: accepted
+        const char *needle; //  NULL: accepted
     } cases [] = {
-        {FED_WIRE_HELLO, "location.lat", RAW ("\x5a"), NULL},                      //  90
-        {FED_WIRE_HELLO, "location.lat", RAW ("\xd0\xa6"), NULL},                  //  -90
+        {FED_WIRE_HELLO, "location.lat", RAW ("\x5a"), NULL},     //  90
+        {FED_WIRE_HELLO, "location.lat", RAW ("\xd0\xa6"), NULL}, //  -90
         {FED_WIRE_HELLO, "location.lat", RAW ("\x5b"), "'lat' must be from -90 to 90"},
         {FED_WIRE_HELLO, "location.lat", RAW ("\xcb\x40\x56\x80\x00\x00\x00\x00\x01"),
-         "'lat' must be from"},                                                 //  90.000…01
-        {FED_WIRE_HELLO, "location.lat", RAW ("\xca\x7f\xc0\x00\x00"), "'lat' must be from"},  //  NaN
-        {FED_WIRE_HELLO, "location.lon", RAW ("\xcc\xb4"), NULL},                  //  180
+         "'lat' must be from"}, //  90.000…01
+        {FED_WIRE_HELLO, "location.lat", RAW ("\xca\x7f\xc0\x00\x00"),
+         "'lat' must be from"},                                   //  NaN
+        {FED_WIRE_HELLO, "location.lon", RAW ("\xcc\xb4"), NULL}, //  180
         {FED_WIRE_HELLO, "location.lon", RAW ("\xcc\xb5"), "'lon' must be from -180 to 180"},
-        {FED_WIRE_HELLO, "location.lon", RAW ("\xca\xff\x80\x00\x00"), "'lon' must be from"},  //  -inf
+        {FED_WIRE_HELLO, "location.lon", RAW ("\xca\xff\x80\x00\x00"),
+         "'lon' must be from"}, //  -inf
         {FED_WIRE_HELLO, "protocol", RAW ("\x00"), "'protocol' must be 1 or more"},
         {FED_WIRE_HELLO, "protocol", RAW ("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), NULL},
-        {FED_WIRE_HELLO, "id", RAW ("\xc4\x1f" "0123456789abcdef0123456789abcde"),
+        {FED_WIRE_HELLO, "id",
+         RAW ("\xc4\x1f"
+              "0123456789abcdef0123456789abcde"),
          "'id' must be bin of 32 bytes, got 31"},
-        {FED_WIRE_HELLO, "id", RAW ("\xc4\x21" "0123456789abcdef0123456789abcdef!"),
+        {FED_WIRE_HELLO, "id",
+         RAW ("\xc4\x21"
+              "0123456789abcdef0123456789abcdef!"),
          "'id' must be bin of 32 bytes, got 33"},
-        {FED_WIRE_HELLO, "id", RAW ("\xc5\x00\x20" "0123456789abcdef0123456789abcdef"), NULL},
-        {FED_WIRE_HELLO, "name", RAW ("\xa2\xc3\xa9"), NULL},                     //  é
+        {FED_WIRE_HELLO, "id",
+         RAW ("\xc5\x00\x20"
+              "0123456789abcdef0123456789abcdef"),
+         NULL},
+        {FED_WIRE_HELLO, "name", RAW ("\xa2\xc3\xa9"), NULL}, //  é
         {FED_WIRE_HELLO, "name", RAW ("\xa1\xff"), "'name' is not UTF-8"},
         {FED_WIRE_HELLO, "name", RAW ("\xa2\xc0\x80"), "'name' is not UTF-8"},     //  overlong NUL
         {FED_WIRE_HELLO, "name", RAW ("\xa3\xed\xa0\x80"), "'name' is not UTF-8"}, //  surrogate
         {FED_WIRE_HELLO, "name", RAW ("\xa1\xc3"), "'name' is not UTF-8"},         //  cut short
-        {FED_WIRE_HELLO, "name", RAW ("\xa4\xf4\x90\x80\x80"), "'name' is not UTF-8"}, //  > U+10FFFF
-        {FED_WIRE_HELLO, "name", RAW ("\xa4\xf0\x9f\x98\x80"), NULL},                 //  U+1F600
-        {FED_WIRE_HELLO, "name", RAW ("\xa3" "a\x00" "b"), "'name' is not UTF-8 text without NUL"},
+        {FED_WIRE_HELLO, "name", RAW ("\xa4\xf4\x90\x80\x80"),
+         "'name' is not UTF-8"},                                      //  > U+10FFFF
+        {FED_WIRE_HELLO, "name", RAW ("\xa4\xf0\x9f\x98\x80"), NULL}, //  U+1F600
+        {FED_WIRE_HELLO, "name",
+         RAW ("\xa3"
+              "a\x00"
+              "b"),
+         "'name' is not UTF-8 text without NUL"},
         {FED_WIRE_HELLO, "token", RAW ("\xc0"), NULL},
-        {FED_WIRE_PING, "updates.0.state", RAW ("\xa4" "dead"), NULL},
-        {FED_WIRE_PING, "updates.0.state", RAW ("\xa4" "left"), NULL},
-        {FED_WIRE_PING, "updates.0.state", RAW ("\xa5" "Alive"), "'state' must be one of alive"},
+        {FED_WIRE_PING, "updates.0.state",
+         RAW ("\xa4"
+              "dead"),
+         NULL},
+        {FED_WIRE_PING, "updates.0.state",
+         RAW ("\xa4"
+              "left"),
+         NULL},
+        {FED_WIRE_PING, "updates.0.state",
+         RAW ("\xa5"
+              "Alive"),
+         "'state' must be one of alive"},
         {FED_WIRE_PING, "updates.0.state", RAW ("\xa0"), "at least 1 bytes"},
         {FED_WIRE_PING, "updates.0", RAW ("\x90"), "PING updates[0] must be a map"},
         {FED_WIRE_WANT, "from", RAW ("\x00"), "'from' must be 1 or more"},
-        {FED_WIRE_WANT, "from", RAW ("\xce\x40\x00\x00\x00"), NULL},               //  from = to
+        {FED_WIRE_WANT, "from", RAW ("\xce\x40\x00\x00\x00"), NULL}, //  from = to
         {FED_WIRE_WANT, "from", RAW ("\xce\x40\x00\x00\x01"), "'from' (1073741825) is after 'to'"},
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x92\xc4\x20" "\x01\x02" "000000000000000000000000000000"
-                                  "\x00"), "'seq' must be 1 or more"},
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x92\xc4\x20" "\x00" "0000000000000000000000000000000"
-                                  "\x01"), "strictly ascending"},
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x92\xc4\x20" "\x01" "\x00\x00\x00\x00\x00\x00\x00\x00"
-                                  "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
-                                  "\x00\x00\x00\x00\x00\x00\x00\x00\x00" "\x01"),
-         "strictly ascending"},                                                 //  a repeat
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x93\xc4\x20" "\x01\x02" "000000000000000000000000000000"
-                                  "\x01\x01"), "must be an array [origin, seq]"},
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x91\xc4\x20" "\x01\x02" "000000000000000000000000000000"), "must be an array [origin, seq]"},
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x92\xc4\x20"
+              "\x01\x02"
+              "000000000000000000000000000000"
+              "\x00"),
+         "'seq' must be 1 or more"},
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x92\xc4\x20"
+              "\x00"
+              "0000000000000000000000000000000"
+              "\x01"),
+         "strictly ascending"},
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x92\xc4\x20"
+              "\x01"
+              "\x00\x00\x00\x00\x00\x00\x00\x00"
+              "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+              "\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+              "\x01"),
+         "strictly ascending"}, //  a repeat
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x93\xc4\x20"
+              "\x01\x02"
+              "000000000000000000000000000000"
+              "\x01\x01"),
+         "must be an array [origin, seq]"},
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x91\xc4\x20"
+              "\x01\x02"
+              "000000000000000000000000000000"),
+         "must be an array [origin, seq]"},
         {FED_WIRE_DIGEST, "vv.1", RAW ("\x92\xa1x\x01"), "vv[1]: 'origin' must be bin of 32"},
-        {FED_WIRE_DIGEST, "vv.1", RAW ("\x92\xc4\x20" "\x01\x02" "000000000000000000000000000000"
-                                  "\xff"), "vv[1]: 'seq' must be a uint"},
+        {FED_WIRE_DIGEST, "vv.1",
+         RAW ("\x92\xc4\x20"
+              "\x01\x02"
+              "000000000000000000000000000000"
+              "\xff"),
+         "vv[1]: 'seq' must be a uint"},
         {FED_WIRE_EVENTS, "events.1", RAW ("\xc4\x00"), "'events'[1] is empty"},
         {FED_WIRE_EVENTS, "events.1", RAW ("\xa1x"), "'events'[1] must be bin, got str"},
         {FED_WIRE_EVENTS, "events.1", RAW ("\xc6\x00\x00\x00\x01x"), NULL},
@@ -879,7 +920,10 @@ test_unknown_keys_ignored (void **state)
 {
     (void) state;
     packed_t value;
-    s_value_raw (&value, RAW ("\x81\xa1" "a\x93\x01\xc0\x81\xa1" "b\xc4\x01x"));
+    s_value_raw (&value,
+                 RAW ("\x81\xa1"
+                      "a\x93\x01\xc0\x81\xa1"
+                      "b\xc4\x01x"));
     for (int type = 1; type < FED_WIRE_TYPES; type++) {
         packed_t mutant;
         s_mutant ((fed_wire_type_t) type, "x-later", SET, &value.buffer, &mutant);
@@ -887,8 +931,7 @@ test_unknown_keys_ignored (void **state)
         s_sample ((fed_wire_type_t) type, &msg);
         uint8_t *copy;
         fed_err_t err = {0, ""};
-        assert_int_equal (s_decode (mutant.buffer.data, mutant.buffer.size, &back, &err, &copy),
-                          0);
+        assert_int_equal (s_decode (mutant.buffer.data, mutant.buffer.size, &back, &err, &copy), 0);
         s_msg_equal (&msg, &back);
         fed_wire_msg_clear (&back);
         free (copy);
@@ -934,8 +977,8 @@ test_nesting_cap (void **state)
     s_expect_mutant_ok (FED_WIRE_MEMBERS, "updates.0.x", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
     s_value_nested (&value, 13);
-    s_expect_mutant_drop (FED_WIRE_MEMBERS, "updates.0.x", SET, &value.buffer,
-                          FED_WIRE_DROP_LIMIT, "nests deeper than 16");
+    s_expect_mutant_drop (FED_WIRE_MEMBERS, "updates.0.x", SET, &value.buffer, FED_WIRE_DROP_LIMIT,
+                          "nests deeper than 16");
     msgpack_sbuffer_destroy (&value.buffer);
     //  Very deep: refused without recursing all the way down.
     s_value_nested (&value, 200000);
@@ -947,10 +990,12 @@ test_nesting_cap (void **state)
     s_expect_mutant_drop (FED_WIRE_BYE, "x", SET, &value.buffer, FED_WIRE_DROP_MALFORMED,
                           "unknown key 'x' is truncated, malformed");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_expect_drop (RAW ("\x93\x01\xa3" "BYE\x81\x01\x02"), FED_WIRE_DROP_MALFORMED,
-                   "BYE: keys must be str, got uint");
-    s_expect_drop (RAW ("\x93\x01\xa3" "BYE\x81\xa1\xff\xc1"), FED_WIRE_DROP_MALFORMED,
-                   "unknown key '?'");
+    s_expect_drop (RAW ("\x93\x01\xa3"
+                        "BYE\x81\x01\x02"),
+                   FED_WIRE_DROP_MALFORMED, "BYE: keys must be str, got uint");
+    s_expect_drop (RAW ("\x93\x01\xa3"
+                        "BYE\x81\xa1\xff\xc1"),
+                   FED_WIRE_DROP_MALFORMED, "unknown key '?'");
 }
 
 //  --- Tests: envelope ---------------------------------------------------------------
@@ -970,45 +1015,70 @@ test_envelope (void **state)
         {RAW ("\x93\xcf\xff\xff\xff\xff\xff\xff\xff\xff\xa4PING\x80"), FED_WIRE_DROP_VERSION,
          "18446744073709551615"},
         {RAW ("\x93\x00\xa4PING\x80"), FED_WIRE_DROP_VERSION, "version 0"},
-        {RAW ("\x93\xa1" "1\xa4PING\x80"), FED_WIRE_DROP_MALFORMED, "got str"},
+        {RAW ("\x93\xa1"
+              "1\xa4PING\x80"),
+         FED_WIRE_DROP_MALFORMED, "got str"},
         {RAW ("\x93\xff\xa4PING\x80"), FED_WIRE_DROP_MALFORMED, "got int"},
         {RAW ("\x93\x01\xa4NOPE\x80"), FED_WIRE_DROP_TYPE, "unknown message type 'NOPE'"},
         {RAW ("\x93\x01\xa4ping\x80"), FED_WIRE_DROP_TYPE, "'ping'"},
         {RAW ("\x93\x01\xa5PING\x00\x80"), FED_WIRE_DROP_TYPE, "'PING?'"},
         {RAW ("\x93\x01\xa0\x80"), FED_WIRE_DROP_TYPE, "''"},
         {RAW ("\x93\x01\x01\x80"), FED_WIRE_DROP_MALFORMED, "element 1 must be the message type"},
-        {RAW ("\x93\x01\xc4\x03" "BYE\x80"), FED_WIRE_DROP_MALFORMED, "got bin"},
-        {RAW ("\x93\x01\xa3" "BYE\x90"), FED_WIRE_DROP_MALFORMED, "BYE body must be a map"},
-        {RAW ("\x93\x01\xa3" "BYE\xc0"), FED_WIRE_DROP_MALFORMED, "got nil"},
-        {RAW ("\x92\x01\xa3" "BYE"), FED_WIRE_DROP_MALFORMED, "array of 3 elements, got 2"},
-        {RAW ("\x94\x01\xa3" "BYE\x80\x80"), FED_WIRE_DROP_MALFORMED, "array of 3 elements, got 4"},
+        {RAW ("\x93\x01\xc4\x03"
+              "BYE\x80"),
+         FED_WIRE_DROP_MALFORMED, "got bin"},
+        {RAW ("\x93\x01\xa3"
+              "BYE\x90"),
+         FED_WIRE_DROP_MALFORMED, "BYE body must be a map"},
+        {RAW ("\x93\x01\xa3"
+              "BYE\xc0"),
+         FED_WIRE_DROP_MALFORMED, "got nil"},
+        {RAW ("\x92\x01\xa3"
+              "BYE"),
+         FED_WIRE_DROP_MALFORMED, "array of 3 elements, got 2"},
+        {RAW ("\x94\x01\xa3"
+              "BYE\x80\x80"),
+         FED_WIRE_DROP_MALFORMED, "array of 3 elements, got 4"},
         {RAW ("\x90"), FED_WIRE_DROP_MALFORMED, "[version, type, body]"},
         {RAW ("\x80"), FED_WIRE_DROP_MALFORMED, "[version, type, body]"},
         {RAW (""), FED_WIRE_DROP_MALFORMED, "[version, type, body]"},
-        {RAW ("\x93\x01\xa3" "BYE\x80\xc0"), FED_WIRE_DROP_MALFORMED, "BYE: 1 trailing bytes"},
-        {RAW ("\x93\x01\xa3" "BYE\x80\x93\x01\xa3" "BYE\x80"), FED_WIRE_DROP_MALFORMED,
-         "7 trailing bytes"},
+        {RAW ("\x93\x01\xa3"
+              "BYE\x80\xc0"),
+         FED_WIRE_DROP_MALFORMED, "BYE: 1 trailing bytes"},
+        {RAW ("\x93\x01\xa3"
+              "BYE\x80\x93\x01\xa3"
+              "BYE\x80"),
+         FED_WIRE_DROP_MALFORMED, "7 trailing bytes"},
         //  Declared lengths far beyond the frame.
         {RAW ("\xdd\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED, "[version, type, body]"},
         {RAW ("\x93\x01\xdb\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED, "message type"},
-        {RAW ("\x93\x01\xa3" "BYE\xdf\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED,
-         "BYE body declares more entries than the frame holds"},
+        {RAW ("\x93\x01\xa3"
+              "BYE\xdf\xff\xff\xff\xff"),
+         FED_WIRE_DROP_MALFORMED, "BYE body declares more entries than the frame holds"},
         {RAW ("\x93\x01\xa7MEMBERS\x81\xa7updates\xdd\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED,
          "'updates' declares more elements than the frame holds"},
-        {RAW ("\x93\x01\xa6" "DIGEST\x81\xa2vv\xdd\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED,
-         "'vv' declares more elements"},
-        {RAW ("\x93\x01\xa6" "EVENTS\x81\xa6" "events\xdd\x00\x00\x27\x11"), FED_WIRE_DROP_MALFORMED,
-         "'events' declares more elements"},
-        {RAW ("\x93\x01\xa6" "EVENTS\x81\xa6" "events\x91\xc6\xff\xff\xff\xff"),
+        {RAW ("\x93\x01\xa6"
+              "DIGEST\x81\xa2vv\xdd\xff\xff\xff\xff"),
+         FED_WIRE_DROP_MALFORMED, "'vv' declares more elements"},
+        {RAW ("\x93\x01\xa6"
+              "EVENTS\x81\xa6"
+              "events\xdd\x00\x00\x27\x11"),
+         FED_WIRE_DROP_MALFORMED, "'events' declares more elements"},
+        {RAW ("\x93\x01\xa6"
+              "EVENTS\x81\xa6"
+              "events\x91\xc6\xff\xff\xff\xff"),
          FED_WIRE_DROP_MALFORMED, "'events'[0] is truncated"},
-        {RAW ("\x93\x01\xa5" "ERROR\x82\xa4" "code\xdb\xff\xff\xff\xff"), FED_WIRE_DROP_MALFORMED,
-         "'code' is truncated"},
+        {RAW ("\x93\x01\xa5"
+              "ERROR\x82\xa4"
+              "code\xdb\xff\xff\xff\xff"),
+         FED_WIRE_DROP_MALFORMED, "'code' is truncated"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
         s_expect_drop (cases [i].bytes, cases [i].size, cases [i].reason, cases [i].needle);
     //  A valid message at the end of a bigger buffer: the size given is all
     //  that is read.
-    s_expect_ok (RAW ("\x93\x01\xa3" "BYE\x80"));
+    s_expect_ok (RAW ("\x93\x01\xa3"
+                      "BYE\x80"));
 }
 
 static void
@@ -1020,7 +1090,7 @@ test_truncations (void **state)
         fed_wire_msg_t msg;
         s_sample ((fed_wire_type_t) type, &msg);
         if (type == FED_WIRE_EVENTS)
-            msg.u.events.count = 2;     //  the 70 KB event is not needed here
+            msg.u.events.count = 2; //  the 70 KB event is not needed here
         packed_t packed;
         s_encode (&msg, &packed);
         for (size_t len = 0; len < packed.buffer.size; len++) {
@@ -1055,11 +1125,11 @@ test_encode_refuses (void **state)
     fed_wire_msg_t msgs [16];
     int n = 0;
     s_sample (FED_WIRE_HELLO, &msgs [n]);
-    msgs [n++].u.hello.name = (fed_wire_str_t) {big, 65};
+    msgs [n++].u.hello.name = (fed_wire_str_t){big, 65};
     s_sample (FED_WIRE_HELLO, &msgs [n]);
-    msgs [n++].u.hello.name = (fed_wire_str_t) {NULL, 0};
+    msgs [n++].u.hello.name = (fed_wire_str_t){NULL, 0};
     s_sample (FED_WIRE_HELLO, &msgs [n]);
-    msgs [n++].u.hello.token = (fed_wire_str_t) {big, 0};
+    msgs [n++].u.hello.token = (fed_wire_str_t){big, 0};
     s_sample (FED_WIRE_HELLO, &msgs [n]);
     msgs [n++].u.hello.location.lat = 91;
     s_sample (FED_WIRE_HELLO, &msgs [n]);
@@ -1079,20 +1149,20 @@ test_encode_refuses (void **state)
     msgs [n++].u.want.from = 0;
     static const fed_wire_vv_entry_t unsorted [] = {{{2}, 1}, {{1}, 1}};
     s_sample (FED_WIRE_DIGEST, &msgs [n]);
-    msgs [n++].u.digest = (fed_wire_digest_t) {unsorted, 2};
+    msgs [n++].u.digest = (fed_wire_digest_t){unsorted, 2};
     static const fed_blob_t empty_event [] = {{(const uint8_t *) "", 0}};
     s_sample (FED_WIRE_EVENTS, &msgs [n]);
-    msgs [n++].u.events = (fed_wire_events_t) {empty_event, 1};
+    msgs [n++].u.events = (fed_wire_events_t){empty_event, 1};
     s_sample (FED_WIRE_ERROR, &msgs [n]);
-    msgs [n++].u.error.code = (fed_wire_str_t) {big, 33};
+    msgs [n++].u.error.code = (fed_wire_str_t){big, 33};
     s_sample (FED_WIRE_ERROR, &msgs [n]);
-    msgs [n++].u.error.text = (fed_wire_str_t) {big, 513};
+    msgs [n++].u.error.text = (fed_wire_str_t){big, 513};
     s_sample (FED_WIRE_BYE, &msgs [n]);
-    msgs [n++].u.bye.reason = (fed_wire_str_t) {big, 513};
+    msgs [n++].u.bye.reason = (fed_wire_str_t){big, 513};
     for (int i = 0; i < n; i++) {
         packed_t packed;
         s_begin (&packed);
-        msgpack_pack_nil (&packed.pk);      //  something already in the buffer
+        msgpack_pack_nil (&packed.pk); //  something already in the buffer
         if (fed_wire_encode (&msgs [i], &packed.buffer) != -1) {
             print_error ("expected case %d (%s) to be refused by the encoder\n", i,
                          fed_wire_type_name (msgs [i].type));
@@ -1116,27 +1186,20 @@ test_names (void **state)
     assert_string_equal (fed_wire_state_name (FED_WIRE_SUSPECT), "suspect");
     assert_null (fed_wire_state_name ((fed_wire_state_t) 5));
     fed_wire_msg_t msg = {0};
-    fed_wire_msg_clear (&msg);      //  safe on a zeroed message
+    fed_wire_msg_clear (&msg); //  safe on a zeroed message
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_round_trip),
-        cmocka_unit_test (test_round_trip_empty_and_optional),
-        cmocka_unit_test (test_doc_example),
-        cmocka_unit_test (test_required_missing),
-        cmocka_unit_test (test_wrong_types),
-        cmocka_unit_test (test_size_limits),
-        cmocka_unit_test (test_count_limits),
-        cmocka_unit_test (test_labels),
-        cmocka_unit_test (test_ranges),
-        cmocka_unit_test (test_unknown_keys_ignored),
-        cmocka_unit_test (test_nesting_cap),
-        cmocka_unit_test (test_envelope),
-        cmocka_unit_test (test_truncations),
-        cmocka_unit_test (test_encode_refuses),
+        cmocka_unit_test (test_round_trip),   cmocka_unit_test (test_round_trip_empty_and_optional),
+        cmocka_unit_test (test_doc_example),  cmocka_unit_test (test_required_missing),
+        cmocka_unit_test (test_wrong_types),  cmocka_unit_test (test_size_limits),
+        cmocka_unit_test (test_count_limits), cmocka_unit_test (test_labels),
+        cmocka_unit_test (test_ranges),       cmocka_unit_test (test_unknown_keys_ignored),
+        cmocka_unit_test (test_nesting_cap),  cmocka_unit_test (test_envelope),
+        cmocka_unit_test (test_truncations),  cmocka_unit_test (test_encode_refuses),
         cmocka_unit_test (test_names),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
