@@ -355,6 +355,27 @@ s_bind (fed_control_t *self, fed_err_t *err)
     return 0;
 }
 
+//  The metric families the node exports (doc/protocol.md §3.4, metrics).
+static const struct {
+    const char *name;
+    fed_metric_kind_t kind;
+    const char *help;
+} s_families [] = {
+    {"fednode_control_requests_total", FED_METRIC_COUNTER,
+     "Control requests by command and result."},
+    {"fednode_messages_total", FED_METRIC_COUNTER,
+     "Messages received and sent on the node's sockets."},
+    {"fednode_events", FED_METRIC_GAUGE, "Events held in the log."},
+    {"fednode_events_appended_total", FED_METRIC_COUNTER, "Local events appended since start."},
+    {"fednode_events_received_total", FED_METRIC_COUNTER,
+     "Remote events since start, by outcome (ok, duplicate, refusals)."},
+    {"fednode_events_pending", FED_METRIC_GAUGE, "Events waiting for a gap to fill."},
+    {"fednode_forks_total", FED_METRIC_COUNTER, "Forks detected (origins quarantined)."},
+    {"fednode_handshakes_total", FED_METRIC_COUNTER, "CURVE handshakes by ZAP result."},
+    {"fednode_peers", FED_METRIC_GAUGE, "Peers by membership state."},
+    {"fednode_uptime_seconds", FED_METRIC_GAUGE, "Seconds since the node started."},
+};
+
 fed_control_t *
 fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
 {
@@ -377,26 +398,9 @@ fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     } else
         fed_warn ("cannot write %s: fedctl --data-dir will assume the default endpoint", path);
     free (path);
-    fed_metrics_declare (node->metrics, "fednode_control_requests_total", FED_METRIC_COUNTER,
-                         "Control requests by command and result.");
-    fed_metrics_declare (node->metrics, "fednode_messages_total", FED_METRIC_COUNTER,
-                         "Messages received and sent on the node's sockets.");
-    fed_metrics_declare (node->metrics, "fednode_events", FED_METRIC_GAUGE,
-                         "Events held in the log.");
-    fed_metrics_declare (node->metrics, "fednode_events_appended_total", FED_METRIC_COUNTER,
-                         "Local events appended since start.");
-    fed_metrics_declare (node->metrics, "fednode_events_received_total", FED_METRIC_COUNTER,
-                         "Remote events since start, by outcome (ok, duplicate, refusals).");
-    fed_metrics_declare (node->metrics, "fednode_events_pending", FED_METRIC_GAUGE,
-                         "Events waiting for a gap to fill.");
-    fed_metrics_declare (node->metrics, "fednode_forks_total", FED_METRIC_COUNTER,
-                         "Forks detected (origins quarantined).");
-    fed_metrics_declare (node->metrics, "fednode_handshakes_total", FED_METRIC_COUNTER,
-                         "CURVE handshakes by ZAP result.");
-    fed_metrics_declare (node->metrics, "fednode_peers", FED_METRIC_GAUGE,
-                         "Peers by membership state.");
-    fed_metrics_declare (node->metrics, "fednode_uptime_seconds", FED_METRIC_GAUGE,
-                         "Seconds since the node started.");
+    for (size_t i = 0; i < sizeof s_families / sizeof s_families [0]; i++)
+        fed_metrics_declare (node->metrics, s_families [i].name, s_families [i].kind,
+                             s_families [i].help);
     fed_info ("control endpoint %s (CURVE, key %s)", self->endpoint,
               fed_identity_curve_public_z85 (node->identity));
     return self;

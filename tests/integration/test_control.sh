@@ -17,23 +17,8 @@ src=${srcdir:-$(dirname "$0")/../..}
 fednode="$bin/fednode"
 fedctl="$bin/fedctl"
 work=$(mktemp -d /tmp/fed-test-control.XXXXXX)
-pids=()
-failures=0
-checks=0
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { checks=$((checks + 1)); echo "ok - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
-# expect NAME EXPECTED GOT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi; }
-# contains NAME NEEDLE HAYSTACK
-contains() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: expected to find '$2' in: $3" ;; esac; }
-# lacks NAME NEEDLE HAYSTACK
-lacks() { case "$3" in *"$2"*) fail "$1: expected no '$2' in: $3" ;; *) ok "$1" ;; esac; }
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Ports of our own: offset 5 from test_node.sh's base, so the two never
 # share a port whatever their pids.
@@ -309,5 +294,4 @@ expect "a stopped node: exit 3" "3" "$rc"
 contains "saying it cannot reach the node" "cannot reach the node" "$out"
 if [ "$elapsed" -lt 3000 ]; then ok "within the 1 s timeout (${elapsed} ms)"; else fail "a stopped node took ${elapsed} ms, expected about 1000"; fi
 
-echo "# $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -12,21 +12,8 @@ set -uo pipefail
 bin=${FED_BUILDDIR:-$(pwd)}
 fednode="$bin/fednode"
 work=$(mktemp -d /tmp/fed-test-node.XXXXXX)
-pids=()
-failures=0
-checks=0
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { checks=$((checks + 1)); echo "ok - $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL - $1"; }
-# expect NAME EXPECTED GOT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi; }
-# contains NAME NEEDLE HAYSTACK
-contains() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: expected to find '$2' in: $3" ;; esac; }
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Ports of our own, so parallel test runs do not collide.
 base=$((20000 + ($$ % 2000) * 10))
@@ -133,5 +120,4 @@ cd "$work" && out=$("$bin/fedctl" keygen ops 2>&1)
 expect "fedctl keygen writes a 0600 secret" "600" "$(stat -c %a "$work/ops.key")"
 expect "and a public file" "644" "$(stat -c %a "$work/ops.pub")"
 
-echo "# $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish
