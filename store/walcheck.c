@@ -46,37 +46,111 @@ s_unmask (uint32_t masked)
     return (rot >> 17) | (rot << 15);
 }
 
-//  True if an intact record starts at pos: a known type, a length that fits
-//  in its block and in the file, and a checksum over type ‖ payload that
-//  matches. *length_p gets its payload length.
+//  Reads a record header at pos: its stored (unmasked) CRC, length and type.
+//  False if fewer than HEADER bytes are left in the block or the file.
 static bool
-s_intact (const uint8_t *data, size_t size, size_t pos, size_t *length_p, bool *recyclable)
+s_header (const uint8_t *data, size_t size, size_t pos, uint32_t *crc, size_t *length,
+          uint8_t *type)
 {
-    size_t room = BLOCK - pos % BLOCK;
-    if (room < HEADER || pos + HEADER > size)
-        return false;
-    uint8_t type = data [pos + 6];
-    if (type >= RECYCLABLE_MIN && type <= RECYCLABLE_MIN + 3)
-        *recyclable = true;
-    if (type < FULL || type > LAST)
-        return false;
-    size_t length = (size_t) data [pos + 4] | (size_t) data [pos + 5] << 8;
-    if (HEADER + length > room || pos + HEADER + length > size)
+    if (BLOCK - pos % BLOCK < HEADER || pos + HEADER > size)
         return false;
     uint32_t stored = (uint32_t) data [pos] | (uint32_t) data [pos + 1] << 8
         | (uint32_t) data [pos + 2] << 16 | (uint32_t) data [pos + 3] << 24;
-    uint32_t crc = fed_crc32c (0, data + pos + 6, 1 + length);
-    if (s_unmask (stored) != crc)
+    *crc = s_unmask (stored);
+    *length = (size_t) data [pos + 4] | (size_t) data [pos + 5] << 8;
+    *type = data [pos + 6];
+    return true;
+}
+
+//  True if an intact record starts at pos: a legacy type, a length that fits
+//  in its block and in the file, and a checksum over type ‖ payload that
+//  matches. *length_p gets its payload length, *type_p its type.
+static bool
+s_intact (const uint8_t *data, size_t size, size_t pos, size_t *length_p, uint8_t *type_p)
+{
+    uint32_t crc;
+    size_t length;
+    uint8_t type;
+    if (!s_header (data, size, pos, &crc, &length, &type))
+        return false;
+    if (type < FULL || type > LAST)
+        return false;
+    if (HEADER + length > BLOCK - pos % BLOCK || pos + HEADER + length > size)
+        return false;
+    if (fed_crc32c (0, data + pos + 6, 1 + length) != crc)
         return false;
     *length_p = length;
+    *type_p = type;
     return true;
+}
+
+//  True if an intact record that begins a write batch (FULL or FIRST) starts
+//  at pos: proof that something was written after the damage.
+static bool
+s_new_batch (const uint8_t *data, size_t size, size_t pos)
+{
+    size_t length;
+    uint8_t type;
+    return pos < size && s_intact (data, size, pos, &length, &type)
+           && (type == FULL || type == FIRST);
+}
+
+//  Decides whether the damage at pos is a torn tail (false) or corruption
+//  with intact writes after it (true). Only positions that RocksDB chose are
+//  probed, never bytes inside a payload, which hold data a client chose:
+//  (1) a damaged length field: some shorter length makes the stored checksum
+//      match, and a new batch starts right after it;
+//  (2) a damaged payload or type: a new batch starts right after the declared
+//      length;
+//  (3) a new batch among the intact records that follow a later block start
+//      (each block starts at a record or fragment header). Fragments alone
+//      (MIDDLE, LAST) prove nothing: they may belong to the torn record.
+static bool
+s_corrupt_after (const uint8_t *data, size_t size, size_t pos)
+{
+    uint32_t crc;
+    size_t length;
+    uint8_t type;
+    if (!s_header (data, size, pos, &crc, &length, &type))
+        return false;           //  a partial header: a torn write
+    size_t block_end = (pos / BLOCK + 1) * BLOCK;
+    size_t limit = (block_end < size ? block_end : size) - (pos + HEADER);
+    if (type >= FULL && type <= LAST) {
+        uint32_t running = fed_crc32c (0, &type, 1);
+        for (size_t shorter = 0; shorter <= limit && shorter < length; shorter++) {
+            if (running == crc && s_new_batch (data, size, pos + HEADER + shorter))
+                return true;    //  (1)
+            if (shorter < limit)
+                running = fed_crc32c (running, data + pos + HEADER + shorter, 1);
+        }
+    }
+    if (length <= limit && s_new_batch (data, size, pos + HEADER + length))
+        return true;            //  (2), whatever the damaged type byte says
+    for (size_t q = block_end; q + HEADER <= size; q += BLOCK) {
+        //  A block may start with fragments of a record begun earlier (the
+        //  torn one, even): follow intact records to the first new batch.
+        size_t at = q, next;
+        uint8_t fragment;
+        while (at < size && s_intact (data, size, at, &next, &fragment)) {
+            if (fragment == FULL || fragment == FIRST)
+                return true;    //  (3)
+            at += HEADER + next;
+            if (BLOCK - at % BLOCK < HEADER)
+                at += BLOCK - at % BLOCK;
+        }
+    }
+    return false;
 }
 
 int
 fed_walcheck_buffer (const uint8_t *data, size_t size, size_t *damage_p)
 {
-    bool recyclable = false;
+    //  A recyclable log (RocksDB's recycle_log_file_num, which fednode never
+    //  sets) says so in its first record; only then is the file skipped.
+    if (size >= HEADER && data [6] >= RECYCLABLE_MIN && data [6] <= RECYCLABLE_MIN + 3)
+        return 0;
     size_t pos = 0, length;
+    uint8_t type;
     //  Walk intact records until the first that is not.
     while (pos < size) {
         size_t room = BLOCK - pos % BLOCK;
@@ -84,28 +158,14 @@ fed_walcheck_buffer (const uint8_t *data, size_t size, size_t *damage_p)
             pos += room; //  block trailer: padding
             continue;
         }
-        if (!s_intact (data, size, pos, &length, &recyclable))
+        if (!s_intact (data, size, pos, &length, &type))
             break;
         pos += HEADER + length;
     }
-    if (recyclable || pos >= size)
-        return 0; //  intact to the end (or a format we do not check)
-    size_t damage = pos;
-    //  A torn tail has nothing intact after it. Search the rest of the
-    //  damaged record's block byte by byte, then every later block start
-    //  (records never cross blocks, so each block starts with a header).
-    size_t block_end = (damage / BLOCK + 1) * BLOCK;
-    for (size_t q = damage + 1; q < block_end && q + HEADER <= size; q++)
-        if (s_intact (data, size, q, &length, &recyclable))
-            goto corrupt;
-    for (size_t q = block_end; q + HEADER <= size; q += BLOCK)
-        if (s_intact (data, size, q, &length, &recyclable))
-            goto corrupt;
-    return 0;
-
-corrupt:
+    if (pos >= size || !s_corrupt_after (data, size, pos))
+        return 0; //  intact to the end, or a torn tail
     if (damage_p)
-        *damage_p = damage;
+        *damage_p = pos;
     return -1;
 }
 

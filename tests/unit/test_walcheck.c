@@ -124,6 +124,48 @@ test_damage_followed_by_intact_records (void **state)
     assert_int_equal (damage, wal.starts [28]);
 }
 
+//  A damaged type byte that reads as a recyclable type (5..8) in the middle
+//  is damage like any other: only the first record can say the file is in
+//  the recyclable format.
+static void
+test_recyclable_type_in_the_middle_is_damage (void **state)
+{
+    static wal_t wal;
+    size_t damage = 0;
+    for (uint8_t type = 5; type <= 8; type++) {
+        s_build (&wal, 30, 1500);
+        wal.data [wal.starts [12] + 6] = type;
+        assert_int_equal (fed_walcheck_buffer (wal.data, wal.size, &damage), -1);
+        assert_int_equal (damage, wal.starts [12]);
+    }
+}
+
+//  A torn last record whose payload (client-chosen event bytes) carries a
+//  forged record with a valid checksum is still a torn tail: the scan never
+//  probes inside a payload.
+static void
+test_forged_record_inside_a_torn_payload (void **state)
+{
+    static wal_t wal;
+    s_build (&wal, 5, 1000);
+    size_t last = wal.starts [wal.count - 1];
+    //  Forge a FULL record of 16 bytes inside the last record's payload.
+    uint8_t *fake = wal.data + last + 7 + 100;
+    fake [4] = 16;
+    fake [5] = 0;
+    fake [6] = 1;
+    memset (fake + 7, 0x33, 16);
+    uint32_t crc = fed_crc32c (0, fake + 6, 17);
+    uint32_t masked = ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+    fake [0] = (uint8_t) masked;
+    fake [1] = (uint8_t) (masked >> 8);
+    fake [2] = (uint8_t) (masked >> 16);
+    fake [3] = (uint8_t) (masked >> 24);
+    //  The last record is torn just after the forgery.
+    size_t cut = last + 7 + 100 + 7 + 16 + 10;
+    assert_int_equal (fed_walcheck_buffer (wal.data, cut, NULL), 0);
+}
+
 static void
 test_empty_and_tiny (void **state)
 {
@@ -139,6 +181,8 @@ main (void)
         cmocka_unit_test (test_crc32c_known_value),
         cmocka_unit_test (test_intact_and_torn_tails),
         cmocka_unit_test (test_damage_followed_by_intact_records),
+        cmocka_unit_test (test_recyclable_type_in_the_middle_is_damage),
+        cmocka_unit_test (test_forged_record_inside_a_torn_payload),
         cmocka_unit_test (test_empty_and_tiny),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
