@@ -10,9 +10,9 @@
         "rebuilding"           -> present while a full rebuild runs
         "id/" ‖ id(32)         -> origin ‖ seq: where the event with this id is
         "idxdone"              -> n(8): arrivals up to n are in the id index
+        "rid/" ‖ request id    -> expiry(8): control request ids already used
     Column family "arrivals":
         n(8, big-endian)       -> origin ‖ seq: the n-th event this node stored
-        "rid/" ‖ request id    -> expiry(8): control request ids already used
 */
 #include "evlog_internal.h"
 #include "log.h"

@@ -41,8 +41,7 @@ typedef struct {
 static void
 s_count (accept_t *self, fed_event_status_t status, const fed_event_t *event, const char *why)
 {
-    self->report->by_status [status]++;
-    self->log->stats.received [status]++;
+    self->report->by_status [status]++;     //  into log stats once committed
     if (status == FED_EVENT_OK || status == FED_EVENT_DUPLICATE || status == FED_EVENT_BUFFERED)
         return;
     if (self->report->first_error.code == 0) {
@@ -163,6 +162,15 @@ s_buffer (accept_t *self, candidate_t *candidate)
 {
     fed_evlog_t *log = self->log;
     size_t size = fed_event_size (candidate->event);
+    //  A buffered event is not linked to anything held yet, so its own
+    //  signature is the only check it can pass now: without it, anyone who
+    //  knows a trusted origin's key could fill the buffer with forgeries.
+    if (!candidate->from_pending && !fed_event_verify (candidate->event)) {
+        s_count (self, FED_EVENT_BAD_SIGNATURE, candidate->event,
+                 "ahead of a gap and its signature does not verify: dropped");
+        fed_event_destroy (&candidate->event);
+        return;
+    }
     if (self->buffer_count + 1 > log->options.pending_max
         || self->buffer_bytes + size > log->options.pending_bytes_max) {
         s_count (self, FED_EVENT_OVERFLOW, candidate->event,
@@ -190,7 +198,8 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
         candidate_t *c = &list [i];
         const fed_event_t *event = c->event;
         if (working->quarantined) {
-            s_count (self, FED_EVENT_QUARANTINED, event, "origin is quarantined after a fork");
+            if (!c->from_pending)
+                s_count (self, FED_EVENT_QUARANTINED, event, "origin is quarantined after a fork");
             fed_event_destroy (&c->event);
             continue;
         }
@@ -226,7 +235,8 @@ s_walk_origin (accept_t *self, candidate_t *list, size_t count, fed_origin_t *wo
                 s_count (self, FED_EVENT_MALFORMED, event, "held event could not be read");
                 fed_event_destroy (&c->event);
             } else if (memcmp (held, fed_event_id (event), FED_ID_BYTES) == 0) {
-                s_count (self, FED_EVENT_DUPLICATE, event, NULL);
+                if (!c->from_pending)
+                    s_count (self, FED_EVENT_DUPLICATE, event, NULL);
                 fed_event_destroy (&c->event);
             } else if (fed_event_verify (event))
                 s_fork (self, working, &c->event);
@@ -453,6 +463,8 @@ fed_evlog_accept (fed_evlog_t *log, const fed_blob_t *events, size_t count,
             *fed_origin_map_upsert (&log->origins, self.touched [i].origin) = self.touched [i];
         log->count += self.accepted_count;
         log->stats.forks += self.fork_count;
+        for (int status = 0; status < FED_EVENT_REASONS; status++)
+            log->stats.received [status] += report->by_status [status];
         for (size_t i = 0; i < log->pending_count; i++)
             fed_event_destroy (&log->pending [i]);
         free (log->pending);
@@ -502,6 +514,8 @@ fed_evlog_gaps (fed_evlog_t *self, fed_gap_t **gaps_p)
         const fed_event_t *event = self->pending [p];
         const uint8_t *origin = fed_event_origin (event);
         uint64_t seq = fed_event_seq (event);
+        if (seq <= fed_evlog_seq (self, origin) + 1)
+            continue;           //  no gap in front of it (any more)
         size_t g = 0;
         while (g < count && memcmp (gaps [g].origin, origin, FED_KEY_BYTES) != 0)
             g++;

@@ -52,7 +52,9 @@ void fed_view_put (fed_view_txn_t *txn, const void *key, size_t key_size, const 
 //  Deletes key under this view's prefix.
 void fed_view_delete (fed_view_txn_t *txn, const void *key, size_t key_size);
 //  Adds delta to the signed 64-bit counter at key (absent = 0). Commutative:
-//  needs no read, so it costs one write however many events touch the key.
+//  needs no read. Deltas are gathered over the batch and written as one
+//  merge per key at commit, so reads in the same batch do not see them, and
+//  a counter key must never also be written with put or delete.
 void fed_view_add (fed_view_txn_t *txn, const void *key, size_t key_size, int64_t delta);
 //  Last-writer-wins register: stores value at key unless the key already
 //  holds a value written at a later (hlc, origin). Returns 0 (written or
