@@ -19,6 +19,8 @@
 #define PARK_TICK_MS 100
 #define REQUEST_WINDOW_MS 300000 //  exp at most this far ahead
 #define PURGE_EVERY_MS 60000
+#define PARK_PER_KEY 4 //  long polls one key may hold at once
+#define PARK_MAX 256   //  and all keys together
 
 //  A request held for a long poll.
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     fed_ctl_request_t request; //  decoded
     uint8_t caller [32];
     int64_t deadline; //  monotonic ms
+    uint64_t cursor;  //  how far its walk got: a re-run scans only what is new
 } parked_t;
 
 struct fed_control_t {
@@ -38,6 +41,7 @@ struct fed_control_t {
     zlist_t *parked;         //  parked_t *, owned
     int64_t next_purge;      //  monotonic ms of the next request-id purge
     fed_ratelimit_t bad_log; //  rate limit for bad-request logs
+    bool recheck_pending;    //  a re-run of parked requests is scheduled
 };
 
 int
@@ -166,8 +170,9 @@ s_check_replay (fed_control_t *self, fed_call_t *call)
 //  envelope and frame passed to the parked entry), else 0.
 static int
 s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_request_t *request,
-       const uint8_t caller [32], bool from_park, int64_t deadline)
+       const uint8_t caller [32], parked_t *held)
 {
+    bool from_park = held != NULL;
     fed_node_t *node = self->node;
     const fed_command_t *command = s_find_command (request->command);
     if (!command) {
@@ -181,8 +186,12 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send_error (self, *envelope_p, "unknown", "unknown_command", message);
         return 0;
     }
-    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0};
+    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0, false, 0, 0};
     memcpy (call.caller, caller, 32);
+    if (held) {
+        call.resuming = true;
+        call.resume_after = held->cursor;
+    }
     if (!fed_trust_role (node->trust, caller, &call.role) || call.role == FED_ROLE_PEER) {
         s_send_error (self, *envelope_p, command->name, "forbidden",
                       "this key is not trusted for control commands (any more)");
@@ -212,6 +221,21 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     call.pk = &pk;
     int rc = command->run (&call);
     int parked = 0;
+    size_t mine = 0;
+    if (rc == 0 && call.wait_ms > 0 && !from_park) {
+        for (parked_t *entry = (parked_t *) zlist_first (self->parked); entry;
+             entry = (parked_t *) zlist_next (self->parked))
+            mine += memcmp (entry->caller, caller, 32) == 0;
+        if (mine >= PARK_PER_KEY || zlist_size (self->parked) >= PARK_MAX) {
+            char message [200];
+            snprintf (message, sizeof message,
+                      "too many long polls waiting (%d per key, %d in all); wait for one to "
+                      "end, or ask without 'wait_ms'",
+                      PARK_PER_KEY, PARK_MAX);
+            s_send_error (self, *envelope_p, command->name, "failed", message);
+            rc = 1;
+        }
+    }
     if (rc == 0 && call.wait_ms > 0 && !from_park) {
         //  Nothing to say yet: hold the request.
         parked_t *entry = (parked_t *) fed_calloc (1, sizeof (parked_t));
@@ -220,16 +244,18 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         entry->request = *request;
         memcpy (entry->caller, caller, 32);
         entry->deadline = fed_mono_ms () + call.wait_ms;
+        entry->cursor = call.cursor;
         *envelope_p = NULL;
         *frame_p = NULL;
         zlist_append (self->parked, entry);
         parked = 1;
-    } else if (rc == 0 && call.wait_ms > 0 && from_park && fed_mono_ms () < deadline)
+    } else if (rc == 0 && call.wait_ms > 0 && from_park && fed_mono_ms () < held->deadline) {
+        held->cursor = call.cursor;
         parked = 1; //  still nothing: stay parked
-    else if (rc == 0) {
+    } else if (rc == 0) {
         s_send (self, *envelope_p, &buffer);
         s_count (self, command->name, "ok");
-    } else
+    } else if (rc < 0)
         s_send_error (self, *envelope_p, command->name, call.code ? call.code : "internal",
                       call.err.text);
     msgpack_sbuffer_destroy (&buffer);
@@ -276,7 +302,7 @@ s_on_request (zloop_t *loop, zsock_t *router, void *arg)
         s_send_error (self, envelope, "invalid", code, err.text);
         goto done;
     }
-    s_run (self, &envelope, &frame, &request, caller, false, 0);
+    s_run (self, &envelope, &frame, &request, caller, NULL);
 done:
     zmsg_destroy (&envelope);
     zframe_destroy (&frame);
@@ -295,8 +321,10 @@ s_recheck_parked (fed_control_t *self, bool timeout_only)
         parked_t *next = (parked_t *) zlist_next (self->parked);
         bool expired = now >= entry->deadline;
         if (expired || !timeout_only) {
+            if (expired)
+                entry->deadline = 0; //  answer now, events or not
             int still = s_run (self, &entry->envelope, &entry->frame, &entry->request,
-                               entry->caller, true, expired ? 0 : entry->deadline);
+                               entry->caller, entry);
             if (!still) {
                 zlist_remove (self->parked, entry);
                 zmsg_destroy (&entry->envelope);
@@ -323,11 +351,24 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  One-shot timer: re-runs parked requests after the append that scheduled
+//  it has returned, so an append never waits on them.
+static int
+s_on_recheck (zloop_t *loop, int timer_id, void *arg)
+{
+    fed_control_t *self = (fed_control_t *) arg;
+    self->recheck_pending = false;
+    s_recheck_parked (self, false);
+    return 0;
+}
+
 void
 fed_control_log_changed (fed_control_t *self)
 {
-    if (self && zlist_size (self->parked))
-        s_recheck_parked (self, false);
+    if (self && zlist_size (self->parked) && !self->recheck_pending) {
+        self->recheck_pending = true;
+        zloop_timer (self->loop, 1, 1, s_on_recheck, self);
+    }
 }
 
 static int
@@ -430,41 +471,6 @@ fed_control_destroy (fed_control_t **self_p)
     free (self->endpoint);
     free (self);
     *self_p = NULL;
-}
-
-//  One-shot timer: rebinds after the current handler has replied.
-static int
-s_on_reset (zloop_t *loop, int timer_id, void *arg)
-{
-    fed_control_t *self = (fed_control_t *) arg;
-    zloop_reader_end (self->loop, self->router);
-    //  Let replies already queued go out before the connections close.
-    zsock_set_linger (self->router, 1000);
-    zsock_destroy (&self->router);
-    //  Parked requests belong to the dropped connections.
-    parked_t *entry;
-    while ((entry = (parked_t *) zlist_pop (self->parked))) {
-        zmsg_destroy (&entry->envelope);
-        zframe_destroy (&entry->frame);
-        free (entry);
-    }
-    //  The port may still be held for a moment by the closing socket.
-    fed_err_t err;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (s_bind (self, &err) == 0) {
-            fed_info ("control: connections dropped after a key lost access");
-            return 0;
-        }
-        zclock_sleep (20);
-    }
-    fed_error ("control: %s", err.text);
-    return 0;
-}
-
-void
-fed_control_reset_connections (fed_control_t *self)
-{
-    zloop_timer (self->loop, 1, 1, s_on_reset, self);
 }
 
 const char *

@@ -22,9 +22,6 @@ fed_control_t *fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
 void fed_control_destroy (fed_control_t **self_p);
 //  The log changed: answer parked requests that now have events.
 void fed_control_log_changed (fed_control_t *self);
-//  Drops every open connection (after a key lost access) by rebinding,
-//  once the request being answered has had its reply.
-void fed_control_reset_connections (fed_control_t *self);
 //  The endpoint as bound ("tcp://127.0.0.1:7702").
 const char *fed_control_endpoint (fed_control_t *self);
 

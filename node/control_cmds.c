@@ -20,6 +20,7 @@
 
 #define TAIL_LIMIT_MAX 1000
 #define TAIL_WAIT_MAX 30000
+#define TAIL_SCAN_MAX 10000 //  events one call walks at most (a rare filter cannot stall the loop)
 #define TOKEN_TTL_MAX (365LL * 86400 * 1000)
 
 //  Fails with bad_request when a getter refused its argument (rc < 0).
@@ -209,6 +210,8 @@ typedef struct {
     const uint8_t *origin; //  filter, or NULL
     size_t limit;
     size_t count;
+    size_t skip;   //  matches to pass over before packing (newest-last tails)
+    bool counting; //  a first pass that only counts matches
     msgpack_sbuffer items;
     msgpack_packer pk;
 } tail_t;
@@ -223,6 +226,14 @@ s_tail_event (void *arg, const fed_event_t *event)
         return 0;
     if (self->origin && memcmp (fed_event_origin (event), self->origin, 32) != 0)
         return 0;
+    if (self->counting) {
+        self->count++;
+        return 0;
+    }
+    if (self->skip > 0) {
+        self->skip--;
+        return 0;
+    }
     fed_call_pack_event (&self->pk, event);
     return ++self->count >= self->limit ? 1 : 0;
 }
@@ -230,7 +241,7 @@ s_tail_event (void *arg, const fed_event_t *event)
 static int
 s_events_tail (fed_call_t *call)
 {
-    tail_t tail = {call, NULL, 0, NULL, 100, 0, {0}, {0}};
+    tail_t tail = {call, NULL, 0, NULL, 100, 0, 0, false, {0}, {0}};
     const char *after_text;
     uint32_t after_size, origin_size;
     uint64_t limit = 100, wait_ms = 0;
@@ -251,7 +262,9 @@ s_events_tail (fed_call_t *call)
     tail.limit = (size_t) limit;
     fed_evlog_t *log = call->node->log;
     uint64_t after;
-    if (has_after == 0) {
+    if (call->resuming)
+        after = call->resume_after; //  a parked poll: only what arrived since
+    else if (has_after == 0) {
         char text [21];
         snprintf (text, sizeof text, "%.*s", (int) after_size, after_text);
         char *end;
@@ -260,30 +273,50 @@ s_events_tail (fed_call_t *call)
             return fed_call_fail (call, "bad_request",
                                   "argument 'after' must be a cursor returned by events.tail");
     } else {
-        //  No cursor: the last `limit` events (a tail), or only new ones
-        //  when following with a filter.
+        //  No cursor: the recent events, the last `limit` of them, or with a
+        //  filter the matches among the last TAIL_SCAN_MAX.
         uint64_t arrivals = fed_evlog_arrivals (log);
-        after = arrivals > limit ? arrivals - limit : 0;
+        uint64_t window = (tail.type || tail.origin) ? TAIL_SCAN_MAX : limit;
+        after = arrivals > window ? arrivals - window : 0;
+        if (tail.type || tail.origin) {
+            //  The newest `limit` matches: count them first, then skip the
+            //  older ones.
+            uint64_t last;
+            tail.counting = true;
+            tail.limit = SIZE_MAX;
+            if (fed_evlog_feed (log, after, TAIL_SCAN_MAX, s_tail_event, &tail, &last, &call->err)
+                < 0)
+                return fed_call_fail (call, "internal", "%s", call->err.text);
+            tail.skip = tail.count > limit ? tail.count - (size_t) limit : 0;
+            tail.count = 0;
+            tail.counting = false;
+            tail.limit = (size_t) limit;
+        }
     }
     msgpack_sbuffer_init (&tail.items);
     msgpack_packer_init (&tail.pk, &tail.items, msgpack_sbuffer_write);
     uint64_t cursor = after;
     int rc = 0;
-    //  Walk in chunks so a filter that matches rarely still ends.
-    while (rc == 0 && tail.count < tail.limit) {
+    bool at_end = false;
+    //  Walk in chunks, and at most TAIL_SCAN_MAX events: the cursor returned
+    //  says where to go on, so a filter that matches rarely still ends.
+    while (rc == 0 && tail.count < tail.limit && cursor - after < TAIL_SCAN_MAX) {
         uint64_t last;
         rc = fed_evlog_feed (log, cursor, 1000, s_tail_event, &tail, &last, &call->err);
         if (rc < 0)
             break;
-        if (last == cursor)
-            break; //  nothing more
+        if (last == cursor) {
+            at_end = true; //  nothing more
+            break;
+        }
         cursor = last;
     }
     if (rc < 0) {
         msgpack_sbuffer_destroy (&tail.items);
         return fed_call_fail (call, "internal", "%s", call->err.text);
     }
-    if (tail.count == 0 && wait_ms > 0)
+    call->cursor = cursor;
+    if (tail.count == 0 && wait_ms > 0 && at_end)
         call->wait_ms = (int64_t) wait_ms; //  park: nothing yet
     msgpack_pack_map (call->pk, 2);
     s_pack_str (call->pk, "events");
@@ -408,6 +441,30 @@ s_trust_add (fed_call_t *call)
     uint8_t curve [32];
     if (fed_identity_curve_from_public (key, curve))
         return fed_call_fail (call, "bad_request", "'key' is not a valid ed25519 public key");
+    const fed_trusted_t *entries;
+    size_t count = fed_trust_entries (call->node->trust, &entries);
+    for (size_t i = 0; i < count; i++)
+        if (memcmp (entries [i].curve, curve, 32) == 0 && memcmp (entries [i].key, key, 32) != 0)
+            return fed_call_fail (call, "bad_request",
+                                  "this key has the same CURVE key as a trusted key (they differ "
+                                  "only in the sign bit); use the trusted key itself");
+    //  Its twin (the same CURVE key) may also have been trusted and removed:
+    //  adding the twin would quietly re-admit the removed key's holder.
+    uint8_t twin_key [6 + 32];
+    memcpy (twin_key, "trust/", 6);
+    memcpy (twin_key + 6, key, 32);
+    twin_key [6 + 31] ^= 0x80;
+    uint8_t *twin = NULL;
+    size_t twin_size;
+    if (fed_evlog_view_get (call->node->log, twin_key, sizeof twin_key, &twin, &twin_size))
+        return fed_call_fail (call, "internal", "reading the trust view failed");
+    bool twin_known = twin != NULL;
+    free (twin);
+    if (twin_known)
+        return fed_call_fail (call, "bad_request",
+                              "this key has the same CURVE key as a key that is or was trusted "
+                              "(they differ only in the sign bit); add that key itself if you "
+                              "mean to trust its holder");
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
     msgpack_packer pk;

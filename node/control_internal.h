@@ -19,6 +19,9 @@ typedef struct {
     const char *code;           //  on failure: the error code
     fed_err_t err;              //  on failure: the message
     int64_t wait_ms;            //  set by a command that wants to be parked
+    bool resuming;              //  a parked request run again: start at resume_after
+    uint64_t resume_after;      //  the cursor it had reached
+    uint64_t cursor;            //  set by events.tail: where its walk got to
 } fed_call_t;
 
 //  A command: 0 with the result packed, or -1 with call->code and call->err.

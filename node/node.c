@@ -382,12 +382,12 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
             memset (id, 0, 32);
     }
     if (strncmp (type, "trust.", 6) == 0) {
-        bool revoked = false;
+        //  A key that lost access fails its next handshake (ZAP) and every
+        //  request on a connection it still holds (roles are looked up per
+        //  request), so other clients' connections stay up.
         fed_err_t trust_err;
-        if (fed_node_refresh_trust (self, &revoked, &trust_err))
+        if (fed_node_refresh_trust (self, NULL, &trust_err))
             fed_error ("trust refresh failed: %s", trust_err.text);
-        else if (revoked && self->control)
-            fed_control_reset_connections (self->control);
     }
     fed_control_log_changed (self->control);
     return 0;

@@ -53,6 +53,15 @@ s_put (fed_trusted_t **entries, size_t *count, const uint8_t key [32], fed_role_
     if (fed_identity_curve_from_public (key, curve))
         return; //  not a valid ed25519 point: cannot connect anyway
     fed_trusted_t *entry = s_find (*entries, *count, key);
+    //  Two ed25519 keys (differing in the sign bit) map to one CURVE key, and
+    //  ZAP sees CURVE keys: a second key for a CURVE key already trusted is
+    //  refused, or a removed key could come back under its twin.
+    for (size_t i = 0; i < *count; i++)
+        if (&(*entries) [i] != entry && memcmp ((*entries) [i].curve, curve, 32) == 0) {
+            fed_warn ("trust: ignoring a key whose CURVE key is already trusted under "
+                      "another ed25519 key");
+            return;
+        }
     if (!entry) {
         *entries = (fed_trusted_t *) fed_realloc (*entries, (*count + 1) * sizeof **entries);
         entry = &(*entries) [(*count)++];

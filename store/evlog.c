@@ -1000,7 +1000,9 @@ fed_evlog_purge_requests (fed_evlog_t *self, int64_t now_ms)
         if (key_size < 4 || memcmp (key, "rid/", 4) != 0)
             break;
         const char *value = rocksdb_iter_value (it, &value_size);
-        if (value_size == 8 && (int64_t) fed_get_be64 ((const uint8_t *) value) < now_ms) {
+        //  Kept ten minutes past expiry: a wall clock stepped back after a
+        //  purge must not reopen the replay window of ids still unexpired.
+        if (value_size == 8 && (int64_t) fed_get_be64 ((const uint8_t *) value) + 600000 < now_ms) {
             rocksdb_writebatch_delete_cf (batch, self->cf [CF_META], key, key_size);
             purged++;
         }
