@@ -373,14 +373,9 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
         return -1;
     if (seq_p)
         *seq_p = seq;
-    if (id) {
-        fed_event_t *event = fed_evlog_get (self->log, fed_identity_public (self->identity), seq);
-        if (event) {
-            memcpy (id, fed_event_id (event), 32);
-            fed_event_destroy (&event);
-        } else
-            memset (id, 0, 32);
-    }
+    //  The event just appended is the head of the node's own chain.
+    if (id && !fed_evlog_head (self->log, fed_identity_public (self->identity), NULL, id))
+        memset (id, 0, 32);
     if (strncmp (type, "trust.", 6) == 0) {
         //  A key that lost access fails its next handshake (ZAP) and every
         //  request on a connection it still holds (roles are looked up per

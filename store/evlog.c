@@ -710,6 +710,19 @@ fed_evlog_seq (fed_evlog_t *self, const uint8_t origin [32])
     return slot ? slot->seq : 0;
 }
 
+bool
+fed_evlog_head (fed_evlog_t *self, const uint8_t origin [32], uint64_t *seq_p, uint8_t id [32])
+{
+    fed_origin_t *slot = fed_origin_map_find (&self->origins, origin);
+    if (!slot || slot->seq == 0)
+        return false;
+    if (seq_p)
+        *seq_p = slot->seq;
+    if (id)
+        memcpy (id, slot->id, FED_ID_BYTES);
+    return true;
+}
+
 static int
 s_compare_entries (const void *a, const void *b)
 {

@@ -140,6 +140,10 @@ typedef struct {
 
 //  Highest contiguous seq held for origin (0 if none).
 uint64_t fed_evlog_seq (fed_evlog_t *self, const uint8_t origin [32]);
+//  The head of origin's chain, from memory: its highest contiguous seq and
+//  that event's id. Returns false (and leaves both alone) if none is held.
+bool fed_evlog_head (fed_evlog_t *self, const uint8_t origin [32], uint64_t *seq_p,
+                     uint8_t id [32]);
 //  The version vector, sorted by origin. Caller frees *entries_p (free ()).
 size_t fed_evlog_version_vector (fed_evlog_t *self, fed_vv_entry_t **entries_p);
 //  The node's own origin key (zeros if no signer is set).
