@@ -104,14 +104,10 @@ s_apply_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         }
         return 0;
     }
-    fed_blob_t role_value, name_value = {NULL, 0};
-    if (fed_coreviews_member (body, body_size, "role", &role_value))
-        return 0;
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, role_value.data, role_value.size);
     const char *role_text;
     uint32_t role_size;
-    if (fed_mpr_str (&reader, &role_text, &role_size) || role_size > 16)
+    if (fed_coreviews_member_str (body, body_size, "role", &role_text, &role_size)
+        || role_size > 16)
         return 0;
     char role_name [17];
     snprintf (role_name, sizeof role_name, "%.*s", (int) role_size, role_text);
@@ -120,11 +116,8 @@ s_apply_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
         return 0;
     const char *name = NULL;
     uint32_t name_size = 0;
-    if (fed_coreviews_member (body, body_size, "name", &name_value) == 0) {
-        fed_mpr_init (&reader, name_value.data, name_value.size);
-        if (fed_mpr_str (&reader, &name, &name_size))
-            name = NULL;
-    }
+    if (fed_coreviews_member_str (body, body_size, "name", &name, &name_size))
+        name = NULL;
     s_put (&work->entries, &work->count, trusted_key, role, name, name_size, FED_TRUST_EVENT);
     return 0;
 }

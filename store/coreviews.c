@@ -113,32 +113,51 @@ fed_coreviews_member (const uint8_t *body, size_t size, const char *name, fed_bl
     return -1;
 }
 
+int
+fed_coreviews_member_str (const uint8_t *body, size_t size, const char *name, const char **ptr,
+                          uint32_t *len)
+{
+    fed_blob_t value;
+    fed_mpr_t reader;
+    if (fed_coreviews_member (body, size, name, &value))
+        return -1;
+    fed_mpr_init (&reader, value.data, value.size);
+    return fed_mpr_str (&reader, ptr, len) ? -1 : 0;
+}
+
+int
+fed_coreviews_member_bin (const uint8_t *body, size_t size, const char *name, const uint8_t **ptr,
+                          uint32_t *len)
+{
+    fed_blob_t value;
+    fed_mpr_t reader;
+    if (fed_coreviews_member (body, size, name, &value))
+        return -1;
+    fed_mpr_init (&reader, value.data, value.size);
+    return fed_mpr_bin (&reader, ptr, len) ? -1 : 0;
+}
+
 //  The 32-byte bin member "key" of an event body, or NULL.
 static const uint8_t *
 s_key_member (const fed_event_t *event)
 {
-    fed_blob_t value;
-    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "key", &value))
-        return NULL;
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, value.data, value.size);
     const uint8_t *key;
     uint32_t size;
-    return fed_mpr_bin (&reader, &key, &size) == 0 && size == FED_KEY_BYTES ? key : NULL;
+    if (fed_coreviews_member_bin (fed_event_body (event), fed_event_body_size (event), "key", &key,
+                                  &size))
+        return NULL;
+    return size == FED_KEY_BYTES ? key : NULL;
 }
 
 //  True if a trust.added body has a "role" member naming a known role.
 static bool
 s_trust_role_valid (const fed_event_t *event)
 {
-    fed_blob_t value;
-    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "role", &value))
-        return false;
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, value.data, value.size);
     const char *text;
     uint32_t size;
-    if (fed_mpr_str (&reader, &text, &size) || size > 16)
+    if (fed_coreviews_member_str (fed_event_body (event), fed_event_body_size (event), "role",
+                                  &text, &size)
+        || size > 16)
         return false;
     //  The roles of doc/protocol.md §3.1 (node/config.h parses them for the
     //  node; the store keeps its own list so it does not depend on node/).
@@ -175,14 +194,11 @@ s_tokens_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
     bool created = strcmp (type, "token.created") == 0;
     if (!created && strcmp (type, "token.revoked") != 0)
         return 0;
-    fed_blob_t value;
-    if (fed_coreviews_member (fed_event_body (event), fed_event_body_size (event), "id", &value))
-        return 0;
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, value.data, value.size);
     const char *id;
     uint32_t id_size;
-    if (fed_mpr_str (&reader, &id, &id_size) || id_size == 0 || id_size > 16)
+    if (fed_coreviews_member_str (fed_event_body (event), fed_event_body_size (event), "id", &id,
+                                  &id_size)
+        || id_size == 0 || id_size > 16)
         return 0;
     char key [24];
     int key_size = snprintf (key, sizeof key, "%s/%.*s", created ? "c" : "r", (int) id_size, id);

@@ -45,6 +45,13 @@ int fed_coreviews_kv_get (fed_evlog_t *log, const char *key, uint8_t **value_p,
 int fed_coreviews_member (const uint8_t *body, size_t size, const char *name,
                           fed_blob_t *value) FED_MUST_USE;
 
+//  Member name of body read as a string (borrowed, not NUL-terminated) or
+//  as a bin. Return 0, or -1 if absent or of another type.
+int fed_coreviews_member_str (const uint8_t *body, size_t size, const char *name, const char **ptr,
+                              uint32_t *len) FED_MUST_USE;
+int fed_coreviews_member_bin (const uint8_t *body, size_t size, const char *name,
+                              const uint8_t **ptr, uint32_t *len) FED_MUST_USE;
+
 #ifdef __cplusplus
 }
 #endif
