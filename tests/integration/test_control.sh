@@ -22,7 +22,8 @@ work=$(mktemp -d /tmp/fed-test-control.XXXXXX)
 
 # Ports of our own: offset 5 from test_node.sh's base, so the two never
 # share a port whatever their pids.
-base=$((20000 + ($$ % 2000) * 10 + 5))
+# Below 32768, where Linux hands out ephemeral ports to outgoing connections.
+base=$((20000 + ($$ % 1200) * 10 + 5))
 peer_ep="tcp://127.0.0.1:$base"
 control_ep="tcp://127.0.0.1:$((base + 1))"
 D=$work/node

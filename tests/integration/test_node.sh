@@ -16,7 +16,8 @@ work=$(mktemp -d /tmp/fed-test-node.XXXXXX)
 . "$(dirname "$0")/lib.sh"
 
 # Ports of our own, so parallel test runs do not collide.
-base=$((20000 + ($$ % 2000) * 10))
+# Below 32768, where Linux hands out ephemeral ports to outgoing connections.
+base=$((20000 + ($$ % 1200) * 10))
 # Starts a node in the background: start DIR [ARGS]; sets $node_pid.
 start() {
     local dir=$1; shift
