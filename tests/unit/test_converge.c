@@ -192,31 +192,10 @@ s_teardown (void **state)
     return rc;
 }
 
-typedef struct {
-    uint8_t *data;
-    size_t size;
-    size_t keys;
-} dump_t;
-
-static int
-s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
-{
-    dump_t *dump = arg;
-    dump->data = realloc (dump->data, dump->size + 16 + key_size + value_size);
-    uint8_t *p = dump->data + dump->size;
-    fed_put_be64 (p, key_size);
-    memcpy (p + 8, key, key_size);
-    fed_put_be64 (p + 8 + key_size, value_size);
-    memcpy (p + 16 + key_size, value, value_size);
-    dump->size += 16 + key_size + value_size;
-    dump->keys++;
-    return 0;
-}
-
 //  Applies every event to a fresh log in the order and batches the run's
 //  PRNG picks. Fills *dump and *vv (caller frees both).
 static void
-s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_count)
+s_run (fixture_t *self, int run, fed_test_dump_t *dump, fed_vv_entry_t **vv, size_t *vv_count)
 {
     uint64_t rng = 0x9e3779b97f4a7c15ULL * (uint64_t) (run + 1);
     size_t order [EVENTS];
@@ -273,8 +252,8 @@ s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_c
     assert_true (verify.events == EVENTS && verify.origins == ORIGINS);
     (void) fresh_ok;
 
-    *dump = (dump_t){NULL, 0, 0};
-    assert_int_equal (fed_evlog_view_scan (log, "", s_dump_one, dump), 0);
+    *dump = (fed_test_dump_t){NULL, 0, 0};
+    assert_int_equal (fed_evlog_view_scan (log, "", fed_test_dump_one, dump), 0);
     *vv_count = fed_evlog_version_vector (log, vv);
     fed_evlog_destroy (&log);
     int rc = fed_test_rmtree (path);
@@ -284,7 +263,7 @@ s_run (fixture_t *self, int run, dump_t *dump, fed_vv_entry_t **vv, size_t *vv_c
 
 //  Reports the first key whose bytes differ between two dumps.
 static void
-s_report_difference (const dump_t *want, const dump_t *got, int run)
+s_report_difference (const fed_test_dump_t *want, const fed_test_dump_t *got, int run)
 {
     size_t a = 0, b = 0;
     while (a < want->size && b < got->size) {
@@ -307,7 +286,7 @@ test_views_converge_in_any_order (void **state)
 {
     fixture_t *self = *state;
     s_make_events (self);
-    dump_t first;
+    fed_test_dump_t first;
     fed_vv_entry_t *first_vv;
     size_t first_vv_count;
     s_run (self, 0, &first, &first_vv, &first_vv_count);
@@ -319,7 +298,7 @@ test_views_converge_in_any_order (void **state)
     assert_int_equal (first.keys, 6 + ORIGINS + 5);
 
     for (int run = 1; run < RUNS; run++) {
-        dump_t dump;
+        fed_test_dump_t dump;
         fed_vv_entry_t *vv;
         size_t vv_count;
         s_run (self, run, &dump, &vv, &vv_count);

@@ -222,32 +222,11 @@ s_assert_verifies (fed_evlog_t *log, uint64_t origins, uint64_t events)
 
 //  --- Views dump --------------------------------------------------------------
 
-typedef struct {
-    uint8_t *data;
-    size_t size;
-    size_t keys;
-} dump_t;
-
-static int
-s_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
-{
-    dump_t *dump = arg;
-    dump->data = realloc (dump->data, dump->size + 16 + key_size + value_size);
-    uint8_t *p = dump->data + dump->size;
-    fed_put_be64 (p, key_size);
-    memcpy (p + 8, key, key_size);
-    fed_put_be64 (p + 8 + key_size, value_size);
-    memcpy (p + 16 + key_size, value, value_size);
-    dump->size += 16 + key_size + value_size;
-    dump->keys++;
-    return 0;
-}
-
-static dump_t
+static fed_test_dump_t
 s_dump (fed_evlog_t *log)
 {
-    dump_t dump = {NULL, 0, 0};
-    assert_int_equal (fed_evlog_view_scan (log, "", s_dump_one, &dump), 0);
+    fed_test_dump_t dump = {NULL, 0, 0};
+    assert_int_equal (fed_evlog_view_scan (log, "", fed_test_dump_one, &dump), 0);
     return dump;
 }
 
@@ -384,7 +363,7 @@ test_append_many_is_atomic (void **state)
     const uint8_t *me = fed_identity_public (self->local);
     fed_err_t err = {0, ""};
     assert_int_equal (fed_evlog_append (log, "first.one", NULL, 0, NULL, &err), 0);
-    dump_t before = s_dump (log);
+    fed_test_dump_t before = s_dump (log);
 
     fed_new_event_t items [10];
     for (int i = 0; i < 10; i++)
@@ -400,7 +379,7 @@ test_append_many_is_atomic (void **state)
     for (uint64_t seq = 2; seq <= 11; seq++)
         s_assert_absent (log, me, seq);
     assert_int_equal (fed_coreviews_count (log, "type/batch.item"), 0);
-    dump_t after = s_dump (log);
+    fed_test_dump_t after = s_dump (log);
     assert_int_equal (after.size, before.size);
     assert_memory_equal (after.data, before.data, before.size);
     free (after.data);
@@ -1056,7 +1035,7 @@ test_kv_last_writer_wins (void **state)
     eb [1] = s_kv_event (self->b, 2, eb [0], 400, "j", "b2");
     eb [2] = s_kv_event (self->b, 3, eb [1], 500, "tie", "from-b");
 
-    dump_t first = {NULL, 0, 0};
+    fed_test_dump_t first = {NULL, 0, 0};
     for (int run = 0; run < 4; run++) {
         fed_evlog_t *log = s_open (self);
         fed_accept_report_t report;
@@ -1088,7 +1067,7 @@ test_kv_last_writer_wins (void **state)
         s_assert_kv (log, "never", NULL);
         assert_int_equal (fed_coreviews_count (log, "type/kv.set"), 5);
         assert_int_equal (fed_coreviews_count (log, "type/kv.delete"), 1);
-        dump_t dump = s_dump (log);
+        fed_test_dump_t dump = s_dump (log);
         if (run == 0)
             first = dump;
         else {
@@ -1144,12 +1123,12 @@ test_rebuild_is_byte_identical (void **state)
     fed_evlog_t *log = s_open (self);
     fed_event_t *chain [4];
     s_fill (self, log, chain);
-    dump_t before = s_dump (log);
+    fed_test_dump_t before = s_dump (log);
     //  stats: node.info, kv.set, misc.thing; nodes: local, a; kv: q.
     assert_int_equal (before.keys, 6);
     fed_err_t err = {0, ""};
     assert_int_equal (fed_evlog_rebuild (log, &err), 0);
-    dump_t after = s_dump (log);
+    fed_test_dump_t after = s_dump (log);
     assert_int_equal (after.keys, before.keys);
     assert_int_equal (after.size, before.size);
     assert_memory_equal (after.data, before.data, before.size);
@@ -1236,8 +1215,8 @@ test_view_version_bump_refolds (void **state)
     assert_int_equal (fed_evlog_add_view (log, &v1, &err), 0);
     assert_int_equal (counting.applied, 0);
     assert_int_equal (s_view_counter (log, "counting/v1"), 8);
-    dump_t core = {NULL, 0, 0};
-    assert_int_equal (fed_evlog_view_scan (log, "stats/", s_dump_one, &core), 0);
+    fed_test_dump_t core = {NULL, 0, 0};
+    assert_int_equal (fed_evlog_view_scan (log, "stats/", fed_test_dump_one, &core), 0);
     fed_evlog_destroy (&log);
 
     //  Bumped: refolded from scratch, old keys gone, other views untouched.
@@ -1247,8 +1226,8 @@ test_view_version_bump_refolds (void **state)
     assert_int_equal (counting.applied, 8);
     assert_int_equal (s_view_counter (log, "counting/v1"), -1);
     assert_int_equal (s_view_counter (log, "counting/v2"), 80);
-    dump_t core_after = {NULL, 0, 0};
-    assert_int_equal (fed_evlog_view_scan (log, "stats/", s_dump_one, &core_after), 0);
+    fed_test_dump_t core_after = {NULL, 0, 0};
+    assert_int_equal (fed_evlog_view_scan (log, "stats/", fed_test_dump_one, &core_after), 0);
     assert_int_equal (core_after.size, core.size);
     assert_memory_equal (core_after.data, core.data, core.size);
     assert_int_equal (core.keys, 4);
@@ -1393,7 +1372,7 @@ test_interrupted_rebuild_refolds_all (void **state)
     fed_evlog_t *log = s_open (self);
     fed_event_t *chain [4];
     s_fill (self, log, chain);
-    dump_t before = s_dump (log);
+    fed_test_dump_t before = s_dump (log);
     assert_true (before.keys > 3);
     //  What a crash mid-rebuild leaves: the mark set, the views partly gone.
     char *error = NULL;
@@ -1408,7 +1387,7 @@ test_interrupted_rebuild_refolds_all (void **state)
     assert_null (error);
     fed_evlog_destroy (&log);
     log = s_open (self);
-    dump_t after = s_dump (log);
+    fed_test_dump_t after = s_dump (log);
     assert_int_equal (after.keys, before.keys);
     assert_int_equal (after.size, before.size);
     assert_memory_equal (after.data, before.data, before.size);

@@ -8,6 +8,7 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -47,6 +48,30 @@ static inline int
 fed_test_rmtree (const char *dir)
 {
     return nftw (dir, fed_test_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+//  Every key and value of a view scan, length-prefixed, for byte-for-byte
+//  comparisons of views (fed_evlog_view_scan with fed_test_dump_one).
+typedef struct {
+    uint8_t *data; //  owned: free () it
+    size_t size;
+    size_t keys;
+} fed_test_dump_t;
+
+static inline int
+fed_test_dump_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value,
+                   size_t value_size)
+{
+    fed_test_dump_t *dump = (fed_test_dump_t *) arg;
+    dump->data = (uint8_t *) realloc (dump->data, dump->size + 16 + key_size + value_size);
+    uint8_t *p = dump->data + dump->size;
+    fed_put_be64 (p, key_size);
+    memcpy (p + 8, key, key_size);
+    fed_put_be64 (p + 8 + key_size, value_size);
+    memcpy (p + 16 + key_size, value, value_size);
+    dump->size += 16 + key_size + value_size;
+    dump->keys++;
+    return 0;
 }
 
 #endif
