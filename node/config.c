@@ -1122,6 +1122,7 @@ static const s_field_t s_fields [] = {
     {"listen.advertise", &s_endpoint, S_AT (listen.advertise), "", 0, 0,
      S_EP_EMPTY | S_EP_TCP | S_EP_NO_STAR, NULL},
     {"seeds", &s_seeds, S_AT (seeds), NULL, 0, 0, 0, NULL},
+    {"join_token", &s_text, S_AT (join_token), "", 0, 128, 0, NULL},
     {"trust", &s_trust, S_AT (trust), NULL, 0, 0, 0, NULL},
     {"limits.event_body", &s_size, S_AT (limits.event_body), "1MiB", S_KIB, S_GIB, 0, NULL},
     {"limits.wire_message", &s_size, S_AT (limits.wire_message), "4MiB", S_KIB, 2 * S_GIB, 0, NULL},
@@ -1129,6 +1130,9 @@ static const s_field_t s_fields [] = {
     {"limits.workflow_steps", &s_count, S_AT (limits.workflow_steps), "10000", 1, 1000000, 0, NULL},
     {"limits.pending_events", &s_count, S_AT (limits.pending_events), "10000", 1, 10000000, 0,
      NULL},
+    {"limits.handshake_timeout", &s_duration, S_AT (limits.handshake_timeout_ms), "5s", 100, 60000,
+     0, NULL},
+    {"limits.pending_joins", &s_count, S_AT (limits.pending_joins), "10", 1, 10000, 0, NULL},
     {"gossip.fanout", &s_count, S_AT (gossip.fanout), "3", 1, 64, 0, NULL},
     {"gossip.interval", &s_duration, S_AT (gossip.interval_ms), "1s", 10, S_HOUR, 0, NULL},
     {"gossip.probe_interval", &s_duration, S_AT (gossip.probe_interval_ms), "1s", 10, S_HOUR, 0,
@@ -1137,6 +1141,10 @@ static const s_field_t s_fields [] = {
      NULL},
     {"gossip.suspicion_timeout", &s_duration, S_AT (gossip.suspicion_timeout_ms), "5s", 10,
      24 * S_HOUR, 0, NULL},
+    {"gossip.indirect_probes", &s_count, S_AT (gossip.indirect_probes), "3", 1, 16, 0, NULL},
+    {"gossip.retransmit_mult", &s_count, S_AT (gossip.retransmit_mult), "4", 1, 64, 0, NULL},
+    {"gossip.sync_interval", &s_duration, S_AT (gossip.sync_interval_ms), "30s", 100, 24 * S_HOUR,
+     0, NULL},
 };
 #define S_FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 

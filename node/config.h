@@ -47,6 +47,7 @@
 //        agents: ""                      # endpoint; empty = ipc://{data_dir}/agents.sock
 //        advertise: ""                   # tcp://host:port peers use to reach us; empty = derived
 //      seeds: []                         # list of "PUBKEY@tcp://host:port"
+//      join_token: ""                    # token presented to seeds that do not trust us yet
 //      trust: []                         # list of {key: PUBKEY, role: ROLE, name: optional text}
 //      limits:
 //        event_body: 1MiB                # size
@@ -54,12 +55,17 @@
 //        yaml_file: 1MiB                 # size (also caps the config file itself)
 //        workflow_steps: 10000           # integer
 //        pending_events: 10000           # integer: out-of-order events buffered per node
+//        handshake_timeout: 5s           # duration 100ms..1m: unfinished handshakes dropped
+//        pending_joins: 10               # integer: handshakes/s admitted from unknown keys
 //      gossip:
 //        fanout: 3                       # integer 1..64
 //        interval: 1s                    # duration
 //        probe_interval: 1s
 //        probe_timeout: 500ms
 //        suspicion_timeout: 5s
+//        indirect_probes: 3              # integer 1..16: PING_REQ fan-out
+//        retransmit_mult: 4              # integer 1..64: an update rides on mult*log2(N+1) messages
+//        sync_interval: 30s              # full membership exchange with one member
 
 #ifndef FED_CONFIG_H_INCLUDED
 #define FED_CONFIG_H_INCLUDED
@@ -121,14 +127,18 @@ typedef struct {
     } listen;
     fed_seed_t *seeds;
     size_t seed_count;
+    char *join_token; //  "" when none
     fed_trust_entry_t *trust;
     size_t trust_count;
     struct {
         uint64_t event_body, wire_message, yaml_file, workflow_steps, pending_events;
+        int64_t handshake_timeout_ms;
+        uint32_t pending_joins;
     } limits;
     struct {
-        uint32_t fanout;
+        uint32_t fanout, indirect_probes, retransmit_mult;
         int64_t interval_ms, probe_interval_ms, probe_timeout_ms, suspicion_timeout_ms;
+        int64_t sync_interval_ms;
     } gossip;
 } fed_config_t;
 

@@ -413,7 +413,14 @@ static const struct {
     {"fednode_events_pending", FED_METRIC_GAUGE, "Events waiting for a gap to fill."},
     {"fednode_forks_total", FED_METRIC_COUNTER, "Forks detected (origins quarantined)."},
     {"fednode_handshakes_total", FED_METRIC_COUNTER, "CURVE handshakes by ZAP result."},
-    {"fednode_peers", FED_METRIC_GAUGE, "Peers by membership state."},
+    {"fednode_peers", FED_METRIC_GAUGE, "Other members by membership state."},
+    {"fednode_peer_frames_received_total", FED_METRIC_COUNTER, "Frames received from peers."},
+    {"fednode_peer_frames_sent_total", FED_METRIC_COUNTER, "Frames sent to peers."},
+    {"fednode_peer_frames_dropped_total", FED_METRIC_COUNTER,
+     "Peer frames dropped, by reason (malformed, version, type, limit, untrusted, forbidden)."},
+    {"fednode_peer_send_dropped_total", FED_METRIC_COUNTER,
+     "Frames not sent because a peer's queue was full."},
+    {"fednode_joins_total", FED_METRIC_COUNTER, "Join tokens presented, by result."},
     {"fednode_uptime_seconds", FED_METRIC_GAUGE, "Seconds since the node started."},
 };
 

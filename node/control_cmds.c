@@ -5,6 +5,8 @@
 */
 #include "control_internal.h"
 #include "coreviews.h"
+#include "node_internal.h"
+#include "peer.h"
 #include "json.h"
 #include "log.h"
 
@@ -115,58 +117,6 @@ s_status (fed_call_t *call)
     return 0;
 }
 
-typedef struct {
-    fed_call_t *call;
-    size_t count;
-    msgpack_sbuffer items; //  packed member maps
-    msgpack_packer pk;
-} members_t;
-
-static int
-s_member (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
-{
-    members_t *self = (members_t *) arg;
-    if (key_size != 6 + 32)
-        return 0;
-    const uint8_t *origin = key + 6;
-    size_t body_size;
-    const uint8_t *body = fed_view_lww_value (value, value_size, &body_size);
-    if (!body)
-        return 0;
-    fed_node_t *node = self->call->node;
-    char id [41];
-    fed_z85_encode_key (id, origin);
-    bool is_self = memcmp (origin, fed_identity_public (node->identity), 32) == 0;
-    msgpack_pack_map (&self->pk, 6);
-    s_pack_kv (&self->pk, "id", id);
-    //  Membership (SWIM) arrives with the peers issue: until then, the node
-    //  knows itself alive and others only from their node.started events.
-    s_pack_kv (&self->pk, "state", is_self ? "alive" : "unknown");
-    s_pack_str (&self->pk, "seq");
-    msgpack_pack_uint64 (&self->pk, fed_evlog_seq (node->log, origin));
-    static const char *const fields [] = {"name", "seed", "location"};
-    s_pack_members (&self->pk, body, body_size, fields, 3);
-    self->count++;
-    return 0;
-}
-
-static int
-s_members (fed_call_t *call)
-{
-    if (s_no_unknown_args (call))
-        return -1;
-    members_t members = {call, 0, {0}, {0}};
-    msgpack_sbuffer_init (&members.items);
-    msgpack_packer_init (&members.pk, &members.items, msgpack_sbuffer_write);
-    int rc = fed_evlog_view_scan (call->node->log, "nodes/", s_member, &members);
-    if (rc == 0) {
-        msgpack_pack_array (call->pk, (uint32_t) members.count);
-        fed_call_pack_raw (call->pk, members.items.data, members.items.size);
-    }
-    msgpack_sbuffer_destroy (&members.items);
-    return rc ? fed_call_fail (call, "internal", "reading the nodes view failed") : 0;
-}
-
 static int
 s_metrics (fed_call_t *call)
 {
@@ -191,8 +141,36 @@ s_metrics (fed_call_t *call)
     fed_zap_counts (node->zap, &admitted, &refused);
     fed_metrics_set (metrics, "fednode_handshakes_total", "result=\"admitted\"", (double) admitted);
     fed_metrics_set (metrics, "fednode_handshakes_total", "result=\"refused\"", (double) refused);
-    //  Peers by state: only this node until membership exists.
-    fed_metrics_set (metrics, "fednode_peers", "state=\"alive\"", 0);
+    fed_swim_t *swim = fed_peer_swim (node->peer);
+    static const fed_wire_state_t states [] = {FED_WIRE_ALIVE, FED_WIRE_SUSPECT, FED_WIRE_DEAD,
+                                               FED_WIRE_LEFT};
+    for (size_t i = 0; i < 4; i++) {
+        char labels [32];
+        snprintf (labels, sizeof labels, "state=\"%s\"", fed_wire_state_name (states [i]));
+        fed_metrics_set (metrics, "fednode_peers", labels,
+                         (double) fed_swim_count (swim, states [i]));
+    }
+    fed_peer_stats_t peer_stats;
+    fed_peer_stats (node->peer, &peer_stats);
+    for (int r = 1; r < FED_WIRE_DROPS; r++) {
+        char labels [32];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", fed_wire_drop_name ((fed_wire_drop_t) r));
+        fed_metrics_set (metrics, "fednode_peer_frames_dropped_total", labels,
+                         (double) peer_stats.dropped [r]);
+    }
+    fed_metrics_set (metrics, "fednode_peer_frames_dropped_total", "reason=\"untrusted\"",
+                     (double) peer_stats.untrusted);
+    fed_metrics_set (metrics, "fednode_peer_frames_dropped_total", "reason=\"forbidden\"",
+                     (double) peer_stats.forbidden);
+    fed_metrics_set (metrics, "fednode_peer_frames_received_total", "",
+                     (double) peer_stats.received);
+    fed_metrics_set (metrics, "fednode_peer_frames_sent_total", "", (double) peer_stats.sent);
+    fed_metrics_set (metrics, "fednode_peer_send_dropped_total", "",
+                     (double) peer_stats.send_dropped);
+    fed_metrics_set (metrics, "fednode_joins_total", "result=\"admitted\"",
+                     (double) peer_stats.admitted);
+    fed_metrics_set (metrics, "fednode_joins_total", "result=\"refused\"",
+                     (double) peer_stats.refused_tokens);
     fed_metrics_set (metrics, "fednode_uptime_seconds", "",
                      (double) (fed_wall_ms () - node->started_ms) / 1000.0);
     char *text = fed_metrics_render (metrics);
@@ -679,7 +657,7 @@ s_token_revoke (fed_call_t *call)
 
 const fed_command_t fed_commands [] = {
     {"status", V | A | O, false, s_status},
-    {"members", V | A | O, false, s_members},
+    {"members", V | A | O, false, fed_cmd_members},
     {"metrics", V | A | O, false, s_metrics},
     {"events.tail", V | A | O, false, s_events_tail},
     {"events.show", V | A | O, false, s_events_show},

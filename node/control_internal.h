@@ -42,6 +42,9 @@ extern const size_t fed_command_count;
 //  The message may be formatted from call->err.text itself.
 int fed_call_fail (fed_call_t *call, const char *code, const char *format, ...) FED_PRINTF (3, 4);
 
+//  The members command (control_members.c).
+int fed_cmd_members (fed_call_t *call);
+
 //  Packs an event as the event map of doc/protocol.md §3.4.
 void fed_call_pack_event (msgpack_packer *pk, const fed_event_t *event);
 

@@ -96,6 +96,8 @@ s_usage (FILE *out)
              "tcp://127.0.0.1:7702)\n"
              "      --advertise EP       endpoint peers reach this node at (listen.advertise)\n"
              "      --seed KEY@EP        seed peer to join through (seeds; repeatable)\n"
+             "      --join-token TOKEN   token for seeds that do not trust this node yet "
+             "(join_token)\n"
              "      --name NAME          node name (node.name)\n"
              "      --region R, --zone Z, --site S   location tags (node.*)\n"
              "      --durability MODE    sync | wal (durability)\n"
@@ -126,6 +128,7 @@ s_parse (int argc, char **argv, args_t *args)
         OPT_CONTROL,
         OPT_ADVERTISE,
         OPT_SEED,
+        OPT_JOIN_TOKEN,
         OPT_NAME,
         OPT_REGION,
         OPT_ZONE,
@@ -149,6 +152,7 @@ s_parse (int argc, char **argv, args_t *args)
         {"control-bind", required_argument, NULL, OPT_CONTROL},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"join-token", required_argument, NULL, OPT_JOIN_TOKEN},
         {"name", required_argument, NULL, OPT_NAME},
         {"region", required_argument, NULL, OPT_REGION},
         {"zone", required_argument, NULL, OPT_ZONE},
@@ -201,6 +205,7 @@ s_parse (int argc, char **argv, args_t *args)
             case OPT_PEER: s_set (args, "listen.peer", optarg, "--peer-bind"); break;
             case OPT_CONTROL: s_set (args, "listen.control", optarg, "--control-bind"); break;
             case OPT_ADVERTISE: s_set (args, "listen.advertise", optarg, "--advertise"); break;
+            case OPT_JOIN_TOKEN: s_set (args, "join_token", optarg, "--join-token"); break;
             case OPT_NAME: s_set (args, "node.name", optarg, "--name"); break;
             case OPT_REGION: s_set (args, "node.region", optarg, "--region"); break;
             case OPT_ZONE: s_set (args, "node.zone", optarg, "--zone"); break;
@@ -274,12 +279,22 @@ s_cmd_run (args_t *args)
         fed_node_destroy (&node);
         return 1;
     }
-    int signal_number = 0;
-    sigwait (&signals, &signal_number);
-    fed_info ("signal %d: stopping", signal_number);
+    //  Wait for a signal, looking every 100 ms whether the node gave up.
+    int signal_number = -1;
+    const char *failure = NULL;
+    while (signal_number < 0 && !(failure = fed_node_failure (node))) {
+        struct timespec wait = {0, 100 * 1000 * 1000};
+        signal_number = sigtimedwait (&signals, NULL, &wait);
+    }
+    int status = 0;
+    if (failure) {
+        fprintf (stderr, "fednode: %s\n", failure);
+        status = 1;
+    } else
+        fed_info ("signal %d: stopping", signal_number);
     fed_node_destroy (&node);
     fed_info ("stopped");
-    return 0;
+    return status;
 }
 
 static int

@@ -9,12 +9,14 @@
 #include "fed_build.h" //  autoconf: PACKAGE_VERSION
 #include "node_internal.h"
 #include "control.h"
+#include "peer.h"
 #include "coreviews.h"
 #include "log.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <msgpack.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -280,9 +282,17 @@ s_node_actor (zsock_t *pipe, void *arg)
         zloop_destroy (&self.loop);
         return;
     }
+    self.node->peer = fed_peer_new (self.node, self.loop, &err);
+    if (!self.node->peer) {
+        zsock_send (pipe, "is", -1, err.text);
+        fed_control_destroy (&self.node->control);
+        zloop_destroy (&self.loop);
+        return;
+    }
     zloop_reader (self.loop, pipe, s_actor_pipe, &self);
     zsock_send (pipe, "is", 0, "");
     zloop_start (self.loop);
+    fed_peer_destroy (&self.node->peer);
     fed_control_destroy (&self.node->control);
     zloop_destroy (&self.loop);
 }
@@ -294,6 +304,10 @@ fed_node_start (fed_node_t *self, fed_err_t *err)
     self->zap = fed_zap_new (err);
     if (!self->zap)
         return -1;
+    //  Unknown keys reach the peer endpoint only as pending, to present a
+    //  join token, and only pending_joins of them a second.
+    fed_zap_set_pending (self->zap, FED_ZAP_PEER, self->config->limits.pending_joins,
+                         self->config->limits.pending_joins * 2);
     if (fed_node_refresh_trust (self, NULL, err))
         return -1;
     self->started_ms = fed_wall_ms ();
@@ -327,6 +341,31 @@ fed_node_start (fed_node_t *self, fed_err_t *err)
     return 0;
 }
 
+//  Brings one ZAP domain's allow table in line with keys: allows them
+//  all, denies what was allowed before and is not now. *keys_p (owned) is
+//  replaced by keys. True if a key lost access.
+static bool
+s_zap_sync (fed_zap_t *zap, const char *domain, uint8_t (**keys_p) [32], size_t *count_p,
+            uint8_t (*keys) [32], char (*user_ids) [65], size_t count)
+{
+    bool revoked = false;
+    for (size_t i = 0; i < count; i++)
+        fed_zap_allow (zap, domain, keys [i], user_ids [i]);
+    for (size_t i = 0; i < *count_p; i++) {
+        bool still = false;
+        for (size_t j = 0; j < count && !still; j++)
+            still = memcmp ((*keys_p) [i], keys [j], 32) == 0;
+        if (!still) {
+            fed_zap_deny (zap, domain, (*keys_p) [i]);
+            revoked = true;
+        }
+    }
+    free (*keys_p);
+    *keys_p = keys;
+    *count_p = count;
+    return revoked;
+}
+
 int
 fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err)
 {
@@ -337,31 +376,47 @@ fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err)
         return -1;
     const fed_trusted_t *entries;
     size_t count = fed_trust_entries (self->trust, &entries);
-    uint8_t (*keys) [32] = fed_calloc (count + 1, 32);
-    size_t allowed = 0;
+    //  Peers may use the peer endpoint; every other role the control endpoint.
+    uint8_t (*control) [32] = fed_calloc (count + 1, 32);
+    uint8_t (*peers) [32] = fed_calloc (count + 1, 32);
+    char (*control_ids) [65] = fed_calloc (count + 1, 65);
+    char (*peer_ids) [65] = fed_calloc (count + 1, 65);
+    size_t control_count = 0, peer_count = 0;
     for (size_t i = 0; i < count; i++) {
-        if (entries [i].role == FED_ROLE_PEER)
-            continue; //  peers have no control rights
-        char user_id [65];
-        fed_hex_encode (user_id, entries [i].key, 32);
-        fed_zap_allow (self->zap, FED_ZAP_CONTROL, entries [i].curve, user_id);
-        memcpy (keys [allowed++], entries [i].curve, 32);
+        bool is_peer = entries [i].role == FED_ROLE_PEER;
+        size_t *n = is_peer ? &peer_count : &control_count;
+        memcpy ((is_peer ? peers : control) [*n], entries [i].curve, 32);
+        fed_hex_encode ((is_peer ? peer_ids : control_ids) [*n], entries [i].key, 32);
+        (*n)++;
     }
-    //  Keys allowed before and not now lose access.
-    for (size_t i = 0; i < self->zap_key_count; i++) {
-        bool still = false;
-        for (size_t j = 0; j < allowed && !still; j++)
-            still = memcmp (self->zap_keys [i], keys [j], 32) == 0;
-        if (!still) {
-            fed_zap_deny (self->zap, FED_ZAP_CONTROL, self->zap_keys [i]);
-            if (revoked_p)
-                *revoked_p = true;
-        }
-    }
-    free (self->zap_keys);
-    self->zap_keys = keys;
-    self->zap_key_count = allowed;
+    bool revoked = s_zap_sync (self->zap, FED_ZAP_CONTROL, &self->zap_keys, &self->zap_key_count,
+                               control, control_ids, control_count);
+    revoked |= s_zap_sync (self->zap, FED_ZAP_PEER, &self->peer_keys, &self->peer_key_count, peers,
+                           peer_ids, peer_count);
+    free (control_ids);
+    free (peer_ids);
+    if (revoked_p)
+        *revoked_p = revoked;
     return 0;
+}
+
+void
+fed_node_fail (fed_node_t *self, const char *format, ...)
+{
+    if (__atomic_load_n (&self->failed, __ATOMIC_ACQUIRE))
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->failure, sizeof self->failure, format, args);
+    va_end (args);
+    fed_error ("%s", self->failure);
+    __atomic_store_n (&self->failed, 1, __ATOMIC_RELEASE);
+}
+
+const char *
+fed_node_failure (fed_node_t *self)
+{
+    return __atomic_load_n (&self->failed, __ATOMIC_ACQUIRE) ? self->failure : NULL;
 }
 
 int
@@ -383,6 +438,8 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
         fed_err_t trust_err;
         if (fed_node_refresh_trust (self, NULL, &trust_err))
             fed_error ("trust refresh failed: %s", trust_err.text);
+        else if (self->peer)
+            fed_peer_trust_changed (self->peer);
     }
     fed_control_log_changed (self->control);
     return 0;
@@ -400,6 +457,7 @@ fed_node_destroy (fed_node_t **self_p)
     fed_trust_destroy (&self->trust);
     fed_metrics_destroy (&self->metrics);
     free (self->zap_keys);
+    free (self->peer_keys);
     fed_identity_destroy (&self->identity);
     fed_identity_destroy (&self->admin);
     fed_config_destroy (&self->config);

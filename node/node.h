@@ -42,6 +42,11 @@ void fed_node_destroy (fed_node_t **self_p);
 int fed_node_append (fed_node_t *self, const char *type, const void *body, size_t body_size,
                      uint64_t *seq_p, fed_err_t *err) FED_MUST_USE;
 
+//  NULL while the node runs normally; else why it cannot go on (for
+//  example: its seed refused the join token), a string owned by the node.
+//  The daemon polls this and exits. Safe from any thread.
+const char *fed_node_failure (fed_node_t *self);
+
 //  The node's identity (owned by the node).
 const fed_identity_t *fed_node_identity (fed_node_t *self);
 

@@ -10,21 +10,33 @@
 #include "curve.h"
 
 typedef struct fed_control_t fed_control_t;
+typedef struct fed_peer_t fed_peer_t;
 
 struct fed_node_t {
-    fed_config_t *config;     //  copy of the config, owned
-    fed_identity_t *identity; //  node key, owned
-    fed_identity_t *admin;    //  local operator key, owned
-    fed_evlog_t *log;         //  owned; the actor's while it runs
-    fed_trust_t *trust;       //  the trusted set, owned; the actor's while it runs
-    fed_metrics_t *metrics;   //  owned; the actor's while it runs
-    fed_zap_t *zap;           //  the ZAP handler, owned
-    zactor_t *actor;          //  the event loop thread, owned
-    fed_control_t *control;   //  control server; made and used on the actor thread
-    int64_t started_ms;       //  wall clock at start
-    uint8_t (*zap_keys) [32]; //  CURVE keys allowed on the control domain, owned
-    size_t zap_key_count;     //  entries in zap_keys
+    fed_config_t *config;      //  copy of the config, owned
+    fed_identity_t *identity;  //  node key, owned
+    fed_identity_t *admin;     //  local operator key, owned
+    fed_evlog_t *log;          //  owned; the actor's while it runs
+    fed_trust_t *trust;        //  the trusted set, owned; the actor's while it runs
+    fed_metrics_t *metrics;    //  owned; the actor's while it runs
+    fed_zap_t *zap;            //  the ZAP handler, owned
+    zactor_t *actor;           //  the event loop thread, owned
+    fed_control_t *control;    //  control server; made and used on the actor thread
+    fed_peer_t *peer;          //  peer endpoint and membership; actor thread
+    int64_t started_ms;        //  wall clock at start
+    uint8_t (*zap_keys) [32];  //  CURVE keys allowed on the control domain, owned
+    size_t zap_key_count;      //  entries in zap_keys
+    uint8_t (*peer_keys) [32]; //  CURVE keys allowed on the peer domain, owned
+    size_t peer_key_count;
+    char failure [512]; //  why the node cannot go on; set once, then failed
+    int failed;         //  read and written atomically: the front end polls it
 };
+
+//  Records that the node cannot go on (a seed refused it, say) and logs
+//  it; fed_node_failure reports it to the front end. Any thread; the first
+//  call wins.
+void fed_node_fail (fed_node_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 //  Appends a local event and runs what follows any change to the log:
 //  trust refresh for trust.* events, parked control requests answered.
@@ -37,5 +49,6 @@ int fed_node_append_local (fed_node_t *self, const char *type, const void *body,
 int fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err) FED_MUST_USE;
 
 #define FED_ZAP_CONTROL "control"
+#define FED_ZAP_PEER "peer"
 
 #endif

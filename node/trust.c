@@ -132,6 +132,12 @@ fed_trust_load (fed_trust_t *self, const fed_config_t *config, const uint8_t *ad
         s_put (&work.entries, &work.count, config->trust [i].key, config->trust [i].role, name,
                name ? strlen (name) : 0, FED_TRUST_CONFIG);
     }
+    //  A seed's key is pinned by the operator who named it: it is a peer,
+    //  unless the trust list already gives it a role.
+    for (size_t i = 0; i < config->seed_count; i++)
+        if (!s_find (work.entries, work.count, config->seeds [i].key))
+            s_put (&work.entries, &work.count, config->seeds [i].key, FED_ROLE_PEER, "seed", 4,
+                   FED_TRUST_CONFIG);
     if (admin_key)
         s_put (&work.entries, &work.count, admin_key, FED_ROLE_ADMIN, "local admin.key", 15,
                FED_TRUST_LOCAL);

@@ -1,7 +1,8 @@
 /*  node/trust.h: the node's trusted set: which keys may connect, and with
     which role.
 
-    It is computed, never edited by hand: the config's `trust:` list, plus
+    It is computed, never edited by hand: the config's `trust:` list and
+    its `seeds:` (role peer, unless the list gives the key a role), plus
     the node's own admin.key (role admin), overridden by the trust view
     folded from trust.added / trust.removed events (store/coreviews.h). So
     trust replicates like everything else, and a removed key stays removed

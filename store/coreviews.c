@@ -187,10 +187,32 @@ s_trust_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
                              added ? fed_event_body_size (event) : 1);
 }
 
+//  A trust.added that names the join token it was granted for is one use
+//  of that token: "u/ID/KEYHEX".
+static int
+s_token_use (fed_view_txn_t *txn, const fed_event_t *event)
+{
+    const uint8_t *key = s_key_member (event);
+    const char *id;
+    uint32_t id_size;
+    if (!key
+        || fed_coreviews_member_str (fed_event_body (event), fed_event_body_size (event), "token",
+                                     &id, &id_size)
+        || id_size == 0 || id_size > 16)
+        return 0;
+    char hex [65];
+    fed_hex_encode (hex, key, 32);
+    char view_key [96];
+    int size = snprintf (view_key, sizeof view_key, "u/%.*s/%s", (int) id_size, id, hex);
+    return fed_view_lww_put (txn, view_key, (size_t) size, event, "\xc3", 1);
+}
+
 static int
 s_tokens_apply (void *state, fed_view_txn_t *txn, const fed_event_t *event)
 {
     const char *type = fed_event_type (event);
+    if (strcmp (type, "trust.added") == 0)
+        return s_token_use (txn, event);
     bool created = strcmp (type, "token.created") == 0;
     if (!created && strcmp (type, "token.revoked") != 0)
         return 0;
@@ -212,7 +234,7 @@ fed_coreviews_register (fed_evlog_t *log, fed_err_t *err)
     const fed_view_def_t views [] = {
         {"stats", 2, s_stats_apply, NULL},   {"nodes", 1, s_nodes_apply, NULL},
         {"kv", 1, s_kv_apply, NULL},         {"trust", 2, s_trust_apply, NULL},
-        {"tokens", 1, s_tokens_apply, NULL},
+        {"tokens", 2, s_tokens_apply, NULL},
     };
     for (size_t i = 0; i < sizeof views / sizeof views [0]; i++)
         if (fed_evlog_add_view (log, &views [i], err))
