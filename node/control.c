@@ -377,6 +377,7 @@ s_bind (fed_control_t *self, fed_err_t *err)
     fed_node_t *node = self->node;
     self->router = zsock_new (ZMQ_ROUTER);
     fed_socket_defaults (self->router, (int64_t) node->config->limits.wire_message);
+    zsock_set_handshake_ivl (self->router, (int) node->config->limits.handshake_timeout_ms);
     fed_curve_server (self->router, fed_identity_curve_secret (node->identity),
                       fed_identity_curve_public (node->identity), FED_ZAP_CONTROL);
     //  Keep the port across rebinds: bind the endpoint that was bound.

@@ -256,12 +256,16 @@ s_io_changed (void *arg, const fed_member_t *member, fed_wire_state_t old_state)
     self->snapshot_dirty = true;
     conn_t *conn = s_conn_find (self, member->id);
     bool gone = member->state == FED_WIRE_DEAD || member->state == FED_WIRE_LEFT;
+    //  One line per transition, for operators (and for bench_members,
+    //  which times convergence from these lines).
     if (old_state == 0)
-        fed_info ("peer: member %s (%s) joined as %s", member->name, member->endpoint,
-                  fed_wire_state_name (member->state));
-    else if (member->state == FED_WIRE_ALIVE && old_state != FED_WIRE_SUSPECT)
-        fed_info ("peer: member %s (%s) is alive again (incarnation %llu)", member->name,
-                  member->endpoint, (unsigned long long) member->incarnation);
+        fed_info ("peer: member %s (%s) joined: %s (incarnation %llu)", member->name,
+                  member->endpoint, fed_wire_state_name (member->state),
+                  (unsigned long long) member->incarnation);
+    else
+        fed_info ("peer: member %s (%s) is now %s (was %s; incarnation %llu)", member->name,
+                  member->endpoint, fed_wire_state_name (member->state),
+                  fed_wire_state_name (old_state), (unsigned long long) member->incarnation);
     if (gone) {
         if (conn)
             s_conn_close (self, conn);

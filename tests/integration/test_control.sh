@@ -65,7 +65,8 @@ contains "members has a header" "STATE" "$out"
 contains "members shows this node alive" "alive" "$out"
 out=$(ctl members --json 2>&1)
 contains "members --json lists this node" "\"id\": \"$node_id\"" "$out"
-contains "members --json has its seed" "\"seed\": \"$node_id@$peer_ep\"" "$out"
+contains "members --json has its endpoint" "\"endpoint\": \"$peer_ep\"" "$out"
+contains "members --json marks this node self" "\"self\": true" "$out"
 
 # --- metrics ----------------------------------------------------------------
 # The value of one sample line in Prometheus text (0 if absent).
