@@ -20,7 +20,8 @@
 
 #define PEER_SNDHWM 256         //  frames queued per connection before dropping
 #define PEER_RCVHWM 4096        //  frames queued on the ROUTER
-#define ERROR_INTERVAL_MS 60000 //  one ERROR a minute per peer (protocol §4.3.9)
+#define ERROR_INTERVAL_MS 1000 //  one ERROR a second per peer (protocol §4.3.9)
+#define LOG_INTERVAL_MS 60000  //  one logged drop a minute per peer
 #define NOTE_MAX 256            //  peers remembered for ERROR and log rate limits
 #define SNAPSHOT_INTERVAL_MS 1000
 
@@ -387,7 +388,7 @@ s_log_drop (fed_peer_t *self, const uint8_t key [32], const char *who, const cha
 {
     note_t *note = s_note (self, key);
     int64_t now = s_now ();
-    if (now - note->log_ms < ERROR_INTERVAL_MS)
+    if (now - note->log_ms < LOG_INTERVAL_MS)
         return;
     note->log_ms = now;
     fed_warn ("peer: dropped a frame from %s: %s (further drops from it are counted, logged "
