@@ -63,11 +63,11 @@ fed_jointoken_check (fed_evlog_t *log, const char *token, size_t size, int64_t n
     }
     size_t body_size = 0;
     const uint8_t *body = record ? fed_view_lww_value (record, record_size, &body_size) : NULL;
-    const char *hash = NULL;
+    const uint8_t *hash = NULL;
     uint32_t hash_size = 0;
     uint8_t presented [32];
     crypto_generichash (presented, sizeof presented, (const unsigned char *) token, size, NULL, 0);
-    if (!body || fed_coreviews_member_str (body, body_size, "hash", &hash, &hash_size)
+    if (!body || fed_coreviews_member_bin (body, body_size, "hash", &hash, &hash_size)
         || hash_size != 32 || sodium_memcmp (hash, presented, 32) != 0) {
         free (record);
         fed_err_set (err, -1, "unknown join token");

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PEER_SNDHWM 256         //  frames queued per connection before dropping
-#define PEER_RCVHWM 4096        //  frames queued on the ROUTER
+#define PEER_SNDHWM 256        //  frames queued per connection before dropping
+#define PEER_RCVHWM 4096       //  frames queued on the ROUTER
 #define ERROR_INTERVAL_MS 1000 //  one ERROR a second per peer (protocol §4.3.9)
 #define LOG_INTERVAL_MS 60000  //  one logged drop a minute per peer
-#define NOTE_MAX 256            //  peers remembered for ERROR and log rate limits
+#define NOTE_MAX 256           //  peers remembered for ERROR and log rate limits
 #define SNAPSHOT_INTERVAL_MS 1000
 
 //  One outgoing connection: a DEALER to a member, its key pinned.
@@ -399,7 +399,7 @@ s_log_drop (fed_peer_t *self, const uint8_t key [32], const char *who, const cha
 static void
 s_on_error (fed_peer_t *self, conn_t *conn, const uint8_t from [32], const fed_wire_error_t *error)
 {
-    char who [16];
+    char who [41];
     fed_z85_encode_key (who, from); //  first 8 chars are enough to name it
     who [8] = 0;
     fed_warn ("peer: %s refused this node: %.*s: %.*s", conn ? conn->endpoint : who,
