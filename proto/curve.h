@@ -9,8 +9,17 @@
     the table gives (the caller's ed25519 key in hex), which a server reads
     from each message (zframe_meta (frame, "User-Id")).
 
+    A domain may also run in pending mode (DESIGN §3, doc/protocol.md §4.1):
+    there a CURVE key the allow table lacks is still admitted, as *pending*,
+    with User-Id "pending:" and the 64 lower-case hex chars of its CURVE
+    public key, so the server can let it send a join request and nothing
+    else. Pending admissions pass a token bucket per domain; over its rate
+    the handshake is refused.
+
     One ZAP handler serves one ZeroMQ context (czmq's global one): one node
-    per process.
+    per process. The handler runs on its own thread; the fed_zap_* calls
+    talk to it through a pipe (a socket), so call them from one thread at a
+    time, normally the thread that made it.
 */
 #ifndef FED_CURVE_H_INCLUDED
 #define FED_CURVE_H_INCLUDED
@@ -52,8 +61,27 @@ void fed_zap_allow (fed_zap_t *self, const char *domain, const uint8_t curve_key
 //  also refuse the key's requests on open connections). Takes effect before
 //  it returns.
 void fed_zap_deny (fed_zap_t *self, const char *domain, const uint8_t curve_key [32]);
-//  Handshakes admitted and refused so far.
+//  Turns pending mode on in domain (or changes its rate): a CURVE key not
+//  allowed in domain is admitted with User-Id "pending:<64 hex chars of the
+//  key>", at most burst in a row and then rate_per_s a second (a token
+//  bucket on the monotonic clock, full when pending mode starts; a change
+//  of rate keeps the tokens left, capped at the new burst). Beyond that the
+//  handshake is refused as a temporary failure (ZAP status 300): libzmq
+//  sends the client no ERROR and drops the connection at the handshake
+//  timeout, and the client reconnects by itself, while an unknown key
+//  refused outright (400) is not retried by libzmq. A burst of 0 counts
+//  as 1. rate_per_s 0 turns pending mode off in domain: unknown
+//  keys are refused again. Keys allowed in domain keep their own User-Id;
+//  other domains are not affected. domain is copied. Takes effect before
+//  it returns.
+void fed_zap_set_pending (fed_zap_t *self, const char *domain, uint32_t rate_per_s, uint32_t burst);
+//  Handshakes admitted and refused so far, in all domains (admitted counts
+//  pending admissions too; refused counts those refused over the rate).
 void fed_zap_counts (fed_zap_t *self, uint64_t *allowed, uint64_t *denied);
+//  Pending admissions so far, and handshakes refused because the pending
+//  rate was used up (both included in fed_zap_counts).
+void fed_zap_pending_counts (fed_zap_t *self, uint64_t *pending_admitted,
+                             uint64_t *pending_refused);
 
 #ifdef __cplusplus
 }
