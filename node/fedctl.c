@@ -13,6 +13,7 @@
 #include "fedctl_config.h"
 #include "fedctl_print.h"
 #include "json.h"
+#include "memberfilter.h"
 #include "node.h"
 
 #include <czmq.h>
@@ -44,7 +45,9 @@ enum {
     OPT_ROLE = 1 << 5,
     OPT_NAME = 1 << 6,
     OPT_TTL = 1 << 7,
-    OPT_USES = 1 << 8
+    OPT_USES = 1 << 8,
+    OPT_STATUS = 1 << 9,
+    OPT_TAG = 1 << 10
 };
 
 //  The command line, parsed.
@@ -67,7 +70,12 @@ typedef struct {
     const char *name;       //  --name
     int64_t ttl_ms;         //  --ttl
     uint64_t uses;          //  --uses
-    char **words;           //  positional arguments (command words first)
+    //  Each --status, and each --tag KEY=REGEXP, in order.
+    const char *statuses [FED_MEMBER_FILTER_STATUSES_MAX];
+    size_t status_count;
+    const char *tags [FED_MEMBER_FILTER_TAGS_MAX];
+    size_t tag_count;
+    char **words; //  positional arguments (command words first)
     int word_count;
 } s_args_t;
 
@@ -94,6 +102,7 @@ struct s_command_t {
 };
 
 static int s_open (s_ctx_t *ctx);
+static int s_usage_error (const s_command_t *command, const char *format, ...) FED_PRINTF (2, 3);
 
 //  --- Talking to the node ---------------------------------------------------
 
@@ -215,54 +224,10 @@ s_print_kv (fed_blob_t result)
     return fed_print_kv (stdout, result) ? -1 : 0;
 }
 
-//  "region/zone/site" of a location map, or "-".
-static char *
-s_location (fed_blob_t map)
-{
-    fed_blob_t location;
-    if (fed_print_get (map, "location", &location))
-        return fed_strdup ("-");
-    char *text = fed_strdup ("");
-    const char *parts [] = {"region", "zone", "site"};
-    for (size_t i = 0; i < 3; i++) {
-        fed_blob_t value;
-        fed_mpr_t reader;
-        const char *str;
-        uint32_t len;
-        if (fed_print_get (location, parts [i], &value))
-            continue;
-        fed_mpr_init (&reader, value.data, value.size);
-        if (fed_mpr_str (&reader, &str, &len) || len == 0)
-            continue;
-        char *longer = fed_sprintf ("%s%s%.*s", text, *text ? "/" : "", (int) len, str);
-        free (text);
-        text = longer;
-    }
-    if (!*text) {
-        free (text);
-        text = fed_strdup ("-");
-    }
-    return text;
-}
-
-static void
-s_member_row (fed_blob_t member, void *arg)
-{
-    fed_table_add ((fed_table_t *) arg, fed_print_field (member, "id", 12),
-                   fed_print_field (member, "name", 0), fed_print_field (member, "state", 0),
-                   fed_print_field (member, "seq", 0), s_location (member),
-                   fed_print_field (member, "seed", 0));
-}
-
 static int
 s_print_members (fed_blob_t result)
 {
-    fed_table_t *table = fed_table_new ("ID", "NAME", "STATE", "SEQ", "LOCATION", "SEED", NULL);
-    int rc = fed_print_each (result, s_member_row, table);
-    if (rc == 0)
-        fed_table_print (table, stdout);
-    fed_table_destroy (&table);
-    return rc;
+    return fed_print_members (stdout, result);
 }
 
 static void
@@ -399,10 +364,55 @@ s_cmd_status (s_ctx_t *ctx)
     return s_cmd_simple (ctx, "status", s_print_kv);
 }
 
+//  members [--status S]... [--tag KEY=REGEXP]...: the filter is checked
+//  here with the node's own rules (node/memberfilter.h), so a typo is a
+//  usage error before anything is sent.
 static int
 s_cmd_members (s_ctx_t *ctx)
 {
-    return s_cmd_simple (ctx, "members", s_print_members);
+    s_args_t *args = ctx->args;
+    fed_member_filter_t *filter = fed_member_filter_new ();
+    fed_err_t err;
+    int rc = 0;
+    for (size_t i = 0; i < args->status_count && rc == 0; i++)
+        if (fed_member_filter_add_status (filter, args->statuses [i], &err))
+            rc = s_usage_error (ctx->command, "--status: %s", err.text);
+    for (size_t i = 0; i < args->tag_count && rc == 0; i++) {
+        const char *tag = args->tags [i];
+        const char *equals = strchr (tag, '=');
+        if (!equals)
+            rc = s_usage_error (ctx->command, "--tag '%s' must be KEY=REGEXP, like region=eu-.*",
+                                tag);
+        else {
+            char *key = fed_strndup (tag, (size_t) (equals - tag));
+            if (fed_member_filter_add_tag (filter, key, equals + 1, &err))
+                rc = s_usage_error (ctx->command, "--tag: %s", err.text);
+            free (key);
+        }
+    }
+    fed_member_filter_destroy (&filter);
+    if (rc)
+        return rc;
+    s_request_t request;
+    s_request_begin (&request, "members", (args->status_count ? 1 : 0) + (args->tag_count ? 1 : 0));
+    if (args->status_count) {
+        msgpack_pack_str_with_body (&request.pk, "status", 6);
+        msgpack_pack_array (&request.pk, (uint32_t) args->status_count);
+        for (size_t i = 0; i < args->status_count; i++)
+            msgpack_pack_str_with_body (&request.pk, args->statuses [i],
+                                        strlen (args->statuses [i]));
+    }
+    if (args->tag_count) {
+        msgpack_pack_str_with_body (&request.pk, "tags", 4);
+        msgpack_pack_map (&request.pk, (uint32_t) args->tag_count);
+        for (size_t i = 0; i < args->tag_count; i++) {
+            const char *equals = strchr (args->tags [i], '=');
+            msgpack_pack_str_with_body (&request.pk, args->tags [i],
+                                        (size_t) (equals - args->tags [i]));
+            msgpack_pack_str_with_body (&request.pk, equals + 1, strlen (equals + 1));
+        }
+    }
+    return s_run (ctx, &request, s_print_members);
 }
 
 static int
@@ -422,8 +432,6 @@ s_cmd_metrics (s_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "metrics", s_print_metrics);
 }
-
-static int s_usage_error (const s_command_t *command, const char *format, ...) FED_PRINTF (2, 3);
 
 //  Reads a key argument (Z85, hex, or a key file) into key. Returns 0 or
 //  prints why and returns EXIT_USAGE.
@@ -628,7 +636,8 @@ s_cmd_keygen (s_ctx_t *ctx)
 //  The commands, in the order help lists them.
 static const s_command_t s_commands [] = {
     {"status", s_cmd_status, "", "the node: id, name, version, uptime, log size", 0, 0, 0},
-    {"members", s_cmd_members, "", "the cluster's nodes as this node sees them", 0, 0, 0},
+    {"members", s_cmd_members, "[--status S]... [--tag KEY=REGEXP]...",
+     "the cluster's nodes as this node sees them (* is this node)", OPT_STATUS | OPT_TAG, 0, 0},
     {"events tail", s_cmd_events_tail, "[-f|--follow] [--type T] [--origin KEY] [--limit N]",
      "recent events; -f keeps printing new ones until Ctrl-C",
      OPT_FOLLOW | OPT_TYPE | OPT_ORIGIN | OPT_LIMIT, 0, 0},
@@ -886,7 +895,9 @@ s_parse (int argc, char **argv, s_args_t *args)
         C_ROLE,
         C_NAME,
         C_TTL,
-        C_USES
+        C_USES,
+        C_STATUS,
+        C_TAG
     };
     static const struct option options [] = {{"endpoint", required_argument, NULL, G_ENDPOINT},
                                              {"key", required_argument, NULL, G_KEY},
@@ -906,6 +917,8 @@ s_parse (int argc, char **argv, s_args_t *args)
                                              {"name", required_argument, NULL, C_NAME},
                                              {"ttl", required_argument, NULL, C_TTL},
                                              {"uses", required_argument, NULL, C_USES},
+                                             {"status", required_argument, NULL, C_STATUS},
+                                             {"tag", required_argument, NULL, C_TAG},
                                              {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
@@ -964,6 +977,20 @@ s_parse (int argc, char **argv, s_args_t *args)
                 if (s_parse_uint (value, &args->uses) || args->uses == 0)
                     return s_usage_error (NULL, "--uses '%s' is not a whole number >= 1", value);
                 break;
+            case C_STATUS:
+                args->given |= OPT_STATUS;
+                if (args->status_count == FED_MEMBER_FILTER_STATUSES_MAX)
+                    return s_usage_error (NULL, "at most %d --status options",
+                                          FED_MEMBER_FILTER_STATUSES_MAX);
+                args->statuses [args->status_count++] = value;
+                break;
+            case C_TAG:
+                args->given |= OPT_TAG;
+                if (args->tag_count == FED_MEMBER_FILTER_TAGS_MAX)
+                    return s_usage_error (NULL, "at most %d --tag options",
+                                          FED_MEMBER_FILTER_TAGS_MAX);
+                args->tags [args->tag_count++] = value;
+                break;
             case ':': return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
             default: return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
         }
@@ -977,8 +1004,8 @@ s_parse (int argc, char **argv, s_args_t *args)
 static const char *
 s_option_name (unsigned bit)
 {
-    static const char *names [] = {"--follow", "--type", "--origin", "--limit", "--body",
-                                   "--role",   "--name", "--ttl",    "--uses"};
+    static const char *names [] = {"--follow", "--type", "--origin", "--limit",  "--body", "--role",
+                                   "--name",   "--ttl",  "--uses",   "--status", "--tag"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];

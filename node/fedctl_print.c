@@ -179,6 +179,59 @@ err:
     return FED_MALFORMED;
 }
 
+//  fed_print_text of map[outer][inner], or "-" when either is absent or the
+//  value is nil or an empty string.
+static char *
+s_nested_field (fed_blob_t map, const char *outer, const char *inner)
+{
+    fed_blob_t nested, value;
+    if (fed_print_get (map, outer, &nested) || fed_print_get (nested, inner, &value))
+        return fed_strdup ("-");
+    char *text = fed_print_text (value, 0);
+    if (!*text) {
+        free (text);
+        text = fed_strdup ("-");
+    }
+    return text;
+}
+
+static void
+s_member_row (fed_blob_t member, void *arg)
+{
+    fed_table_t *table = (fed_table_t *) arg;
+    char *name = fed_print_field (member, "name", 0);
+    fed_blob_t value;
+    bool is_self = false;
+    if (fed_print_get (member, "self", &value) == 0) {
+        fed_mpr_t reader;
+        fed_mpr_init (&reader, value.data, value.size);
+        if (fed_mpr_bool (&reader, &is_self))
+            is_self = false;
+    }
+    if (is_self) {
+        char *marked = fed_sprintf ("%s*", name);
+        free (name);
+        name = marked;
+    }
+    fed_table_add (
+        table, fed_print_field (member, "id", 8), name, fed_print_field (member, "state", 0),
+        fed_print_field (member, "incarnation", 0), fed_print_field (member, "endpoint", 0),
+        s_nested_field (member, "location", "region"), s_nested_field (member, "location", "zone"),
+        s_nested_field (member, "location", "site"), fed_print_field (member, "seq", 0));
+}
+
+int
+fed_print_members (FILE *out, fed_blob_t result)
+{
+    fed_table_t *table = fed_table_new ("ID", "NAME", "STATE", "INC", "ENDPOINT", "REGION", "ZONE",
+                                        "SITE", "SEQ", NULL);
+    int rc = fed_print_each (result, s_member_row, table);
+    if (rc == 0)
+        fed_table_print (table, out);
+    fed_table_destroy (&table);
+    return rc;
+}
+
 fed_table_t *
 fed_table_new (const char *header, ...)
 {

@@ -38,6 +38,13 @@ char *fed_print_time (uint64_t ms);
 //  Returns 0, or FED_MALFORMED when it is not a map.
 int fed_print_kv (FILE *out, fed_blob_t map);
 
+//  Prints a members result (an array of member maps, doc/protocol.md §3.4)
+//  as a table: ID (first 8 chars), NAME (with '*' after this node's),
+//  STATE, INC, ENDPOINT, REGION, ZONE, SITE, SEQ. A missing or nil field
+//  shows as "-", so older nodes' smaller maps print too. Returns 0, or
+//  FED_MALFORMED when result is not an array.
+int fed_print_members (FILE *out, fed_blob_t result);
+
 typedef struct fed_table_t fed_table_t;
 
 //  A table with columns named by the NULL-terminated list of headers (at

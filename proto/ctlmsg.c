@@ -183,6 +183,22 @@ fed_ctl_arg_map (fed_ctl_request_t *request, const char *name, fed_blob_t *value
 }
 
 int
+fed_ctl_arg_array (fed_ctl_request_t *request, const char *name, fed_blob_t *value, fed_err_t *err)
+{
+    fed_ctl_arg_t *arg = s_find (request, name);
+    if (!arg)
+        return 1;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, arg->value.data, arg->value.size);
+    if (fed_mpr_peek (&reader) != FED_MP_ARRAY) {
+        fed_err_set (err, 0, "argument '%s' must be an array", name);
+        return -1;
+    }
+    *value = arg->value;
+    return 0;
+}
+
+int
 fed_ctl_args_all_used (const fed_ctl_request_t *request, fed_err_t *err)
 {
     for (size_t i = 0; i < request->arg_count; i++)

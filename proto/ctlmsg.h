@@ -58,6 +58,11 @@ int fed_ctl_arg_bin (fed_ctl_request_t *request, const char *name, size_t size, 
 //  A map: *value gets its raw msgpack bytes.
 int fed_ctl_arg_map (fed_ctl_request_t *request, const char *name, fed_blob_t *value,
                      fed_err_t *err) FED_MUST_USE;
+//  An array: *value gets its raw msgpack bytes (read its elements with
+//  proto/mpread.h; the request decoder has already checked that they lie
+//  within the frame).
+int fed_ctl_arg_array (fed_ctl_request_t *request, const char *name, fed_blob_t *value,
+                       fed_err_t *err) FED_MUST_USE;
 
 //  After the getters: -1 with err naming the first argument no getter read
 //  ("unknown argument 'x' for 'status'"), else 0.

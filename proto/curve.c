@@ -177,10 +177,10 @@ s_zap_request (zap_actor_t *self)
             if (s_pending_admit (self, bucket, domain, zframe_data (credentials), pending_id))
                 user_id = pending_id;
             else {
-                //  300, a temporary failure (RFC 27): libzmq drops the
-                //  client without an ERROR command, and the client tries
-                //  again at its reconnect interval, by when a token may be
-                //  back.
+                //  300, a temporary failure: libzmq 4.3 then sends no ERROR
+                //  and drops the connection at the handshake timeout, after
+                //  which the client reconnects by itself. (After a 400 it
+                //  never retries that connection.)
                 status = "300";
                 text = "pending handshakes over the rate: try again later";
             }
@@ -297,7 +297,9 @@ s_zap_actor (zsock_t *pipe, void *arg)
 {
     zap_actor_t self = {pipe, zsock_new (ZMQ_REP), zhash_new (), zhash_new (), 0, 0, 0, 0};
     int rc = zsock_bind (self.handler, ZAP_ENDPOINT);
-    zsock_signal (pipe, rc == 0 ? 0 : 1);
+    //  zactor_new swallows the first signal's status: say it again.
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "i", rc == 0 ? 0 : -1);
     if (rc == 0) {
         zpoller_t *poller = zpoller_new (pipe, self.handler, NULL);
         while (true) {
@@ -322,10 +324,10 @@ fed_zap_new (fed_err_t *err)
 {
     fed_zap_t *self = (fed_zap_t *) fed_calloc (1, sizeof (fed_zap_t));
     self->actor = zactor_new (s_zap_actor, NULL);
-    //  zactor_new waited for the signal; a failed bind signalled 1, and the
-    //  actor has returned: find out by asking it for its counts.
-    if (zstr_send (self->actor, "COUNTS")
-        || zsock_recv (self->actor, "8888", NULL, NULL, NULL, NULL)) {
+    //  After a failed bind the actor has returned: the pipe has no peer, so
+    //  nothing more may be sent on it (a send would block).
+    int status = -1;
+    if (zsock_recv (self->actor, "i", &status) || status != 0) {
         fed_err_set (err, -1,
                      "cannot start the ZAP handler: %s is already bound in this "
                      "process (one node per process)",

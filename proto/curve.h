@@ -66,12 +66,14 @@ void fed_zap_deny (fed_zap_t *self, const char *domain, const uint8_t curve_key 
 //  key>", at most burst in a row and then rate_per_s a second (a token
 //  bucket on the monotonic clock, full when pending mode starts; a change
 //  of rate keeps the tokens left, capped at the new burst). Beyond that the
-//  handshake is refused (ZAP status 300, a temporary failure: libzmq drops
-//  the client without an ERROR, and the client retries at its reconnect
-//  interval). A burst of 0 counts as 1. rate_per_s 0 turns pending mode off
-//  in domain: unknown keys are refused again. Keys allowed in domain keep
-//  their own User-Id; other domains are not affected. domain is copied.
-//  Takes effect before it returns.
+//  handshake is refused as a temporary failure (ZAP status 300): libzmq
+//  sends the client no ERROR and drops the connection at the handshake
+//  timeout, and the client reconnects by itself, while an unknown key
+//  refused outright (400) is not retried by libzmq. A burst of 0 counts
+//  as 1. rate_per_s 0 turns pending mode off in domain: unknown
+//  keys are refused again. Keys allowed in domain keep their own User-Id;
+//  other domains are not affected. domain is copied. Takes effect before
+//  it returns.
 void fed_zap_set_pending (fed_zap_t *self, const char *domain, uint32_t rate_per_s, uint32_t burst);
 //  Handshakes admitted and refused so far, in all domains (admitted counts
 //  pending admissions too; refused counts those refused over the rate).

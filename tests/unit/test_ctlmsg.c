@@ -266,6 +266,43 @@ test_getters_absent_and_wrong_type (void **state)
     msgpack_sbuffer_destroy (&packed.buffer);
 }
 
+//  fed_ctl_arg_array: the raw bytes of an array, -1 naming the argument for
+//  anything else, 1 when absent.
+static void
+test_arg_array (void **state)
+{
+    packed_t packed;
+    s_begin (&packed);
+    fed_ctl_request_begin (&packed.pk, "members", 3);
+    s_str (&packed, "status");
+    msgpack_pack_array (&packed.pk, 2);
+    s_str (&packed, "alive");
+    s_str (&packed, "dead");
+    s_str (&packed, "empty");
+    msgpack_pack_array (&packed.pk, 0);
+    s_str (&packed, "tags");
+    msgpack_pack_map (&packed.pk, 0);
+    fed_ctl_request_t request;
+    const char *code;
+    fed_err_t err = {0, ""};
+    uint8_t *copy;
+    assert_int_equal (
+        s_decode (packed.buffer.data, packed.buffer.size, &request, &code, &err, &copy), 0);
+    fed_blob_t value;
+    assert_int_equal (fed_ctl_arg_array (&request, "status", &value, &err), 0);
+    const uint8_t expected [] = {0x92, 0xa5, 'a', 'l', 'i', 'v', 'e', 0xa4, 'd', 'e', 'a', 'd'};
+    assert_int_equal (value.size, sizeof expected);
+    assert_memory_equal (value.data, expected, sizeof expected);
+    assert_int_equal (fed_ctl_arg_array (&request, "empty", &value, &err), 0);
+    assert_int_equal (value.size, 1);
+    assert_int_equal (fed_ctl_arg_array (&request, "missing", &value, &err), 1);
+    assert_int_equal (fed_ctl_arg_array (&request, "tags", &value, &err), -1);
+    assert_contains (err.text, "argument 'tags' must be an array");
+    assert_int_equal (fed_ctl_args_all_used (&request, &err), 0);
+    free (copy);
+    msgpack_sbuffer_destroy (&packed.buffer);
+}
+
 static void
 test_refuses_wrong_shape (void **state)
 {
@@ -659,6 +696,7 @@ main (void)
         cmocka_unit_test (test_request_round_trip),
         cmocka_unit_test (test_request_no_arguments),
         cmocka_unit_test (test_getters_absent_and_wrong_type),
+        cmocka_unit_test (test_arg_array),
         cmocka_unit_test (test_refuses_wrong_shape),
         cmocka_unit_test (test_refuses_bad_command),
         cmocka_unit_test (test_refuses_bad_arguments),
