@@ -22,8 +22,8 @@
     proto/curve.h admitting the client's key there, as a node's sockets
     are. Every socket carries fed_socket_defaults, so the only difference
     between the two runs is the mechanism. The process has two libzmq I/O
-    threads, so that each end of a connection has its own, as two nodes
-    would.
+    threads and each end of a connection is pinned to one of them
+    (ZMQ_AFFINITY), as two nodes would each have their own.
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -92,7 +92,8 @@ s_stats (double *samples, size_t count, double *median, double *p99)
 }
 
 //  A socket with the node's options; a CURVE server or client when keys is
-//  set. Caller destroys it.
+//  set; the server on the second I/O thread, the client on the first.
+//  Caller destroys it.
 static zsock_t *
 s_socket (int type, const keys_t *keys, bool server)
 {
@@ -102,6 +103,10 @@ s_socket (int type, const keys_t *keys, bool server)
         fed_curve_server (sock, keys->server_secret, keys->server_public, DOMAIN);
     else if (keys)
         fed_curve_client (sock, keys->client_secret, keys->client_public, keys->server_public);
+    //  Each end on an I/O thread of its own, as in two nodes; left to
+    //  libzmq, both ends of a run may share one, which moves the round trip
+    //  by half between runs.
+    zsock_set_affinity (sock, server ? 2 : 1);
     zsock_set_sndtimeo (sock, TIMEOUT_MS);
     zsock_set_rcvtimeo (sock, TIMEOUT_MS);
     return sock;
@@ -270,8 +275,7 @@ main (void)
     fflush (stdout);
 
     //  Both connections are up at once and take turns in blocks, so that
-    //  both see the same machine: on a shared 2-vCPU guest the median moves
-    //  by half between runs, far more than the CURVE cost.
+    //  both see the same load from whatever else runs on the machine.
     latency_t null_rt, curve_rt;
     s_latency_open (&null_rt, NULL);
     s_latency_open (&curve_rt, &keys);
