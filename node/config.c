@@ -1458,6 +1458,16 @@ fed_config_check (const fed_config_t *self, fed_err_t *err)
         fed_err_set (err, 0, "%s", problem);
         return -1;
     }
+    //  A probe must time out within its interval, or the indirect probes
+    //  (sent at the timeout) never run before the member is suspected.
+    if (self->gossip.probe_timeout_ms >= self->gossip.probe_interval_ms) {
+        fed_err_set (err, 0,
+                     "gossip.probe_timeout (%lld ms) must be shorter than gossip.probe_interval "
+                     "(%lld ms); half of it is usual",
+                     (long long) self->gossip.probe_timeout_ms,
+                     (long long) self->gossip.probe_interval_ms);
+        return -1;
+    }
     return 0;
 }
 

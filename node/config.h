@@ -177,7 +177,8 @@ int fed_config_set (fed_config_t *self, const char *key, const char *value,
 int fed_config_add_seed (fed_config_t *self, const char *seed, fed_err_t *err) FED_MUST_USE;
 
 //  Checks the rules that span keys and that fed_config_set cannot check one
-//  flag at a time (today: node.lat and node.lon come together). Call it once
+//  flag at a time (node.lat and node.lon come together;
+//  gossip.probe_timeout is shorter than gossip.probe_interval). Call it once
 //  after the last fed_config_set. Returns 0, or -1 with err set.
 int fed_config_check (const fed_config_t *self, fed_err_t *err) FED_MUST_USE;
 

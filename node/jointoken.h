@@ -30,6 +30,14 @@ extern "C" {
 int fed_jointoken_check (fed_evlog_t *log, const char *token, size_t size, int64_t now_ms,
                          char id [FED_JOINTOKEN_ID_MAX + 1], fed_err_t *err) FED_MUST_USE;
 
+//  May a join token admit key? Not when the trust view holds a record for
+//  it (it is trusted already, or was removed: a token must not undo an
+//  admin's removal) or for its twin (the other ed25519 key with the same
+//  CURVE key, which would re-admit that key's holder). Returns 0, or -1
+//  with err->text saying which, in words safe to send to the joiner.
+int fed_jointoken_key_admissible (fed_evlog_t *log, const uint8_t key [32],
+                                  fed_err_t *err) FED_MUST_USE;
+
 #ifdef __cplusplus
 }
 #endif

@@ -490,7 +490,8 @@ s_admit (fed_peer_t *self, const uint8_t curve [32], const fed_wire_hello_t *hel
                      "(start with --join-token, from `fedctl token create` on a member)");
     else if (fed_jointoken_check (self->node->log, hello->token.ptr, hello->token.size,
                                   fed_wall_ms (), id, &err)
-             == 0) {
+                 == 0
+             && fed_jointoken_key_admissible (self->node->log, hello->id, &err) == 0) {
         //  Trust the key cluster-wide: trust.added replicates like any event.
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);

@@ -13,6 +13,7 @@
 
 #define FORWARDS_MAX 64 //  PING_REQs relayed at once
 #define PIGGYBACK_MAX FED_WIRE_UPDATES_MAX
+#define STALL_MIN_MS 50 //  smallest gap between ticks taken as a stall
 
 typedef struct {
     fed_member_t pub;         //  what callers see
@@ -437,7 +438,11 @@ s_check_stall (fed_swim_t *self, int64_t now_ms)
 {
     int64_t gap = now_ms - self->last_tick_ms;
     self->last_tick_ms = now_ms;
-    if (gap <= self->options.probe_timeout_ms)
+    //  Below STALL_MIN_MS a late tick is the loop being busy, not a stall.
+    int64_t threshold = self->options.probe_timeout_ms;
+    if (threshold < STALL_MIN_MS)
+        threshold = STALL_MIN_MS;
+    if (gap <= threshold)
         return;
     self->stats.stalls++;
     fed_warn ("swim: this node stalled for %lld ms; postponing suspicions and voiding the probe "
@@ -499,7 +504,11 @@ fed_swim_tick (fed_swim_t *self, int64_t now_ms)
         }
     }
     if (!self->probing && now_ms >= self->next_probe_ms) {
-        self->next_probe_ms = now_ms + self->options.probe_interval_ms;
+        //  Keep the schedule: counted from when the probe was due, not from
+        //  this tick, so ticks never add up to a slower probe rate.
+        self->next_probe_ms += self->options.probe_interval_ms;
+        if (self->next_probe_ms <= now_ms)
+            self->next_probe_ms = now_ms + self->options.probe_interval_ms;
         member_t *target = s_next_target (self);
         if (target) {
             self->probing = true;

@@ -18,8 +18,8 @@
     by PING_REQs through indirect_probes other members; no ACK by the end of
     the probe interval makes the member suspect. A suspect not refuted
     within suspicion_timeout becomes dead. A node that finds itself
-    stalled (a tick arriving long after the last one: SIGSTOP, swap, a
-    blocked thread) delays its running suspicions by the stall and voids the
+    stalled (a tick arriving more than max(probe_timeout, 50 ms) after the
+    last one: SIGSTOP, swap, a blocked thread) delays its running suspicions by the stall and voids the
     probe in flight, so its own lateness never kills a healthy member
     (Lifeguard's local health awareness, in its simplest form).
 
@@ -45,6 +45,7 @@ typedef struct {
     uint32_t indirect_probes;     //  PING_REQ fan-out (k)
     uint32_t retransmit_mult;     //  lambda in lambda·log2(N+1) retransmissions
     int64_t sync_interval_ms;     //  full-state MEMBERS to one member; 0 = never
+                                  //  (the node's config allows 100 ms..1 d)
 } fed_swim_options_t;
 
 //  A member's location, as its HELLO gave it. Owned by the table.

@@ -80,8 +80,9 @@ wait_all() {
 dead_declared() { cat "$work"/n*.out | grep -c "swim: $1 (.*without refuting: dead" ; }
 
 # --- five nodes join through one seed -------------------------------------
-start 1
-for i in 2 3 4 5; do start $i --seed "${seed[1]}"; done
+start 1 --region eu-west
+start 2 --seed "${seed[1]}" --region eu-east --zone b
+for i in 3 4 5; do start $i --seed "${seed[1]}" --region us-east; done
 joined=1
 for i in 1 2 3 4 5; do
     for j in 1 2 3 4 5; do
@@ -95,6 +96,20 @@ fi
 for i in 1 2 3 4 5; do
     expect "n$i lists 5 members" 5 "$(states $i | wc -w)"
 done
+
+# Serf-style filters: by state, and by tag with an anchored regexp.
+names() {
+    "$fedctl" --data-dir "$work/n1" --timeout 2s members --json "$@" 2>/dev/null |
+        $python -c 'import json,sys; print(" ".join(sorted(m["name"] for m in json.load(sys.stdin))))'
+}
+expect "members --tag region=eu.* picks the eu nodes" "n1 n2" "$(names --tag 'region=eu.*')"
+expect "members --tag region=eu is anchored (no eu-west)" "" "$(names --tag 'region=eu')"
+expect "members --tag with a label" "n2" "$(names --tag 'region=eu-.*' --tag 'zone=b')"
+expect "members --status alive lists all five" "n1 n2 n3 n4 n5" "$(names --status alive)"
+expect "members --status dead lists none yet" "" "$(names --status dead)"
+out=$("$fedctl" --data-dir "$work/n1" members --tag 'region=(' 2>&1); rc=$?
+expect "a bad tag regexp is a usage error" 2 "$rc"
+contains "and names the tag" "region" "$out"
 
 # --- kill -9: dead everywhere within the documented bound ------------------
 bound_s=$(( (suspicion_ms + (2 * 5 + 2) * probe_ms + 999) / 1000 ))

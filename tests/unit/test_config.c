@@ -14,6 +14,8 @@
 #include <math.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "config.h"
 
 //  Two keys the tests use: bytes 0..31 and 32..63, as Z85 and hex.
@@ -567,6 +569,14 @@ test_set (void **state)
                          "key 'node.lat' is set without 'node.lon'; lat and lon come "
                          "together");
     assert_int_equal (fed_config_set (config, "node.lat", "~", &err), 0);
+    assert_int_equal (fed_config_check (config, &err), 0);
+    //  A probe timeout as long as the probe interval leaves no room for
+    //  indirect probes.
+    assert_int_equal (fed_config_set (config, "gossip.probe_interval", "1s", &err), 0);
+    assert_int_equal (fed_config_set (config, "gossip.probe_timeout", "1s", &err), 0);
+    assert_int_equal (fed_config_check (config, &err), -1);
+    assert_contains (err.text, "gossip.probe_timeout (1000 ms) must be shorter than");
+    assert_int_equal (fed_config_set (config, "gossip.probe_timeout", "400ms", &err), 0);
     assert_int_equal (fed_config_check (config, &err), 0);
     fed_config_destroy (&config);
 }

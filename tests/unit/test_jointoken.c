@@ -244,6 +244,52 @@ test_used_up (void **state)
     s_expect (self, "fedtok-000000dd-s", 1000, NULL);
 }
 
+//  Appends trust.removed for the key of fill.
+static void
+s_remove (fixture_t *self, uint8_t fill)
+{
+    fed_identity_t *key = fed_test_identity (fill);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    s_pack_str (&pk, "key");
+    msgpack_pack_bin_with_body (&pk, fed_identity_public (key), 32);
+    fed_err_t err;
+    assert_int_equal (
+        fed_evlog_append (self->log, "trust.removed", body.data, body.size, NULL, &err), 0);
+    msgpack_sbuffer_destroy (&body);
+    fed_identity_destroy (&key);
+}
+
+static void
+test_key_admissible (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    fed_err_t err = {0, ""};
+    fed_identity_t *fresh = fed_test_identity (60);
+    assert_int_equal (fed_jointoken_key_admissible (self->log, fed_identity_public (fresh), &err),
+                      0);
+    //  Admitted once (trust.added): already trusted.
+    s_use (self, "000000ee", 60);
+    assert_int_equal (fed_jointoken_key_admissible (self->log, fed_identity_public (fresh), &err),
+                      -1);
+    assert_contains (err.text, "already trusted");
+    //  Removed by an admin: a token must not bring it back.
+    s_remove (self, 60);
+    assert_int_equal (fed_jointoken_key_admissible (self->log, fed_identity_public (fresh), &err),
+                      -1);
+    assert_contains (err.text, "was removed from the cluster");
+    //  Its twin (sign bit flipped: the same CURVE key) is refused too.
+    uint8_t twin [32];
+    memcpy (twin, fed_identity_public (fresh), 32);
+    twin [31] ^= 0x80;
+    assert_int_equal (fed_jointoken_key_admissible (self->log, twin, &err), -1);
+    assert_contains (err.text, "shares its CURVE key");
+    fed_identity_destroy (&fresh);
+}
+
 int
 main (void)
 {
@@ -255,6 +301,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_expired, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_revoked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_used_up, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_key_admissible, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
