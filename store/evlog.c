@@ -280,6 +280,9 @@ fed_evlog_open (const char *path, const fed_evlog_options_t *options, fed_err_t 
     rocksdb_options_set_paranoid_checks (self->db_options, 1);
     rocksdb_options_set_keep_log_file_num (self->db_options, 4);
     rocksdb_options_set_info_log_level (self->db_options, 2); //  warn
+    //  RocksDB starts this many threads per column family on every open, even
+    //  with no table file to open (16 by default: 75 threads per restart).
+    rocksdb_options_set_max_file_opening_threads (self->db_options, 2);
     for (int i = 0; i < CF_COUNT; i++) {
         self->cf_options [i] = rocksdb_options_create_copy (self->db_options);
         if (i == CF_VIEWS)
