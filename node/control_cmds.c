@@ -40,18 +40,18 @@ s_no_unknown_args (fed_call_t *call)
     return 0;
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
+void
+fed_call_pack_str (msgpack_packer *pk, const char *text)
 {
     msgpack_pack_str_with_body (pk, text, strlen (text));
 }
 
-static void
-s_pack_kv (msgpack_packer *pk, const char *key, const char *value)
+void
+fed_call_pack_kv (msgpack_packer *pk, const char *key, const char *value)
 {
-    s_pack_str (pk, key);
+    fed_call_pack_str (pk, key);
     if (value && *value)
-        s_pack_str (pk, value);
+        fed_call_pack_str (pk, value);
     else
         msgpack_pack_nil (pk);
 }
@@ -64,7 +64,7 @@ s_pack_members (msgpack_packer *pk, const uint8_t *body, size_t size, const char
 {
     for (size_t i = 0; i < count; i++) {
         fed_blob_t member;
-        s_pack_str (pk, names [i]);
+        fed_call_pack_str (pk, names [i]);
         if (fed_coreviews_member (body, size, names [i], &member) == 0)
             fed_call_pack_raw (pk, member.data, member.size);
         else
@@ -86,34 +86,35 @@ s_status (fed_call_t *call)
     size_t origins = fed_evlog_version_vector (node->log, &entries);
     free (entries);
     msgpack_pack_map (pk, 14);
-    s_pack_kv (pk, "id", fed_identity_id (node->identity));
-    s_pack_kv (pk, "curve", fed_identity_curve_public_z85 (node->identity));
-    s_pack_kv (pk, "name",
-               *config->node.name ? config->node.name : fed_identity_short_id (node->identity));
-    s_pack_kv (pk, "version", fed_node_version ());
-    s_pack_str (pk, "uptime_ms");
+    fed_call_pack_kv (pk, "id", fed_identity_id (node->identity));
+    fed_call_pack_kv (pk, "curve", fed_identity_curve_public_z85 (node->identity));
+    fed_call_pack_kv (pk, "name",
+                      *config->node.name ? config->node.name
+                                         : fed_identity_short_id (node->identity));
+    fed_call_pack_kv (pk, "version", fed_node_version ());
+    fed_call_pack_str (pk, "uptime_ms");
     msgpack_pack_int64 (pk, fed_wall_ms () - node->started_ms);
-    s_pack_kv (pk, "data_dir", config->data_dir);
-    s_pack_kv (pk, "durability", config->durability_sync ? "sync" : "wal");
-    s_pack_str (pk, "events");
+    fed_call_pack_kv (pk, "data_dir", config->data_dir);
+    fed_call_pack_kv (pk, "durability", config->durability_sync ? "sync" : "wal");
+    fed_call_pack_str (pk, "events");
     msgpack_pack_uint64 (pk, fed_evlog_count (node->log));
-    s_pack_str (pk, "origins");
+    fed_call_pack_str (pk, "origins");
     msgpack_pack_uint64 (pk, origins);
-    s_pack_str (pk, "seq");
+    fed_call_pack_str (pk, "seq");
     msgpack_pack_uint64 (pk, fed_evlog_seq (node->log, fed_identity_public (node->identity)));
-    s_pack_str (pk, "pending");
+    fed_call_pack_str (pk, "pending");
     msgpack_pack_uint64 (pk, fed_evlog_pending (node->log));
-    s_pack_str (pk, "location");
+    fed_call_pack_str (pk, "location");
     msgpack_pack_map (pk, 3);
-    s_pack_kv (pk, "region", config->node.region);
-    s_pack_kv (pk, "zone", config->node.zone);
-    s_pack_kv (pk, "site", config->node.site);
-    s_pack_str (pk, "endpoints");
+    fed_call_pack_kv (pk, "region", config->node.region);
+    fed_call_pack_kv (pk, "zone", config->node.zone);
+    fed_call_pack_kv (pk, "site", config->node.site);
+    fed_call_pack_str (pk, "endpoints");
     msgpack_pack_map (pk, 3);
-    s_pack_kv (pk, "peer", config->listen.peer);
-    s_pack_kv (pk, "control", fed_control_endpoint (node->control));
-    s_pack_kv (pk, "advertise", config->listen.advertise);
-    s_pack_kv (pk, "role", fed_role_name (call->role));
+    fed_call_pack_kv (pk, "peer", config->listen.peer);
+    fed_call_pack_kv (pk, "control", fed_control_endpoint (node->control));
+    fed_call_pack_kv (pk, "advertise", config->listen.advertise);
+    fed_call_pack_kv (pk, "role", fed_role_name (call->role));
     return 0;
 }
 
@@ -174,7 +175,7 @@ s_metrics (fed_call_t *call)
     fed_metrics_set (metrics, "fednode_uptime_seconds", "",
                      (double) (fed_wall_ms () - node->started_ms) / 1000.0);
     char *text = fed_metrics_render (metrics);
-    s_pack_str (call->pk, text);
+    fed_call_pack_str (call->pk, text);
     free (text);
     return 0;
 }
@@ -297,13 +298,13 @@ s_events_tail (fed_call_t *call)
     if (tail.count == 0 && wait_ms > 0 && at_end)
         call->wait_ms = (int64_t) wait_ms; //  park: nothing yet
     msgpack_pack_map (call->pk, 2);
-    s_pack_str (call->pk, "events");
+    fed_call_pack_str (call->pk, "events");
     msgpack_pack_array (call->pk, (uint32_t) tail.count);
     fed_call_pack_raw (call->pk, tail.items.data, tail.items.size);
-    s_pack_str (call->pk, "cursor");
+    fed_call_pack_str (call->pk, "cursor");
     char cursor_text [24];
     snprintf (cursor_text, sizeof cursor_text, "%llu", (unsigned long long) cursor);
-    s_pack_str (call->pk, cursor_text);
+    fed_call_pack_str (call->pk, cursor_text);
     msgpack_sbuffer_destroy (&tail.items);
     return 0;
 }
@@ -339,9 +340,9 @@ s_append_and_reply (fed_call_t *call, const char *type, const void *body, size_t
     if (fed_node_append_local (call->node, type, body, size, &seq, id, &err))
         return fed_call_fail (call, "failed", "%s", err.text);
     msgpack_pack_map (call->pk, 2);
-    s_pack_str (call->pk, "id");
+    fed_call_pack_str (call->pk, "id");
     msgpack_pack_bin_with_body (call->pk, id, 32);
-    s_pack_str (call->pk, "seq");
+    fed_call_pack_str (call->pk, "seq");
     msgpack_pack_uint64 (call->pk, seq);
     return 0;
 }
@@ -381,11 +382,11 @@ s_trust_list (fed_call_t *call)
     msgpack_pack_array (call->pk, (uint32_t) count);
     for (size_t i = 0; i < count; i++) {
         msgpack_pack_map (call->pk, 4);
-        s_pack_str (call->pk, "key");
+        fed_call_pack_str (call->pk, "key");
         msgpack_pack_bin_with_body (call->pk, entries [i].key, 32);
-        s_pack_kv (call->pk, "role", fed_role_name (entries [i].role));
-        s_pack_kv (call->pk, "name", entries [i].name);
-        s_pack_kv (call->pk, "source", fed_trust_source_name (entries [i].source));
+        fed_call_pack_kv (call->pk, "role", fed_role_name (entries [i].role));
+        fed_call_pack_kv (call->pk, "name", entries [i].name);
+        fed_call_pack_kv (call->pk, "source", fed_trust_source_name (entries [i].source));
     }
     return 0;
 }
@@ -448,11 +449,11 @@ s_trust_add (fed_call_t *call)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, name ? 3 : 2);
-    s_pack_str (&pk, "key");
+    fed_call_pack_str (&pk, "key");
     msgpack_pack_bin_with_body (&pk, key, 32);
-    s_pack_kv (&pk, "role", role_name);
+    fed_call_pack_kv (&pk, "role", role_name);
     if (name) {
-        s_pack_str (&pk, "name");
+        fed_call_pack_str (&pk, "name");
         msgpack_pack_str_with_body (&pk, name, name_size);
     }
     rc = s_append_and_reply (call, "trust.added", body.data, body.size);
@@ -481,7 +482,7 @@ s_trust_remove (fed_call_t *call)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    s_pack_str (&pk, "key");
+    fed_call_pack_str (&pk, "key");
     msgpack_pack_bin_with_body (&pk, key, 32);
     rc = s_append_and_reply (call, "trust.removed", body.data, body.size);
     msgpack_sbuffer_destroy (&body);
@@ -526,20 +527,20 @@ s_token_create (fed_call_t *call)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 5);
-    s_pack_kv (&pk, "id", id);
-    s_pack_str (&pk, "hash");
+    fed_call_pack_kv (&pk, "id", id);
+    fed_call_pack_str (&pk, "hash");
     msgpack_pack_bin_with_body (&pk, hash, 32);
-    s_pack_str (&pk, "name");
+    fed_call_pack_str (&pk, "name");
     if (name)
         msgpack_pack_str_with_body (&pk, name, name_size);
     else
         msgpack_pack_nil (&pk);
-    s_pack_str (&pk, "expires");
+    fed_call_pack_str (&pk, "expires");
     if (expires)
         msgpack_pack_int64 (&pk, expires);
     else
         msgpack_pack_nil (&pk);
-    s_pack_str (&pk, "uses");
+    fed_call_pack_str (&pk, "uses");
     if (has_uses == 0)
         msgpack_pack_uint64 (&pk, uses);
     else
@@ -552,9 +553,9 @@ s_token_create (fed_call_t *call)
     msgpack_sbuffer_destroy (&body);
     if (rc == 0) {
         msgpack_pack_map (call->pk, 3);
-        s_pack_kv (call->pk, "token", token);
-        s_pack_kv (call->pk, "id", id);
-        s_pack_str (call->pk, "expires");
+        fed_call_pack_kv (call->pk, "token", token);
+        fed_call_pack_kv (call->pk, "id", id);
+        fed_call_pack_str (call->pk, "expires");
         if (expires)
             msgpack_pack_int64 (call->pk, expires);
         else
@@ -595,7 +596,7 @@ s_token_item (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
     msgpack_pack_map (&self->pk, 5);
     static const char *const fields [] = {"id", "name", "expires", "uses"};
     s_pack_members (&self->pk, body, body_size, fields, 4);
-    s_pack_str (&self->pk, "revoked");
+    fed_call_pack_str (&self->pk, "revoked");
     if (revoked)
         msgpack_pack_true (&self->pk);
     else
@@ -648,7 +649,7 @@ s_token_revoke (fed_call_t *call)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    s_pack_str (&pk, "id");
+    fed_call_pack_str (&pk, "id");
     msgpack_pack_str_with_body (&pk, id, id_size);
     rc = s_append_and_reply (call, "token.revoked", body.data, body.size);
     msgpack_sbuffer_destroy (&body);

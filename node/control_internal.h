@@ -42,6 +42,11 @@ extern const size_t fed_command_count;
 //  The message may be formatted from call->err.text itself.
 int fed_call_fail (fed_call_t *call, const char *code, const char *format, ...) FED_PRINTF (3, 4);
 
+//  Packs a string.
+void fed_call_pack_str (msgpack_packer *pk, const char *text);
+//  Packs key: value, value nil when NULL or empty.
+void fed_call_pack_kv (msgpack_packer *pk, const char *key, const char *value);
+
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);
 

@@ -11,44 +11,28 @@
 #include <string.h>
 
 static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
-static void
-s_pack_text (msgpack_packer *pk, const char *key, const char *value)
-{
-    s_pack_str (pk, key);
-    if (value && *value)
-        s_pack_str (pk, value);
-    else
-        msgpack_pack_nil (pk);
-}
-
-static void
 s_pack_location (msgpack_packer *pk, const fed_member_t *member)
 {
     const fed_location_t *location = &member->location;
     msgpack_pack_map (pk, 6);
-    s_pack_text (pk, "region", location->region);
-    s_pack_text (pk, "zone", location->zone);
-    s_pack_text (pk, "site", location->site);
-    s_pack_str (pk, "lat");
+    fed_call_pack_kv (pk, "region", location->region);
+    fed_call_pack_kv (pk, "zone", location->zone);
+    fed_call_pack_kv (pk, "site", location->site);
+    fed_call_pack_str (pk, "lat");
     if (location->has_lat)
         msgpack_pack_double (pk, location->lat);
     else
         msgpack_pack_nil (pk);
-    s_pack_str (pk, "lon");
+    fed_call_pack_str (pk, "lon");
     if (location->has_lon)
         msgpack_pack_double (pk, location->lon);
     else
         msgpack_pack_nil (pk);
-    s_pack_str (pk, "labels");
+    fed_call_pack_str (pk, "labels");
     msgpack_pack_map (pk, (uint32_t) location->label_count);
     for (size_t i = 0; i < location->label_count; i++) {
-        s_pack_str (pk, location->label_keys [i]);
-        s_pack_str (pk, location->label_values [i]);
+        fed_call_pack_str (pk, location->label_keys [i]);
+        fed_call_pack_str (pk, location->label_values [i]);
     }
 }
 
@@ -58,22 +42,22 @@ s_pack_member (msgpack_packer *pk, fed_node_t *node, const fed_member_t *member)
     char id [41];
     fed_z85_encode_key (id, member->id);
     msgpack_pack_map (pk, 9);
-    s_pack_text (pk, "id", id);
-    s_pack_text (pk, "name", member->name);
-    s_pack_text (pk, "state", fed_wire_state_name (member->state));
-    s_pack_str (pk, "incarnation");
+    fed_call_pack_kv (pk, "id", id);
+    fed_call_pack_kv (pk, "name", member->name);
+    fed_call_pack_kv (pk, "state", fed_wire_state_name (member->state));
+    fed_call_pack_str (pk, "incarnation");
     msgpack_pack_uint64 (pk, member->incarnation);
-    s_pack_text (pk, "endpoint", member->endpoint);
-    s_pack_str (pk, "self");
+    fed_call_pack_kv (pk, "endpoint", member->endpoint);
+    fed_call_pack_str (pk, "self");
     if (member->is_self)
         msgpack_pack_true (pk);
     else
         msgpack_pack_false (pk);
-    s_pack_str (pk, "since_ms");
+    fed_call_pack_str (pk, "since_ms");
     msgpack_pack_int64 (pk, member->since_wall_ms);
-    s_pack_str (pk, "seq");
+    fed_call_pack_str (pk, "seq");
     msgpack_pack_uint64 (pk, fed_evlog_seq (node->log, member->id));
-    s_pack_str (pk, "location");
+    fed_call_pack_str (pk, "location");
     s_pack_location (pk, member);
 }
 
