@@ -10,8 +10,12 @@
 # trust.added for them and counts each refusal. A node U that M trusts but
 # S does not keeps running in M's cluster and keeps talking to S: S never
 # takes it as a member, nor its events. A node B that hears from another
-# node X before its first tick still says HELLO to its seed S. S serves M
-# throughout and every node stops cleanly. Ends with "# N checks, M failed".
+# node X before its first tick still says HELLO to its seed S. Then
+# raw_peer.py, a peer written from the protocol document alone, feeds S
+# raw TCP garbage, silent connections, pending and trusted keys breaking
+# the rules, malformed and oversized frames and false news, when
+# /usr/bin/python3 has zmq and msgpack. S serves M throughout and
+# every node stops cleanly. Ends with "# N checks, M failed".
 #
 # Checks of behaviour a known bug breaks are marked `bug NAME`; while NAME
 # is in FED_KNOWN_BUGS (default: the list below) such a check that fails is
@@ -31,9 +35,13 @@ work=$(mktemp -d /tmp/fed-test-join.XXXXXX)
 #   str, so every real token is refused as "unknown join token".
 # error-overflow: node/peer.c s_on_error writes a 40-char Z85 key into
 #   char who[16]: any ERROR a node receives smashes its stack.
+# pending-hellos: node/peer.c takes every HELLO on a pending connection as
+#   a join attempt, not only the first.
+# incarnation-wrap: node/swim.c s_apply_self refutes a suspicion at
+#   incarnation 2^64-1 by wrapping its own incarnation to 0.
 # seed-hello: node/peer.c says HELLO to the seeds only when the first
 #   tick finds the node alone; a node some peer greets first never does.
-known_today="token-hash error-overflow seed-hello"
+known_today="token-hash error-overflow pending-hellos incarnation-wrap seed-hello"
 export FED_KNOWN_BUGS="${FED_KNOWN_BUGS-$known_today}"
 known=0
 # bug NAME CHECK ARGS...: runs the check (expect, contains, lacks ...).
@@ -317,6 +325,27 @@ bug seed-hello expect "B lists S alive" "alive" "$(state B "${id[S]}")"
 expect "B lists X alive" "alive" "$(state B "${id[X]}")"
 stop X
 stop B
+
+# --- hostile peer ---------------------------------------------------------------------
+# raw_peer GROUP: raw_peer.py against S; its lines indented.
+raw_peer() {
+    local start rc out
+    start=$(now_ms)
+    out=$(timeout 60 /usr/bin/python3 "$here/raw_peer.py" "$work/S" "tcp://127.0.0.1:$base" \
+          "$fedctl" "$handshake_ms" "$work/raw" "$1" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | sed 's/^/    /'
+    expect "raw_peer.py $1 (from doc/protocol.md alone) passes in $(($(now_ms) - start)) ms" \
+        "0" "$rc"
+}
+python=no
+/usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null && python=yes
+if [ $python = yes ]; then
+    mkdir -p "$work/raw"
+    raw_peer hostile
+else
+    echo "skip - raw_peer.py: /usr/bin/python3 lacks zmq or msgpack (python3-zmq, python3-msgpack)"
+fi
 
 # --- S served its members throughout ---------------------------------------------------
 expect "S still answers status" "0" "$(ctl S status >/dev/null 2>&1; echo $?)"
