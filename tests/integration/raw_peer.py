@@ -2,12 +2,12 @@
 """tests/integration/raw_peer.py: a hostile peer for fednode's peer endpoint,
 written from doc/protocol.md section 4 alone (no code of the project).
 
-    raw_peer.py DATA_DIR PEER_ENDPOINT FEDCTL HANDSHAKE_MS WORK_DIR hostile
+    raw_peer.py DATA_DIR PEER_ENDPOINT FEDCTL HANDSHAKE_MS WORK_DIR GROUP
 
 DATA_DIR is a running node's data dir: its node.key gives the CURVE server
 key to pin, its admin.key lets FEDCTL read members and metrics and trust the
 test's own keys (made in WORK_DIR) as peers. HANDSHAKE_MS is the node's
-limits.handshake_timeout. The group of checks, hostile, is:
+limits.handshake_timeout. GROUP is one of:
 
   hostile  raw TCP garbage and silent connections (closed, the second
            within the handshake timeout); pending (untrusted) CURVE keys
@@ -20,6 +20,8 @@ limits.handshake_timeout. The group of checks, hostile, is:
            itself; a member whose connection the node opens (its HELLO and
            PING as the document says, malformed answers counted); a flood of
            pending handshakes (rate-limited).
+  errors   a well-formed ERROR from a trusted key, and from a member on the
+           node's own connection to it: never answered, the node carries on.
 
 After each part it checks that the node answers a PING, fedctl status, and
 keeps its members alive. Prints "ok - ..." / "FAIL - ..." lines and exits 1
@@ -865,10 +867,39 @@ def test_member(ctx, node, work, alive_before):
     still_serving(node, "after a member's malformed answers", alive_before)
 
 
+def test_errors(ctx, node, work, alive_before):
+    """ERROR is never answered, from a trusted key or from a member on the
+    node's own connection to it."""
+    with bug("error-overflow"):
+        t = trusted_key(node, work, "trusted-error")
+        peer = Peer(ctx, node, t.curve_public, t.curve_secret)
+        peer.send(pack([1, "ERROR", {"code": "busy", "text": "raw_peer.py says so"}]))
+        expect_quiet("trusted key: a well-formed ERROR", peer)
+        expect_ack("trusted key, after its ERROR", peer, 1)
+        peer.close()
+        still_serving(node, "after an ERROR from a trusted key", alive_before)
+        if node.ctl("status")[0] != 0:
+            fail("the node is down: an ERROR from a member is not tried")
+            return
+
+        key = trusted_key(node, work, "member-error")
+        member = Member(ctx, node, key, "raw-member-error")
+        reply = member.dealer.recv(REPLY_MS)
+        expect_true("the node answers a new member's HELLO with MEMBERS",
+                    is_message(reply, "MEMBERS"), "got %r" % (reply,))
+        hello = member.recv_type("HELLO", REPLY_MS)
+        expect_true("the node connects to a new member", hello is not None, "no HELLO")
+        if hello:
+            member.send(pack([1, "ERROR", {"code": "busy", "text": "raw_peer.py says so"}]))
+            expect_quiet("a member: ERROR on the node's connection to it", member.dealer)
+        member.close()
+        still_serving(node, "after an ERROR from a member", alive_before)
+
+
 def main():
-    if len(sys.argv) != 7 or sys.argv[6] not in ("hostile",):
+    if len(sys.argv) != 7 or sys.argv[6] not in ("hostile", "errors"):
         print("usage: raw_peer.py DATA_DIR PEER_ENDPOINT FEDCTL HANDSHAKE_MS WORK_DIR "
-              "hostile", file=sys.stderr)
+              "hostile|errors", file=sys.stderr)
         return 2
     data_dir, endpoint, fedctl, handshake_ms, work, group = sys.argv[1:]
     node = Node(data_dir, endpoint, fedctl)
@@ -888,6 +919,8 @@ def main():
             test_lies(ctx, node, work, alive_before)
             test_member(ctx, node, work, alive_before)
             test_pending_rate(ctx, node, alive_before)
+        else:
+            test_errors(ctx, node, work, alive_before)
     finally:
         ctx.destroy(linger=0)
     print("# raw_peer %s: %d checks, %d failed, %d known bugs" % (group, checks, failures, known))

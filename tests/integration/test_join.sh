@@ -13,8 +13,8 @@
 # node X before its first tick still says HELLO to its seed S. Then
 # raw_peer.py, a peer written from the protocol document alone, feeds S
 # raw TCP garbage, silent connections, pending and trusted keys breaking
-# the rules, malformed and oversized frames and false news, when
-# /usr/bin/python3 has zmq and msgpack. S serves M throughout and
+# the rules, malformed and oversized frames, false news and ERROR frames,
+# when /usr/bin/python3 has zmq and msgpack. S serves M throughout and
 # every node stops cleanly. Ends with "# N checks, M failed".
 #
 # Checks of behaviour a known bug breaks are marked `bug NAME`; while NAME
@@ -355,6 +355,11 @@ alive=$(ctl S members --json 2>/dev/null | grep -c '"state": "alive"')
 expect "fednode_peers{state=\"alive\"} on S matches its members" "$((alive - 1))" \
     "$(metric S 'fednode_peers{state="alive"}')"
 
+# ERROR frames last: the known bug error-overflow takes S down.
+if [ $python = yes ]; then
+    raw_peer errors
+    bug error-overflow expect "S is still running after the ERROR frames" "yes" "$(still S)"
+fi
 for name in S M J once; do
     running "$name" && stop "$name"
 done
