@@ -143,8 +143,11 @@ gone() { ! running "$1"; }
 answers() { ctl "$1" --timeout 500ms status >/dev/null 2>&1; }
 # NAME's stderr without its info lines: warnings, errors, last words.
 complaints() { grep -v '^[-0-9T:.]*Z I ' "$work/$1.err"; }
-# still NAME: "yes" while NAME runs, else the end of its complaints.
-still() { if running "$1"; then echo yes; else complaints "$1" | tail -5; fi; }
+# still NAME: "yes" while NAME runs, else its last warnings and errors.
+still() {
+    running "$1" && echo yes && return
+    complaints "$1" | grep -e '^[-0-9T:.]*Z [WE] ' -e '^fednode:' -e 'SUMMARY' | tail -3
+}
 # sanitized NAME: "clean", or "sanitizer report" if NAME's stderr has one.
 sanitized() {
     grep -q -e 'Sanitizer' -e 'runtime error:' "$work/$1.err" && echo "sanitizer report" \
