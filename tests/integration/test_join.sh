@@ -153,11 +153,19 @@ sanitized() {
     grep -q -e 'Sanitizer' -e 'runtime error:' "$work/$1.err" && echo "sanitizer report" \
         || echo "clean"
 }
-# stop NAME: SIGTERM; NAME must exit 0 with no sanitizer report.
+# stop NAME: SIGTERM; NAME must exit 0 within 10 s with no sanitizer report.
 stop() {
+    local rc
     kill -TERM "${pid[$1]}"
-    wait "${pid[$1]}"
-    expect "$1 stops with exit 0, no sanitizer report" "0 clean" "$? $(sanitized "$1")"
+    if poll 10 gone "$1"; then
+        wait "${pid[$1]}"
+        rc=$?
+    else
+        kill -KILL "${pid[$1]}"
+        wait "${pid[$1]}"
+        rc="still running 10 s after SIGTERM"
+    fi
+    expect "$1 stops with exit 0, no sanitizer report" "0 clean" "$rc $(sanitized "$1")"
 }
 
 # S trusts M (config); M seeds S and trusts U; U seeds M and trusts S.
