@@ -770,6 +770,29 @@ def test_lies(ctx, node, work, alive_before):
     still_serving(node, "after false news", alive_before)
 
 
+def test_endpoints(ctx, node, work, alive_before):
+    """A HELLO's endpoint is where peers reach the sender, tcp://host:port
+    (protocol 4.3.1): one of another form is not taken, or the node would
+    connect wherever a peer says, on its own host (ipc) or inside its own
+    process (inproc: not tried here, see FED_KNOWN_BUGS in test_join.sh)."""
+    key = trusted_key(node, work, "trusted-ipc-endpoint")
+    peer = Peer(ctx, node, key.curve_public, key.curve_secret)
+    endpoint = "ipc://%s/raw-peer.sock" % work
+    before = node.metrics()
+    peer.send(pack([1, "HELLO", hello_body(key.pk, name="raw-ipc", endpoint=endpoint)]))
+    reply = peer.recv(QUIET_MS)
+    after = node.metrics()
+    with bug("endpoint-form"):
+        expect("a HELLO with endpoint %s is not taken (no MEMBERS)" % endpoint, None,
+               reply[1] if isinstance(reply, list) and len(reply) == 3 else reply)
+        expect("it is dropped and counted", 1,
+               sum(dropped(after, r) - dropped(before, r)
+                   for r in ("malformed", "limit", "type", "version")))
+        expect("and its sender is no member", None, node.members().get(key.id))
+    peer.close()
+    still_serving(node, "after a HELLO with an ipc endpoint", alive_before)
+
+
 # --- a member the node connects to ------------------------------------------------
 
 class Member:
@@ -919,6 +942,7 @@ def main():
             test_lies(ctx, node, work, alive_before)
             test_member(ctx, node, work, alive_before)
             test_pending_rate(ctx, node, alive_before)
+            test_endpoints(ctx, node, work, alive_before)
         else:
             test_errors(ctx, node, work, alive_before)
     finally:

@@ -41,7 +41,10 @@ work=$(mktemp -d /tmp/fed-test-join.XXXXXX)
 #   incarnation 2^64-1 by wrapping its own incarnation to 0.
 # seed-hello: node/peer.c says HELLO to the seeds only when the first
 #   tick finds the node alone; a node some peer greets first never does.
-known_today="token-hash error-overflow pending-hellos incarnation-wrap seed-hello"
+# endpoint-form: node/peer.c takes a HELLO's endpoint whatever its form and
+#   connects there (a member at inproc://zeromq.zap.01 wedges the ZAP
+#   handler until the next handshake, and SIGTERM then hangs).
+known_today="token-hash error-overflow pending-hellos incarnation-wrap seed-hello endpoint-form"
 export FED_KNOWN_BUGS="${FED_KNOWN_BUGS-$known_today}"
 known=0
 # bug NAME CHECK ARGS...: runs the check (expect, contains, lacks ...).
