@@ -1116,7 +1116,7 @@ static const s_field_t s_fields [] = {
     {"node.lat", &s_coord, S_AT (node.lat), "~", -90, 90, 0, NULL},
     {"node.lon", &s_coord, S_AT (node.lon), "~", -180, 180, 0, NULL},
     {"node.labels", &s_labels, S_AT (node.labels), NULL, 0, 0, 0, NULL},
-    {"listen.peer", &s_endpoint, S_AT (listen.peer), "tcp://*:7701", 0, 0, 0, NULL},
+    {"listen.peer", &s_endpoint, S_AT (listen.peer), "tcp://*:7701", 0, 0, S_EP_TCP, NULL},
     {"listen.control", &s_endpoint, S_AT (listen.control), "tcp://127.0.0.1:7702", 0, 0, 0, NULL},
     {"listen.agents", &s_endpoint, S_AT (listen.agents), "", 0, 0, S_EP_EMPTY, NULL},
     {"listen.advertise", &s_endpoint, S_AT (listen.advertise), "", 0, 0,

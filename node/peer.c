@@ -24,13 +24,16 @@
 #define LOG_INTERVAL_MS 60000  //  one logged drop a minute per peer
 #define NOTE_MAX 256           //  peers remembered for ERROR and log rate limits
 #define SNAPSHOT_INTERVAL_MS 1000
+#define SPENT_MAX 256     //  pending connections remembered as having used their HELLO
+#define ROUTING_ID_MAX 16 //  bytes of a routing id kept (libzmq's are 5)
 
 //  One outgoing connection: a DEALER to a member, its key pinned.
 typedef struct {
     uint8_t id [32];
     char endpoint [257];
     zsock_t *dealer;
-    bool is_seed; //  from the seeds: our HELLO carries the join token
+    bool is_seed;  //  from the seeds: our HELLO carries the join token
+    bool answered; //  the peer sent something other than ERROR on it
     struct fed_peer_t *owner;
 } conn_t;
 
@@ -54,13 +57,21 @@ struct fed_peer_t {
     //  DEALER it came on.
     zframe_t *reply_to;
     conn_t *reply_conn;
-    bool joined; //  a seed or member answered our HELLO
+    bool joined;      //  a seed or member answered our HELLO
+    bool joined_once; //  the seeds were greeted at least once
     int64_t next_join_ms;
     bool snapshot_dirty;
     int64_t next_snapshot_ms;
     note_t notes [NOTE_MAX];
     size_t note_count;
-    msgpack_sbuffer buffer; //  encoder scratch
+    //  Pending connections whose one HELLO was refused, by routing id (a
+    //  ring: the oldest is forgotten first). A new handshake, rate-limited
+    //  by ZAP, is the only way to try another token.
+    uint8_t spent [SPENT_MAX][ROUTING_ID_MAX + 1]; //  [0] = length
+    size_t spent_next;
+    int64_t refusal_log_ms;     //  last refused join logged
+    uint64_t refusals_unlogged; //  refused since then
+    msgpack_sbuffer buffer;     //  encoder scratch
     fed_peer_stats_t stats;
 };
 
@@ -136,7 +147,7 @@ s_send_hello (fed_peer_t *self, conn_t *conn)
     msg.type = FED_WIRE_HELLO;
     fed_swim_self_hello (self->swim, &msg.u.hello);
     const char *token = self->node->config->join_token;
-    if (conn->is_seed && !self->joined && *token) {
+    if (conn->is_seed && !conn->answered && *token) {
         msg.u.hello.token.ptr = token;
         msg.u.hello.token.size = (uint32_t) strlen (token);
     }
@@ -519,8 +530,16 @@ s_admit (fed_peer_t *self, const uint8_t curve [32], const fed_wire_hello_t *hel
         fed_err_set (&err, -1, "the seed could not record your admission; try again");
     }
     self->stats.refused_tokens++;
-    fed_warn ("peer: refused join from %.*s (%.*s): %s", (int) hello->name.size, hello->name.ptr,
-              (int) hello->endpoint.size, hello->endpoint.ptr, err.text);
+    //  Unauthenticated keys can cause this: one line a second at most.
+    int64_t now = s_now ();
+    if (now - self->refusal_log_ms >= 1000) {
+        fed_warn ("peer: refused join from %.*s (%.*s): %s (and %llu more since the last line)",
+                  (int) hello->name.size, hello->name.ptr, (int) hello->endpoint.size,
+                  hello->endpoint.ptr, err.text, (unsigned long long) self->refusals_unlogged);
+        self->refusal_log_ms = now;
+        self->refusals_unlogged = 0;
+    } else
+        self->refusals_unlogged++;
     s_reply_error (self, curve, "token", err.text);
     return false;
 }
@@ -536,6 +555,26 @@ s_peer_by_curve (fed_peer_t *self, const uint8_t curve [32], uint8_t key [32])
             memcpy (key, entries [i].key, 32);
             return true;
         }
+    return false;
+}
+
+//  Has the pending connection routing_id used its one HELLO? With mark,
+//  records that it has.
+static bool
+s_spent (fed_peer_t *self, zframe_t *routing_id, bool mark)
+{
+    size_t size = zframe_size (routing_id);
+    if (size > ROUTING_ID_MAX)
+        size = ROUTING_ID_MAX;
+    for (size_t i = 0; i < SPENT_MAX; i++)
+        if (self->spent [i][0] == size && size
+            && memcmp (self->spent [i] + 1, zframe_data (routing_id), size) == 0)
+            return true;
+    if (mark) {
+        self->spent [self->spent_next][0] = (uint8_t) size;
+        memcpy (self->spent [self->spent_next] + 1, zframe_data (routing_id), size);
+        self->spent_next = (self->spent_next + 1) % SPENT_MAX;
+    }
     return false;
 }
 
@@ -573,13 +612,17 @@ s_router_readable (zloop_t *loop, zsock_t *sock, void *arg)
     } else if (s_decode (self, frame, key, pending ? "a pending peer" : user_id, &msg) == 0) {
         if (!pending)
             s_dispatch (self, NULL, key, &msg);
-        else if (msg.type != FED_WIRE_HELLO) {
+        else if (msg.type != FED_WIRE_HELLO || s_spent (self, routing_id, false)) {
+            //  One HELLO per pending connection: no token guessing on one handshake.
             self->stats.forbidden++;
-            s_log_drop (self, key, "a pending peer", "only HELLO with a join token is allowed");
+            s_log_drop (self, key, "a pending peer", "only one HELLO with a join token is allowed");
             s_reply_error (self, key, "forbidden",
-                           "this node does not trust your key: send HELLO with a join token");
+                           "this node does not trust your key: connect again and send one "
+                           "HELLO with a join token");
         } else if (s_admit (self, key, &msg.u.hello))
             s_dispatch (self, NULL, msg.u.hello.id, &msg);
+        else
+            (void) s_spent (self, routing_id, true);
     }
     fed_wire_msg_clear (&msg);
     self->reply_to = NULL;
@@ -609,8 +652,11 @@ s_dealer_readable (zloop_t *loop, zsock_t *sock, void *arg)
         self->stats.dropped [FED_WIRE_DROP_MALFORMED]++;
     else if (!fed_trust_is_peer (self->node->trust, key) && !conn->is_seed)
         self->stats.untrusted++;
-    else if (s_decode (self, frame, key, conn->endpoint, &msg) == 0)
+    else if (s_decode (self, frame, key, conn->endpoint, &msg) == 0) {
+        if (msg.type != FED_WIRE_ERROR)
+            conn->answered = true; //  admitted: no more token in our HELLOs
         s_dispatch (self, conn, key, &msg);
+    }
     fed_wire_msg_clear (&msg);
     self->reply_conn = NULL;
     zframe_destroy (&frame);
@@ -626,12 +672,16 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     fed_peer_t *self = (fed_peer_t *) arg;
     int64_t now = s_now ();
     fed_swim_tick (self->swim, now);
-    //  Alone: knock on the seeds (and last run's members) again.
-    if (now >= self->next_join_ms
-        && fed_swim_count (self->swim, FED_WIRE_ALIVE)
-                + fed_swim_count (self->swim, FED_WIRE_SUSPECT)
-            == 0) {
-        self->joined = false;
+    //  On the first tick, and again whenever alone: knock on the seeds (and
+    //  last run's members). Being greeted by some node first must not cut
+    //  us off from the seeds' side of the cluster.
+    bool alone =
+        fed_swim_count (self->swim, FED_WIRE_ALIVE) + fed_swim_count (self->swim, FED_WIRE_SUSPECT)
+        == 0;
+    if (now >= self->next_join_ms && (alone || !self->joined_once)) {
+        if (alone)
+            self->joined = false;
+        self->joined_once = true;
         s_join (self);
         int64_t retry = self->node->config->gossip.probe_interval_ms * 2;
         self->next_join_ms = now + (retry < 1000 ? 1000 : retry);

@@ -210,6 +210,12 @@ s_apply_self (fed_swim_t *self, const fed_wire_update_t *update, int64_t now_ms)
     }
     if (update->incarnation < me->pub.incarnation || me->pub.state == FED_WIRE_LEFT)
         return false;
+    if (update->incarnation == UINT64_MAX) {
+        //  Cannot be out-numbered: a forged rumour (no honest node gets
+        //  there). Keep our incarnation rather than wrap it to 0.
+        self->stats.ignored_updates++;
+        return false;
+    }
     me->pub.incarnation = update->incarnation + 1;
     me->gossip_left = s_retransmits (self);
     self->stats.refuted++;

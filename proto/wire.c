@@ -112,6 +112,64 @@ s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...)
     return FED_MALFORMED;
 }
 
+//  True if size bytes at ptr are tcp://HOST:PORT: HOST a name, an IPv4
+//  address or a bracketed IPv6 address (no '*', no space, no control
+//  byte), PORT 1..65535 in decimal. Peers connect to what members
+//  announce, so nothing else (ipc://, inproc://, a wildcard) is taken.
+static bool
+s_endpoint_ok (const char *ptr, uint32_t size)
+{
+    if (!ptr || size < 9 || memcmp (ptr, "tcp://", 6) != 0)
+        return false;
+    const char *host = ptr + 6, *end = ptr + size;
+    const char *colon = NULL;
+    for (const char *p = end - 1; p > host; p--)
+        if (*p == ':') {
+            colon = p;
+            break;
+        }
+    if (!colon || colon == host || end - colon - 1 < 1 || end - colon - 1 > 5)
+        return false;
+    unsigned long port = 0;
+    for (const char *p = colon + 1; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        port = port * 10 + (unsigned long) (*p - '0');
+    }
+    if (port < 1 || port > 65535)
+        return false;
+    bool bracketed = *host == '[';
+    if (bracketed && (colon - host < 3 || colon [-1] != ']'))
+        return false;
+    for (const char *p = host; p < colon; p++) {
+        unsigned char c = (unsigned char) *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '.' || c == '-' || c == '_'
+            || (bracketed && (c == ':' || c == '[' || c == ']'));
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+//  Reads an endpoint field: a str of 1..FED_WIRE_ENDPOINT_MAX bytes in the
+//  tcp://HOST:PORT form.
+static int s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+                       uint32_t min, uint32_t max, bool nil_ok, fed_wire_str_t *out);
+
+static int
+s_read_endpoint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_str_t *out)
+{
+    if (s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false, out))
+        return FED_MALFORMED;
+    if (!s_endpoint_ok (out->ptr, out->size))
+        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
+                       "%s: 'endpoint' must be tcp://HOST:PORT (a name or address, port "
+                       "1..65535)",
+                       where);
+    return 0;
+}
+
 //  What the next object is, for "got …" in errors.
 static const char *
 s_got (const fed_mpr_t *reader)
@@ -376,9 +434,7 @@ s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
     switch (index) {
         case 0: return s_read_key (ctx, reader, where, "node", update->node);
         case 2: return s_read_uint (ctx, reader, where, "incarnation", &update->incarnation);
-        case 3:
-            return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false,
-                               &update->endpoint);
+        case 3: return s_read_endpoint (ctx, reader, where, &update->endpoint);
         case 4:
             return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
                                &update->name);
@@ -428,9 +484,7 @@ s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
         case 1:
             return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
                                &hello->name);
-        case 2:
-            return s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false,
-                               &hello->endpoint);
+        case 2: return s_read_endpoint (ctx, reader, where, &hello->endpoint);
         case 3: {
             s_map_t map = {"HELLO location", "HELLO location", 3, s_location_keys, 0x3f};
             return s_walk (ctx, reader, &map, s_location_field, &hello->location);
@@ -717,6 +771,7 @@ s_updates_ok (const fed_wire_updates_t *updates)
         const fed_wire_update_t *update = &updates->items [i];
         if (!fed_wire_state_name (update->state)
             || !s_str_ok (&update->endpoint, 1, FED_WIRE_ENDPOINT_MAX, false)
+            || !s_endpoint_ok (update->endpoint.ptr, update->endpoint.size)
             || !s_str_ok (&update->name, 1, FED_WIRE_NAME_MAX, false))
             return false;
     }
@@ -729,6 +784,7 @@ s_hello_ok (const fed_wire_hello_t *hello)
     const fed_wire_location_t *location = &hello->location;
     if (!s_str_ok (&hello->name, 1, FED_WIRE_NAME_MAX, false)
         || !s_str_ok (&hello->endpoint, 1, FED_WIRE_ENDPOINT_MAX, false)
+        || !s_endpoint_ok (hello->endpoint.ptr, hello->endpoint.size)
         || !s_str_ok (&hello->token, 1, FED_WIRE_TOKEN_MAX, true) || hello->protocol == 0
         || !s_str_ok (&location->region, 0, FED_WIRE_TAG_MAX, true)
         || !s_str_ok (&location->zone, 0, FED_WIRE_TAG_MAX, true)

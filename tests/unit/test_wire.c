@@ -414,6 +414,11 @@ s_value_str (packed_t *value, size_t size, char fill)
     char *text = malloc (size + 1);
     assert_non_null (text);
     memset (text, fill, size);
+    //  An endpoint must keep its form at every size: tcp://aaa…a:7701.
+    if (fill == 'e' && size >= 12) {
+        memcpy (text, "tcp://", 6);
+        memcpy (text + size - 5, ":7701", 5);
+    }
     msgpack_pack_str_with_body (&value->pk, text, size);
     free (text);
 }
@@ -646,6 +651,50 @@ test_wrong_types (void **state)
     assert_true (tried > 150);
 }
 
+//  Endpoints: only tcp://HOST:PORT is taken, in HELLO and in updates.
+static void
+test_endpoint_form (void **state)
+{
+    (void) state;
+    static const char *bad [] = {
+        "ipc:///tmp/x.sock", "inproc://zeromq.zap.01", "tcp://*:7701",     "tcp://host",
+        "tcp://:7701",       "tcp://host:0",           "tcp://host:65536", "tcp://host:77a1",
+        "tcp://ho st:7701",  "tcp://[::1:7701",        "udp://host:7701",  "tcp://host:",
+    };
+    static const char *good [] = {"tcp://h:1", "tcp://10.0.0.1:7701", "tcp://[::1]:7701",
+                                  "tcp://edge-7.example.org:65535"};
+    const char *paths [] = {"endpoint", "updates.0.endpoint"};
+    fed_wire_type_t types [] = {FED_WIRE_HELLO, FED_WIRE_MEMBERS};
+    for (int t = 0; t < 2; t++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+            packed_t value;
+            s_begin (&value);
+            msgpack_pack_str_with_body (&value.pk, bad [i], strlen (bad [i]));
+            s_expect_mutant_drop (types [t], paths [t], SET, &value.buffer, FED_WIRE_DROP_MALFORMED,
+                                  "must be tcp://HOST:PORT");
+            msgpack_sbuffer_destroy (&value.buffer);
+        }
+        for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
+            packed_t value;
+            s_begin (&value);
+            msgpack_pack_str_with_body (&value.pk, good [i], strlen (good [i]));
+            s_expect_mutant_ok (types [t], paths [t], SET, &value.buffer);
+            msgpack_sbuffer_destroy (&value.buffer);
+        }
+    }
+    //  And the encoder refuses to write one.
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_MEMBERS;
+    s_updates (&msg.u.members.updates, 1);
+    msg.u.members.updates.items [0].endpoint = S ("ipc:///tmp/x");
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    assert_int_equal (fed_wire_encode (&msg, &out), -1);
+    assert_int_equal (out.size, 0);
+    msgpack_sbuffer_destroy (&out);
+}
+
 static void
 test_size_limits (void **state)
 {
@@ -655,7 +704,8 @@ test_size_limits (void **state)
         if (field->max == 0)
             continue;
         packed_t value;
-        s_value_str (&value, field->max, 'a');
+        char fill = strcmp (field->name, "endpoint") == 0 ? 'e' : 'a';
+        s_value_str (&value, field->max, fill);
         s_expect_mutant_ok (field->type, field->path, SET, &value.buffer);
         msgpack_sbuffer_destroy (&value.buffer);
         s_value_str (&value, field->max + 1, 'a');
@@ -1193,13 +1243,21 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_round_trip),   cmocka_unit_test (test_round_trip_empty_and_optional),
-        cmocka_unit_test (test_doc_example),  cmocka_unit_test (test_required_missing),
-        cmocka_unit_test (test_wrong_types),  cmocka_unit_test (test_size_limits),
-        cmocka_unit_test (test_count_limits), cmocka_unit_test (test_labels),
-        cmocka_unit_test (test_ranges),       cmocka_unit_test (test_unknown_keys_ignored),
-        cmocka_unit_test (test_nesting_cap),  cmocka_unit_test (test_envelope),
-        cmocka_unit_test (test_truncations),  cmocka_unit_test (test_encode_refuses),
+        cmocka_unit_test (test_round_trip),
+        cmocka_unit_test (test_round_trip_empty_and_optional),
+        cmocka_unit_test (test_doc_example),
+        cmocka_unit_test (test_required_missing),
+        cmocka_unit_test (test_wrong_types),
+        cmocka_unit_test (test_size_limits),
+        cmocka_unit_test (test_endpoint_form),
+        cmocka_unit_test (test_count_limits),
+        cmocka_unit_test (test_labels),
+        cmocka_unit_test (test_ranges),
+        cmocka_unit_test (test_unknown_keys_ignored),
+        cmocka_unit_test (test_nesting_cap),
+        cmocka_unit_test (test_envelope),
+        cmocka_unit_test (test_truncations),
+        cmocka_unit_test (test_encode_refuses),
         cmocka_unit_test (test_names),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
