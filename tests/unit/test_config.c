@@ -271,8 +271,11 @@ test_bad_endpoints (void **state)
     EXPECT_ERROR ("listen:\n  peer: tcp://*:99999\n", "t.yaml:2:9: ",
                   "bad endpoint 'tcp://*:99999': the port must be a number from 1 to 65535");
     EXPECT_ERROR ("listen:\n  peer: tcp://*:0\n", "t.yaml:2:9: ", "the port must be");
-    EXPECT_ERROR ("listen:\n  peer: udp://*:1\n", "t.yaml:2:9: ",
+    EXPECT_ERROR ("listen:\n  control: udp://*:1\n", "t.yaml:2:12: ",
                   "neither tcp:// nor ipc://; expected tcp://HOST:PORT or ipc://PATH");
+    //  Peers connect to what a node announces: the peer endpoint is tcp only.
+    EXPECT_ERROR ("listen:\n  peer: ipc:///tmp/p.sock\n",
+                  "t.yaml:2:9: ", "only tcp:// is accepted here; expected tcp://HOST:PORT");
     EXPECT_ERROR ("listen:\n  control: tcp://127.0.0.1\n", "t.yaml:2:12: ", "the :PORT is missing");
     EXPECT_ERROR ("listen:\n  control: tcp://300.1.1.1:5\n", "t.yaml:2:12: ", "not a valid IPv4");
     EXPECT_ERROR ("listen:\n  control: tcp://[::g]:5\n", "t.yaml:2:12: ", "not a valid IPv6");
