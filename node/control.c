@@ -37,12 +37,14 @@ struct fed_control_t {
     zloop_t *loop;           //  not owned
     zsock_t *router;         //  owned
     char *endpoint;          //  as bound, owned
-    int tick_timer;          //  zloop timer id
+    int tick_timer;          //  zloop timer id while armed (work to do), else 0
+    int purge_timer;         //  zloop timer id of the request-id purge
     zlist_t *parked;         //  parked_t *, owned
-    int64_t next_purge;      //  monotonic ms of the next request-id purge
     fed_ratelimit_t bad_log; //  rate limit for bad-request logs
     bool recheck_pending;    //  a re-run of parked requests is scheduled
 };
+
+static void s_arm_tick (fed_control_t *self);
 
 int
 fed_call_fail (fed_call_t *call, const char *code, const char *format, ...)
@@ -248,6 +250,7 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         *envelope_p = NULL;
         *frame_p = NULL;
         zlist_append (self->parked, entry);
+        s_arm_tick (self);
         parked = 1;
     } else if (rc == 0 && call.wait_ms > 0 && from_park && fed_mono_ms () < held->deadline) {
         held->cursor = call.cursor;
@@ -336,18 +339,35 @@ s_recheck_parked (fed_control_t *self, bool timeout_only)
     }
 }
 
+//  The tick runs only while there is work: parked long polls to time out,
+//  or ids still to index. An idle node then wakes for nothing (an edge
+//  device on battery sleeps).
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     fed_control_t *self = (fed_control_t *) arg;
     s_recheck_parked (self, true);
     //  Keep the id index (events.show) close behind the log.
-    fed_evlog_index_ids (self->node->log, 5000);
-    int64_t now = fed_mono_ms ();
-    if (now >= self->next_purge) {
-        fed_evlog_purge_requests (self->node->log, fed_wall_ms ());
-        self->next_purge = now + PURGE_EVERY_MS;
+    size_t indexed = fed_evlog_index_ids (self->node->log, 5000);
+    if (indexed == 0 && zlist_size (self->parked) == 0) {
+        zloop_timer_end (loop, timer_id);
+        self->tick_timer = 0;
     }
+    return 0;
+}
+
+static void
+s_arm_tick (fed_control_t *self)
+{
+    if (!self->tick_timer)
+        self->tick_timer = zloop_timer (self->loop, PARK_TICK_MS, 0, s_on_tick, self);
+}
+
+static int
+s_on_purge (zloop_t *loop, int timer_id, void *arg)
+{
+    fed_control_t *self = (fed_control_t *) arg;
+    fed_evlog_purge_requests (self->node->log, fed_wall_ms ());
     return 0;
 }
 
@@ -365,6 +385,8 @@ s_on_recheck (zloop_t *loop, int timer_id, void *arg)
 void
 fed_control_log_changed (fed_control_t *self)
 {
+    if (self)
+        s_arm_tick (self); //  new events to index
     if (self && zlist_size (self->parked) && !self->recheck_pending) {
         self->recheck_pending = true;
         zloop_timer (self->loop, 1, 1, s_on_recheck, self);
@@ -432,12 +454,13 @@ fed_control_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->node = node;
     self->loop = loop;
     self->parked = zlist_new ();
-    self->next_purge = fed_mono_ms ();
     if (s_bind (self, err)) {
         fed_control_destroy (&self);
         return NULL;
     }
-    self->tick_timer = zloop_timer (loop, PARK_TICK_MS, 0, s_on_tick, self);
+    s_arm_tick (self); //  index what the last run left behind
+    fed_evlog_purge_requests (node->log, fed_wall_ms ());
+    self->purge_timer = zloop_timer (loop, PURGE_EVERY_MS, 0, s_on_purge, self);
     //  For `fedctl --data-dir`: where to reach this node.
     char *path = fed_sprintf ("%s/control.endpoint", node->config->data_dir);
     FILE *file = fopen (path, "w");
@@ -472,6 +495,8 @@ fed_control_destroy (fed_control_t **self_p)
     }
     if (self->tick_timer)
         zloop_timer_end (self->loop, self->tick_timer);
+    if (self->purge_timer)
+        zloop_timer_end (self->loop, self->purge_timer);
     if (self->router) {
         zloop_reader_end (self->loop, self->router);
         zsock_destroy (&self->router);
