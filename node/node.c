@@ -431,7 +431,16 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
     //  The event just appended is the head of the node's own chain.
     if (id && !fed_evlog_head (self->log, fed_identity_public (self->identity), NULL, id))
         memset (id, 0, 32);
-    if (strncmp (type, "trust.", 6) == 0) {
+    fed_node_log_changed (self, strncmp (type, "trust.", 6) == 0);
+    if (self->peer)
+        fed_peer_appended (self->peer, seq);
+    return 0;
+}
+
+void
+fed_node_log_changed (fed_node_t *self, bool trust_too)
+{
+    if (trust_too) {
         //  A key that lost access fails its next handshake (ZAP) and every
         //  request on a connection it still holds (roles are looked up per
         //  request), so other clients' connections stay up.
@@ -442,7 +451,6 @@ fed_node_append_local (fed_node_t *self, const char *type, const void *body, siz
             fed_peer_trust_changed (self->peer);
     }
     fed_control_log_changed (self->control);
-    return 0;
 }
 
 void

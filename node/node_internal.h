@@ -44,6 +44,11 @@ void fed_node_fail (fed_node_t *self, const char *format, ...)
 int fed_node_append_local (fed_node_t *self, const char *type, const void *body, size_t size,
                            uint64_t *seq_p, uint8_t id [32], fed_err_t *err) FED_MUST_USE;
 
+//  What follows any change to the log: a trust refresh (when trust_too, or
+//  always for remote events whose types are not looked at), parked control
+//  requests re-run. Actor thread only.
+void fed_node_log_changed (fed_node_t *self, bool trust_too);
+
 //  Recomputes the trusted set and brings the ZAP allow tables in line.
 //  *revoked_p (if given) is true when a key lost access. 0, or -1 with err.
 int fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err) FED_MUST_USE;

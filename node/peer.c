@@ -10,6 +10,7 @@
 #include "peer.h"
 #include "node_internal.h"
 #include "jointoken.h"
+#include "repl.h"
 #include "log.h"
 
 #include <errno.h>
@@ -50,7 +51,8 @@ struct fed_peer_t {
     zsock_t *router;
     char *endpoint; //  bound, owned
     fed_swim_t *swim;
-    conn_t **conns; //  conn_count entries
+    fed_repl_t *repl; //  event replication over the same connections
+    conn_t **conns;   //  conn_count entries
     size_t conn_count;
     int timer_id;
     //  The frame being handled, for io->reply: a ROUTER routing id, or the
@@ -259,6 +261,23 @@ s_io_trusted (void *arg, const uint8_t id [32])
     return fed_trust_is_peer (self->node->trust, id);
 }
 
+static size_t
+s_io_peers (void *arg, uint8_t (*ids) [32], size_t max)
+{
+    fed_peer_t *self = (fed_peer_t *) arg;
+    return fed_swim_pick (self->swim, ids, max);
+}
+
+//  Received events were stored: trust may have changed, parked requests
+//  may be answered.
+static void
+s_io_stored (void *arg, size_t count)
+{
+    fed_peer_t *self = (fed_peer_t *) arg;
+    (void) count;
+    fed_node_log_changed (self->node, true);
+}
+
 static void
 s_io_changed (void *arg, const fed_member_t *member, fed_wire_state_t old_state)
 {
@@ -452,7 +471,10 @@ s_dispatch (fed_peer_t *self, conn_t *conn, const uint8_t key [32], const fed_wi
         case FED_WIRE_PING:
         case FED_WIRE_PING_REQ:
         case FED_WIRE_BYE: fed_swim_receive (self->swim, key, msg, now); return;
-        default: return; //  DIGEST, EVENTS, WANT: replication
+        case FED_WIRE_DIGEST:
+        case FED_WIRE_EVENTS:
+        case FED_WIRE_WANT: fed_repl_receive (self->repl, key, msg); return;
+        default: return;
     }
 }
 
@@ -672,6 +694,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     fed_peer_t *self = (fed_peer_t *) arg;
     int64_t now = s_now ();
     fed_swim_tick (self->swim, now);
+    fed_repl_tick (self->repl, now);
     //  On the first tick, and again whenever alone: knock on the seeds (and
     //  last run's members). Being greeted by some node first must not cut
     //  us off from the seeds' side of the cluster.
@@ -781,6 +804,16 @@ fed_peer_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     s_self_hello (self, &hello, endpoint, sizeof endpoint);
     self->swim = fed_swim_new (&options, &io, &hello, s_now ());
 
+    fed_repl_options_t repl_options;
+    fed_repl_options_default (&repl_options);
+    repl_options.fanout = config->gossip.fanout;
+    repl_options.interval_ms = config->gossip.interval_ms;
+    //  Batches stay well inside the frame limit.
+    if (repl_options.batch_bytes > config->limits.wire_message / 2)
+        repl_options.batch_bytes = (size_t) config->limits.wire_message / 2;
+    fed_repl_io_t repl_io = {s_io_send, s_io_reply, s_io_peers, s_io_stored, self};
+    self->repl = fed_repl_new (node->log, &repl_options, &repl_io, s_now ());
+
     int64_t tick = config->gossip.probe_timeout_ms / 4;
     tick = tick < 10 ? 10 : tick > 250 ? 250 : tick;
     self->timer_id = zloop_timer (loop, (size_t) tick, 0, s_tick, self);
@@ -814,6 +847,7 @@ fed_peer_destroy (fed_peer_t **self_p)
         zloop_reader_end (self->loop, self->router);
     zsock_destroy (&self->router);
     fed_swim_destroy (&self->swim);
+    fed_repl_destroy (&self->repl);
     free (self->endpoint);
     msgpack_sbuffer_destroy (&self->buffer);
     free (self);
@@ -836,6 +870,12 @@ void
 fed_peer_stats (fed_peer_t *self, fed_peer_stats_t *stats)
 {
     *stats = self->stats;
+}
+
+void
+fed_peer_appended (fed_peer_t *self, uint64_t seq)
+{
+    fed_repl_push (self->repl, fed_identity_public (self->node->identity), seq);
 }
 
 void

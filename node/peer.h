@@ -8,8 +8,8 @@
     connection may present a join token in one HELLO and nothing else), and
     it keeps one CURVE DEALER per member, pinning the member's key, whose
     first message is this node's HELLO. Frames are decoded by proto/wire.h;
-    membership decisions are node/swim.h's. Replication messages (DIGEST,
-    EVENTS, WANT) are counted and left to the replication layer.
+    membership decisions are node/swim.h's, replication (DIGEST, EVENTS,
+    WANT) node/repl.h's.
 */
 #ifndef FED_PEER_H_INCLUDED
 #define FED_PEER_H_INCLUDED
@@ -53,6 +53,9 @@ const char *fed_peer_endpoint (fed_peer_t *self);
 fed_swim_t *fed_peer_swim (fed_peer_t *self);
 
 void fed_peer_stats (fed_peer_t *self, fed_peer_stats_t *stats);
+
+//  This node appended its event seq: push it to peers (node/repl.h).
+void fed_peer_appended (fed_peer_t *self, uint64_t seq);
 
 //  After the trusted set changed: connections to members that lost the
 //  peer role are closed.

@@ -731,3 +731,15 @@ fed_swim_stats (fed_swim_t *self, fed_swim_stats_t *stats)
 {
     *stats = self->stats;
 }
+
+size_t
+fed_swim_pick (fed_swim_t *self, uint8_t (*ids) [32], size_t max)
+{
+    member_t *picked [64];
+    if (max > 64)
+        max = 64;
+    size_t count = s_random_members (self, NULL, picked, max);
+    for (size_t i = 0; i < count; i++)
+        memcpy (ids [i], picked [i]->pub.id, 32);
+    return count;
+}

@@ -139,6 +139,9 @@ const fed_member_t *fed_swim_find (fed_swim_t *self, const uint8_t id [32]);
 //  Members (self excluded) in state.
 size_t fed_swim_count (fed_swim_t *self, fed_wire_state_t state);
 void fed_swim_stats (fed_swim_t *self, fed_swim_stats_t *stats);
+//  Up to max alive, trusted members (self excluded) chosen at random, their
+//  ids copied into ids. Returns how many.
+size_t fed_swim_pick (fed_swim_t *self, uint8_t (*ids) [32], size_t max);
 
 //  Applies one update by SWIM order (doc/protocol.md §4.3): higher
 //  incarnation wins; at equal incarnation dead > suspect > alive, and left

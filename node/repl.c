@@ -1,0 +1,342 @@
+/*  node/repl.c: push and push-pull anti-entropy (see repl.h).
+
+    Nothing here trusts a peer's word about what it holds beyond choosing
+    what to send: every event received goes through fed_evlog_accept, so a
+    relay can neither forge nor alter another origin's events, and a
+    duplicate delivered by several peers is stored once.
+*/
+#include "repl.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WANTS_PER_RECEIPT 16 //  gaps asked for after one EVENTS
+#define PEERS_MAX 64
+
+struct fed_repl_t {
+    fed_evlog_t *log; //  borrowed
+    fed_repl_options_t options;
+    fed_repl_io_t io;
+    int64_t next_round_ms;
+    fed_repl_stats_t stats;
+};
+
+//  An EVENTS message being filled; sent when full.
+typedef struct {
+    fed_repl_t *repl;
+    const uint8_t *to;     //  member to send to, or NULL to reply
+    const uint8_t *except; //  with to == NULL and except set: push to peers but this one
+    fed_blob_t *events;    //  count copies (owned)
+    uint32_t count;
+    size_t bytes;
+    uint32_t batches_left; //  messages this answer may still send
+} batch_t;
+
+void
+fed_repl_options_default (fed_repl_options_t *options)
+{
+    options->fanout = 3;
+    options->interval_ms = 1000;
+    options->batch_events = 1000;
+    options->batch_bytes = 1024 * 1024;
+    options->reply_batches = 4;
+}
+
+fed_repl_t *
+fed_repl_new (fed_evlog_t *log, const fed_repl_options_t *options, const fed_repl_io_t *io,
+              int64_t now_ms)
+{
+    fed_repl_t *self = (fed_repl_t *) fed_calloc (1, sizeof (fed_repl_t));
+    self->log = log;
+    self->options = *options;
+    if (self->options.batch_events > FED_WIRE_EVENTS_MAX)
+        self->options.batch_events = FED_WIRE_EVENTS_MAX;
+    if (self->options.fanout > PEERS_MAX)
+        self->options.fanout = PEERS_MAX;
+    self->io = *io;
+    self->next_round_ms = now_ms + self->options.interval_ms;
+    return self;
+}
+
+void
+fed_repl_destroy (fed_repl_t **self_p)
+{
+    if (self_p && *self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Sends the batch (if not empty) and empties it.
+static void
+s_flush (batch_t *batch)
+{
+    if (batch->count == 0)
+        return;
+    fed_repl_t *self = batch->repl;
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_EVENTS;
+    msg.u.events.events = batch->events;
+    msg.u.events.count = batch->count;
+    if (batch->to)
+        self->io.send (self->io.arg, batch->to, &msg);
+    else if (batch->except) {
+        uint8_t peers [PEERS_MAX][32];
+        size_t count = self->io.peers (self->io.arg, peers, self->options.fanout + 1);
+        size_t sent = 0;
+        for (size_t i = 0; i < count && sent < self->options.fanout; i++)
+            if (memcmp (peers [i], batch->except, 32) != 0) {
+                self->io.send (self->io.arg, peers [i], &msg);
+                sent++;
+            }
+    } else
+        self->io.reply (self->io.arg, &msg);
+    self->stats.events_sent += batch->count;
+    for (uint32_t i = 0; i < batch->count; i++)
+        free ((void *) batch->events [i].data);
+    batch->count = 0;
+    batch->bytes = 0;
+    if (batch->batches_left)
+        batch->batches_left--;
+}
+
+//  Adds one event; returns non-zero when the answer has sent all it may.
+static int
+s_add (void *arg, const fed_event_t *event)
+{
+    batch_t *batch = (batch_t *) arg;
+    fed_repl_t *self = batch->repl;
+    size_t size = fed_event_size (event);
+    if (batch->count == self->options.batch_events
+        || (batch->count && batch->bytes + size > self->options.batch_bytes))
+        s_flush (batch);
+    if (batch->batches_left == 0)
+        return 1;
+    uint8_t *copy = (uint8_t *) fed_malloc (size);
+    memcpy (copy, fed_event_bytes (event), size);
+    batch->events [batch->count].data = copy;
+    batch->events [batch->count].size = size;
+    batch->count++;
+    batch->bytes += size;
+    return 0;
+}
+
+static void
+s_batch_init (batch_t *batch, fed_repl_t *self, const uint8_t *to)
+{
+    memset (batch, 0, sizeof *batch);
+    batch->repl = self;
+    batch->to = to;
+    batch->events = (fed_blob_t *) fed_calloc (self->options.batch_events, sizeof (fed_blob_t));
+    batch->batches_left = self->options.reply_batches;
+}
+
+static void
+s_batch_done (batch_t *batch)
+{
+    if (batch->batches_left)
+        s_flush (batch);
+    for (uint32_t i = 0; i < batch->count; i++)
+        free ((void *) batch->events [i].data);
+    free (batch->events);
+}
+
+//  Adds origin's events from..to (to 0: all) to the batch. Returns
+//  non-zero when the batch may send no more.
+static int
+s_add_range (batch_t *batch, const uint8_t origin [32], uint64_t from, uint64_t to)
+{
+    fed_err_t err;
+    int rc = fed_evlog_range (batch->repl->log, origin, from, to, s_add, batch, &err);
+    if (rc < 0)
+        fed_warn ("repl: reading events to send failed: %s", err.text);
+    return rc != 0 || batch->batches_left == 0;
+}
+
+static void
+s_send_want (fed_repl_t *self, const uint8_t *to, const uint8_t origin [32], uint64_t from,
+             uint64_t last)
+{
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_WANT;
+    memcpy (msg.u.want.origin, origin, 32);
+    msg.u.want.from = from;
+    msg.u.want.to = last;
+    if (to)
+        self->io.send (self->io.arg, to, &msg);
+    else
+        self->io.reply (self->io.arg, &msg);
+    self->stats.wants_sent++;
+}
+
+static void
+s_on_digest (fed_repl_t *self, const fed_wire_digest_t *digest)
+{
+    self->stats.digests_received++;
+    fed_vv_entry_t *ours;
+    size_t count = fed_evlog_version_vector (self->log, &ours);
+    batch_t batch;
+    s_batch_init (&batch, self, NULL);
+    //  Both lists are sorted by origin: walk them together.
+    size_t i = 0, j = 0;
+    bool full = false;
+    while (i < count || j < digest->count) {
+        int order = i == count   ? 1
+            : j == digest->count ? -1
+                                 : memcmp (ours [i].origin, digest->entries [j].origin, 32);
+        if (order < 0) { //  they hold nothing of this origin
+            if (!full)
+                full = s_add_range (&batch, ours [i].origin, 1, ours [i].seq);
+            i++;
+        } else if (order > 0) { //  we hold nothing of it
+            s_send_want (self, NULL, digest->entries [j].origin, 1, digest->entries [j].seq);
+            j++;
+        } else {
+            uint64_t mine = ours [i].seq, theirs = digest->entries [j].seq;
+            if (mine > theirs && !full)
+                full = s_add_range (&batch, ours [i].origin, theirs + 1, mine);
+            else if (theirs > mine)
+                s_send_want (self, NULL, ours [i].origin, mine + 1, theirs);
+            i++;
+            j++;
+        }
+    }
+    s_batch_done (&batch);
+    free (ours);
+}
+
+static void
+s_on_want (fed_repl_t *self, const fed_wire_want_t *want)
+{
+    self->stats.wants_received++;
+    batch_t batch;
+    s_batch_init (&batch, self, NULL);
+    (void) s_add_range (&batch, want->origin, want->from, want->to);
+    s_batch_done (&batch);
+}
+
+static void
+s_on_events (fed_repl_t *self, const uint8_t from [32], const fed_wire_events_t *events)
+{
+    self->stats.events_received += events->count;
+    if (events->count == 0)
+        return;
+    fed_vv_entry_t *before;
+    size_t before_count = fed_evlog_version_vector (self->log, &before);
+    fed_accept_report_t report;
+    if (fed_evlog_accept (self->log, events->events, events->count, &report)) {
+        self->stats.store_failures++;
+        fed_error ("repl: storing %u received events failed; they will come again", events->count);
+        free (before);
+        return;
+    }
+    if (report.accepted) {
+        self->stats.events_stored += report.accepted;
+        if (self->io.stored)
+            self->io.stored (self->io.arg, report.accepted);
+        //  Rumour spreading: what is new here goes on once, to other peers.
+        fed_vv_entry_t *after;
+        size_t after_count = fed_evlog_version_vector (self->log, &after);
+        batch_t batch;
+        s_batch_init (&batch, self, NULL);
+        batch.except = from;
+        batch.batches_left = 1;
+        for (size_t a = 0, b = 0; a < after_count; a++) {
+            while (b < before_count && memcmp (before [b].origin, after [a].origin, 32) < 0)
+                b++;
+            uint64_t old = b < before_count && memcmp (before [b].origin, after [a].origin, 32) == 0
+                ? before [b].seq
+                : 0;
+            if (after [a].seq > old
+                && s_add_range (&batch, after [a].origin, old + 1, after [a].seq))
+                break;
+        }
+        s_batch_done (&batch);
+        self->stats.pushed++;
+        free (after);
+    }
+    free (before);
+    //  Events wait behind a gap: ask the sender for it.
+    fed_gap_t *gaps;
+    size_t gap_count = fed_evlog_gaps (self->log, &gaps);
+    for (size_t i = 0; i < gap_count && i < WANTS_PER_RECEIPT; i++)
+        s_send_want (self, from, gaps [i].origin, gaps [i].from, gaps [i].to);
+    free (gaps);
+}
+
+void
+fed_repl_receive (fed_repl_t *self, const uint8_t from [32], const fed_wire_msg_t *msg)
+{
+    switch (msg->type) {
+        case FED_WIRE_DIGEST: s_on_digest (self, &msg->u.digest); break;
+        case FED_WIRE_WANT: s_on_want (self, &msg->u.want); break;
+        case FED_WIRE_EVENTS: s_on_events (self, from, &msg->u.events); break;
+        default: break;
+    }
+}
+
+void
+fed_repl_tick (fed_repl_t *self, int64_t now_ms)
+{
+    if (now_ms < self->next_round_ms)
+        return;
+    self->next_round_ms = now_ms + self->options.interval_ms;
+    uint8_t peers [PEERS_MAX][32];
+    size_t count = self->io.peers (self->io.arg, peers, self->options.fanout);
+    if (count == 0)
+        return;
+    fed_vv_entry_t *ours;
+    size_t origins = fed_evlog_version_vector (self->log, &ours);
+    if (origins > FED_WIRE_DIGEST_MAX)
+        origins = FED_WIRE_DIGEST_MAX; //  the rest in later rounds, once origins are pruned
+    fed_wire_vv_entry_t *entries =
+        (fed_wire_vv_entry_t *) fed_calloc (origins + 1, sizeof (fed_wire_vv_entry_t));
+    size_t used = 0;
+    for (size_t i = 0; i < origins; i++)
+        if (ours [i].seq) {
+            memcpy (entries [used].origin, ours [i].origin, 32);
+            entries [used++].seq = ours [i].seq;
+        }
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_DIGEST;
+    msg.u.digest.entries = entries;
+    msg.u.digest.count = (uint32_t) used;
+    for (size_t i = 0; i < count; i++)
+        self->io.send (self->io.arg, peers [i], &msg);
+    self->stats.digests_sent += count;
+    free (entries);
+    free (ours);
+}
+
+void
+fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq)
+{
+    uint8_t peers [PEERS_MAX][32];
+    size_t count = self->io.peers (self->io.arg, peers, self->options.fanout);
+    if (count == 0)
+        return;
+    fed_event_t *event = fed_evlog_get (self->log, origin, seq);
+    if (!event)
+        return;
+    fed_blob_t blob = {fed_event_bytes (event), fed_event_size (event)};
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_EVENTS;
+    msg.u.events.events = &blob;
+    msg.u.events.count = 1;
+    for (size_t i = 0; i < count; i++)
+        self->io.send (self->io.arg, peers [i], &msg);
+    self->stats.events_sent += count;
+    self->stats.pushed++;
+    fed_event_destroy (&event);
+}
+
+void
+fed_repl_stats (fed_repl_t *self, fed_repl_stats_t *stats)
+{
+    *stats = self->stats;
+}
