@@ -815,12 +815,22 @@ class Member:
                                                       endpoint=self.endpoint)]))
 
     def recv(self, ms):
-        """The next message the node sends on its connection to us, or None."""
-        if not self.router.poll(ms):
-            return None
-        frames = self.router.recv_multipart()
-        self.routing = frames[0]
-        return unpack(frames[1]) if len(frames) == 2 else frames[1:]
+        """The next message the node sends on its connection to us, or None.
+        Other members connect to us too (the node's trust.added for our key
+        replicates to them): the node's connection is the one whose HELLO
+        names the node's key, and only its messages count here."""
+        deadline = time.monotonic() + ms / 1000
+        while True:
+            left = int((deadline - time.monotonic()) * 1000)
+            if left <= 0 or not self.router.poll(left):
+                return None
+            frames = self.router.recv_multipart()
+            msg = unpack(frames[1]) if len(frames) == 2 else frames[1:]
+            if (self.routing is None and is_message(msg, "HELLO")
+                    and isinstance(msg[2], dict) and msg[2].get("id") == self.node.pk):
+                self.routing = frames[0]
+            if frames[0] == self.routing:
+                return msg
 
     def recv_type(self, kind, ms):
         """The next message of that type (others skipped, PINGs answered)."""
