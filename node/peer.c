@@ -59,8 +59,9 @@ struct fed_peer_t {
     //  DEALER it came on.
     zframe_t *reply_to;
     conn_t *reply_conn;
-    bool joined;      //  a seed or member answered our HELLO
-    bool joined_once; //  the seeds were greeted at least once
+    bool joined;               //  a seed or member answered our HELLO
+    bool joined_once;          //  the seeds were greeted at least once
+    int64_t next_table_ask_ms; //  after a trust change: when we may ask for a table again
     int64_t next_join_ms;
     bool snapshot_dirty;
     int64_t next_snapshot_ms;
@@ -502,6 +503,56 @@ s_decode (fed_peer_t *self, zframe_t *frame, const uint8_t key [32], const char 
     return -1;
 }
 
+//  A node admitted by token trusts only its seed and accepts only the
+//  seed's events. So that it comes to trust the same peers as the seed
+//  (and they it, symmetrically: SWIM needs both ways), the seed writes a
+//  signed trust.added for each peer its config trusts that no trust event
+//  names yet. Done at each admission; a key already in the trust view
+//  (added or removed) is left alone.
+static void
+s_publish_config_peers (fed_peer_t *self)
+{
+    const fed_trusted_t *entries;
+    size_t count = fed_trust_entries (self->node->trust, &entries);
+    //  Copy first: appending trust.added refreshes (and reallocates) the set.
+    fed_trusted_t *peers = (fed_trusted_t *) fed_calloc (count + 1, sizeof (fed_trusted_t));
+    size_t peer_count = 0;
+    for (size_t i = 0; i < count; i++)
+        if (entries [i].role == FED_ROLE_PEER && entries [i].source == FED_TRUST_CONFIG
+            && memcmp (entries [i].key, fed_identity_public (self->node->identity), 32) != 0)
+            peers [peer_count++] = entries [i];
+    for (size_t i = 0; i < peer_count; i++) {
+        uint8_t view_key [6 + 32];
+        memcpy (view_key, "trust/", 6);
+        memcpy (view_key + 6, peers [i].key, 32);
+        uint8_t *record = NULL;
+        size_t size = 0;
+        if (fed_evlog_view_get (self->node->log, view_key, sizeof view_key, &record, &size)
+            || record) {
+            free (record);
+            continue;
+        }
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 3);
+        msgpack_pack_str_with_body (&pk, "key", 3);
+        msgpack_pack_bin_with_body (&pk, peers [i].key, 32);
+        msgpack_pack_str_with_body (&pk, "role", 4);
+        msgpack_pack_str_with_body (&pk, "peer", 4);
+        msgpack_pack_str_with_body (&pk, "name", 4);
+        const char *name = *peers [i].name ? peers [i].name : "config peer";
+        msgpack_pack_str_with_body (&pk, name, strlen (name));
+        fed_err_t err;
+        if (fed_node_append_local (self->node, "trust.added", body.data, body.size, NULL, NULL,
+                                   &err))
+            fed_warn ("peer: could not publish a configured peer's trust: %s", err.text);
+        msgpack_sbuffer_destroy (&body);
+    }
+    free (peers);
+}
+
 //  A HELLO from a pending (unknown) key: admitted if it carries a live
 //  join token for the key it authenticated with. Returns true when the key
 //  is now a trusted peer (and *id holds it).
@@ -546,6 +597,7 @@ s_admit (fed_peer_t *self, const uint8_t curve [32], const fed_wire_hello_t *hel
             self->stats.admitted++;
             fed_info ("peer: admitted %.*s (%.*s) by join token %s", (int) hello->name.size,
                       hello->name.ptr, (int) hello->endpoint.size, hello->endpoint.ptr, id);
+            s_publish_config_peers (self);
             return true;
         }
         fed_error ("peer: could not record trust.added for a joining node: %s", err.text);
@@ -887,5 +939,23 @@ fed_peer_trust_changed (fed_peer_t *self)
             s_conn_close (self, conn);
         else
             i++;
+    }
+    //  A peer trusted now but not in the table was ignored when gossip named
+    //  it: ask a live member for its whole table (our HELLO is answered with
+    //  MEMBERS), at most once a second.
+    const fed_trusted_t *entries;
+    size_t count = fed_trust_entries (self->node->trust, &entries);
+    bool missing = false;
+    for (size_t i = 0; i < count && !missing; i++)
+        missing = entries [i].role == FED_ROLE_PEER && !fed_swim_find (self->swim, entries [i].key);
+    int64_t now = s_now ();
+    if (!missing || now < self->next_table_ask_ms)
+        return;
+    self->next_table_ask_ms = now + 1000;
+    uint8_t partner [1][32];
+    if (fed_swim_pick (self->swim, partner, 1) == 1) {
+        conn_t *conn = s_conn_get (self, partner [0]);
+        if (conn)
+            s_send_hello (self, conn);
     }
 }

@@ -818,7 +818,8 @@ class Member:
         """The next message the node sends on its connection to us, or None.
         Other members connect to us too (the node's trust.added for our key
         replicates to them): the node's connection is the one whose HELLO
-        names the node's key, and only its messages count here."""
+        names the node's key, and only its messages count here (PINGs from
+        the others are answered, as a member would)."""
         deadline = time.monotonic() + ms / 1000
         while True:
             left = int((deadline - time.monotonic()) * 1000)
@@ -831,6 +832,9 @@ class Member:
                 self.routing = frames[0]
             if frames[0] == self.routing:
                 return msg
+            if is_message(msg, "PING"):  # another member probing us: a member answers
+                self.router.send_multipart(
+                    [frames[0], pack([1, "ACK", {"seq": msg[2].get("seq"), "updates": []}])])
 
     def recv_type(self, kind, ms):
         """The next message of that type (others skipped, PINGs answered)."""
