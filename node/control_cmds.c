@@ -659,6 +659,7 @@ s_token_revoke (fed_call_t *call)
 const fed_command_t fed_commands [] = {
     {"status", V | A | O, false, s_status},
     {"members", V | A | O, false, fed_cmd_members},
+    {"sync.status", V | A | O, false, fed_cmd_sync_status},
     {"metrics", V | A | O, false, s_metrics},
     {"events.tail", V | A | O, false, s_events_tail},
     {"events.show", V | A | O, false, s_events_show},

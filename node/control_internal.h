@@ -49,6 +49,8 @@ void fed_call_pack_kv (msgpack_packer *pk, const char *key, const char *value);
 
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);
+//  The sync.status command (control_sync.c).
+int fed_cmd_sync_status (fed_call_t *call);
 
 //  Packs an event as the event map of doc/protocol.md §3.4.
 void fed_call_pack_event (msgpack_packer *pk, const fed_event_t *event);

@@ -358,6 +358,52 @@ s_cmd_simple (s_ctx_t *ctx, const char *command, int (*print) (fed_blob_t result
     return s_run (ctx, &request, print);
 }
 
+static void
+s_sync_row (fed_blob_t row, void *arg)
+{
+    fed_blob_t origin;
+    bool in_sync = fed_print_get (row, "origin", &origin) != 0
+        || (origin.size == 1 && origin.data [0] == 0xc0);
+    char *age = fed_print_field (row, "age_ms", 0);
+    char *age_text = fed_sprintf ("%s ms", age ? age : "-");
+    free (age);
+    if (in_sync)
+        fed_table_add ((fed_table_t *) arg, fed_print_field (row, "peer", 8),
+                       fed_print_field (row, "name", 0), age_text, fed_strdup ("(all)"),
+                       fed_strdup ("-"), fed_strdup ("-"), fed_strdup ("in sync"));
+    else {
+        char *we = fed_print_field (row, "we_lack", 0),
+             *they = fed_print_field (row, "they_lack", 0);
+        char *state = we && strcmp (we, "0") != 0 ? fed_sprintf ("we lack %s", we)
+                                                  : fed_sprintf ("they lack %s", they ? they : "?");
+        free (we);
+        free (they);
+        fed_table_add ((fed_table_t *) arg, fed_print_field (row, "peer", 8),
+                       fed_print_field (row, "name", 0), age_text,
+                       fed_print_field (row, "origin", 8), fed_print_field (row, "ours", 0),
+                       fed_print_field (row, "theirs", 0), state);
+    }
+}
+
+//  sync status: per peer and origin, who lacks how many events.
+static int
+s_print_sync (fed_blob_t result)
+{
+    fed_table_t *table =
+        fed_table_new ("PEER", "NAME", "DIGEST AGE", "ORIGIN", "OURS", "THEIRS", "STATE", NULL);
+    int rc = fed_print_each (result, s_sync_row, table);
+    if (rc == 0)
+        fed_table_print (table, stdout);
+    fed_table_destroy (&table);
+    return rc;
+}
+
+static int
+s_cmd_sync_status (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "sync.status", s_print_sync);
+}
+
 static int
 s_cmd_status (s_ctx_t *ctx)
 {
@@ -638,6 +684,8 @@ static const s_command_t s_commands [] = {
     {"status", s_cmd_status, "", "the node: id, name, version, uptime, log size", 0, 0, 0},
     {"members", s_cmd_members, "[--status S]... [--tag KEY=REGEXP]...",
      "the cluster's nodes as this node sees them (* is this node)", OPT_STATUS | OPT_TAG, 0, 0},
+    {"sync status", s_cmd_sync_status, "",
+     "per peer and origin: how many events each side lacks, from the peer's last DIGEST", 0, 0, 0},
     {"events tail", s_cmd_events_tail, "[-f|--follow] [--type T] [--origin KEY] [--limit N]",
      "recent events; -f keeps printing new ones until Ctrl-C",
      OPT_FOLLOW | OPT_TYPE | OPT_ORIGIN | OPT_LIMIT, 0, 0},

@@ -918,6 +918,12 @@ fed_peer_swim (fed_peer_t *self)
     return self->swim;
 }
 
+fed_repl_t *
+fed_peer_repl (fed_peer_t *self)
+{
+    return self->repl;
+}
+
 void
 fed_peer_stats (fed_peer_t *self, fed_peer_stats_t *stats)
 {

@@ -54,6 +54,10 @@ fed_swim_t *fed_peer_swim (fed_peer_t *self);
 
 void fed_peer_stats (fed_peer_t *self, fed_peer_stats_t *stats);
 
+typedef struct fed_repl_t fed_repl_t;
+//  The replication state (borrowed; actor thread only).
+fed_repl_t *fed_peer_repl (fed_peer_t *self);
+
 //  This node appended its event seq: push it to peers (node/repl.h).
 void fed_peer_appended (fed_peer_t *self, uint64_t seq);
 

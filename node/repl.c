@@ -13,6 +13,7 @@
 
 #define WANTS_PER_RECEIPT 16 //  gaps asked for after one EVENTS
 #define PEERS_MAX 64
+#define KNOWN_MAX 256 //  peers whose last DIGEST is kept for sync status
 
 struct fed_repl_t {
     fed_evlog_t *log; //  borrowed
@@ -20,6 +21,8 @@ struct fed_repl_t {
     fed_repl_io_t io;
     int64_t next_round_ms;
     fed_repl_stats_t stats;
+    fed_repl_peer_t known [KNOWN_MAX]; //  last DIGEST per peer
+    size_t known_count;
 };
 
 //  An EVENTS message being filled; sent when full.
@@ -63,9 +66,44 @@ void
 fed_repl_destroy (fed_repl_t **self_p)
 {
     if (self_p && *self_p) {
+        for (size_t i = 0; i < (*self_p)->known_count; i++)
+            free ((*self_p)->known [i].entries);
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+//  Keeps from's DIGEST for sync status.
+static void
+s_remember (fed_repl_t *self, const uint8_t from [32], const fed_wire_digest_t *digest)
+{
+    fed_repl_peer_t *slot = NULL;
+    for (size_t i = 0; i < self->known_count && !slot; i++)
+        if (memcmp (self->known [i].id, from, 32) == 0)
+            slot = &self->known [i];
+    if (!slot && self->known_count < KNOWN_MAX)
+        slot = &self->known [self->known_count++];
+    if (!slot) { //  full: forget the longest silent
+        slot = &self->known [0];
+        for (size_t i = 1; i < KNOWN_MAX; i++)
+            if (self->known [i].at_wall_ms < slot->at_wall_ms)
+                slot = &self->known [i];
+    }
+    free (slot->entries);
+    memcpy (slot->id, from, 32);
+    slot->at_wall_ms = fed_wall_ms ();
+    slot->count = digest->count;
+    slot->entries =
+        (fed_wire_vv_entry_t *) fed_calloc (digest->count + 1, sizeof (fed_wire_vv_entry_t));
+    if (digest->count)
+        memcpy (slot->entries, digest->entries, digest->count * sizeof (fed_wire_vv_entry_t));
+}
+
+size_t
+fed_repl_peers (fed_repl_t *self, const fed_repl_peer_t **peers_p)
+{
+    *peers_p = self->known;
+    return self->known_count;
 }
 
 //  Sends the batch (if not empty) and empties it.
@@ -173,9 +211,10 @@ s_send_want (fed_repl_t *self, const uint8_t *to, const uint8_t origin [32], uin
 }
 
 static void
-s_on_digest (fed_repl_t *self, const fed_wire_digest_t *digest)
+s_on_digest (fed_repl_t *self, const uint8_t from [32], const fed_wire_digest_t *digest)
 {
     self->stats.digests_received++;
+    s_remember (self, from, digest);
     fed_vv_entry_t *ours;
     size_t count = fed_evlog_version_vector (self->log, &ours);
     batch_t batch;
@@ -271,7 +310,7 @@ void
 fed_repl_receive (fed_repl_t *self, const uint8_t from [32], const fed_wire_msg_t *msg)
 {
     switch (msg->type) {
-        case FED_WIRE_DIGEST: s_on_digest (self, &msg->u.digest); break;
+        case FED_WIRE_DIGEST: s_on_digest (self, from, &msg->u.digest); break;
         case FED_WIRE_WANT: s_on_want (self, &msg->u.want); break;
         case FED_WIRE_EVENTS: s_on_events (self, from, &msg->u.events); break;
         default: break;

@@ -79,6 +79,19 @@ void fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq);
 
 void fed_repl_stats (fed_repl_t *self, fed_repl_stats_t *stats);
 
+//  What a peer last said it holds: its latest DIGEST.
+typedef struct {
+    uint8_t id [32];              //  the peer
+    int64_t at_wall_ms;           //  when its DIGEST arrived
+    fed_wire_vv_entry_t *entries; //  count entries, origins ascending (owned by the repl)
+    uint32_t count;
+} fed_repl_peer_t;
+
+//  The peers heard from, most recent DIGEST each (at most 256 peers, the
+//  longest silent forgotten first). Borrowed; valid until the next call
+//  into the repl.
+size_t fed_repl_peers (fed_repl_t *self, const fed_repl_peer_t **peers_p);
+
 #ifdef __cplusplus
 }
 #endif

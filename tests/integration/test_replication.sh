@@ -7,7 +7,9 @@
 #     event ids and the same views, byte for byte;
 #   - a node SIGKILLed while the others keep writing, then restarted,
 #     catches up: 0 lost, 0 duplicated;
-#   - a node that joins late receives the whole history.
+#   - a node that joins late receives the whole history;
+#   - `fedctl sync status` says when peers are in sync, and what a stopped
+#     peer lacks.
 # Push carries new events at once; anti-entropy (DIGEST / EVENTS / WANT)
 # repairs whatever a push missed.
 set -uo pipefail
@@ -93,6 +95,20 @@ d1=$(digest 1)
 expect "n2 holds exactly n1's events and views" "$d1" "$(digest 2)"
 expect "n3 holds exactly n1's events and views" "$d1" "$(digest 3)"
 
+# sync status: per peer and origin, from each peer's last DIGEST.
+sync_ok() { [ "$("$fedctl" --data-dir "$work/n1" sync status --json 2>/dev/null |
+    $python -c 'import json,sys; r=json.load(sys.stdin); print(sum(x["we_lack"]+x["they_lack"] for x in r), len({x["peer"] for x in r}))')" = "0 2" ]; }
+deadline=$((SECONDS + 10)); until sync_ok || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+sync_ok && ok "sync status on n1: both peers in sync" ||
+    fail "sync status on n1: $("$fedctl" --data-dir "$work/n1" sync status 2>&1)"
+kill -STOP "${pid[3]}"
+publish 1 5 s
+out=$("$fedctl" --data-dir "$work/n1" sync status 2>&1)
+contains "sync status names what a stopped peer lacks" "they lack" "$out"
+kill -CONT "${pid[3]}"
+wait_events "1 2 3" 308 20 && ok "the stopped peer caught up after SIGCONT" ||
+    fail "after SIGCONT: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"
+
 # --- kill -9 mid-stream, restart, catch up ---------------------------------
 publish 1 50 d & w1=$!
 sleep 0.3
@@ -100,10 +116,10 @@ sleep 0.3
 publish 2 50 e
 wait $w1
 start 3
-if wait_events "1 2 3" 404 30; then ok "SIGKILLed n3 restarted and caught up: 404 events everywhere"
+if wait_events "1 2 3" 409 30; then ok "SIGKILLed n3 restarted and caught up: 409 events everywhere"
 else fail "after the restart: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"; fi
 # n3 wrote a second node.started; everyone must have that one too.
-wait_events "1 2 3" 404 1
+wait_events "1 2 3" 409 1
 d1=$(digest 1)
 expect "n3 after the restart: the same events and views, none lost or twice" "$d1" "$(digest 3)"
 "$fednode" verify -d "$work/n3" >"$work/verify.out" 2>&1
@@ -111,7 +127,7 @@ expect "n3's log verifies (every chain, link and signature)" 0 $?
 
 # --- a late joiner receives the whole history ------------------------------
 start 4 --seed "${seed[2]}"
-if wait_events "1 2 3 4" 405 30; then ok "late joiner n4 received the whole history (405 events)"
+if wait_events "1 2 3 4" 410 30; then ok "late joiner n4 received the whole history (410 events)"
 else fail "late joiner: $(for i in 1 2 3 4; do echo -n "n$i=$(events $i) "; done)"; fi
 d1=$(digest 1)
 expect "n4 holds exactly n1's events and views" "$d1" "$(digest 4)"
