@@ -25,3 +25,27 @@ finish() {
     echo "# $checks checks, $failures failed"
     [ "$failures" -eq 0 ]
 }
+
+# peer_cluster COUNT BASE GOSSIP [EXTRA]: keys and configs for nodes n1..nCOUNT
+# in $work, node nI's peer port BASE+I. Fills the associative arrays id
+# (Z85 key) and seed (KEY@tcp://127.0.0.1:PORT), which the caller declares
+# (declare -A id seed), and writes $work/nI.yaml: the line EXTRA (if any),
+# "gossip: GOSSIP" and a trust list giving every node the peer role.
+peer_cluster() {
+    local count=$1 base=$2 gossip=$3 extra=${4:-} i j out
+    local py=/usr/bin/python3
+    [ -x "$py" ] || py=python3
+    for i in $(seq 1 "$count"); do
+        out=$("$fednode" id -d "$work/n$i" --json --peer-bind "tcp://127.0.0.1:$((base + i))" 2>/dev/null)
+        id[$i]=$($py -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
+        seed[$i]="${id[$i]}@tcp://127.0.0.1:$((base + i))"
+    done
+    for i in $(seq 1 "$count"); do
+        {
+            [ -n "$extra" ] && echo "$extra"
+            echo "gossip: $gossip"
+            echo "trust:"
+            for j in $(seq 1 "$count"); do echo "  - {key: '${id[$j]}', role: peer, name: n$j}"; done
+        } >"$work/n$i.yaml"
+    done
+}

@@ -32,18 +32,7 @@ count=6 # n1..n5 start; n6 is the newcomer
 
 # Keys first, so that every config can trust every node.
 declare -A id seed pid
-for i in $(seq 1 $count); do
-    out=$("$fednode" id -d "$work/n$i" --json --peer-bind "tcp://127.0.0.1:$((base + i))" 2>/dev/null)
-    id[$i]=$($python -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
-    seed[$i]="${id[$i]}@tcp://127.0.0.1:$((base + i))"
-done
-for i in $(seq 1 $count); do
-    {
-        echo "gossip: {probe_interval: ${probe_ms}ms, probe_timeout: 100ms, suspicion_timeout: ${suspicion_ms}ms}"
-        echo "trust:"
-        for j in $(seq 1 $count); do echo "  - {key: '${id[$j]}', role: peer, name: n$j}"; done
-    } >"$work/n$i.yaml"
-done
+peer_cluster $count $base "{probe_interval: ${probe_ms}ms, probe_timeout: 100ms, suspicion_timeout: ${suspicion_ms}ms}"
 
 # start I [ARGS]: starts node nI in the background.
 start() {

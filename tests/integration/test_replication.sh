@@ -25,19 +25,7 @@ python=/usr/bin/python3
 base=$((26000 + ($$ % 300) * 20))
 count=4 # n1..n3 from the start, n4 late
 declare -A id seed pid
-for i in $(seq 1 $count); do
-    out=$("$fednode" id -d "$work/n$i" --json --peer-bind "tcp://127.0.0.1:$((base + i))" 2>/dev/null)
-    id[$i]=$($python -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$out")
-    seed[$i]="${id[$i]}@tcp://127.0.0.1:$((base + i))"
-done
-for i in $(seq 1 $count); do
-    {
-        echo "durability: wal"
-        echo "gossip: {probe_interval: 200ms, probe_timeout: 100ms, suspicion_timeout: 3s, interval: 200ms}"
-        echo "trust:"
-        for j in $(seq 1 $count); do echo "  - {key: '${id[$j]}', role: peer, name: n$j}"; done
-    } >"$work/n$i.yaml"
-done
+peer_cluster $count $base "{probe_interval: 200ms, probe_timeout: 100ms, suspicion_timeout: 3s, interval: 200ms}" "durability: wal"
 start() {
     local i=$1; shift
     "$fednode" -c "$work/n$i.yaml" -d "$work/n$i" --name "n$i" \
