@@ -429,16 +429,10 @@ s_trust_add (fed_call_t *call)
                                   "only in the sign bit); use the trusted key itself");
     //  Its twin (the same CURVE key) may also have been trusted and removed:
     //  adding the twin would quietly re-admit the removed key's holder.
-    uint8_t twin_key [6 + 32];
-    memcpy (twin_key, "trust/", 6);
-    memcpy (twin_key + 6, key, 32);
-    twin_key [6 + 31] ^= 0x80;
-    uint8_t *twin = NULL;
-    size_t twin_size;
-    if (fed_evlog_view_get (call->node->log, twin_key, sizeof twin_key, &twin, &twin_size))
+    fed_trust_record_t twin;
+    if (fed_trust_view_record (call->node->log, key, true, &twin))
         return fed_call_fail (call, "internal", "reading the trust view failed");
-    bool twin_known = twin != NULL;
-    free (twin);
+    bool twin_known = twin != FED_TRUST_RECORD_NONE;
     if (twin_known)
         return fed_call_fail (call, "bad_request",
                               "this key has the same CURVE key as a key that is or was trusted "

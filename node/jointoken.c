@@ -2,6 +2,7 @@
 #include "jointoken.h"
 #include "coreviews.h"
 #include "mpread.h"
+#include "trust.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -112,35 +113,23 @@ fed_jointoken_check (fed_evlog_t *log, const char *token, size_t size, int64_t n
 int
 fed_jointoken_key_admissible (fed_evlog_t *log, const uint8_t key [32], fed_err_t *err)
 {
-    for (int twin = 0; twin < 2; twin++) {
-        uint8_t view_key [6 + 32];
-        memcpy (view_key, "trust/", 6);
-        memcpy (view_key + 6, key, 32);
-        if (twin)
-            view_key [6 + 31] ^= 0x80; //  the sign bit: same CURVE key
-        uint8_t *record = NULL;
-        size_t size = 0;
-        if (fed_evlog_view_get (log, view_key, sizeof view_key, &record, &size)) {
-            fed_err_set (err, -1, "reading the trust view failed");
-            return -1;
-        }
-        size_t body_size = 0;
-        const uint8_t *body = record ? fed_view_lww_value (record, size, &body_size) : NULL;
-        bool removed = body && body_size == 1 && body [0] == 0xc0;
-        free (record);
-        if (!body)
-            continue;
-        if (twin)
-            fed_err_set (err, -1,
-                         "this key shares its CURVE key with a key that is or was trusted; a "
-                         "join token cannot admit it");
-        else if (removed)
-            fed_err_set (err, -1,
-                         "this key was removed from the cluster; a join token cannot admit it "
-                         "again (an admin can, with fedctl trust add)");
-        else
-            fed_err_set (err, -1, "this key is already trusted, with a role other than peer");
+    fed_trust_record_t own, twin;
+    if (fed_trust_view_record (log, key, false, &own)
+        || fed_trust_view_record (log, key, true, &twin)) {
+        fed_err_set (err, -1, "reading the trust view failed");
         return -1;
     }
-    return 0;
+    if (own == FED_TRUST_RECORD_REMOVED)
+        fed_err_set (err, -1,
+                     "this key was removed from the cluster; a join token cannot admit it again "
+                     "(an admin can, with fedctl trust add)");
+    else if (own == FED_TRUST_RECORD_ADDED)
+        fed_err_set (err, -1, "this key is already trusted, with a role other than peer");
+    else if (twin != FED_TRUST_RECORD_NONE)
+        fed_err_set (err, -1,
+                     "this key shares its CURVE key with a key that is or was trusted; a join "
+                     "token cannot admit it");
+    else
+        return 0;
+    return -1;
 }

@@ -503,6 +503,33 @@ s_decode (fed_peer_t *self, zframe_t *frame, const uint8_t key [32], const char 
     return -1;
 }
 
+//  Appends trust.added {key, role: peer, name, token (when not NULL)}.
+//  0, or -1 with err.
+static int
+s_append_trust_added (fed_peer_t *self, const uint8_t key [32], const char *name, size_t name_size,
+                      const char *token, fed_err_t *err)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, token ? 4 : 3);
+    msgpack_pack_str_with_body (&pk, "key", 3);
+    msgpack_pack_bin_with_body (&pk, key, 32);
+    msgpack_pack_str_with_body (&pk, "role", 4);
+    msgpack_pack_str_with_body (&pk, "peer", 4);
+    msgpack_pack_str_with_body (&pk, "name", 4);
+    msgpack_pack_str_with_body (&pk, name, name_size);
+    if (token) {
+        msgpack_pack_str_with_body (&pk, "token", 5);
+        msgpack_pack_str_with_body (&pk, token, strlen (token));
+    }
+    int rc =
+        fed_node_append_local (self->node, "trust.added", body.data, body.size, NULL, NULL, err);
+    msgpack_sbuffer_destroy (&body);
+    return rc;
+}
+
 //  A node admitted by token trusts only its seed and accepts only the
 //  seed's events. So that it comes to trust the same peers as the seed
 //  (and they it, symmetrically: SWIM needs both ways), the seed writes a
@@ -522,33 +549,14 @@ s_publish_config_peers (fed_peer_t *self)
             && memcmp (entries [i].key, fed_identity_public (self->node->identity), 32) != 0)
             peers [peer_count++] = entries [i];
     for (size_t i = 0; i < peer_count; i++) {
-        uint8_t view_key [6 + 32];
-        memcpy (view_key, "trust/", 6);
-        memcpy (view_key + 6, peers [i].key, 32);
-        uint8_t *record = NULL;
-        size_t size = 0;
-        if (fed_evlog_view_get (self->node->log, view_key, sizeof view_key, &record, &size)
-            || record) {
-            free (record);
+        fed_trust_record_t record;
+        if (fed_trust_view_record (self->node->log, peers [i].key, false, &record)
+            || record != FED_TRUST_RECORD_NONE)
             continue;
-        }
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init (&body);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 3);
-        msgpack_pack_str_with_body (&pk, "key", 3);
-        msgpack_pack_bin_with_body (&pk, peers [i].key, 32);
-        msgpack_pack_str_with_body (&pk, "role", 4);
-        msgpack_pack_str_with_body (&pk, "peer", 4);
-        msgpack_pack_str_with_body (&pk, "name", 4);
         const char *name = *peers [i].name ? peers [i].name : "config peer";
-        msgpack_pack_str_with_body (&pk, name, strlen (name));
         fed_err_t err;
-        if (fed_node_append_local (self->node, "trust.added", body.data, body.size, NULL, NULL,
-                                   &err))
+        if (s_append_trust_added (self, peers [i].key, name, strlen (name), NULL, &err))
             fed_warn ("peer: could not publish a configured peer's trust: %s", err.text);
-        msgpack_sbuffer_destroy (&body);
     }
     free (peers);
 }
@@ -577,22 +585,8 @@ s_admit (fed_peer_t *self, const uint8_t curve [32], const fed_wire_hello_t *hel
                  == 0
              && fed_jointoken_key_admissible (self->node->log, hello->id, &err) == 0) {
         //  Trust the key cluster-wide: trust.added replicates like any event.
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init (&body);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 4);
-        msgpack_pack_str_with_body (&pk, "key", 3);
-        msgpack_pack_bin_with_body (&pk, hello->id, 32);
-        msgpack_pack_str_with_body (&pk, "role", 4);
-        msgpack_pack_str_with_body (&pk, "peer", 4);
-        msgpack_pack_str_with_body (&pk, "name", 4);
-        msgpack_pack_str_with_body (&pk, hello->name.ptr, hello->name.size);
-        msgpack_pack_str_with_body (&pk, "token", 5);
-        msgpack_pack_str_with_body (&pk, id, strlen (id));
-        int rc = fed_node_append_local (self->node, "trust.added", body.data, body.size, NULL, NULL,
-                                        &err);
-        msgpack_sbuffer_destroy (&body);
+        int rc =
+            s_append_trust_added (self, hello->id, hello->name.ptr, hello->name.size, id, &err);
         if (rc == 0) {
             self->stats.admitted++;
             fed_info ("peer: admitted %.*s (%.*s) by join token %s", (int) hello->name.size,

@@ -174,3 +174,25 @@ fed_trust_is_peer (void *arg, const uint8_t origin [32])
     fed_role_t role;
     return fed_trust_role ((const fed_trust_t *) arg, origin, &role) && role == FED_ROLE_PEER;
 }
+
+int
+fed_trust_view_record (fed_evlog_t *log, const uint8_t key [32], bool twin,
+                       fed_trust_record_t *record)
+{
+    uint8_t view_key [6 + 32];
+    memcpy (view_key, "trust/", 6);
+    memcpy (view_key + 6, key, 32);
+    if (twin)
+        view_key [6 + 31] ^= 0x80; //  the sign bit of the encoded point
+    uint8_t *value = NULL;
+    size_t size = 0;
+    if (fed_evlog_view_get (log, view_key, sizeof view_key, &value, &size))
+        return -1;
+    size_t body_size = 0;
+    const uint8_t *body = value ? fed_view_lww_value (value, size, &body_size) : NULL;
+    *record = !value                                 ? FED_TRUST_RECORD_NONE
+        : body && body_size == 1 && body [0] == 0xc0 ? FED_TRUST_RECORD_REMOVED
+                                                     : FED_TRUST_RECORD_ADDED;
+    free (value);
+    return 0;
+}

@@ -48,6 +48,20 @@ size_t fed_trust_entries (const fed_trust_t *self, const fed_trusted_t **entries
 //  "config", "local", "event".
 const char *fed_trust_source_name (fed_trust_source_t source);
 
+//  What the trust view holds for a key: nothing, a trust.added, or a
+//  trust.removed.
+typedef enum {
+    FED_TRUST_RECORD_NONE,
+    FED_TRUST_RECORD_ADDED,
+    FED_TRUST_RECORD_REMOVED
+} fed_trust_record_t;
+
+//  Reads log's trust view for key or, when twin, for its twin (the ed25519
+//  key differing only in the sign bit, which has the same CURVE key).
+//  Returns 0 with *record set, or -1 on a storage error.
+int fed_trust_view_record (fed_evlog_t *log, const uint8_t key [32], bool twin,
+                           fed_trust_record_t *record) FED_MUST_USE;
+
 //  For the event log: true if origin has the peer role (arg is the set).
 bool fed_trust_is_peer (void *arg, const uint8_t origin [32]);
 
