@@ -1093,6 +1093,7 @@ static const s_kind_t s_trust = {s_parse_trust, s_print_trust, false, false};
 //  The schema: one row per key, grouped by section, in printing order
 
 static const s_name_t s_durabilities [] = {{"sync", 1}, {"wal", 0}, {NULL, 0}};
+static const s_name_t s_booleans [] = {{"true", 1}, {"false", 0}, {NULL, 0}};
 static const s_name_t s_log_levels [] = {{"error", FED_LOG_ERROR},
                                          {"warn", FED_LOG_WARN},
                                          {"info", FED_LOG_INFO},
@@ -1134,6 +1135,7 @@ static const s_field_t s_fields [] = {
      0, NULL},
     {"limits.pending_joins", &s_count, S_AT (limits.pending_joins), "10", 1, 10000, 0, NULL},
     {"gossip.fanout", &s_count, S_AT (gossip.fanout), "3", 1, 64, 0, NULL},
+    {"gossip.push", &s_enum, S_AT (gossip.push), "true", 0, 0, 0, s_booleans},
     {"gossip.interval", &s_duration, S_AT (gossip.interval_ms), "1s", 10, S_HOUR, 0, NULL},
     {"gossip.probe_interval", &s_duration, S_AT (gossip.probe_interval_ms), "1s", 10, S_HOUR, 0,
      NULL},

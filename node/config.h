@@ -59,6 +59,7 @@
 //        pending_joins: 10               # integer: handshakes/s admitted from unknown keys
 //      gossip:
 //        fanout: 3                       # integer 1..64
+//        push: true                      # push new events at once (false: anti-entropy alone)
 //        interval: 1s                    # duration
 //        probe_interval: 1s
 //        probe_timeout: 500ms
@@ -137,6 +138,7 @@ typedef struct {
     } limits;
     struct {
         uint32_t fanout, indirect_probes, retransmit_mult;
+        bool push; //  push new events at once (false: anti-entropy alone)
         int64_t interval_ms, probe_interval_ms, probe_timeout_ms, suspicion_timeout_ms;
         int64_t sync_interval_ms;
     } gossip;

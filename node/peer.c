@@ -52,6 +52,7 @@ struct fed_peer_t {
     char *endpoint; //  bound, owned
     fed_swim_t *swim;
     fed_repl_t *repl; //  event replication over the same connections
+    int flush_timer;  //  pending one-shot push flush, or -1
     conn_t **conns;   //  conn_count entries
     size_t conn_count;
     int timer_id;
@@ -732,7 +733,17 @@ s_dealer_readable (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  --- timer -----------------------------------------------------------------
+//  --- timers ----------------------------------------------------------------
+
+//  Fires on the loop's next turn after a local append: the appends of this
+//  turn go out together.
+static int
+s_flush_due (zloop_t *loop, int timer_id, void *arg)
+{
+    fed_peer_t *self = (fed_peer_t *) arg;
+    fed_repl_flush (self->repl);
+    return 0;
+}
 
 static int
 s_tick (zloop_t *loop, int timer_id, void *arg)
@@ -818,6 +829,7 @@ fed_peer_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     fed_peer_t *self = (fed_peer_t *) fed_calloc (1, sizeof (fed_peer_t));
     self->node = node;
     self->loop = loop;
+    self->flush_timer = -1;
     msgpack_sbuffer_init (&self->buffer);
     const fed_config_t *config = node->config;
     self->router = zsock_new (ZMQ_ROUTER);
@@ -854,11 +866,13 @@ fed_peer_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     fed_repl_options_default (&repl_options);
     repl_options.fanout = config->gossip.fanout;
     repl_options.interval_ms = config->gossip.interval_ms;
+    repl_options.push = config->gossip.push;
     //  Batches stay well inside the frame limit.
     if (repl_options.batch_bytes > config->limits.wire_message / 2)
         repl_options.batch_bytes = (size_t) config->limits.wire_message / 2;
     fed_repl_io_t repl_io = {s_io_send, s_io_reply, s_io_peers, s_io_stored, self};
     self->repl = fed_repl_new (node->log, &repl_options, &repl_io, s_now ());
+    self->flush_timer = -1;
 
     int64_t tick = config->gossip.probe_timeout_ms / 4;
     tick = tick < 10 ? 10 : tick > 250 ? 250 : tick;
@@ -886,6 +900,10 @@ fed_peer_destroy (fed_peer_t **self_p)
     }
     if (self->timer_id > 0)
         zloop_timer_end (self->loop, self->timer_id);
+    if (self->flush_timer >= 0)
+        zloop_timer_end (self->loop, self->flush_timer);
+    if (self->repl)
+        fed_repl_flush (self->repl); //  appends of the last turn still go out
     while (self->conn_count)
         s_conn_close (self, self->conns [0]);
     free (self->conns);
@@ -927,7 +945,9 @@ fed_peer_stats (fed_peer_t *self, fed_peer_stats_t *stats)
 void
 fed_peer_appended (fed_peer_t *self, uint64_t seq)
 {
-    fed_repl_push (self->repl, fed_identity_public (self->node->identity), seq);
+    if (fed_repl_push (self->repl, fed_identity_public (self->node->identity), seq)
+        && self->flush_timer < 0)
+        self->flush_timer = zloop_timer (self->loop, 0, 1, s_flush_due, self);
 }
 
 void

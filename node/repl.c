@@ -14,6 +14,13 @@
 #define WANTS_PER_RECEIPT 16 //  gaps asked for after one EVENTS
 #define PEERS_MAX 64
 #define KNOWN_MAX 256 //  peers whose last DIGEST is kept for sync status
+#define QUEUE_MAX 16  //  runs of local events waiting for the next flush
+
+//  Events from..to of one origin, queued for push.
+typedef struct {
+    uint8_t origin [32];
+    uint64_t from, to;
+} run_t;
 
 struct fed_repl_t {
     fed_evlog_t *log; //  borrowed
@@ -23,13 +30,16 @@ struct fed_repl_t {
     fed_repl_stats_t stats;
     fed_repl_peer_t known [KNOWN_MAX]; //  last DIGEST per peer
     size_t known_count;
+    run_t queue [QUEUE_MAX]; //  local events not pushed yet
+    size_t queued;
 };
 
 //  An EVENTS message being filled; sent when full.
 typedef struct {
     fed_repl_t *repl;
-    const uint8_t *to;     //  member to send to, or NULL to reply
-    const uint8_t *except; //  with to == NULL and except set: push to peers but this one
+    const uint8_t *to;     //  member to send to, or NULL (see spread)
+    bool spread;           //  with to == NULL: to fanout peers (else: reply)
+    const uint8_t *except; //  with spread: a peer left out (the sender), or NULL
     fed_blob_t *events;    //  count copies (owned)
     uint32_t count;
     size_t bytes;
@@ -44,6 +54,7 @@ fed_repl_options_default (fed_repl_options_t *options)
     options->batch_events = 1000;
     options->batch_bytes = 1024 * 1024;
     options->reply_batches = 4;
+    options->push = true;
 }
 
 fed_repl_t *
@@ -120,12 +131,12 @@ s_flush (batch_t *batch)
     msg.u.events.count = batch->count;
     if (batch->to)
         self->io.send (self->io.arg, batch->to, &msg);
-    else if (batch->except) {
+    else if (batch->spread) {
         uint8_t peers [PEERS_MAX][32];
         size_t count = self->io.peers (self->io.arg, peers, self->options.fanout + 1);
         size_t sent = 0;
         for (size_t i = 0; i < count && sent < self->options.fanout; i++)
-            if (memcmp (peers [i], batch->except, 32) != 0) {
+            if (!batch->except || memcmp (peers [i], batch->except, 32) != 0) {
                 self->io.send (self->io.arg, peers [i], &msg);
                 sent++;
             }
@@ -210,6 +221,48 @@ s_send_want (fed_repl_t *self, const uint8_t *to, const uint8_t origin [32], uin
     self->stats.wants_sent++;
 }
 
+//  Sends this node's version vector as DIGEST to member to, or as a reply
+//  when to is NULL.
+static void
+s_send_digest (fed_repl_t *self, const uint8_t *to)
+{
+    fed_vv_entry_t *ours;
+    size_t origins = fed_evlog_version_vector (self->log, &ours);
+    if (origins > FED_WIRE_DIGEST_MAX)
+        origins = FED_WIRE_DIGEST_MAX; //  the rest in later rounds, once origins are pruned
+    fed_wire_vv_entry_t *entries =
+        (fed_wire_vv_entry_t *) fed_calloc (origins + 1, sizeof (fed_wire_vv_entry_t));
+    size_t used = 0;
+    for (size_t i = 0; i < origins; i++)
+        if (ours [i].seq) {
+            memcpy (entries [used].origin, ours [i].origin, 32);
+            entries [used++].seq = ours [i].seq;
+        }
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_DIGEST;
+    msg.u.digest.entries = entries;
+    msg.u.digest.count = (uint32_t) used;
+    if (to)
+        self->io.send (self->io.arg, to, &msg);
+    else
+        self->io.reply (self->io.arg, &msg);
+    self->stats.digests_sent++;
+    free (entries);
+    free (ours);
+}
+
+//  An answer that used all its batches may have left events out: our
+//  DIGEST after it tells the asker what else there is, and its WANT comes
+//  back at once for the next bounded step.
+static void
+s_answer_done (fed_repl_t *self, batch_t *batch)
+{
+    s_batch_done (batch);
+    if (batch->batches_left == 0)
+        s_send_digest (self, NULL);
+}
+
 static void
 s_on_digest (fed_repl_t *self, const uint8_t from [32], const fed_wire_digest_t *digest)
 {
@@ -243,7 +296,7 @@ s_on_digest (fed_repl_t *self, const uint8_t from [32], const fed_wire_digest_t 
             j++;
         }
     }
-    s_batch_done (&batch);
+    s_answer_done (self, &batch);
     free (ours);
 }
 
@@ -254,7 +307,7 @@ s_on_want (fed_repl_t *self, const fed_wire_want_t *want)
     batch_t batch;
     s_batch_init (&batch, self, NULL);
     (void) s_add_range (&batch, want->origin, want->from, want->to);
-    s_batch_done (&batch);
+    s_answer_done (self, &batch);
 }
 
 static void
@@ -281,6 +334,7 @@ s_on_events (fed_repl_t *self, const uint8_t from [32], const fed_wire_events_t 
         size_t after_count = fed_evlog_version_vector (self->log, &after);
         batch_t batch;
         s_batch_init (&batch, self, NULL);
+        batch.spread = true;
         batch.except = from;
         batch.batches_left = 1;
         for (size_t a = 0, b = 0; a < after_count; a++) {
@@ -325,53 +379,44 @@ fed_repl_tick (fed_repl_t *self, int64_t now_ms)
     self->next_round_ms = now_ms + self->options.interval_ms;
     uint8_t peers [PEERS_MAX][32];
     size_t count = self->io.peers (self->io.arg, peers, self->options.fanout);
-    if (count == 0)
-        return;
-    fed_vv_entry_t *ours;
-    size_t origins = fed_evlog_version_vector (self->log, &ours);
-    if (origins > FED_WIRE_DIGEST_MAX)
-        origins = FED_WIRE_DIGEST_MAX; //  the rest in later rounds, once origins are pruned
-    fed_wire_vv_entry_t *entries =
-        (fed_wire_vv_entry_t *) fed_calloc (origins + 1, sizeof (fed_wire_vv_entry_t));
-    size_t used = 0;
-    for (size_t i = 0; i < origins; i++)
-        if (ours [i].seq) {
-            memcpy (entries [used].origin, ours [i].origin, 32);
-            entries [used++].seq = ours [i].seq;
-        }
-    fed_wire_msg_t msg;
-    memset (&msg, 0, sizeof msg);
-    msg.type = FED_WIRE_DIGEST;
-    msg.u.digest.entries = entries;
-    msg.u.digest.count = (uint32_t) used;
     for (size_t i = 0; i < count; i++)
-        self->io.send (self->io.arg, peers [i], &msg);
-    self->stats.digests_sent += count;
-    free (entries);
-    free (ours);
+        s_send_digest (self, peers [i]);
+}
+
+bool
+fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq)
+{
+    if (!self->options.push)
+        return false;
+    bool was_empty = self->queued == 0;
+    run_t *last = self->queued ? &self->queue [self->queued - 1] : NULL;
+    if (last && last->to + 1 == seq && memcmp (last->origin, origin, 32) == 0) {
+        last->to = seq;
+        return false;
+    }
+    if (self->queued == QUEUE_MAX)
+        fed_repl_flush (self);
+    run_t *run = &self->queue [self->queued++];
+    memcpy (run->origin, origin, 32);
+    run->from = run->to = seq;
+    return was_empty;
 }
 
 void
-fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq)
+fed_repl_flush (fed_repl_t *self)
 {
-    uint8_t peers [PEERS_MAX][32];
-    size_t count = self->io.peers (self->io.arg, peers, self->options.fanout);
-    if (count == 0)
+    if (self->queued == 0)
         return;
-    fed_event_t *event = fed_evlog_get (self->log, origin, seq);
-    if (!event)
-        return;
-    fed_blob_t blob = {fed_event_bytes (event), fed_event_size (event)};
-    fed_wire_msg_t msg;
-    memset (&msg, 0, sizeof msg);
-    msg.type = FED_WIRE_EVENTS;
-    msg.u.events.events = &blob;
-    msg.u.events.count = 1;
-    for (size_t i = 0; i < count; i++)
-        self->io.send (self->io.arg, peers [i], &msg);
-    self->stats.events_sent += count;
+    batch_t batch;
+    s_batch_init (&batch, self, NULL);
+    batch.spread = true;
+    batch.batches_left = UINT32_MAX;
+    for (size_t i = 0; i < self->queued; i++)
+        (void) s_add_range (&batch, self->queue [i].origin, self->queue [i].from,
+                            self->queue [i].to);
+    s_batch_done (&batch);
+    self->queued = 0;
     self->stats.pushed++;
-    fed_event_destroy (&event);
 }
 
 void

@@ -17,7 +17,14 @@
     - On EVENTS: each event through fed_evlog_accept (signature, chain,
       trust, limits); gaps found are asked for with WANT; events new here
       are pushed on once to fanout peers (rumour spreading).
-    - fed_repl_push: a new local event, at once to fanout peers.
+    - An answer cut short by reply_batches is followed by this node's own
+      DIGEST, so the asker sees there is more and WANTs the next step at
+      once: a node far behind is fed one bounded step per round trip,
+      interleaved with live traffic, instead of one step per interval.
+    - fed_repl_push: a new local event, queued; fed_repl_flush sends the
+      queue (in as few EVENTS messages as the batch bounds allow) to
+      fanout peers. The transport flushes once per turn of its loop, so a
+      burst of appends travels as one message, and a lone append at once.
 
     One fed_repl_t is used by one thread (the node actor).
 */
@@ -39,6 +46,7 @@ typedef struct {
     uint32_t batch_events;  //  events per EVENTS message
     size_t batch_bytes;     //  event bytes per EVENTS message (under the frame limit)
     uint32_t reply_batches; //  EVENTS messages per DIGEST or WANT answered
+    bool push;              //  push new events (false: anti-entropy alone)
 } fed_repl_options_t;
 
 typedef struct {
@@ -60,7 +68,7 @@ typedef struct {
     uint64_t store_failures;
 } fed_repl_stats_t;
 
-//  Defaults: fanout 3, 1 s, 1,000 events, 1 MiB, 4 batches.
+//  Defaults: fanout 3, 1 s, 1,000 events, 1 MiB, 4 batches, push on.
 void fed_repl_options_default (fed_repl_options_t *options);
 
 //  Caller owns the result; log and io->arg are borrowed. Never NULL.
@@ -74,8 +82,13 @@ void fed_repl_tick (fed_repl_t *self, int64_t now_ms);
 //  Handles DIGEST, EVENTS or WANT from trusted peer from; ignores others.
 void fed_repl_receive (fed_repl_t *self, const uint8_t from [32], const fed_wire_msg_t *msg);
 
-//  Pushes this node's event at (origin, seq) to fanout peers.
-void fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq);
+//  Queues the local event at (origin, seq) for the next flush. Returns
+//  true when the queue was empty before (the caller schedules a flush).
+//  Does nothing (and returns false) with push off.
+bool fed_repl_push (fed_repl_t *self, const uint8_t origin [32], uint64_t seq);
+
+//  Sends the queued events to fanout peers and empties the queue.
+void fed_repl_flush (fed_repl_t *self);
 
 void fed_repl_stats (fed_repl_t *self, fed_repl_stats_t *stats);
 

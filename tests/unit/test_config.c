@@ -92,7 +92,8 @@ test_defaults (void **state)
 
     //  Defaults print and read back as defaults.
     char *yaml = fed_config_to_yaml (config);
-    assert_non_null (strstr (yaml, "gossip:\n  fanout: 3\n  interval: 1s\n"));
+    assert_true (config->gossip.push);
+    assert_non_null (strstr (yaml, "gossip:\n  fanout: 3\n  push: true\n  interval: 1s\n"));
     assert_non_null (strstr (yaml, "  lat: ~\n  lon: ~\n  labels: {}\n"));
     fed_config_t *again = fed_config_new ();
     fed_err_t err;
@@ -235,6 +236,8 @@ test_wrong_types (void **state)
     EXPECT_ERROR ("data_dir: {a: b}\n", "t.yaml:1:11: ", "key 'data_dir': expected a path");
     EXPECT_ERROR ("data_dir: \"\"\n", "t.yaml:1:11: ", "expected a path");
     EXPECT_ERROR ("durability: fast\n", "t.yaml:1:13: ", "expected one of sync, wal, got 'fast'");
+    EXPECT_ERROR ("gossip: {push: yes}\n", "t.yaml:1:16: ",
+                  "key 'gossip.push': expected one of true, false, got 'yes'");
     EXPECT_ERROR ("log_level: loud\n", "t.yaml:1:12: ", "expected one of error, warn, info, debug");
     EXPECT_ERROR ("? [a]\n: b\n", "t.yaml:1:3: ", "expected a text key");
 }
