@@ -1147,6 +1147,8 @@ static const s_field_t s_fields [] = {
     {"gossip.retransmit_mult", &s_count, S_AT (gossip.retransmit_mult), "4", 1, 64, 0, NULL},
     {"gossip.sync_interval", &s_duration, S_AT (gossip.sync_interval_ms), "30s", 100, 24 * S_HOUR,
      0, NULL},
+    {"gossip.reconnect_interval", &s_duration, S_AT (gossip.reconnect_interval_ms), "10s", 100,
+     24 * S_HOUR, 0, NULL},
 };
 #define S_FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 

@@ -67,6 +67,7 @@
 //        indirect_probes: 3              # integer 1..16: PING_REQ fan-out
 //        retransmit_mult: 4              # integer 1..64: an update rides on mult*log2(N+1) messages
 //        sync_interval: 30s              # full membership exchange with one member
+//        reconnect_interval: 10s         # ask one dead member whether it is back (heals partitions)
 
 #ifndef FED_CONFIG_H_INCLUDED
 #define FED_CONFIG_H_INCLUDED
@@ -140,7 +141,7 @@ typedef struct {
         uint32_t fanout, indirect_probes, retransmit_mult;
         bool push; //  push new events at once (false: anti-entropy alone)
         int64_t interval_ms, probe_interval_ms, probe_timeout_ms, suspicion_timeout_ms;
-        int64_t sync_interval_ms;
+        int64_t sync_interval_ms, reconnect_interval_ms;
     } gossip;
 } fed_config_t;
 

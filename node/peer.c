@@ -856,6 +856,7 @@ fed_peer_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     options.indirect_probes = config->gossip.indirect_probes;
     options.retransmit_mult = config->gossip.retransmit_mult;
     options.sync_interval_ms = config->gossip.sync_interval_ms;
+    options.reconnect_interval_ms = config->gossip.reconnect_interval_ms;
     fed_swim_io_t io = {s_io_send, s_io_reply, s_io_trusted, s_io_changed, self};
     fed_wire_hello_t hello;
     char endpoint [300];

@@ -49,6 +49,7 @@ struct fed_swim_t {
     size_t forward_count;
     int64_t last_tick_ms;
     int64_t next_sync_ms;
+    int64_t next_reconnect_ms;
     fed_swim_stats_t stats;
     fed_wire_update_t piggyback [PIGGYBACK_MAX]; //  scratch for outgoing updates
 };
@@ -62,6 +63,7 @@ fed_swim_options_default (fed_swim_options_t *options)
     options->indirect_probes = 3;
     options->retransmit_mult = 4;
     options->sync_interval_ms = 30000;
+    options->reconnect_interval_ms = 10000;
 }
 
 static char *
@@ -345,6 +347,7 @@ fed_swim_new (const fed_swim_options_t *options, const fed_swim_io_t *io,
     self->next_probe_ms =
         now_ms + (int64_t) randombytes_uniform ((uint32_t) options->probe_interval_ms + 1);
     self->next_sync_ms = now_ms + options->sync_interval_ms;
+    self->next_reconnect_ms = now_ms + options->reconnect_interval_ms;
     self->last_tick_ms = now_ms;
     return self;
 }
@@ -437,6 +440,43 @@ s_suspect (fed_swim_t *self, member_t *member, int64_t now_ms)
     s_set_state (self, member, FED_WIRE_SUSPECT, member->pub.incarnation, now_ms);
 }
 
+static void
+s_send_hello (fed_swim_t *self, const uint8_t to [32])
+{
+    fed_wire_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.type = FED_WIRE_HELLO;
+    fed_swim_self_hello (self, &msg.u.hello);
+    self->io.send (self->io.arg, to, &msg);
+}
+
+//  Partitions heal here (Serf's reconnect): a member we hold dead may only
+//  be cut off from us. Our HELLO and whole table go to one of them at
+//  random; if it is up, it learns we hold it dead and refutes, its table
+//  tells us we are dead to its side and we refute, and the HELLO we then
+//  send it (s_on_members) makes each alive to the other. Members that left
+//  said so themselves and are not asked.
+static void
+s_reconnect (fed_swim_t *self)
+{
+    member_t *pick = NULL;
+    size_t seen = 0;
+    for (size_t i = 1; i < self->count; i++) {
+        member_t *member = self->members [i];
+        if (member->pub.state != FED_WIRE_DEAD || !*member->pub.endpoint)
+            continue;
+        if (randombytes_uniform ((uint32_t) ++seen) == 0)
+            pick = member;
+    }
+    if (!pick)
+        return;
+    self->stats.reconnects++;
+    fed_debug ("swim: asking dead member %s (%s) whether it is back", pick->pub.name,
+               pick->pub.endpoint);
+    s_send_hello (self, pick->pub.id);
+    s_send_full_state (self, pick->pub.id);
+}
+
 //  A tick long after the previous one means this node was not running:
 //  nothing it failed to hear meanwhile says anything about the others.
 static void
@@ -525,6 +565,10 @@ fed_swim_tick (fed_swim_t *self, int64_t now_ms)
             self->stats.probes++;
             s_send_ping (self, target->pub.id, self->probe_seq);
         }
+    }
+    if (self->options.reconnect_interval_ms > 0 && now_ms >= self->next_reconnect_ms) {
+        self->next_reconnect_ms = now_ms + self->options.reconnect_interval_ms;
+        s_reconnect (self);
     }
     if (self->options.sync_interval_ms > 0 && now_ms >= self->next_sync_ms) {
         self->next_sync_ms = now_ms + self->options.sync_interval_ms;
@@ -632,6 +676,22 @@ s_on_ping_req (fed_swim_t *self, const uint8_t from [32], const fed_wire_ping_re
     s_send_ping (self, request->target, forward->seq);
 }
 
+static void
+s_on_members (fed_swim_t *self, const uint8_t from [32], const fed_wire_members_t *members,
+              int64_t now_ms)
+{
+    uint64_t incarnation = self->members [0]->pub.incarnation;
+    s_apply_all (self, &members->updates, now_ms);
+    //  The table said we are dead (or suspect). If its sender is dead to us
+    //  too, the two of us were cut off from each other: our HELLO at the
+    //  new incarnation makes us alive to it, and its answer (its table)
+    //  makes it alive to us.
+    member_t *sender = s_find (self, from);
+    if (self->members [0]->pub.incarnation != incarnation && sender
+        && sender->pub.state == FED_WIRE_DEAD)
+        s_send_hello (self, from);
+}
+
 void
 fed_swim_receive (fed_swim_t *self, const uint8_t from [32], const fed_wire_msg_t *msg,
                   int64_t now_ms)
@@ -640,7 +700,7 @@ fed_swim_receive (fed_swim_t *self, const uint8_t from [32], const fed_wire_msg_
         case FED_WIRE_PING: s_on_ping (self, from, &msg->u.ping, now_ms); break;
         case FED_WIRE_ACK: s_on_ack (self, &msg->u.ack, now_ms); break;
         case FED_WIRE_PING_REQ: s_on_ping_req (self, from, &msg->u.ping_req, now_ms); break;
-        case FED_WIRE_MEMBERS: s_apply_all (self, &msg->u.members.updates, now_ms); break;
+        case FED_WIRE_MEMBERS: s_on_members (self, from, &msg->u.members, now_ms); break;
         case FED_WIRE_BYE: {
             member_t *member = s_find (self, from);
             if (member) {

@@ -39,13 +39,15 @@ extern "C" {
 typedef struct fed_swim_t fed_swim_t;
 
 typedef struct {
-    int64_t probe_interval_ms;    //  one probe per interval
-    int64_t probe_timeout_ms;     //  direct ACK wait before indirect probes
-    int64_t suspicion_timeout_ms; //  suspect -> dead when not refuted
-    uint32_t indirect_probes;     //  PING_REQ fan-out (k)
-    uint32_t retransmit_mult;     //  lambda in lambda·log2(N+1) retransmissions
-    int64_t sync_interval_ms;     //  full-state MEMBERS to one member; 0 = never
-                                  //  (the node's config allows 100 ms..1 d)
+    int64_t probe_interval_ms;     //  one probe per interval
+    int64_t probe_timeout_ms;      //  direct ACK wait before indirect probes
+    int64_t suspicion_timeout_ms;  //  suspect -> dead when not refuted
+    uint32_t indirect_probes;      //  PING_REQ fan-out (k)
+    uint32_t retransmit_mult;      //  lambda in lambda·log2(N+1) retransmissions
+    int64_t sync_interval_ms;      //  full-state MEMBERS to one member; 0 = never
+                                   //  (the node's config allows 100 ms..1 d)
+    int64_t reconnect_interval_ms; //  HELLO and table to one dead member (heals
+                                   //  partitions); 0 = never
 } fed_swim_options_t;
 
 //  A member's location, as its HELLO gave it. Owned by the table.
@@ -93,11 +95,12 @@ typedef struct {
     uint64_t suspected;       //  alive -> suspect transitions made here
     uint64_t declared_dead;   //  suspect -> dead transitions made here
     uint64_t refuted;         //  times this node raised its incarnation
+    uint64_t reconnects;      //  dead members asked whether they are back
     uint64_t stalls;          //  ticks that found this node stalled
     uint64_t ignored_updates; //  updates about untrusted nodes
 } fed_swim_stats_t;
 
-//  Fills options with the defaults (1 s, 500 ms, 5 s, 3, 4, 30 s).
+//  Fills options with the defaults (1 s, 500 ms, 5 s, 3, 4, 30 s, 10 s).
 void fed_swim_options_default (fed_swim_options_t *options);
 
 //  A swim whose table holds only this node (self: its id, name, endpoint

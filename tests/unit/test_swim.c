@@ -51,6 +51,8 @@ struct sim_t {
     size_t queued;
     int current_from;    //  sender of the message being handled (for reply)
     uint32_t loss_per_k; //  messages lost per thousand
+    bool partitioned;    //  messages between nodes of different sides are lost
+    int side [NODES_MAX];
     uint32_t rng;
     uint64_t delivered;
 };
@@ -77,7 +79,8 @@ s_enqueue (sim_t *sim, int from, int to, const fed_wire_msg_t *msg)
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     assert_int_equal (fed_wire_encode (msg, &buffer), 0);
-    if (sim->loss_per_k && s_rand (sim) % 1000 < sim->loss_per_k) {
+    if ((sim->loss_per_k && s_rand (sim) % 1000 < sim->loss_per_k)
+        || (sim->partitioned && sim->side [from] != sim->side [to])) {
         msgpack_sbuffer_destroy (&buffer);
         return;
     }
@@ -150,6 +153,7 @@ s_options (void)
     options.probe_timeout_ms = 80;
     options.suspicion_timeout_ms = 1000;
     options.sync_interval_ms = 2000;
+    options.reconnect_interval_ms = 1000;
     return options;
 }
 
@@ -423,6 +427,54 @@ test_loss_no_false_dead (void **state)
     s_sim_destroy (&sim);
 }
 
+//  True when every node holds every node of the other side dead, and its
+//  own side alive.
+static bool
+s_sides_split (sim_t *sim)
+{
+    for (int i = 0; i < sim->count; i++)
+        for (int j = 0; j < sim->count; j++)
+            if (i != j
+                && s_state (sim, i, j)
+                    != (sim->side [i] == sim->side [j] ? FED_WIRE_ALIVE : FED_WIRE_DEAD))
+                return false;
+    return true;
+}
+
+//  2 | 4: each side declares the other dead; once traffic flows again the
+//  reconnect (a dead member asked whether it is back) merges the sides.
+static void
+test_partition_heals (void **state)
+{
+    sim_t *sim = s_sim_new (6);
+    s_join_all (sim);
+    sim->side [0] = sim->side [1] = 1;
+    sim->partitioned = true;
+    fed_swim_options_t options = s_options ();
+    int64_t bound = options.suspicion_timeout_ms + (2 * 6 + 2) * options.probe_interval_ms;
+    int64_t start = sim->now;
+    while (!s_sides_split (sim) && sim->now - start < 2 * bound)
+        s_run (sim, STEP_MS);
+    assert_true (s_sides_split (sim));
+    //  Nothing heals while the partition lasts.
+    s_run (sim, 3 * options.reconnect_interval_ms);
+    assert_int_equal (s_state (sim, 2, 0), FED_WIRE_DEAD);
+    assert_true (s_sides_split (sim));
+    sim->partitioned = false;
+    start = sim->now;
+    while (!s_all_alive (sim) && sim->now - start < 20000)
+        s_run (sim, STEP_MS);
+    assert_true (s_all_alive (sim));
+    //  One reconnect round and the gossip after it, not a full-state sync.
+    assert_true (sim->now - start <= 2 * options.reconnect_interval_ms + bound);
+    fed_swim_stats_t stats;
+    fed_swim_stats (sim->nodes [0].swim, &stats);
+    assert_true (stats.reconnects >= 1);
+    s_run (sim, 3000);
+    assert_true (s_all_alive (sim));
+    s_sim_destroy (&sim);
+}
+
 static void
 test_leave_is_left_not_dead (void **state)
 {
@@ -564,6 +616,7 @@ main (void)
         cmocka_unit_test (test_restart_after_dead_refutes),
         cmocka_unit_test (test_pause_is_suspected_then_refutes_no_false_dead),
         cmocka_unit_test (test_loss_no_false_dead),
+        cmocka_unit_test (test_partition_heals),
         cmocka_unit_test (test_leave_is_left_not_dead),
         cmocka_unit_test (test_untrusted_is_never_a_member),
     };
