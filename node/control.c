@@ -444,6 +444,15 @@ static const struct {
     {"fednode_peer_send_dropped_total", FED_METRIC_COUNTER,
      "Frames not sent because a peer's queue was full."},
     {"fednode_joins_total", FED_METRIC_COUNTER, "Join tokens presented, by result."},
+    {"fednode_replication_messages_total", FED_METRIC_COUNTER,
+     "Replication messages: DIGEST and WANT sent and received, pushes sent."},
+    {"fednode_replication_events_total", FED_METRIC_COUNTER,
+     "Events sent to peers, received from them, and stored from them."},
+    {"fednode_replication_store_failures_total", FED_METRIC_COUNTER,
+     "Received batches the store failed to write (asked for again later)."},
+    {"fednode_membership_total", FED_METRIC_COUNTER,
+     "SWIM events here: probes, indirect probes, suspicions, deaths declared, refutations, "
+     "reconnects to dead members, stalls."},
     {"fednode_uptime_seconds", FED_METRIC_GAUGE, "Seconds since the node started."},
 };
 

@@ -7,6 +7,7 @@
 #include "coreviews.h"
 #include "node_internal.h"
 #include "peer.h"
+#include "repl.h"
 #include "json.h"
 #include "log.h"
 
@@ -118,6 +119,49 @@ s_status (fed_call_t *call)
     return 0;
 }
 
+//  Replication and membership counters (node/repl.h, node/swim.h).
+static void
+s_replication_metrics (fed_metrics_t *metrics, fed_repl_t *repl, fed_swim_t *swim)
+{
+    fed_repl_stats_t r;
+    fed_repl_stats (repl, &r);
+    const struct {
+        const char *labels;
+        uint64_t value;
+    } messages [] = {
+        {"kind=\"digest\",direction=\"sent\"", r.digests_sent},
+        {"kind=\"digest\",direction=\"received\"", r.digests_received},
+        {"kind=\"want\",direction=\"sent\"", r.wants_sent},
+        {"kind=\"want\",direction=\"received\"", r.wants_received},
+        {"kind=\"push\",direction=\"sent\"", r.pushed},
+    };
+    for (size_t i = 0; i < sizeof messages / sizeof messages [0]; i++)
+        fed_metrics_set (metrics, "fednode_replication_messages_total", messages [i].labels,
+                         (double) messages [i].value);
+    fed_metrics_set (metrics, "fednode_replication_events_total", "what=\"sent\"",
+                     (double) r.events_sent);
+    fed_metrics_set (metrics, "fednode_replication_events_total", "what=\"received\"",
+                     (double) r.events_received);
+    fed_metrics_set (metrics, "fednode_replication_events_total", "what=\"stored\"",
+                     (double) r.events_stored);
+    fed_metrics_set (metrics, "fednode_replication_store_failures_total", "",
+                     (double) r.store_failures);
+    fed_swim_stats_t m;
+    fed_swim_stats (swim, &m);
+    const struct {
+        const char *labels;
+        uint64_t value;
+    } events [] = {
+        {"event=\"probe\"", m.probes},        {"event=\"indirect_probe\"", m.indirect},
+        {"event=\"suspected\"", m.suspected}, {"event=\"declared_dead\"", m.declared_dead},
+        {"event=\"refuted\"", m.refuted},     {"event=\"reconnect\"", m.reconnects},
+        {"event=\"stall\"", m.stalls},
+    };
+    for (size_t i = 0; i < sizeof events / sizeof events [0]; i++)
+        fed_metrics_set (metrics, "fednode_membership_total", events [i].labels,
+                         (double) events [i].value);
+}
+
 static int
 s_metrics (fed_call_t *call)
 {
@@ -168,6 +212,7 @@ s_metrics (fed_call_t *call)
     fed_metrics_set (metrics, "fednode_peer_frames_sent_total", "", (double) peer_stats.sent);
     fed_metrics_set (metrics, "fednode_peer_send_dropped_total", "",
                      (double) peer_stats.send_dropped);
+    s_replication_metrics (metrics, fed_peer_repl (node->peer), swim);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"admitted\"",
                      (double) peer_stats.admitted);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"refused\"",
