@@ -8,6 +8,8 @@
 #   - a node SIGKILLed while the others keep writing, then restarted,
 #     catches up: 0 lost, 0 duplicated;
 #   - a node that joins late receives the whole history;
+#   - a node admitted by join token through one seed becomes a member of,
+#     and has its events taken by, every other node once trust.added spreads;
 #   - `fedctl sync status` says when peers are in sync, and what a stopped
 #     peer lacks;
 #   - a relay (a trusted peer) cannot alter another origin's events: altered
@@ -149,7 +151,33 @@ else fail "late joiner: $(for i in 1 2 3 4; do echo -n "n$i=$(events $i) "; done
 d1=$(digest 1)
 expect "n4 holds exactly n1's events and views" "$d1" "$(digest 4)"
 
-for i in 1 2 3 4; do
+# --- a node admitted by token through one seed is trusted everywhere -----------
+# n6's key is in no config: n1 admits it by token and writes trust.added,
+# which replicates; n2..n4 then take n6 as a member and its events.
+token=$("$fedctl" --data-dir "$work/n1" token create --uses 1 --ttl 10m --json 2>/dev/null |
+    $python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+{ echo "durability: wal"; grep '^gossip:' "$work/n1.yaml"; } >"$work/n6.yaml"
+start 6 --seed "${seed[1]}" --join-token "$token"
+alive_on() {
+    "$fedctl" --data-dir "$work/n$1" --timeout 2s members --status alive --json 2>/dev/null |
+        $python -c 'import json,sys; print(sum(1 for m in json.load(sys.stdin) if m["name"] == "n6"))' 2>/dev/null
+}
+n6_everywhere() { for i in 1 2 3 4; do [ "$(alive_on $i)" = 1 ] || return 1; done; }
+deadline=$((SECONDS + 20)); until n6_everywhere || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+n6_everywhere && ok "token-admitted n6 is an alive member on n1..n4 (trust.added spread from n1)" ||
+    fail "n6 alive on: $(for i in 1 2 3 4; do echo -n "n$i=$(alive_on $i) "; done)"
+"$fedctl" --data-dir "$work/n6" events publish user.test --body '{"tag":"n6"}' >/dev/null 2>&1
+n6_key=$("$fednode" id -d "$work/n6" --json 2>/dev/null | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+from_n6() { "$fednode" log -d "$work/n$1" --origin "$n6_key" 2>/dev/null | wc -l; }
+n6_held() { for i in 1 2 3 4; do [ "$(from_n6 $i)" = 2 ] || return 1; done; }
+deadline=$((SECONDS + 20)); until n6_held || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+n6_held && ok "n6's events (node.started, user.test) are on nodes that never saw its token" ||
+    fail "n6's events held: $(for i in 1 2 3 4; do echo -n "n$i=$(from_n6 $i) "; done)"
+wait_events "1 2 3 4 6" "$(events 1)" 10
+d1=$(digest 1)
+expect "n6 holds exactly n1's events and views" "$d1" "$(digest 6)"
+
+for i in 1 2 3 4 6; do
     kill -TERM "${pid[$i]}"
     wait "${pid[$i]}"
     expect "n$i stops cleanly" 0 $?
