@@ -35,6 +35,7 @@ typedef struct {
     zsock_t *dealer;
     bool is_seed;  //  from the seeds: our HELLO carries the join token
     bool answered; //  the peer sent something other than ERROR on it
+    int64_t opened_ms;
     struct fed_peer_t *owner;
 } conn_t;
 
@@ -212,6 +213,7 @@ s_conn_open (fed_peer_t *self, const uint8_t id [32], const char *endpoint, bool
     snprintf (conn->endpoint, sizeof conn->endpoint, "%s", endpoint);
     conn->dealer = dealer;
     conn->is_seed = is_seed;
+    conn->opened_ms = s_now ();
     conn->owner = self;
     zloop_reader (self->loop, dealer, s_dealer_readable, conn);
     self->conns = (conn_t **) fed_realloc (self->conns, (self->conn_count + 1) * sizeof (conn_t *));
@@ -735,6 +737,25 @@ s_dealer_readable (zloop_t *loop, zsock_t *sock, void *arg)
 
 //  --- timers ----------------------------------------------------------------
 
+//  Closes connections that SWIM's reconnect opened to members still dead
+//  a reconnect interval later (they would otherwise retry forever). Seeds
+//  keep theirs: they are how a lone node finds the cluster.
+static void
+s_close_stale (fed_peer_t *self, int64_t now)
+{
+    int64_t grace = self->node->config->gossip.reconnect_interval_ms;
+    for (size_t i = 0; i < self->conn_count;) {
+        conn_t *conn = self->conns [i];
+        const fed_member_t *member = fed_swim_find (self->swim, conn->id);
+        if (!conn->is_seed && member
+            && (member->state == FED_WIRE_DEAD || member->state == FED_WIRE_LEFT)
+            && now - conn->opened_ms >= grace)
+            s_conn_close (self, conn);
+        else
+            i++;
+    }
+}
+
 //  Fires on the loop's next turn after a local append: the appends of this
 //  turn go out together.
 static int
@@ -752,6 +773,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     int64_t now = s_now ();
     fed_swim_tick (self->swim, now);
     fed_repl_tick (self->repl, now);
+    s_close_stale (self, now);
     //  On the first tick, and again whenever alone: knock on the seeds (and
     //  last run's members). Being greeted by some node first must not cut
     //  us off from the seeds' side of the cluster.
