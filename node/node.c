@@ -11,6 +11,7 @@
 #include "control.h"
 #include "peer.h"
 #include "coreviews.h"
+#include "registry.h"
 #include "log.h"
 
 #include <czmq.h>
@@ -122,7 +123,7 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
     }
     fed_evlog_set_signer (log, fed_identity_public (identity), fed_identity_secret (identity));
     fed_evlog_set_trust (log, s_trust_config, (void *) config);
-    if (fed_coreviews_register (log, err)) {
+    if (fed_coreviews_register (log, err) || fed_registry_register (log, err)) {
         fed_evlog_destroy (&log);
         fed_identity_destroy (&identity);
         return NULL;
