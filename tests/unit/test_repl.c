@@ -1,0 +1,655 @@
+/*  tests/unit/test_repl.c: event replication (node/repl.c) on a simulated
+    cluster.
+
+    Each node is a real event log in its own temp dir, signing with its own
+    identity and trusting every node (and one extra origin, X, that is no
+    node). Its repl's io puts messages on an in-memory network that encodes
+    each one with the wire codec and decodes it on delivery, so the codec's
+    limits and a frame size cap apply as on the real transport; a reply goes
+    back to the sender of the message being handled. Delivery is first in,
+    first out, until the network is quiet. Every packet is kept after
+    delivery, so a test can read the whole conversation afterwards.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "evlog.h"
+#include "log.h"
+#include "repl.h"
+#include "wire.h"
+
+#define NODES_MAX 5
+#define DELIVER_MAX 100000 //  a conversation longer than this is a loop
+#define FRAME_MAX (4 * 1024 * 1024)
+
+typedef struct {
+    int from, to;
+    fed_wire_type_t type;
+    uint8_t *data; //  the encoded frame (owned)
+    size_t size;
+} packet_t;
+
+typedef struct sim_t sim_t;
+
+typedef struct {
+    sim_t *sim;
+    int index;
+    fed_identity_t *identity;
+    char *dir; //  temp dir, removed at the end
+    fed_evlog_t *log;
+    fed_repl_t *repl;
+    bool links [NODES_MAX]; //  the members io->peers may pick
+    size_t stored_calls, stored_events;
+} sim_node_t;
+
+struct sim_t {
+    sim_node_t nodes [NODES_MAX];
+    int count;
+    fed_identity_t *extra;    //  X: trusted origin that is no node
+    fed_identity_t *stranger; //  untrusted origin
+    packet_t *packets;        //  everything ever sent, in order
+    size_t sent, allocated;
+    size_t next;      //  the next packet to deliver
+    int current_from; //  sender of the packet being handled, or -1
+    size_t frame_max; //  the transport's frame cap
+    uint32_t rng;
+};
+
+//  --- The simulated network ----------------------------------------------
+
+static uint32_t
+s_rand (sim_t *sim)
+{
+    sim->rng = sim->rng * 1103515245u + 12345u;
+    return (sim->rng >> 8) & 0xffffff;
+}
+
+static int
+s_index_of (sim_t *sim, const uint8_t id [32])
+{
+    for (int i = 0; i < sim->count; i++)
+        if (memcmp (fed_identity_public (sim->nodes [i].identity), id, 32) == 0)
+            return i;
+    return -1;
+}
+
+static const uint8_t *
+s_id (sim_t *sim, int index)
+{
+    return fed_identity_public (sim->nodes [index].identity);
+}
+
+//  Puts a frame on the network (taking data).
+static void
+s_put (sim_t *sim, int from, int to, fed_wire_type_t type, uint8_t *data, size_t size)
+{
+    assert_true (from >= 0 && from < sim->count && to >= 0 && to < sim->count);
+    assert_int_not_equal (from, to);
+    if (size > sim->frame_max) {
+        print_error ("node %d: %s of %zu bytes to node %d is over the frame cap %zu\n", from,
+                     fed_wire_type_name (type), size, to, sim->frame_max);
+        fail ();
+    }
+    if (sim->sent == sim->allocated) {
+        sim->allocated = sim->allocated ? 2 * sim->allocated : 256;
+        sim->packets = (packet_t *) realloc (sim->packets, sim->allocated * sizeof (packet_t));
+    }
+    sim->packets [sim->sent++] = (packet_t){from, to, type, data, size};
+}
+
+static void
+s_enqueue (sim_t *sim, int from, int to, const fed_wire_msg_t *msg)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = fed_wire_encode (msg, &buffer);
+    if (rc)
+        print_error ("node %d: %s to node %d does not encode\n", from,
+                     fed_wire_type_name (msg->type), to);
+    assert_int_equal (rc, 0);
+    s_put (sim, from, to, msg->type, (uint8_t *) buffer.data, buffer.size);
+}
+
+//  The frame of packet index sent once more, from from to to.
+static void
+s_resend (sim_t *sim, size_t index, int from, int to)
+{
+    const packet_t *packet = &sim->packets [index];
+    uint8_t *copy = (uint8_t *) malloc (packet->size);
+    memcpy (copy, packet->data, packet->size);
+    s_put (sim, from, to, packet->type, copy, packet->size);
+}
+
+static void
+s_io_send (void *arg, const uint8_t id [32], const fed_wire_msg_t *msg)
+{
+    sim_node_t *node = (sim_node_t *) arg;
+    int to = s_index_of (node->sim, id);
+    assert_true (to >= 0);
+    s_enqueue (node->sim, node->index, to, msg);
+}
+
+static void
+s_io_reply (void *arg, const fed_wire_msg_t *msg)
+{
+    sim_node_t *node = (sim_node_t *) arg;
+    //  A reply outside the handling of a message has nowhere to go.
+    assert_true (node->sim->current_from >= 0);
+    s_enqueue (node->sim, node->index, node->sim->current_from, msg);
+}
+
+//  Up to max linked nodes in random order, as fed_swim_pick does.
+static size_t
+s_io_peers (void *arg, uint8_t (*ids) [32], size_t max)
+{
+    sim_node_t *node = (sim_node_t *) arg;
+    sim_t *sim = node->sim;
+    int pick [NODES_MAX];
+    size_t count = 0;
+    for (int i = 0; i < sim->count; i++)
+        if (i != node->index && node->links [i])
+            pick [count++] = i;
+    for (size_t i = count; i > 1; i--) {
+        size_t j = s_rand (sim) % i;
+        int swap = pick [i - 1];
+        pick [i - 1] = pick [j];
+        pick [j] = swap;
+    }
+    if (count > max)
+        count = max;
+    for (size_t i = 0; i < count; i++)
+        memcpy (ids [i], s_id (sim, pick [i]), 32);
+    return count;
+}
+
+static void
+s_io_stored (void *arg, size_t count)
+{
+    sim_node_t *node = (sim_node_t *) arg;
+    node->stored_calls++;
+    node->stored_events += count;
+}
+
+static bool
+s_trust (void *arg, const uint8_t origin [32])
+{
+    sim_t *sim = (sim_t *) arg;
+    return s_index_of (sim, origin) >= 0
+        || memcmp (origin, fed_identity_public (sim->extra), 32) == 0;
+}
+
+//  The defaults (fanout 3, 1 s, 1,000 events, 1 MiB, 4 batches, push on);
+//  tests change fields.
+static fed_repl_options_t
+s_options (void)
+{
+    fed_repl_options_t options;
+    fed_repl_options_default (&options);
+    return options;
+}
+
+//  count nodes, every one linked to every other, each with options. The
+//  sim is kept in *state, so the teardown removes it if the test fails.
+static sim_t *
+s_sim_new (void **state, int count, const fed_repl_options_t *options)
+{
+    assert_null (*state);
+    assert_true (count >= 1 && count <= NODES_MAX);
+    sim_t *sim = (sim_t *) calloc (1, sizeof (sim_t));
+    *state = sim;
+    sim->count = count;
+    sim->current_from = -1;
+    sim->frame_max = FRAME_MAX;
+    sim->rng = 7;
+    sim->extra = fed_test_identity (0x40);
+    sim->stranger = fed_test_identity (0x41);
+    fed_evlog_options_t log_options;
+    fed_evlog_options_default (&log_options);
+    log_options.durability = FED_DURABILITY_WAL;
+    for (int i = 0; i < count; i++) {
+        sim_node_t *node = &sim->nodes [i];
+        node->sim = sim;
+        node->index = i;
+        node->identity = fed_test_identity ((uint8_t) (i + 1));
+        for (int j = 0; j < count; j++)
+            node->links [j] = j != i;
+        char template [] = "/tmp/fed-repl-XXXXXX";
+        assert_non_null (mkdtemp (template));
+        node->dir = fed_strdup (template);
+        char *path = fed_sprintf ("%s/db", template);
+        fed_err_t err = {0, ""};
+        node->log = fed_evlog_open (path, &log_options, &err);
+        free (path);
+        if (!node->log)
+            print_error ("open failed: %s\n", err.text);
+        assert_non_null (node->log);
+        fed_evlog_set_signer (node->log, fed_identity_public (node->identity),
+                              fed_identity_secret (node->identity));
+        fed_evlog_set_trust (node->log, s_trust, sim);
+        fed_repl_io_t io = {s_io_send, s_io_reply, s_io_peers, s_io_stored, node};
+        node->repl = fed_repl_new (node->log, options, &io, 0);
+    }
+    return sim;
+}
+
+//  Destroys the sim in *state, if any, removing every node's temp dir.
+//  Returns 0, or -1 if a dir could not be removed.
+static int
+s_sim_remove (void **state)
+{
+    sim_t *sim = (sim_t *) *state;
+    if (!sim)
+        return 0;
+    int rc = 0;
+    for (int i = 0; i < sim->count; i++) {
+        sim_node_t *node = &sim->nodes [i];
+        fed_repl_destroy (&node->repl);
+        fed_evlog_destroy (&node->log);
+        if (node->dir && fed_test_rmtree (node->dir))
+            rc = -1;
+        free (node->dir);
+        fed_identity_destroy (&node->identity);
+    }
+    for (size_t i = 0; i < sim->sent; i++)
+        free (sim->packets [i].data);
+    free (sim->packets);
+    fed_identity_destroy (&sim->extra);
+    fed_identity_destroy (&sim->stranger);
+    free (sim);
+    *state = NULL;
+    return rc;
+}
+
+static void
+s_sim_destroy (void **state)
+{
+    assert_int_equal (s_sim_remove (state), 0);
+}
+
+//  Decodes a packet for inspection; the caller clears msg.
+static void
+s_decode (const packet_t *packet, fed_wire_msg_t *msg)
+{
+    fed_err_t err = {0, ""};
+    int rc = fed_wire_decode (packet->data, packet->size, msg, &err);
+    if (rc)
+        print_error ("packet does not decode: %s\n", err.text);
+    assert_int_equal (rc, 0);
+}
+
+//  Hands msg to node to's repl as if from node from, bypassing the codec.
+static void
+s_receive (sim_t *sim, int from, int to, const fed_wire_msg_t *msg)
+{
+    sim->current_from = from;
+    fed_repl_receive (sim->nodes [to].repl, s_id (sim, from), msg);
+    sim->current_from = -1;
+}
+
+//  Delivers packets in order until none is left. Returns how many.
+static size_t
+s_deliver_all (sim_t *sim)
+{
+    size_t delivered = 0;
+    while (sim->next < sim->sent) {
+        assert_true (delivered++ < DELIVER_MAX);
+        packet_t packet = sim->packets [sim->next++]; //  the array may move
+        fed_wire_msg_t msg;
+        s_decode (&packet, &msg);
+        s_receive (sim, packet.from, packet.to, &msg);
+        fed_wire_msg_clear (&msg);
+    }
+    return delivered;
+}
+
+//  Packets sent since first of type (0: any) from and to (-1: anyone).
+static size_t
+s_packets (sim_t *sim, size_t first, fed_wire_type_t type, int from, int to)
+{
+    size_t count = 0;
+    for (size_t i = first; i < sim->sent; i++) {
+        const packet_t *packet = &sim->packets [i];
+        if ((type == 0 || packet->type == type) && (from < 0 || packet->from == from)
+            && (to < 0 || packet->to == to))
+            count++;
+    }
+    return count;
+}
+
+//  --- Events --------------------------------------------------------------
+
+//  Appends count events to node's log, bodies {"n": k} padded with a
+//  string of pad bytes. Returns the first seq.
+static uint64_t
+s_append (sim_node_t *node, size_t count, size_t pad)
+{
+    assert_true (pad < 200);
+    enum { CHUNK = 500, BODY = 256 };
+    fed_new_event_t *items = (fed_new_event_t *) calloc (CHUNK, sizeof (fed_new_event_t));
+    uint8_t (*bodies) [BODY] = calloc (CHUNK, BODY);
+    uint64_t first = 0;
+    for (size_t done = 0; done < count;) {
+        size_t chunk = count - done < CHUNK ? count - done : CHUNK;
+        for (size_t i = 0; i < chunk; i++) {
+            uint8_t *body = bodies [i];
+            uint16_t n = (uint16_t) (done + i + 1);
+            uint8_t head [] = {0x82,        0xa1, 'n', 0xcd, (uint8_t) (n >> 8),
+                               (uint8_t) n, 0xa1, 'p', 0xd9, (uint8_t) pad};
+            memcpy (body, head, sizeof head);
+            memset (body + sizeof head, 'x', pad);
+            items [i] = (fed_new_event_t){"test.n", body, sizeof head + pad};
+        }
+        uint64_t seq = 0;
+        fed_err_t err = {0, ""};
+        int rc = fed_evlog_append_many (node->log, items, chunk, &seq, &err);
+        if (rc)
+            print_error ("append failed: %s\n", err.text);
+        assert_int_equal (rc, 0);
+        if (!first)
+            first = seq;
+        done += chunk;
+    }
+    free (items);
+    free (bodies);
+    return first;
+}
+
+//  The exact bytes of every stored event of every origin must be the same
+//  in logs a and b.
+static void
+s_assert_same_log (fed_evlog_t *a, fed_evlog_t *b)
+{
+    fed_vv_entry_t *va, *vb;
+    size_t ca = fed_evlog_version_vector (a, &va);
+    size_t cb = fed_evlog_version_vector (b, &vb);
+    assert_int_equal (ca, cb);
+    for (size_t i = 0; i < ca; i++) {
+        assert_memory_equal (va [i].origin, vb [i].origin, 32);
+        assert_int_equal (va [i].seq, vb [i].seq);
+        assert_memory_equal (va [i].id, vb [i].id, 32);
+    }
+    assert_int_equal (fed_evlog_count (a), fed_evlog_count (b));
+    assert_int_equal (fed_evlog_pending (a), 0);
+    assert_int_equal (fed_evlog_pending (b), 0);
+    free (va);
+    free (vb);
+}
+
+//  An EVENTS packet's events: count, total bytes, and each event's (origin
+//  node or -1, seq) checked against the genuine bytes the origin holds.
+typedef struct {
+    uint32_t count;
+    size_t bytes;
+    uint64_t first_seq, last_seq;
+    bool genuine; //  every event byte-identical to the one its origin's log holds
+} events_info_t;
+
+static events_info_t
+s_events_info (sim_t *sim, const packet_t *packet)
+{
+    events_info_t info = {0, 0, 0, 0, true};
+    fed_wire_msg_t msg;
+    s_decode (packet, &msg);
+    assert_int_equal (msg.type, FED_WIRE_EVENTS);
+    info.count = msg.u.events.count;
+    for (uint32_t i = 0; i < msg.u.events.count; i++) {
+        const fed_blob_t *blob = &msg.u.events.events [i];
+        info.bytes += blob->size;
+        fed_event_t *event = NULL;
+        fed_err_t err = {0, ""};
+        assert_int_equal (fed_event_decode (blob->data, blob->size, NULL, &event, &err), 0);
+        uint64_t seq = fed_event_seq (event);
+        if (i == 0)
+            info.first_seq = seq;
+        info.last_seq = seq;
+        int origin = s_index_of (sim, fed_event_origin (event));
+        fed_event_t *held = origin >= 0
+            ? fed_evlog_get (sim->nodes [origin].log, fed_event_origin (event), seq)
+            : NULL;
+        if (!held || fed_event_size (held) != blob->size
+            || memcmp (fed_event_bytes (held), blob->data, blob->size) != 0)
+            info.genuine = false;
+        fed_event_destroy (&held);
+        fed_event_destroy (&event);
+    }
+    fed_wire_msg_clear (&msg);
+    return info;
+}
+
+//  --- 1. Push coalescing --------------------------------------------------
+
+static void
+test_push_burst_travels_as_one_message (void **state)
+{
+    fed_repl_options_t options = s_options ();
+    options.fanout = 3;
+    for (int nodes = 3; nodes <= 5; nodes++) {
+        sim_t *sim = s_sim_new (state, nodes, &options);
+        sim_node_t *a = &sim->nodes [0];
+        uint64_t first = s_append (a, 3, 0);
+        assert_int_equal (first, 1);
+        assert_true (fed_repl_push (a->repl, s_id (sim, 0), 1));
+        assert_false (fed_repl_push (a->repl, s_id (sim, 0), 2));
+        assert_false (fed_repl_push (a->repl, s_id (sim, 0), 3));
+        assert_int_equal (sim->sent, 0); //  queued, not sent
+        fed_repl_flush (a->repl);
+        size_t expected =
+            (size_t) (nodes - 1) < options.fanout ? (size_t) (nodes - 1) : options.fanout;
+        if (sim->sent != expected)
+            print_error ("%d nodes, fanout 3: expected %zu EVENTS, got %zu\n", nodes, expected,
+                         sim->sent);
+        assert_int_equal (sim->sent, expected);
+        bool seen [NODES_MAX] = {false};
+        for (size_t i = 0; i < sim->sent; i++) {
+            const packet_t *packet = &sim->packets [i];
+            assert_int_equal (packet->type, FED_WIRE_EVENTS);
+            assert_int_equal (packet->from, 0);
+            assert_false (seen [packet->to]); //  one message per peer
+            seen [packet->to] = true;
+            events_info_t info = s_events_info (sim, packet);
+            assert_int_equal (info.count, 3);
+            assert_int_equal (info.first_seq, 1);
+            assert_int_equal (info.last_seq, 3);
+            assert_true (info.genuine);
+        }
+        //  The queue is empty: a second flush sends nothing.
+        fed_repl_flush (a->repl);
+        assert_int_equal (sim->sent, expected);
+        fed_repl_stats_t stats;
+        fed_repl_stats (a->repl, &stats);
+        assert_int_equal (stats.pushed, 1);
+        //  Everyone ends with the three, by push and rumour.
+        s_deliver_all (sim);
+        for (int i = 1; i < nodes; i++)
+            s_assert_same_log (a->log, sim->nodes [i].log);
+        s_sim_destroy (state);
+    }
+}
+
+static void
+test_push_off_sends_nothing (void **state)
+{
+    fed_repl_options_t options = s_options ();
+    options.push = false;
+    sim_t *sim = s_sim_new (state, 3, &options);
+    sim_node_t *a = &sim->nodes [0];
+    s_append (a, 3, 0);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        assert_false (fed_repl_push (a->repl, s_id (sim, 0), seq));
+    fed_repl_flush (a->repl);
+    assert_int_equal (sim->sent, 0);
+    fed_repl_stats_t stats;
+    fed_repl_stats (a->repl, &stats);
+    assert_int_equal (stats.pushed, 0);
+    assert_int_equal (stats.events_sent, 0);
+    s_sim_destroy (state);
+}
+
+//  Pushes seq 1..count of node 0 (already appended) and flushes; every
+//  EVENTS message must respect both bounds, be as full as they allow, and
+//  reach every peer in order.
+//  Returns the number of messages per peer.
+static size_t
+s_push_bounded (sim_t *sim, uint64_t count, const fed_repl_options_t *options)
+{
+    sim_node_t *a = &sim->nodes [0];
+    for (uint64_t seq = 1; seq <= count; seq++)
+        assert_true (fed_repl_push (a->repl, s_id (sim, 0), seq) == (seq == 1));
+    fed_repl_flush (a->repl);
+    uint64_t next [NODES_MAX] = {1, 1, 1, 1, 1};
+    for (size_t i = 0; i < sim->sent; i++) {
+        const packet_t *packet = &sim->packets [i];
+        assert_int_equal (packet->type, FED_WIRE_EVENTS);
+        events_info_t info = s_events_info (sim, packet);
+        if (info.count > options->batch_events || info.bytes > options->batch_bytes) {
+            print_error ("EVENTS of %u events, %zu bytes: over %u events or %zu bytes\n",
+                         info.count, info.bytes, options->batch_events, options->batch_bytes);
+            fail ();
+        }
+        assert_true (info.genuine);
+        assert_int_equal (info.first_seq, next [packet->to]);
+        next [packet->to] = info.last_seq + 1;
+        //  Not cut short: the next event would not have fitted.
+        if (info.last_seq < count && info.count < options->batch_events) {
+            fed_event_t *after = fed_evlog_get (a->log, s_id (sim, 0), info.last_seq + 1);
+            assert_true (info.bytes + fed_event_size (after) > options->batch_bytes);
+            fed_event_destroy (&after);
+        }
+    }
+    for (int i = 1; i < sim->count; i++)
+        assert_int_equal (next [i], count + 1);
+    return sim->sent / (size_t) (sim->count - 1);
+}
+
+static void
+test_push_over_batch_is_several_bounded_messages (void **state)
+{
+    //  Bound by events: 25 in messages of 10, 10, 5.
+    fed_repl_options_t options = s_options ();
+    options.fanout = 2;
+    options.batch_events = 10;
+    sim_t *sim = s_sim_new (state, 3, &options);
+    s_append (&sim->nodes [0], 25, 0);
+    assert_int_equal (s_push_bounded (sim, 25, &options), 3);
+    s_deliver_all (sim);
+    s_assert_same_log (sim->nodes [0].log, sim->nodes [1].log);
+    s_assert_same_log (sim->nodes [0].log, sim->nodes [2].log);
+    s_sim_destroy (state);
+
+    //  Bound by bytes: events of 313 to 315 bytes, at most 1,000 bytes a
+    //  message: 3, 3, 3, 1.
+    options.batch_events = 100;
+    options.batch_bytes = 1000;
+    sim = s_sim_new (state, 3, &options);
+    s_append (&sim->nodes [0], 10, 150);
+    fed_event_t *one = fed_evlog_get (sim->nodes [0].log, s_id (sim, 0), 1);
+    size_t size = fed_event_size (one);
+    fed_event_destroy (&one);
+    assert_true (size * 3 <= 1000 && size * 4 > 1000); //  three per message
+    assert_int_equal (s_push_bounded (sim, 10, &options), 4);
+    s_deliver_all (sim);
+    s_assert_same_log (sim->nodes [0].log, sim->nodes [2].log);
+    s_sim_destroy (state);
+}
+
+//  --- 2. Rumour spreading -------------------------------------------------
+
+static void
+test_rumour_forwarded_once_never_back (void **state)
+{
+    //  Four nodes, all linked, fanout 3: A pushes one event to B, C and D;
+    //  each forwards it once to the two others (not to A, its sender); the
+    //  copies arriving later are duplicates and go no further.
+    fed_repl_options_t options = s_options ();
+    options.fanout = 3;
+    sim_t *sim = s_sim_new (state, 4, &options);
+    s_append (&sim->nodes [0], 1, 0);
+    assert_true (fed_repl_push (sim->nodes [0].repl, s_id (sim, 0), 1));
+    fed_repl_flush (sim->nodes [0].repl);
+    s_deliver_all (sim);
+    assert_int_equal (sim->sent, 3 + 3 * 2);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, -1, -1), 9);
+    assert_int_equal (s_packets (sim, 0, 0, -1, 0), 0); //  nothing back to A
+    for (int i = 1; i < 4; i++) {
+        sim_node_t *node = &sim->nodes [i];
+        assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, i, -1), 2);
+        assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, -1, i), 3);
+        assert_int_equal (fed_evlog_count (node->log), 1);
+        fed_repl_stats_t stats;
+        fed_repl_stats (node->repl, &stats);
+        assert_int_equal (stats.events_received, 3);
+        assert_int_equal (stats.events_stored, 1);
+        fed_evlog_stats_t log_stats;
+        fed_evlog_stats (node->log, &log_stats);
+        assert_int_equal (log_stats.received [FED_EVENT_OK], 1);
+        assert_int_equal (log_stats.received [FED_EVENT_DUPLICATE], 2);
+        assert_int_equal (node->stored_calls, 1);
+        assert_int_equal (node->stored_events, 1);
+        s_assert_same_log (sim->nodes [0].log, node->log);
+    }
+    for (size_t i = 0; i < sim->sent; i++)
+        assert_true (s_events_info (sim, &sim->packets [i]).genuine);
+
+    //  The same event once more, from C to B: stored already, so silent.
+    size_t before = sim->sent;
+    s_resend (sim, 0, 2, 1);
+    s_deliver_all (sim);
+    assert_int_equal (sim->sent, before + 1);
+    assert_int_equal (fed_evlog_count (sim->nodes [1].log), 1);
+    fed_repl_stats_t stats;
+    fed_repl_stats (sim->nodes [1].repl, &stats);
+    assert_int_equal (stats.events_received, 4);
+    assert_int_equal (stats.events_stored, 1);
+    s_sim_destroy (state);
+}
+
+static void
+test_rumour_along_a_line (void **state)
+{
+    //  A - B - C - D: each hop forwards to the next and never back.
+    fed_repl_options_t options = s_options ();
+    sim_t *sim = s_sim_new (state, 4, &options);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            sim->nodes [i].links [j] = j == i - 1 || j == i + 1;
+    s_append (&sim->nodes [0], 2, 0);
+    assert_true (fed_repl_push (sim->nodes [0].repl, s_id (sim, 0), 1));
+    assert_false (fed_repl_push (sim->nodes [0].repl, s_id (sim, 0), 2));
+    fed_repl_flush (sim->nodes [0].repl);
+    s_deliver_all (sim);
+    assert_int_equal (sim->sent, 3);
+    for (int hop = 0; hop < 3; hop++) {
+        const packet_t *packet = &sim->packets [hop];
+        assert_int_equal (packet->type, FED_WIRE_EVENTS);
+        assert_int_equal (packet->from, hop);
+        assert_int_equal (packet->to, hop + 1);
+        events_info_t info = s_events_info (sim, packet);
+        assert_int_equal (info.count, 2);
+        assert_true (info.genuine);
+    }
+    for (int i = 1; i < 4; i++)
+        s_assert_same_log (sim->nodes [0].log, sim->nodes [i].log);
+    s_sim_destroy (state);
+}
+
+int
+main (void)
+{
+    fed_log_set_level (FED_LOG_ERROR);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_teardown (test_push_burst_travels_as_one_message, s_sim_remove),
+        cmocka_unit_test_teardown (test_push_off_sends_nothing, s_sim_remove),
+        cmocka_unit_test_teardown (test_push_over_batch_is_several_bounded_messages, s_sim_remove),
+        cmocka_unit_test_teardown (test_rumour_forwarded_once_never_back, s_sim_remove),
+        cmocka_unit_test_teardown (test_rumour_along_a_line, s_sim_remove),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
