@@ -362,6 +362,33 @@ s_append (sim_node_t *node, size_t count, size_t pad)
     return first;
 }
 
+//  Origin key's events 1..count, linked and signed, into events.
+static void
+s_sign_chain (const fed_identity_t *key, fed_event_t **events, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint8_t body [] = {0x81, 0xa1, 'n', (uint8_t) (i + 1)};
+        fed_err_t err = {0, ""};
+        events [i] = fed_event_sign (fed_identity_secret (key), fed_identity_public (key), i + 1,
+                                     i ? fed_event_id (events [i - 1]) : NULL, 1000 + i, "test.x",
+                                     body, sizeof body, NULL, &err);
+        assert_non_null (events [i]);
+    }
+}
+
+//  Stores events [0..count) in node's log directly (not through the repl).
+static void
+s_give (sim_node_t *node, fed_event_t **events, size_t count)
+{
+    fed_blob_t blobs [16];
+    assert_true (count <= 16);
+    for (size_t i = 0; i < count; i++)
+        blobs [i] = (fed_blob_t){fed_event_bytes (events [i]), fed_event_size (events [i])};
+    fed_accept_report_t report;
+    assert_int_equal (fed_evlog_accept (node->log, blobs, count, &report), 0);
+    assert_int_equal (report.accepted, count);
+}
+
 //  The exact bytes of every stored event of every origin must be the same
 //  in logs a and b.
 static void
@@ -640,6 +667,239 @@ test_rumour_along_a_line (void **state)
     s_sim_destroy (state);
 }
 
+//  --- 3. Anti-entropy for a node far behind -------------------------------
+
+//  The last seq of each EVENTS message when origin's seq 1..count are
+//  packed in order under both bounds: what every answer must send. Caller
+//  frees; *messages_p receives how many.
+static uint64_t *
+s_packing (fed_evlog_t *log, const uint8_t origin [32], uint64_t count,
+           const fed_repl_options_t *options, size_t *messages_p)
+{
+    uint64_t *ends = (uint64_t *) calloc (count + 1, sizeof (uint64_t));
+    size_t messages = 0, events = 0, bytes = 0;
+    for (uint64_t seq = 1; seq <= count; seq++) {
+        fed_event_t *event = fed_evlog_get (log, origin, seq);
+        size_t size = fed_event_size (event);
+        fed_event_destroy (&event);
+        if (events == options->batch_events || (events && bytes + size > options->batch_bytes)) {
+            ends [messages++] = seq - 1;
+            events = bytes = 0;
+        }
+        events++;
+        bytes += size;
+    }
+    ends [messages++] = count;
+    *messages_p = messages;
+    return ends;
+}
+
+//  B (empty) sends one DIGEST to A (holding count events); delivery alone,
+//  with no further tick, must bring B to all of them. Every EVENTS must be
+//  within the bounds and cut where packing says, and nothing sent twice.
+//  Returns the round trips (B's DIGEST and WANTs).
+static size_t
+s_catch_up (void **state, size_t count, size_t pad, const fed_repl_options_t *options,
+            size_t *messages_p)
+{
+    sim_t *sim = s_sim_new (state, 2, options);
+    sim->frame_max = 2 * options->batch_bytes; //  as the node sizes batch_bytes
+    sim_node_t *a = &sim->nodes [0], *b = &sim->nodes [1];
+    s_append (a, count, pad);
+    size_t expected;
+    uint64_t *ends = s_packing (a->log, s_id (sim, 0), count, options, &expected);
+    fed_repl_tick (b->repl, options->interval_ms - 1);
+    assert_int_equal (sim->sent, 0); //  not due yet
+    fed_repl_tick (b->repl, options->interval_ms);
+    assert_int_equal (sim->sent, 1);
+    assert_int_equal (sim->packets [0].type, FED_WIRE_DIGEST);
+    s_deliver_all (sim);
+    s_assert_same_log (a->log, b->log);
+    assert_int_equal (fed_evlog_seq (b->log, s_id (sim, 0)), count);
+
+    uint64_t next = 1;
+    size_t messages = 0;
+    for (size_t i = 0; i < sim->sent; i++) {
+        const packet_t *packet = &sim->packets [i];
+        if (packet->type != FED_WIRE_EVENTS)
+            continue;
+        assert_int_equal (packet->from, 0);
+        events_info_t info = s_events_info (sim, packet);
+        if (info.count > options->batch_events || info.bytes > options->batch_bytes) {
+            print_error ("EVENTS of %u events, %zu bytes: over %u events or %zu bytes\n",
+                         info.count, info.bytes, options->batch_events, options->batch_bytes);
+            fail ();
+        }
+        assert_int_equal (info.first_seq, next); //  in order, nothing twice
+        assert_true (messages < expected);
+        assert_int_equal (info.last_seq, ends [messages]);
+        next = info.last_seq + 1;
+        messages++;
+    }
+    assert_int_equal (next, count + 1);
+    assert_int_equal (messages, expected);
+    free (ends);
+    //  Only B asked: its one DIGEST, then WANTs.
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_DIGEST, 1, 0), 1);
+    size_t trips = s_packets (sim, 0, 0, 1, 0);
+    assert_int_equal (trips, 1 + s_packets (sim, 0, FED_WIRE_WANT, 1, 0));
+    fed_repl_stats_t stats;
+    fed_repl_stats (b->repl, &stats);
+    assert_int_equal (stats.events_stored, count);
+    assert_int_equal (stats.events_received, count);
+    assert_int_equal (stats.digests_sent, 1);
+    //  Each answer but the last was cut short and followed by A's DIGEST;
+    //  so is the last when it used all its batches (A cannot tell that
+    //  nothing is left).
+    bool last_full = messages == trips * options->reply_batches;
+    size_t answers_cut = trips - 1 + last_full;
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_DIGEST, 0, 1), answers_cut);
+    assert_int_equal (sim->sent, trips + messages + answers_cut); //  nothing else
+    *messages_p = messages;
+    s_sim_destroy (state);
+    return trips;
+}
+
+static void
+test_anti_entropy_far_behind_one_round (void **state)
+{
+    fed_repl_options_t options = s_options ();
+    options.batch_events = 100;
+    options.reply_batches = 2;
+    options.batch_bytes = 64 * 1024;
+    size_t messages;
+    size_t trips = s_catch_up (state, 10000, 0, &options, &messages);
+    assert_int_equal (messages, 10000 / 100);
+    assert_int_equal (trips, 10000 / (100 * 2));
+}
+
+static void
+test_anti_entropy_bound_by_bytes (void **state)
+{
+    //  Events of 313 to 315 bytes, at most 2,600 bytes a message: 8 a
+    //  message, not the 100 batch_events allows.
+    fed_repl_options_t options = s_options ();
+    options.batch_events = 100;
+    options.reply_batches = 2;
+    options.batch_bytes = 2600;
+    size_t messages;
+    size_t trips = s_catch_up (state, 1000, 150, &options, &messages);
+    assert_int_equal (messages, 1000 / 8);
+    assert_int_equal (trips, (messages + 1) / 2);
+}
+
+//  --- 4. Both directions --------------------------------------------------
+
+static void
+test_one_digest_converges_both_ways (void **state)
+{
+    //  A holds A 1..5 and X 1..3; B holds B 1..7 and X 1..6.
+    fed_repl_options_t options = s_options ();
+    sim_t *sim = s_sim_new (state, 2, &options);
+    sim_node_t *a = &sim->nodes [0], *b = &sim->nodes [1];
+    s_append (a, 5, 0);
+    s_append (b, 7, 0);
+    fed_event_t *x [6];
+    s_sign_chain (sim->extra, x, 6);
+    s_give (a, x, 3);
+    s_give (b, x, 6);
+    fed_repl_tick (a->repl, options.interval_ms);
+    s_deliver_all (sim);
+    s_assert_same_log (a->log, b->log);
+    assert_int_equal (fed_evlog_count (a->log), 5 + 7 + 6);
+    //  A's DIGEST; B's WANT for A 1..5 and EVENTS with B 1..7 and X 4..6;
+    //  A's EVENTS with A 1..5. Nothing else.
+    assert_int_equal (sim->sent, 4);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_DIGEST, -1, -1), 1);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_WANT, 1, 0), 1);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, 1, 0), 1);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, 0, 1), 1);
+    for (size_t i = 0; i < sim->sent; i++) {
+        const packet_t *packet = &sim->packets [i];
+        if (packet->type == FED_WIRE_EVENTS)
+            assert_int_equal (s_events_info (sim, packet).count, packet->from == 1 ? 10 : 5);
+        if (packet->type == FED_WIRE_WANT) {
+            fed_wire_msg_t msg;
+            s_decode (packet, &msg);
+            assert_memory_equal (msg.u.want.origin, s_id (sim, 0), 32);
+            assert_int_equal (msg.u.want.from, 1);
+            assert_int_equal (msg.u.want.to, 5);
+            fed_wire_msg_clear (&msg);
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        fed_event_destroy (&x [i]);
+    s_sim_destroy (state);
+}
+
+//  --- 5. Gaps -------------------------------------------------------------
+
+//  An EVENTS message holding origin node's seq from..to, as its log has them.
+static void
+s_enqueue_range (sim_t *sim, int origin, uint64_t from, uint64_t to, int sender, int receiver)
+{
+    fed_blob_t blobs [16];
+    fed_event_t *events [16];
+    size_t count = 0;
+    for (uint64_t seq = from; seq <= to; seq++, count++) {
+        events [count] = fed_evlog_get (sim->nodes [origin].log, s_id (sim, origin), seq);
+        assert_non_null (events [count]);
+        blobs [count] =
+            (fed_blob_t){fed_event_bytes (events [count]), fed_event_size (events [count])};
+    }
+    fed_wire_msg_t msg = {.type = FED_WIRE_EVENTS};
+    msg.u.events.events = blobs;
+    msg.u.events.count = (uint32_t) count;
+    s_enqueue (sim, sender, receiver, &msg);
+    for (size_t i = 0; i < count; i++)
+        fed_event_destroy (&events [i]);
+}
+
+static void
+test_gap_is_asked_for_from_the_sender (void **state)
+{
+    fed_repl_options_t options = s_options ();
+    sim_t *sim = s_sim_new (state, 3, &options);
+    sim_node_t *a = &sim->nodes [0], *b = &sim->nodes [1];
+    s_append (a, 10, 0);
+    //  A's 5..10 reach B before 1..4.
+    s_enqueue_range (sim, 0, 5, 10, 0, 1);
+    s_deliver_all (sim);
+    //  B held them back, asked A (not C) for 1..4 once, stored all ten,
+    //  and forwarded them once to C (not back to A), which passed them to A.
+    s_assert_same_log (a->log, b->log);
+    s_assert_same_log (a->log, sim->nodes [2].log);
+    assert_int_equal (sim->sent, 5);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_WANT, -1, -1), 1);
+    const packet_t *want = &sim->packets [1];
+    assert_int_equal (want->type, FED_WIRE_WANT);
+    assert_int_equal (want->from, 1);
+    assert_int_equal (want->to, 0);
+    fed_wire_msg_t msg;
+    s_decode (want, &msg);
+    assert_memory_equal (msg.u.want.origin, s_id (sim, 0), 32);
+    assert_int_equal (msg.u.want.from, 1);
+    assert_int_equal (msg.u.want.to, 4);
+    fed_wire_msg_clear (&msg);
+    events_info_t answer = s_events_info (sim, &sim->packets [2]);
+    assert_int_equal (sim->packets [2].from, 0);
+    assert_int_equal (answer.first_seq, 1);
+    assert_int_equal (answer.last_seq, 4);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, 1, 2), 1);
+    assert_int_equal (s_events_info (sim, &sim->packets [3]).count, 10);
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_EVENTS, 1, 0), 0);
+    fed_repl_stats_t stats;
+    fed_repl_stats (b->repl, &stats);
+    assert_int_equal (stats.events_stored, 10);
+    assert_int_equal (stats.wants_sent, 1);
+    assert_int_equal (b->stored_calls, 1); //  nothing stored by the first, ten by the second
+    assert_int_equal (b->stored_events, 10);
+    fed_gap_t *gaps;
+    assert_int_equal (fed_evlog_gaps (b->log, &gaps), 0);
+    free (gaps);
+    s_sim_destroy (state);
+}
+
 int
 main (void)
 {
@@ -650,6 +910,10 @@ main (void)
         cmocka_unit_test_teardown (test_push_over_batch_is_several_bounded_messages, s_sim_remove),
         cmocka_unit_test_teardown (test_rumour_forwarded_once_never_back, s_sim_remove),
         cmocka_unit_test_teardown (test_rumour_along_a_line, s_sim_remove),
+        cmocka_unit_test_teardown (test_anti_entropy_far_behind_one_round, s_sim_remove),
+        cmocka_unit_test_teardown (test_anti_entropy_bound_by_bytes, s_sim_remove),
+        cmocka_unit_test_teardown (test_one_digest_converges_both_ways, s_sim_remove),
+        cmocka_unit_test_teardown (test_gap_is_asked_for_from_the_sender, s_sim_remove),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
