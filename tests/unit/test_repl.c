@@ -900,6 +900,226 @@ test_gap_is_asked_for_from_the_sender (void **state)
     s_sim_destroy (state);
 }
 
+//  --- 6. Bad input ---------------------------------------------------------
+
+//  A copy of event's bytes with one byte flipped at offset at. Caller frees.
+static uint8_t *
+s_flipped (const fed_event_t *event, size_t at, uint8_t bits)
+{
+    uint8_t *copy = (uint8_t *) malloc (fed_event_size (event));
+    memcpy (copy, fed_event_bytes (event), fed_event_size (event));
+    copy [at] ^= bits;
+    return copy;
+}
+
+//  Sends blobs as one EVENTS from A to B and delivers everything.
+static void
+s_bad_events (sim_t *sim, const fed_blob_t *blobs, uint32_t count)
+{
+    fed_wire_msg_t msg = {.type = FED_WIRE_EVENTS};
+    msg.u.events.events = blobs;
+    msg.u.events.count = count;
+    s_enqueue (sim, 0, 1, &msg);
+    s_deliver_all (sim);
+}
+
+static void
+test_bad_input_is_refused_and_counted (void **state)
+{
+    fed_repl_options_t options = s_options ();
+    sim_t *sim = s_sim_new (state, 3, &options);
+    sim_node_t *a = &sim->nodes [0], *b = &sim->nodes [1];
+    s_append (a, 3, 0);
+    fed_event_t *ev [3];
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        ev [seq - 1] = fed_evlog_get (a->log, s_id (sim, 0), seq);
+    const uint8_t *x = fed_identity_public (sim->extra);
+
+    //  A DIGEST naming an origin B has never heard of: B WANTs all of it
+    //  from the sender (who has none of it either, so answers nothing).
+    fed_wire_vv_entry_t entry;
+    memcpy (entry.origin, x, 32);
+    entry.seq = 4;
+    fed_wire_msg_t digest = {.type = FED_WIRE_DIGEST};
+    digest.u.digest.entries = &entry;
+    digest.u.digest.count = 1;
+    s_enqueue (sim, 0, 1, &digest);
+    s_deliver_all (sim);
+    assert_int_equal (sim->sent, 2);
+    assert_int_equal (sim->packets [1].type, FED_WIRE_WANT);
+    assert_int_equal (sim->packets [1].to, 0);
+    fed_wire_msg_t want;
+    s_decode (&sim->packets [1], &want);
+    assert_memory_equal (want.u.want.origin, x, 32);
+    assert_int_equal (want.u.want.from, 1);
+    assert_int_equal (want.u.want.to, 4);
+    fed_wire_msg_clear (&want);
+
+    //  A body byte flipped (the low byte of "n", so the body is still a
+    //  well-formed map); a signature bit flipped; an untrusted origin; an
+    //  empty EVENTS. All refused, none answered, nothing forwarded.
+    size_t n_at = (size_t) (fed_event_body (ev [0]) - fed_event_bytes (ev [0])) + 5;
+    uint8_t *bad_body = s_flipped (ev [0], n_at, 0x01);
+    uint8_t *bad_sig = s_flipped (ev [0], fed_event_size (ev [0]) - 1, 0x80);
+    fed_event_t *foreign;
+    s_sign_chain (sim->stranger, &foreign, 1);
+    size_t sent = sim->sent;
+    s_bad_events (sim, &(fed_blob_t){bad_body, fed_event_size (ev [0])}, 1);
+    s_bad_events (sim, &(fed_blob_t){bad_sig, fed_event_size (ev [0])}, 1);
+    s_bad_events (sim, &(fed_blob_t){fed_event_bytes (foreign), fed_event_size (foreign)}, 1);
+    s_bad_events (sim, NULL, 0);
+    assert_int_equal (sim->sent, sent + 4); //  just the four sent to B
+    assert_int_equal (fed_evlog_count (b->log), 0);
+    fed_evlog_stats_t log_stats;
+    fed_evlog_stats (b->log, &log_stats);
+    assert_int_equal (log_stats.received [FED_EVENT_BAD_SIGNATURE], 2);
+    assert_int_equal (log_stats.received [FED_EVENT_UNTRUSTED], 1);
+    assert_int_equal (log_stats.received [FED_EVENT_MALFORMED], 0);
+    fed_repl_stats_t stats;
+    fed_repl_stats (b->repl, &stats);
+    assert_int_equal (stats.events_received, 3);
+    assert_int_equal (stats.events_stored, 0);
+    assert_int_equal (stats.store_failures, 0);
+    assert_int_equal (b->stored_calls, 0);
+
+    //  1, a tampered 2, 3: 1 is kept and forwarded, the tampered 2 is
+    //  refused and never forwarded, 3 waits for the genuine 2, which B
+    //  asks A for. B ends with the genuine three.
+    uint8_t *bad_two = s_flipped (ev [1], n_at, 0x01);
+    fed_blob_t mixed [3] = {{fed_event_bytes (ev [0]), fed_event_size (ev [0])},
+                            {bad_two, fed_event_size (ev [1])},
+                            {fed_event_bytes (ev [2]), fed_event_size (ev [2])}};
+    sent = sim->sent;
+    s_bad_events (sim, mixed, 3);
+    s_assert_same_log (a->log, b->log);
+    s_assert_same_log (a->log, sim->nodes [2].log);
+    fed_evlog_stats (b->log, &log_stats);
+    assert_int_equal (log_stats.received [FED_EVENT_BAD_SIGNATURE], 3);
+    assert_int_equal (s_packets (sim, sent, FED_WIRE_WANT, 1, 0), 1);
+    for (size_t i = sent + 1; i < sim->sent; i++)
+        if (sim->packets [i].type == FED_WIRE_EVENTS)
+            assert_true (s_events_info (sim, &sim->packets [i]).genuine);
+
+    //  A WANT with from > to cannot be written or read by the codec; handed
+    //  to the repl anyway, it is answered with nothing.
+    fed_wire_msg_t backwards = {.type = FED_WIRE_WANT};
+    memcpy (backwards.u.want.origin, s_id (sim, 0), 32);
+    backwards.u.want.from = 2;
+    backwards.u.want.to = 1;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert_int_equal (fed_wire_encode (&backwards, &buffer), -1);
+    assert_int_equal (buffer.size, 0);
+    backwards.u.want.to = 3;
+    assert_int_equal (fed_wire_encode (&backwards, &buffer), 0);
+    //  Rewrite 'to' (the last byte, a fixint) to 1 and decode.
+    assert_int_equal (buffer.data [buffer.size - 1], 3);
+    buffer.data [buffer.size - 1] = 1;
+    fed_wire_msg_t decoded;
+    fed_err_t err = {0, ""};
+    assert_int_equal (fed_wire_decode (buffer.data, buffer.size, &decoded, &err), FED_MALFORMED);
+    assert_int_equal (err.code, FED_WIRE_DROP_MALFORMED);
+    msgpack_sbuffer_destroy (&buffer);
+    backwards.u.want.to = 1;
+    sent = sim->sent;
+    s_receive (sim, 2, 1, &backwards);
+    assert_int_equal (sim->sent, sent);
+
+    //  A WANT for an origin B does not hold: nothing to send.
+    fed_wire_msg_t unknown = {.type = FED_WIRE_WANT};
+    memcpy (unknown.u.want.origin, fed_identity_public (sim->stranger), 32);
+    unknown.u.want.from = 1;
+    unknown.u.want.to = 5;
+    s_enqueue (sim, 2, 1, &unknown);
+    s_deliver_all (sim);
+    assert_int_equal (sim->sent, sent + 1);
+    fed_repl_stats (b->repl, &stats);
+    assert_int_equal (stats.wants_received, 2);
+    assert_int_equal (stats.digests_received, 1);
+    assert_int_equal (stats.store_failures, 0);
+
+    //  No tampered or foreign event ever left B or reached C.
+    for (size_t i = 0; i < sim->sent; i++) {
+        const packet_t *packet = &sim->packets [i];
+        if (packet->type == FED_WIRE_EVENTS && packet->from != 0)
+            assert_true (s_events_info (sim, packet).genuine);
+        if (packet->to == 2 && packet->type == FED_WIRE_EVENTS)
+            assert_true (s_events_info (sim, packet).genuine);
+    }
+    free (bad_body);
+    free (bad_sig);
+    free (bad_two);
+    fed_event_destroy (&foreign);
+    for (int i = 0; i < 3; i++)
+        fed_event_destroy (&ev [i]);
+    s_sim_destroy (state);
+}
+
+//  --- 7. What peers said they hold ----------------------------------------
+
+//  The DIGEST in packet must be what peer holds and what repl remembers.
+static void
+s_assert_remembered (sim_t *sim, const packet_t *packet, const fed_repl_peer_t *peer)
+{
+    fed_wire_msg_t msg;
+    s_decode (packet, &msg);
+    assert_int_equal (msg.type, FED_WIRE_DIGEST);
+    assert_memory_equal (peer->id, s_id (sim, packet->from), 32);
+    assert_int_equal (peer->count, msg.u.digest.count);
+    for (uint32_t i = 0; i < msg.u.digest.count; i++) {
+        assert_memory_equal (peer->entries [i].origin, msg.u.digest.entries [i].origin, 32);
+        assert_int_equal (peer->entries [i].seq, msg.u.digest.entries [i].seq);
+    }
+    fed_wire_msg_clear (&msg);
+}
+
+static void
+test_peers_remember_last_digest (void **state)
+{
+    //  A and C (not linked to each other) each send B one DIGEST. B answers
+    //  and passes events on, but no other DIGEST reaches it.
+    fed_repl_options_t options = s_options ();
+    sim_t *sim = s_sim_new (state, 3, &options);
+    sim->nodes [0].links [2] = sim->nodes [2].links [0] = false;
+    sim_node_t *b = &sim->nodes [1];
+    s_append (&sim->nodes [0], 4, 0);
+    s_append (&sim->nodes [2], 2, 0);
+    const fed_repl_peer_t *peers;
+    assert_int_equal (fed_repl_peers (b->repl, &peers), 0);
+    int64_t before = fed_wall_ms ();
+    fed_repl_tick (sim->nodes [0].repl, options.interval_ms);
+    fed_repl_tick (sim->nodes [2].repl, options.interval_ms);
+    assert_int_equal (sim->sent, 2);
+    s_deliver_all (sim);
+    int64_t after = fed_wall_ms ();
+    assert_int_equal (s_packets (sim, 0, FED_WIRE_DIGEST, -1, 1), 2);
+    assert_int_equal (fed_repl_peers (b->repl, &peers), 2);
+    for (size_t i = 0; i < 2; i++) {
+        //  Packets 0 and 1 are the DIGESTs of A and C, in tick order.
+        int from = s_index_of (sim, peers [i].id);
+        assert_true (from == 0 || from == 2);
+        s_assert_remembered (sim, &sim->packets [from == 0 ? 0 : 1], &peers [i]);
+        assert_int_equal (peers [i].count, 1);
+        assert_int_equal (peers [i].entries [0].seq, from == 0 ? 4 : 2);
+        assert_true (peers [i].at_wall_ms >= before && peers [i].at_wall_ms <= after);
+    }
+    //  A's next DIGEST (A 1..5 and, passed on by B, C 1..2) replaces its
+    //  first; C's stays as it was.
+    s_append (&sim->nodes [0], 1, 0);
+    size_t first = sim->sent;
+    fed_repl_tick (sim->nodes [0].repl, 2 * options.interval_ms);
+    assert_int_equal (s_packets (sim, first, FED_WIRE_DIGEST, 0, 1), 1);
+    s_deliver_all (sim);
+    assert_int_equal (s_packets (sim, first, FED_WIRE_DIGEST, -1, 1), 1);
+    assert_int_equal (fed_repl_peers (b->repl, &peers), 2);
+    for (size_t i = 0; i < 2; i++) {
+        bool is_a = memcmp (peers [i].id, s_id (sim, 0), 32) == 0;
+        s_assert_remembered (sim, &sim->packets [is_a ? first : 1], &peers [i]);
+        assert_int_equal (peers [i].count, is_a ? 2 : 1);
+    }
+    s_sim_destroy (state);
+}
+
 int
 main (void)
 {
@@ -914,6 +1134,8 @@ main (void)
         cmocka_unit_test_teardown (test_anti_entropy_bound_by_bytes, s_sim_remove),
         cmocka_unit_test_teardown (test_one_digest_converges_both_ways, s_sim_remove),
         cmocka_unit_test_teardown (test_gap_is_asked_for_from_the_sender, s_sim_remove),
+        cmocka_unit_test_teardown (test_bad_input_is_refused_and_counted, s_sim_remove),
+        cmocka_unit_test_teardown (test_peers_remember_last_digest, s_sim_remove),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
