@@ -132,7 +132,7 @@ s_flush (batch_t *batch)
     if (batch->to)
         self->io.send (self->io.arg, batch->to, &msg);
     else if (batch->spread) {
-        uint8_t peers [PEERS_MAX][32];
+        uint8_t peers [PEERS_MAX + 1][32]; //  one more, to leave the sender out
         size_t count = self->io.peers (self->io.arg, peers, self->options.fanout + 1);
         size_t sent = 0;
         for (size_t i = 0; i < count && sent < self->options.fanout; i++)
@@ -329,6 +329,8 @@ s_on_events (fed_repl_t *self, const uint8_t from [32], const fed_wire_events_t 
         self->stats.events_stored += report.accepted;
         if (self->io.stored)
             self->io.stored (self->io.arg, report.accepted);
+    }
+    if (report.accepted && self->options.push) {
         //  Rumour spreading: what is new here goes on once, to other peers.
         fed_vv_entry_t *after;
         size_t after_count = fed_evlog_version_vector (self->log, &after);

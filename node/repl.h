@@ -46,7 +46,8 @@ typedef struct {
     uint32_t batch_events;  //  events per EVENTS message
     size_t batch_bytes;     //  event bytes per EVENTS message (under the frame limit)
     uint32_t reply_batches; //  EVENTS messages per DIGEST or WANT answered
-    bool push;              //  push new events (false: anti-entropy alone)
+    bool push;              //  push new events and forward new arrivals (false:
+                            //  anti-entropy alone)
 } fed_repl_options_t;
 
 typedef struct {
