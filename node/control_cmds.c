@@ -376,8 +376,8 @@ s_events_show (fed_call_t *call)
     return 0;
 }
 
-static int
-s_append_and_reply (fed_call_t *call, const char *type, const void *body, size_t size)
+int
+fed_call_append (fed_call_t *call, const char *type, const void *body, size_t size)
 {
     uint64_t seq;
     uint8_t id [32];
@@ -412,7 +412,7 @@ s_events_publish (fed_call_t *call)
                               "published events have types 'user.NAME' of [A-Za-z0-9._-], got "
                               "'%s'",
                               name);
-    return s_append_and_reply (call, name, body.data, body.size);
+    return fed_call_append (call, name, body.data, body.size);
 }
 
 //  --- trust -------------------------------------------------------------------
@@ -495,7 +495,7 @@ s_trust_add (fed_call_t *call)
         fed_call_pack_str (&pk, "name");
         msgpack_pack_str_with_body (&pk, name, name_size);
     }
-    rc = s_append_and_reply (call, "trust.added", body.data, body.size);
+    rc = fed_call_append (call, "trust.added", body.data, body.size);
     msgpack_sbuffer_destroy (&body);
     return rc;
 }
@@ -523,7 +523,7 @@ s_trust_remove (fed_call_t *call)
     msgpack_pack_map (&pk, 1);
     fed_call_pack_str (&pk, "key");
     msgpack_pack_bin_with_body (&pk, key, 32);
-    rc = s_append_and_reply (call, "trust.removed", body.data, body.size);
+    rc = fed_call_append (call, "trust.removed", body.data, body.size);
     msgpack_sbuffer_destroy (&body);
     return rc;
 }
@@ -690,7 +690,7 @@ s_token_revoke (fed_call_t *call)
     msgpack_pack_map (&pk, 1);
     fed_call_pack_str (&pk, "id");
     msgpack_pack_str_with_body (&pk, id, id_size);
-    rc = s_append_and_reply (call, "token.revoked", body.data, body.size);
+    rc = fed_call_append (call, "token.revoked", body.data, body.size);
     msgpack_sbuffer_destroy (&body);
     return rc;
 }
@@ -709,5 +709,9 @@ const fed_command_t fed_commands [] = {
     {"token.create", ADMIN_ONLY, true, s_token_create},
     {"token.list", O, false, s_token_list},
     {"token.revoke", ADMIN_ONLY, true, s_token_revoke},
+    {"agents.list", V | A | O, false, fed_cmd_agents_list},
+    {"agents.near", V | A | O, false, fed_cmd_agents_near},
+    {"agents.register-edge", O, true, fed_cmd_agents_register_edge},
+    {"agents.deregister-edge", O, true, fed_cmd_agents_deregister_edge},
 };
 const size_t fed_command_count = sizeof fed_commands / sizeof fed_commands [0];

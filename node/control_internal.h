@@ -47,6 +47,16 @@ void fed_call_pack_str (msgpack_packer *pk, const char *text);
 //  Packs key: value, value nil when NULL or empty.
 void fed_call_pack_kv (msgpack_packer *pk, const char *key, const char *value);
 
+//  Appends a local event and packs the reply {id, seq}; 0, or -1 with the
+//  call failed.
+int fed_call_append (fed_call_t *call, const char *type, const void *body, size_t size);
+
+//  The agents commands (control_agents.c).
+int fed_cmd_agents_list (fed_call_t *call);
+int fed_cmd_agents_near (fed_call_t *call);
+int fed_cmd_agents_register_edge (fed_call_t *call);
+int fed_cmd_agents_deregister_edge (fed_call_t *call);
+
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);
 //  The sync.status command (control_sync.c).

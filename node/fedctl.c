@@ -47,8 +47,17 @@ enum {
     OPT_TTL = 1 << 7,
     OPT_USES = 1 << 8,
     OPT_STATUS = 1 << 9,
-    OPT_TAG = 1 << 10
+    OPT_TAG = 1 << 10,
+    OPT_CAPABILITY = 1 << 11,
+    OPT_REGION = 1 << 12,
+    OPT_KIND = 1 << 13,
+    OPT_LABEL = 1 << 14,
+    OPT_WITHIN = 1 << 15,
+    OPT_K = 1 << 16,
+    OPT_LOCATION = 1 << 17,
+    OPT_AGENT_VERSION = 1 << 18
 };
+#define LABELS_MAX 32 //  --label and --capability, as many as a record holds
 
 //  The command line, parsed.
 typedef struct {
@@ -75,7 +84,17 @@ typedef struct {
     size_t status_count;
     const char *tags [FED_MEMBER_FILTER_TAGS_MAX];
     size_t tag_count;
-    char **words; //  positional arguments (command words first)
+    const char *capabilities [LABELS_MAX]; //  --capability, each
+    size_t capability_count;
+    const char *labels [LABELS_MAX]; //  --label KEY=VALUE, each
+    size_t label_count;
+    const char *region;        //  --region
+    const char *kind;          //  --kind
+    double within_km;          //  --within
+    uint64_t k;                //  -k
+    const char *location;      //  --location
+    const char *agent_version; //  --agent-version
+    char **words;              //  positional arguments (command words first)
     int word_count;
 } s_args_t;
 
@@ -661,6 +680,241 @@ s_cmd_token_revoke (s_ctx_t *ctx)
     return s_run (ctx, &request, s_print_kv);
 }
 
+//  --- agents ----------------------------------------------------------------------
+
+static int
+s_print_agents (fed_blob_t result)
+{
+    return fed_print_agents (stdout, result);
+}
+
+//  Packs the listing filters given (--name, --capability, --region, --kind,
+//  --label) as request entries; returns how many entries that is when
+//  pk is NULL (count first, then pack).
+static uint32_t
+s_pack_filters (s_args_t *args, msgpack_packer *pk, const char *kind)
+{
+    uint32_t count = 0;
+    const char *keys [] = {"name", "capability", "region", "kind"};
+    const char *values [] = {args->name, args->capability_count ? args->capabilities [0] : NULL,
+                             args->region, kind ? kind : args->kind};
+    for (size_t i = 0; i < 4; i++)
+        if (values [i]) {
+            count++;
+            if (pk)
+                s_pack_str (pk, keys [i], values [i]);
+        }
+    if (args->label_count) {
+        count++;
+        if (pk) {
+            msgpack_pack_str_with_body (pk, "labels", 6);
+            msgpack_pack_map (pk, (uint32_t) args->label_count);
+            for (size_t i = 0; i < args->label_count; i++) {
+                const char *equals = strchr (args->labels [i], '=');
+                msgpack_pack_str_with_body (pk, args->labels [i],
+                                            (size_t) (equals - args->labels [i]));
+                msgpack_pack_str_with_body (pk, equals + 1, strlen (equals + 1));
+            }
+        }
+    }
+    return count;
+}
+
+static int
+s_agents_listing (s_ctx_t *ctx, const char *kind)
+{
+    if (ctx->args->capability_count > 1)
+        return s_usage_error (ctx->command, "give one --capability to filter on");
+    s_request_t request;
+    s_request_begin (&request, "agents.list", s_pack_filters (ctx->args, NULL, kind));
+    s_pack_filters (ctx->args, &request.pk, kind);
+    return s_run (ctx, &request, s_print_agents);
+}
+
+static int
+s_cmd_agents_list (s_ctx_t *ctx)
+{
+    return s_agents_listing (ctx, NULL);
+}
+
+static int
+s_cmd_agents_edge (s_ctx_t *ctx)
+{
+    return s_agents_listing (ctx, "edge");
+}
+
+//  agents near LAT,LON [--within KM] [-k N] [filters]
+static int
+s_cmd_agents_near (s_ctx_t *ctx)
+{
+    s_args_t *args = ctx->args;
+    double lat, lon;
+    char *end;
+    const char *point = ctx->params [0];
+    lat = strtod (point, &end);
+    bool ok = end != point && *end == ',';
+    if (ok) {
+        const char *second = end + 1;
+        lon = strtod (second, &end);
+        ok = end != second && *end == 0;
+    }
+    if (!ok || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180))
+        return s_usage_error (ctx->command,
+                              "LAT,LON must be two numbers in degrees, like 48.8566,2.3522 "
+                              "(lat -90..90, lon -180..180)");
+    if (args->capability_count > 1)
+        return s_usage_error (ctx->command, "give one --capability to filter on");
+    uint32_t count = 2 + s_pack_filters (args, NULL, NULL) + (args->within_km > 0) + (args->k > 0);
+    s_request_t request;
+    s_request_begin (&request, "agents.near", count);
+    msgpack_pack_str_with_body (&request.pk, "lat", 3);
+    msgpack_pack_double (&request.pk, lat);
+    msgpack_pack_str_with_body (&request.pk, "lon", 3);
+    msgpack_pack_double (&request.pk, lon);
+    if (args->within_km > 0) {
+        msgpack_pack_str_with_body (&request.pk, "within_km", 9);
+        msgpack_pack_double (&request.pk, args->within_km);
+    }
+    if (args->k > 0) {
+        msgpack_pack_str_with_body (&request.pk, "k", 1);
+        msgpack_pack_uint64 (&request.pk, args->k);
+    }
+    s_pack_filters (args, &request.pk, NULL);
+    return s_run (ctx, &request, s_print_agents);
+}
+
+//  --location: a JSON object, or region=R,zone=Z,site=S,lat=N,lon=N,
+//  label.KEY=VALUE as a comma list. Packs the location map into pk.
+//  Returns 0, or EXIT_USAGE after saying why.
+static int
+s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
+{
+    const char *spec = ctx->args->location;
+    if (spec [0] == '{') {
+        uint8_t *map;
+        size_t size;
+        fed_err_t err;
+        if (fed_json_to_msgpack (spec, strlen (spec), NULL, &map, &size, &err))
+            return s_usage_error (ctx->command, "--location: %s", err.text);
+        msgpack_sbuffer_write (buffer, (const char *) map, size);
+        free (map);
+        return 0;
+    }
+    char *copy = fed_strdup (spec);
+    const char *texts [3] = {NULL, NULL, NULL}; //  region, zone, site
+    const char *names [3] = {"region", "zone", "site"};
+    double coords [2];
+    bool has [2] = {false, false};
+    char *label_keys [LABELS_MAX], *label_values [LABELS_MAX];
+    size_t labels = 0;
+    int rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ",", &save); item && rc == 0;
+         item = strtok_r (NULL, ",", &save)) {
+        char *equals = strchr (item, '=');
+        if (!equals) {
+            rc = s_usage_error (ctx->command, "--location: '%s' is not KEY=VALUE", item);
+            break;
+        }
+        *equals = 0;
+        char *value = equals + 1;
+        bool known = false;
+        for (int i = 0; i < 3; i++)
+            if (!strcmp (item, names [i])) {
+                texts [i] = value;
+                known = true;
+            }
+        for (int i = 0; i < 2 && !known; i++)
+            if (!strcmp (item, i ? "lon" : "lat")) {
+                char *end;
+                coords [i] = strtod (value, &end);
+                if (end == value || *end)
+                    rc = s_usage_error (ctx->command, "--location: %s '%s' is not a number", item,
+                                        value);
+                has [i] = known = true;
+            }
+        if (!known && !strncmp (item, "label.", 6) && item [6]) {
+            if (labels == LABELS_MAX)
+                rc = s_usage_error (ctx->command, "--location: at most %d labels", LABELS_MAX);
+            else {
+                label_keys [labels] = item + 6;
+                label_values [labels++] = value;
+            }
+            known = true;
+        }
+        if (!known && rc == 0)
+            rc = s_usage_error (ctx->command,
+                                "--location: '%s' is not a location key (region, zone, site, "
+                                "lat, lon, label.KEY)",
+                                item);
+    }
+    if (rc == 0) {
+        msgpack_pack_map (pk, 6);
+        for (int i = 0; i < 3; i++) {
+            msgpack_pack_str_with_body (pk, names [i], strlen (names [i]));
+            if (texts [i])
+                msgpack_pack_str_with_body (pk, texts [i], strlen (texts [i]));
+            else
+                msgpack_pack_nil (pk);
+        }
+        for (int i = 0; i < 2; i++) {
+            msgpack_pack_str_with_body (pk, i ? "lon" : "lat", 3);
+            if (has [i])
+                msgpack_pack_double (pk, coords [i]);
+            else
+                msgpack_pack_nil (pk);
+        }
+        msgpack_pack_str_with_body (pk, "labels", 6);
+        msgpack_pack_map (pk, (uint32_t) labels);
+        for (size_t i = 0; i < labels; i++)
+            s_pack_str (pk, label_keys [i], label_values [i]);
+    }
+    free (copy);
+    return rc;
+}
+
+//  agents register-edge NAME --location SPEC [--capability C]... [--agent-version V]
+static int
+s_cmd_agents_register_edge (s_ctx_t *ctx)
+{
+    s_args_t *args = ctx->args;
+    if (!args->location)
+        return s_usage_error (ctx->command,
+                              "--location is required, like region=eu-west,site=paris-3,lat=48.85,"
+                              "lon=2.35,label.camera=4k (or a JSON object)");
+    uint32_t count = 2 + 2 + (args->capability_count > 0) + (args->agent_version != NULL);
+    s_request_t request;
+    s_request_begin (&request, "agents.register-edge", count);
+    s_pack_str (&request.pk, "name", ctx->params [0]);
+    msgpack_pack_str_with_body (&request.pk, "location", 8);
+    int rc = s_pack_location (ctx, &request.pk, &request.buffer);
+    if (rc) {
+        msgpack_sbuffer_destroy (&request.buffer);
+        return rc;
+    }
+    if (args->capability_count) {
+        msgpack_pack_str_with_body (&request.pk, "capabilities", 12);
+        msgpack_pack_array (&request.pk, (uint32_t) args->capability_count);
+        for (size_t i = 0; i < args->capability_count; i++)
+            msgpack_pack_str_with_body (&request.pk, args->capabilities [i],
+                                        strlen (args->capabilities [i]));
+    }
+    if (args->agent_version)
+        s_pack_str (&request.pk, "version", args->agent_version);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_kv);
+}
+
+static int
+s_cmd_agents_deregister_edge (s_ctx_t *ctx)
+{
+    s_request_t request;
+    s_request_begin (&request, "agents.deregister-edge", 1 + 2);
+    s_pack_str (&request.pk, "name", ctx->params [0]);
+    fed_client_pack_replay (&request.pk);
+    return s_run (ctx, &request, s_print_kv);
+}
+
 static int
 s_cmd_keygen (s_ctx_t *ctx)
 {
@@ -700,6 +954,21 @@ static const s_command_t s_commands [] = {
      "a join token for new nodes (shown once)", OPT_TTL | OPT_USES | OPT_NAME, 0, 0},
     {"token list", s_cmd_token_list, "", "join tokens (never their secrets)", 0, 0, 0},
     {"token revoke", s_cmd_token_revoke, "ID", "revoke a join token", 0, 1, 1},
+    {"agents list", s_cmd_agents_list,
+     "[--name N] [--capability C] [--region R] [--kind K] [--label K=V]...",
+     "agents in the cluster's registry, from any node",
+     OPT_NAME | OPT_CAPABILITY | OPT_REGION | OPT_KIND | OPT_LABEL, 0, 0},
+    {"agents near", s_cmd_agents_near, "LAT,LON [--within KM] [-k N] [filters as list]",
+     "agents nearest a point (haversine), nearest first",
+     OPT_NAME | OPT_CAPABILITY | OPT_REGION | OPT_KIND | OPT_LABEL | OPT_WITHIN | OPT_K, 1, 1},
+    {"agents edge", s_cmd_agents_edge, "[filters as list]", "edge agents only",
+     OPT_NAME | OPT_CAPABILITY | OPT_REGION | OPT_LABEL, 0, 0},
+    {"agents register-edge", s_cmd_agents_register_edge,
+     "NAME --location SPEC [--capability C]... [--agent-version V]",
+     "register an edge agent hosted by this node",
+     OPT_LOCATION | OPT_CAPABILITY | OPT_AGENT_VERSION, 1, 1},
+    {"agents deregister-edge", s_cmd_agents_deregister_edge, "NAME",
+     "remove an edge agent this node registered", 0, 1, 1},
     {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
     {"keygen", s_cmd_keygen, "NAME", "write NAME.key (secret, 0600) and NAME.pub (no node needed)",
      0, 1, 1},
@@ -945,34 +1214,49 @@ s_parse (int argc, char **argv, s_args_t *args)
         C_TTL,
         C_USES,
         C_STATUS,
-        C_TAG
+        C_TAG,
+        C_CAPABILITY,
+        C_REGION,
+        C_KIND,
+        C_LABEL,
+        C_WITHIN,
+        C_LOCATION,
+        C_AGENT_VERSION
     };
-    static const struct option options [] = {{"endpoint", required_argument, NULL, G_ENDPOINT},
-                                             {"key", required_argument, NULL, G_KEY},
-                                             {"server-key", required_argument, NULL, G_SERVER_KEY},
-                                             {"data-dir", required_argument, NULL, G_DATA_DIR},
-                                             {"timeout", required_argument, NULL, G_TIMEOUT},
-                                             {"json", no_argument, NULL, G_JSON},
-                                             {"config", required_argument, NULL, G_CONFIG},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {"follow", no_argument, NULL, 'f'},
-                                             {"type", required_argument, NULL, C_TYPE},
-                                             {"origin", required_argument, NULL, C_ORIGIN},
-                                             {"limit", required_argument, NULL, C_LIMIT},
-                                             {"body", required_argument, NULL, C_BODY},
-                                             {"role", required_argument, NULL, C_ROLE},
-                                             {"name", required_argument, NULL, C_NAME},
-                                             {"ttl", required_argument, NULL, C_TTL},
-                                             {"uses", required_argument, NULL, C_USES},
-                                             {"status", required_argument, NULL, C_STATUS},
-                                             {"tag", required_argument, NULL, C_TAG},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option options [] = {
+        {"endpoint", required_argument, NULL, G_ENDPOINT},
+        {"key", required_argument, NULL, G_KEY},
+        {"server-key", required_argument, NULL, G_SERVER_KEY},
+        {"data-dir", required_argument, NULL, G_DATA_DIR},
+        {"timeout", required_argument, NULL, G_TIMEOUT},
+        {"json", no_argument, NULL, G_JSON},
+        {"config", required_argument, NULL, G_CONFIG},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"follow", no_argument, NULL, 'f'},
+        {"type", required_argument, NULL, C_TYPE},
+        {"origin", required_argument, NULL, C_ORIGIN},
+        {"limit", required_argument, NULL, C_LIMIT},
+        {"body", required_argument, NULL, C_BODY},
+        {"role", required_argument, NULL, C_ROLE},
+        {"name", required_argument, NULL, C_NAME},
+        {"ttl", required_argument, NULL, C_TTL},
+        {"uses", required_argument, NULL, C_USES},
+        {"status", required_argument, NULL, C_STATUS},
+        {"tag", required_argument, NULL, C_TAG},
+        {"capability", required_argument, NULL, C_CAPABILITY},
+        {"region", required_argument, NULL, C_REGION},
+        {"kind", required_argument, NULL, C_KIND},
+        {"label", required_argument, NULL, C_LABEL},
+        {"within", required_argument, NULL, C_WITHIN},
+        {"location", required_argument, NULL, C_LOCATION},
+        {"agent-version", required_argument, NULL, C_AGENT_VERSION},
+        {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
     opterr = 0;
     int option;
-    while ((option = getopt_long (argc, argv, ":hVf", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, ":hVfk:", options, NULL)) != -1) {
         const char *value = optarg;
         switch (option) {
             case G_ENDPOINT: args->endpoint = value; break;
@@ -1039,6 +1323,54 @@ s_parse (int argc, char **argv, s_args_t *args)
                                           FED_MEMBER_FILTER_TAGS_MAX);
                 args->tags [args->tag_count++] = value;
                 break;
+            case C_CAPABILITY:
+                args->given |= OPT_CAPABILITY;
+                if (args->capability_count == LABELS_MAX)
+                    return s_usage_error (NULL, "at most %d --capability options", LABELS_MAX);
+                args->capabilities [args->capability_count++] = value;
+                break;
+            case C_LABEL:
+                args->given |= OPT_LABEL;
+                if (args->label_count == LABELS_MAX)
+                    return s_usage_error (NULL, "at most %d --label options", LABELS_MAX);
+                if (!strchr (value, '=') || value [0] == '=')
+                    return s_usage_error (NULL, "--label '%s' must be KEY=VALUE, like gpu=a100",
+                                          value);
+                args->labels [args->label_count++] = value;
+                break;
+            case C_REGION:
+                args->given |= OPT_REGION;
+                args->region = value;
+                break;
+            case C_KIND:
+                args->given |= OPT_KIND;
+                if (strcmp (value, "builtin") && strcmp (value, "external")
+                    && strcmp (value, "edge"))
+                    return s_usage_error (NULL, "--kind must be builtin, external or edge");
+                args->kind = value;
+                break;
+            case C_WITHIN: {
+                args->given |= OPT_WITHIN;
+                char *end;
+                args->within_km = strtod (value, &end);
+                if (end == value || *end || !(args->within_km > 0) || args->within_km > 40100)
+                    return s_usage_error (NULL, "--within '%s' must be a distance in km above 0",
+                                          value);
+                break;
+            }
+            case 'k':
+                args->given |= OPT_K;
+                if (s_parse_uint (value, &args->k) || args->k == 0)
+                    return s_usage_error (NULL, "-k '%s' is not a whole number >= 1", value);
+                break;
+            case C_LOCATION:
+                args->given |= OPT_LOCATION;
+                args->location = value;
+                break;
+            case C_AGENT_VERSION:
+                args->given |= OPT_AGENT_VERSION;
+                args->agent_version = value;
+                break;
             case ':': return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
             default: return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
         }
@@ -1052,8 +1384,10 @@ s_parse (int argc, char **argv, s_args_t *args)
 static const char *
 s_option_name (unsigned bit)
 {
-    static const char *names [] = {"--follow", "--type", "--origin", "--limit",  "--body", "--role",
-                                   "--name",   "--ttl",  "--uses",   "--status", "--tag"};
+    static const char *names [] = {
+        "--follow", "--type",   "--origin", "--limit",    "--body",         "--role",   "--name",
+        "--ttl",    "--uses",   "--status", "--tag",      "--capability",   "--region", "--kind",
+        "--label",  "--within", "-k",       "--location", "--agent-version"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];

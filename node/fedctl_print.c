@@ -232,6 +232,57 @@ fed_print_members (FILE *out, fed_blob_t result)
     return rc;
 }
 
+//  "lat,lon" of an agent row's location, or "-".
+static char *
+s_latlon (fed_blob_t row)
+{
+    char *lat = s_nested_field (row, "location", "lat");
+    char *lon = s_nested_field (row, "location", "lon");
+    char *text =
+        strcmp (lat, "-") && strcmp (lon, "-") ? fed_sprintf ("%s,%s", lat, lon) : fed_strdup ("-");
+    free (lat);
+    free (lon);
+    return text;
+}
+
+static void
+s_agent_row (fed_blob_t row, void *arg)
+{
+    fed_table_t *table = (fed_table_t *) arg;
+    fed_blob_t value;
+    char *distance = fed_strdup ("-");
+    if (fed_print_get (row, "distance_km", &value) == 0) {
+        fed_mpr_t reader;
+        fed_mpr_init (&reader, value.data, value.size);
+        double km;
+        if (fed_mpr_double (&reader, &km) == 0) {
+            free (distance);
+            distance = fed_sprintf ("%.1f", km);
+        }
+    }
+    char *node = fed_print_field (row, "node_name", 0);
+    if (!strcmp (node, "-") || !*node) {
+        free (node);
+        node = fed_print_field (row, "node", 8);
+    }
+    fed_table_add (table, fed_print_field (row, "name", 0), fed_print_field (row, "version", 0),
+                   node, fed_print_field (row, "kind", 0), fed_print_field (row, "status", 0),
+                   s_nested_field (row, "location", "region"),
+                   s_nested_field (row, "location", "site"), s_latlon (row), distance);
+}
+
+int
+fed_print_agents (FILE *out, fed_blob_t result)
+{
+    fed_table_t *table = fed_table_new ("NAME", "VERSION", "NODE", "KIND", "STATUS", "REGION",
+                                        "SITE", "LAT,LON", "KM", NULL);
+    int rc = fed_print_each (result, s_agent_row, table);
+    if (rc == 0)
+        fed_table_print (table, out);
+    fed_table_destroy (&table);
+    return rc;
+}
+
 fed_table_t *
 fed_table_new (const char *header, ...)
 {

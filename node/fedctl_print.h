@@ -38,6 +38,12 @@ char *fed_print_time (uint64_t ms);
 //  Returns 0, or FED_MALFORMED when it is not a map.
 int fed_print_kv (FILE *out, fed_blob_t map);
 
+//  Prints an agents.list or agents.near result (doc/protocol.md §3.4) as a
+//  table: NAME, VERSION, NODE (its name, else its id's first 8 chars), KIND,
+//  STATUS, REGION, SITE, LAT,LON and KM (agents.near's distance, else "-").
+//  Returns 0, or FED_MALFORMED when result is not an array.
+int fed_print_agents (FILE *out, fed_blob_t result);
+
 //  Prints a members result (an array of member maps, doc/protocol.md §3.4)
 //  as a table: ID (first 8 chars), NAME (with '*' after this node's),
 //  STATE, INC, ENDPOINT, REGION, ZONE, SITE, SEQ. A missing or nil field

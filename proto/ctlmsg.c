@@ -2,6 +2,7 @@
 #include "ctlmsg.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 //  Control arguments are small: caps for nesting and objects inside a request.
@@ -161,6 +162,24 @@ fed_ctl_arg_bin (fed_ctl_request_t *request, const char *name, size_t size, size
             fed_err_set (err, 0, "argument '%s' must be bin of exactly %zu bytes", name, size);
         else
             fed_err_set (err, 0, "argument '%s' must be bin of at most %zu bytes", name, max_size);
+        return -1;
+    }
+    return 0;
+}
+
+int
+fed_ctl_arg_double (fed_ctl_request_t *request, const char *name, double lo, double hi,
+                    double *value, fed_err_t *err)
+{
+    fed_ctl_arg_t *arg = s_find (request, name);
+    if (!arg)
+        return 1;
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, arg->value.data, arg->value.size);
+    fed_mp_type_t type = fed_mpr_peek (&reader);
+    if ((type != FED_MP_FLOAT && type != FED_MP_UINT && type != FED_MP_INT)
+        || fed_mpr_double (&reader, value) || !isfinite (*value) || *value < lo || *value > hi) {
+        fed_err_set (err, 0, "argument '%s' must be a number within %g..%g", name, lo, hi);
         return -1;
     }
     return 0;

@@ -52,6 +52,9 @@ int fed_ctl_arg_uint (fed_ctl_request_t *request, const char *name, uint64_t max
                       fed_err_t *err) FED_MUST_USE;
 int fed_ctl_arg_bool (fed_ctl_request_t *request, const char *name, bool *value,
                       fed_err_t *err) FED_MUST_USE;
+//  A number (float or integer) within lo..hi, as a double.
+int fed_ctl_arg_double (fed_ctl_request_t *request, const char *name, double lo, double hi,
+                        double *value, fed_err_t *err) FED_MUST_USE;
 //  A bin of exactly size bytes (size 0: any size up to max_size).
 int fed_ctl_arg_bin (fed_ctl_request_t *request, const char *name, size_t size, size_t max_size,
                      const uint8_t **ptr, uint32_t *len, fed_err_t *err) FED_MUST_USE;

@@ -246,6 +246,19 @@ test_getters_absent_and_wrong_type (void **state)
     assert_contains (err.text, "'origin'");
     assert_contains (err.text, "map");
 
+    //  Numbers as doubles: ints and uints are numbers, ranges are inclusive,
+    //  other types and out-of-range values are refused with the range.
+    double real;
+    assert_int_equal (fed_ctl_arg_double (&request, "missing", 0, 1, &real, &err), 1);
+    assert_int_equal (fed_ctl_arg_double (&request, "limit", 0, 500, &real, &err), 0);
+    assert_true (real == 500.0);
+    assert_int_equal (fed_ctl_arg_double (&request, "neg", -5, 0, &real, &err), 0);
+    assert_true (real == -5.0);
+    assert_int_equal (fed_ctl_arg_double (&request, "neg", -4.5, 0, &real, &err), -1);
+    assert_contains (err.text, "argument 'neg' must be a number within -4.5..0");
+    assert_int_equal (fed_ctl_arg_double (&request, "type", -90, 90, &real, &err), -1);
+    assert_contains (err.text, "'type'");
+
     //  Limits: a str one byte over, a uint one over, a bin not exactly the size.
     assert_int_equal (fed_ctl_arg_str (&request, "type", 10, &text, &size, &err), -1);
     assert_contains (err.text, "'type'");
