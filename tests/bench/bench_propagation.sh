@@ -35,14 +35,40 @@ work=$(mktemp -d /tmp/fed-bench-prop.XXXXXX)
 . "$(dirname "$0")/../integration/lib.sh" # peer_cluster, and the cleanup trap
 curve_n=${FED_BENCH_CURVE_N:-32}
 
+# free_base FROM: the first BASE >= FROM (in steps of 100, below 23000,
+# apart from bench_members' 23000-25400) where BASE+1..BASE+99 can all be
+# bound on 127.0.0.1 now.
+free_base() {
+    $python - "$1" <<'PY'
+import socket, sys
+base = int(sys.argv[1])
+while base < 23000:
+    ok = True
+    for port in range(base + 1, base + 100):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            ok = False
+        s.close()
+        if not ok:
+            break
+    if ok:
+        print(base)
+        sys.exit(0)
+    base += 100
+sys.exit(1)
+PY
+}
+
 # run PUSH N: one cluster of N, SAMPLES events; writes the probe's lines
-# to $work/PUSH-N.out. Each cluster has its own 100 ports from 21000 up
-# (peer BASE+I, control BASE+50+I), apart from bench_members' 23000-25400.
+# to $work/PUSH-N.out. Each cluster has 100 free ports of its own from
+# 21000 up (peer BASE+I, control BASE+50+I).
 runs=0
 run() {
-    local push=$1 n=$2 i
-    local base=$((21000 + runs * 100))
-    runs=$((runs + 1))
+    local push=$1 n=$2 i base
+    base=$(free_base $((21000 + runs * 100))) || { echo "no free ports" >&2; return 1; }
+    runs=$(((base - 21000) / 100 + 1))
     rm -rf "$work"/n* && declare -gA id seed
     peer_cluster "$n" "$base" "{interval: ${interval_ms}ms, fanout: $fanout, push: $push}" \
         "durability: wal"
@@ -57,7 +83,13 @@ run() {
         pids+=($!)
         nodes+=("$work/n$i=tcp://127.0.0.1:$((base + 50 + i))")
     done
-    "$probe" settle 60 "${nodes[@]}" || { echo "N=$n: did not settle" >&2; return 1; }
+    if ! "$probe" settle 60 "${nodes[@]}"; then
+        echo "N=$n: did not settle; nodes that exited:" >&2
+        for i in $(seq 1 "$n"); do
+            kill -0 "${pids[$((i - 1))]}" 2>/dev/null || { echo "--- n$i" >&2; tail -5 "$work/n$i.log" >&2; }
+        done
+        return 1
+    fi
     "$probe" propagate "$samples" 15000 "${nodes[@]}" >"$work/$push-$n.out" ||
         { echo "N=$n: probe failed" >&2; return 1; }
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done

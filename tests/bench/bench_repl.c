@@ -352,6 +352,7 @@ typedef struct {
     double rate;         //  events/s from the first to the last
     double received;     //  events B took in, duplicates included
     double duplicates;   //  of which it held already
+    double buffered;     //  of which arrived ahead of a gap (held back, the gap WANTed)
     double cpu_a, cpu_b; //  CPU seconds per second of A and B from first to last
     double wants;        //  WANTs B sent (each answered by up to reply_batches batches)
     double digests;      //  DIGESTs B received
@@ -361,9 +362,8 @@ typedef struct {
 } catchup_t;
 
 //  Starts b seeded by A and waits until it holds A's events up to target,
-//  polling every POLL_US. Returns 0, 1 if
-//  it did not get there within limit_s (result->held says how far it got),
-//  or -1 if the node failed.
+//  polling every POLL_US. Returns 0, 1 if it did not get there within
+//  limit_s (result->held says how far it got), or -1 if the node failed.
 static int
 s_catch_up (repl_t *self, bench_node_t *b, uint64_t target, int limit_s, catchup_t *result)
 {
@@ -416,6 +416,8 @@ s_catch_up (repl_t *self, bench_node_t *b, uint64_t target, int limit_s, catchup
         bench_metric (b->client, "fednode_events_received_total{result=\"duplicate\"}");
     result->received = result->duplicates
         + bench_metric (b->client, "fednode_events_received_total{result=\"ok\"}");
+    result->buffered =
+        bench_metric (b->client, "fednode_events_received_total{result=\"buffered\"}");
     result->wants = bench_metric (
         b->client, "fednode_replication_messages_total{kind=\"want\",direction=\"sent\"}");
     result->digests = bench_metric (
@@ -733,8 +735,10 @@ s_run (repl_t *self)
                 "%.2f s)\n",
                 "catch-up under live load (node D)", LOAD_LIMIT_S, d_run.held, a_seq,
                 c_run.total_s);
-    printf ("  %-38s D sent %.0f WANTs, got %.0f DIGESTs, took in %.0f events (%.0f duplicates)\n",
-            "D's intake", d_run.wants, d_run.digests, d_run.received, d_run.duplicates);
+    printf ("  %-38s D sent %.0f WANTs, got %.0f DIGESTs, took in %.0f events (%.0f duplicates, "
+            "%.0f ahead of a gap)\n",
+            "D's intake", d_run.wants, d_run.digests, d_run.received, d_run.duplicates,
+            d_run.buffered);
     double *deliver = fed_calloc (self->load.count + 1, sizeof (double));
     double *ack = fed_calloc (self->load.count + 1, sizeof (double));
     size_t before = s_load_window (&self->load, quiet_ns, d_ns, deliver, ack);
