@@ -20,6 +20,7 @@
 #include "task_internal.h"
 
 #define MAX_WORKERS 256
+#define PIPE_BATCH 256 //  commands read per loop turn
 
 struct fed_pool_t {
     zactor_t *actor;  //  the pool actor, owned
@@ -443,8 +444,15 @@ s_poll (actor_t *self, long timeout, bool with_pipe)
     int rc = zmq_poll (self->items + first, (int) (self->worker_count + 1 - first), timeout);
     if (rc < 0)
         return errno == EINTR ? 0 : -1;
-    if (with_pipe && (self->items [0].revents & ZMQ_POLLIN) && s_command (self))
-        return -1;
+    //  A burst of submissions is read in one turn (up to PIPE_BATCH, so the
+    //  workers' reports are not kept waiting), not one poll per command.
+    if (with_pipe && (self->items [0].revents & ZMQ_POLLIN))
+        for (int read = 0; read < PIPE_BATCH && !self->stopping; read++) {
+            if (s_command (self))
+                return -1;
+            if (!(zsock_events (self->pipe) & ZMQ_POLLIN))
+                break;
+        }
     //  Reading may join a worker (its slot becomes a gap), never move one.
     size_t count = self->worker_count;
     for (size_t i = 0; i < count; i++)
