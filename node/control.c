@@ -445,7 +445,8 @@ static const struct {
      "Frames not sent because a peer's queue was full."},
     {"fednode_joins_total", FED_METRIC_COUNTER, "Join tokens presented, by result."},
     {"fednode_replication_messages_total", FED_METRIC_COUNTER,
-     "Replication messages: DIGEST and WANT sent and received, pushes sent."},
+     "Replication messages: DIGEST and WANT sent and received, pushes of local events and "
+     "forwards of new arrivals sent."},
     {"fednode_replication_events_total", FED_METRIC_COUNTER,
      "Events sent to peers, received from them, and stored from them."},
     {"fednode_replication_store_failures_total", FED_METRIC_COUNTER,

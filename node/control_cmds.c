@@ -134,6 +134,7 @@ s_replication_metrics (fed_metrics_t *metrics, fed_repl_t *repl, fed_swim_t *swi
         {"kind=\"want\",direction=\"sent\"", r.wants_sent},
         {"kind=\"want\",direction=\"received\"", r.wants_received},
         {"kind=\"push\",direction=\"sent\"", r.pushed},
+        {"kind=\"forward\",direction=\"sent\"", r.forwarded},
     };
     for (size_t i = 0; i < sizeof messages / sizeof messages [0]; i++)
         fed_metrics_set (metrics, "fednode_replication_messages_total", messages [i].labels,

@@ -762,6 +762,7 @@ static int
 s_flush_due (zloop_t *loop, int timer_id, void *arg)
 {
     fed_peer_t *self = (fed_peer_t *) arg;
+    self->flush_timer = -1; //  the next append schedules the next flush
     fed_repl_flush (self->repl);
     return 0;
 }

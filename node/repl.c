@@ -350,7 +350,7 @@ s_on_events (fed_repl_t *self, const uint8_t from [32], const fed_wire_events_t 
                 break;
         }
         s_batch_done (&batch);
-        self->stats.pushed++;
+        self->stats.forwarded++;
         free (after);
     }
     free (before);

@@ -65,7 +65,8 @@ typedef struct {
     uint64_t digests_sent, digests_received;
     uint64_t events_sent, events_received, events_stored;
     uint64_t wants_sent, wants_received;
-    uint64_t pushed;
+    uint64_t pushed;    //  flushes of this node's own new events
+    uint64_t forwarded; //  batches of events new here passed on (rumour spreading)
     uint64_t store_failures;
 } fed_repl_stats_t;
 

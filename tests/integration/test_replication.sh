@@ -87,6 +87,12 @@ else fail "not converged: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done
 d1=$(digest 1)
 expect "n2 holds exactly n1's events and views" "$d1" "$(digest 2)"
 expect "n3 holds exactly n1's events and views" "$d1" "$(digest 3)"
+# Each of n1's 100 publishes (one loop turn each) was pushed, not left to
+# anti-entropy (a push flush that never re-armed once went unnoticed here).
+pushes=$("$fedctl" --data-dir "$work/n1" metrics 2>/dev/null |
+    sed -n 's/^fednode_replication_messages_total{kind="push",direction="sent"} //p')
+[ "${pushes:-0}" -ge 100 ] && [ "${pushes:-0}" -le 102 ] && ok "n1 pushed each of its 100 publishes ($pushes pushes)" ||
+    fail "n1 pushed ${pushes:-0} times for 100 publishes"
 
 # sync status: per peer and origin, from each peer's last DIGEST.
 sync_ok() { [ "$("$fedctl" --data-dir "$work/n1" sync status --json 2>/dev/null |

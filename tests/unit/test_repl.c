@@ -497,6 +497,10 @@ test_push_burst_travels_as_one_message (void **state)
         s_deliver_all (sim);
         for (int i = 1; i < nodes; i++)
             s_assert_same_log (a->log, sim->nodes [i].log);
+        //  After a flush, the next append starts a new burst: push says so,
+        //  which is what makes the transport schedule the next flush.
+        s_append (a, 1, 0);
+        assert_true (fed_repl_push (a->repl, s_id (sim, 0), 4));
         s_sim_destroy (state);
     }
 }
