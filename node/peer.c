@@ -8,6 +8,7 @@
     uses ZMQ_DONTWAIT: a full queue loses the frame, which SWIM tolerates.
 */
 #include "peer.h"
+#include "coreviews.h"
 #include "node_internal.h"
 #include "jointoken.h"
 #include "repl.h"
@@ -52,9 +53,10 @@ struct fed_peer_t {
     zsock_t *router;
     char *endpoint; //  bound, owned
     fed_swim_t *swim;
-    fed_repl_t *repl; //  event replication over the same connections
-    int flush_timer;  //  pending one-shot push flush, or -1
-    conn_t **conns;   //  conn_count entries
+    fed_repl_t *repl;     //  event replication over the same connections
+    int flush_timer;      //  pending one-shot push flush, or -1
+    int64_t trust_events; //  trust.added + trust.removed held at the last refresh
+    conn_t **conns;       //  conn_count entries
     size_t conn_count;
     int timer_id;
     //  The frame being handled, for io->reply: a ROUTER routing id, or the
@@ -274,12 +276,25 @@ s_io_peers (void *arg, uint8_t (*ids) [32], size_t max)
 
 //  Received events were stored: trust may have changed, parked requests
 //  may be answered.
+//  How many trust events the log holds: the trust set can only have
+//  changed when this moves.
+static int64_t
+s_trust_events (fed_peer_t *self)
+{
+    return fed_coreviews_count (self->node->log, "type/trust.added")
+        + fed_coreviews_count (self->node->log, "type/trust.removed");
+}
+
 static void
 s_io_stored (void *arg, size_t count)
 {
     fed_peer_t *self = (fed_peer_t *) arg;
     (void) count;
-    fed_node_log_changed (self->node, true);
+    //  Rebuilding trust costs a CURVE conversion per key and a ZAP update:
+    //  only when a stored batch carried trust events.
+    int64_t trust_events = s_trust_events (self);
+    fed_node_log_changed (self->node, trust_events != self->trust_events);
+    self->trust_events = trust_events;
 }
 
 static void
@@ -853,6 +868,7 @@ fed_peer_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->node = node;
     self->loop = loop;
     self->flush_timer = -1;
+    self->trust_events = s_trust_events (self);
     msgpack_sbuffer_init (&self->buffer);
     const fed_config_t *config = node->config;
     self->router = zsock_new (ZMQ_ROUTER);
