@@ -133,6 +133,7 @@ s_replication_metrics (fed_metrics_t *metrics, fed_repl_t *repl, fed_swim_t *swi
         {"kind=\"digest\",direction=\"received\"", r.digests_received},
         {"kind=\"want\",direction=\"sent\"", r.wants_sent},
         {"kind=\"want\",direction=\"received\"", r.wants_received},
+        {"kind=\"want\",direction=\"suppressed\"", r.wants_suppressed},
         {"kind=\"push\",direction=\"sent\"", r.pushed},
         {"kind=\"forward\",direction=\"sent\"", r.forwarded},
     };

@@ -15,6 +15,16 @@
 #define PEERS_MAX 64
 #define KNOWN_MAX 256 //  peers whose last DIGEST is kept for sync status
 #define QUEUE_MAX 16  //  runs of local events waiting for the next flush
+#define WANTS_MAX 64  //  origins with a WANT in flight, remembered
+#define WANT_TTL_MIN_MS 1000
+
+//  A WANT in flight: peer is sending us origin's events up to `to`.
+typedef struct {
+    uint8_t origin [32];
+    uint8_t peer [32];
+    uint64_t to;
+    int64_t at_ms;
+} want_t;
 
 //  Events from..to of one origin, queued for push.
 typedef struct {
@@ -27,6 +37,9 @@ struct fed_repl_t {
     fed_repl_options_t options;
     fed_repl_io_t io;
     int64_t next_round_ms;
+    int64_t now_ms; //  as of the last tick (WANTs in flight expire by it)
+    want_t wants [WANTS_MAX];
+    size_t want_count;
     fed_repl_stats_t stats;
     fed_repl_peer_t known [KNOWN_MAX]; //  last DIGEST per peer
     size_t known_count;
@@ -70,6 +83,7 @@ fed_repl_new (fed_evlog_t *log, const fed_repl_options_t *options, const fed_rep
         self->options.fanout = PEERS_MAX;
     self->io = *io;
     self->next_round_ms = now_ms + self->options.interval_ms;
+    self->now_ms = now_ms;
     return self;
 }
 
@@ -204,18 +218,67 @@ s_add_range (batch_t *batch, const uint8_t origin [32], uint64_t from, uint64_t 
     return rc != 0 || batch->batches_left == 0;
 }
 
-static void
-s_send_want (fed_repl_t *self, const uint8_t *to, const uint8_t origin [32], uint64_t from,
-             uint64_t last)
+//  True if another peer is already sending us origin's events from `from`
+//  on: a WANT to this one would fetch them twice. Every DIGEST that finds
+//  us behind would otherwise start its own chain of WANTs (DIGEST answers
+//  end with a DIGEST while there is more), and a node catching up from
+//  several peers took each event several times.
+static bool
+s_want_in_flight (fed_repl_t *self, const uint8_t peer [32], const uint8_t origin [32],
+                  uint64_t from)
 {
+    int64_t ttl = 2 * self->options.interval_ms;
+    if (ttl < WANT_TTL_MIN_MS)
+        ttl = WANT_TTL_MIN_MS;
+    for (size_t i = 0; i < self->want_count; i++) {
+        want_t *want = &self->wants [i];
+        if (memcmp (want->origin, origin, 32) == 0)
+            return memcmp (want->peer, peer, 32) != 0 && want->to >= from
+                && self->now_ms - want->at_ms < ttl;
+    }
+    return false;
+}
+
+static void
+s_want_remember (fed_repl_t *self, const uint8_t peer [32], const uint8_t origin [32], uint64_t to)
+{
+    want_t *slot = NULL;
+    for (size_t i = 0; i < self->want_count && !slot; i++)
+        if (memcmp (self->wants [i].origin, origin, 32) == 0)
+            slot = &self->wants [i];
+    if (!slot && self->want_count < WANTS_MAX)
+        slot = &self->wants [self->want_count++];
+    if (!slot) { //  full: reuse the oldest
+        slot = &self->wants [0];
+        for (size_t i = 1; i < WANTS_MAX; i++)
+            if (self->wants [i].at_ms < slot->at_ms)
+                slot = &self->wants [i];
+    }
+    memcpy (slot->origin, origin, 32);
+    memcpy (slot->peer, peer, 32);
+    slot->to = to;
+    slot->at_ms = self->now_ms;
+}
+
+//  Asks peer (the sender of the message being handled) for origin's events
+//  from..last: to it as a member when send is true, else as a reply.
+static void
+s_send_want (fed_repl_t *self, const uint8_t peer [32], bool send, const uint8_t origin [32],
+             uint64_t from, uint64_t last)
+{
+    if (s_want_in_flight (self, peer, origin, from)) {
+        self->stats.wants_suppressed++;
+        return;
+    }
+    s_want_remember (self, peer, origin, last);
     fed_wire_msg_t msg;
     memset (&msg, 0, sizeof msg);
     msg.type = FED_WIRE_WANT;
     memcpy (msg.u.want.origin, origin, 32);
     msg.u.want.from = from;
     msg.u.want.to = last;
-    if (to)
-        self->io.send (self->io.arg, to, &msg);
+    if (send)
+        self->io.send (self->io.arg, peer, &msg);
     else
         self->io.reply (self->io.arg, &msg);
     self->stats.wants_sent++;
@@ -284,14 +347,14 @@ s_on_digest (fed_repl_t *self, const uint8_t from [32], const fed_wire_digest_t 
                 full = s_add_range (&batch, ours [i].origin, 1, ours [i].seq);
             i++;
         } else if (order > 0) { //  we hold nothing of it
-            s_send_want (self, NULL, digest->entries [j].origin, 1, digest->entries [j].seq);
+            s_send_want (self, from, false, digest->entries [j].origin, 1, digest->entries [j].seq);
             j++;
         } else {
             uint64_t mine = ours [i].seq, theirs = digest->entries [j].seq;
             if (mine > theirs && !full)
                 full = s_add_range (&batch, ours [i].origin, theirs + 1, mine);
             else if (theirs > mine)
-                s_send_want (self, NULL, ours [i].origin, mine + 1, theirs);
+                s_send_want (self, from, false, ours [i].origin, mine + 1, theirs);
             i++;
             j++;
         }
@@ -358,7 +421,7 @@ s_on_events (fed_repl_t *self, const uint8_t from [32], const fed_wire_events_t 
     fed_gap_t *gaps;
     size_t gap_count = fed_evlog_gaps (self->log, &gaps);
     for (size_t i = 0; i < gap_count && i < WANTS_PER_RECEIPT; i++)
-        s_send_want (self, from, gaps [i].origin, gaps [i].from, gaps [i].to);
+        s_send_want (self, from, true, gaps [i].origin, gaps [i].from, gaps [i].to);
     free (gaps);
 }
 
@@ -376,6 +439,7 @@ fed_repl_receive (fed_repl_t *self, const uint8_t from [32], const fed_wire_msg_
 void
 fed_repl_tick (fed_repl_t *self, int64_t now_ms)
 {
+    self->now_ms = now_ms;
     if (now_ms < self->next_round_ms)
         return;
     self->next_round_ms = now_ms + self->options.interval_ms;

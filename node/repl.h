@@ -12,7 +12,9 @@
       order, at most batch_events and batch_bytes per message, at most
       reply_batches messages per DIGEST: a node far behind catches up over
       several rounds without starving live traffic), and a WANT for every
-      origin where the sender is ahead.
+      origin where the sender is ahead, unless another peer is already
+      sending that origin's events (a WANT in flight to it, for up to
+      2 intervals): a node behind fetches each range from one peer.
     - On WANT: the range, in the same bounded batches.
     - On EVENTS: each event through fed_evlog_accept (signature, chain,
       trust, limits); gaps found are asked for with WANT; events new here
@@ -65,8 +67,9 @@ typedef struct {
     uint64_t digests_sent, digests_received;
     uint64_t events_sent, events_received, events_stored;
     uint64_t wants_sent, wants_received;
-    uint64_t pushed;    //  flushes of this node's own new events
-    uint64_t forwarded; //  batches of events new here passed on (rumour spreading)
+    uint64_t wants_suppressed; //  not sent: another peer is already sending that range
+    uint64_t pushed;           //  flushes of this node's own new events
+    uint64_t forwarded;        //  batches of events new here passed on (rumour spreading)
     uint64_t store_failures;
 } fed_repl_stats_t;
 
