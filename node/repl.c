@@ -23,6 +23,7 @@ typedef struct {
     uint8_t origin [32];
     uint8_t peer [32];
     uint64_t to;
+    uint64_t mine; //  the seq we held when we asked
     int64_t at_ms;
 } want_t;
 
@@ -218,23 +219,34 @@ s_add_range (batch_t *batch, const uint8_t origin [32], uint64_t from, uint64_t 
     return rc != 0 || batch->batches_left == 0;
 }
 
-//  True if another peer is already sending us origin's events from `from`
-//  on: a WANT to this one would fetch them twice. Every DIGEST that finds
-//  us behind would otherwise start its own chain of WANTs (DIGEST answers
-//  end with a DIGEST while there is more), and a node catching up from
-//  several peers took each event several times.
+//  True if a WANT already in flight will bring origin's events from `from`
+//  on, so that asking again would fetch them twice. Without this, every
+//  DIGEST that found us behind started its own chain of WANTs (answers cut
+//  short end with a DIGEST), and every pushed event landing beyond a gap
+//  asked for the whole gap again: a node catching up under live traffic
+//  took each event many times. In flight means: sent within 2 intervals
+//  (at least 1 s), for a range reaching `from`, and
+//    - a gap (gap): any such WANT covers it;
+//    - after a DIGEST from another peer: that peer's chain covers it;
+//    - after a DIGEST from the same peer: only if nothing arrived since we
+//      asked (once events came in, this DIGEST ends that answer and the
+//      chain goes on).
 static bool
 s_want_in_flight (fed_repl_t *self, const uint8_t peer [32], const uint8_t origin [32],
-                  uint64_t from)
+                  uint64_t from, bool gap)
 {
     int64_t ttl = 2 * self->options.interval_ms;
     if (ttl < WANT_TTL_MIN_MS)
         ttl = WANT_TTL_MIN_MS;
     for (size_t i = 0; i < self->want_count; i++) {
         want_t *want = &self->wants [i];
-        if (memcmp (want->origin, origin, 32) == 0)
-            return memcmp (want->peer, peer, 32) != 0 && want->to >= from
-                && self->now_ms - want->at_ms < ttl;
+        if (memcmp (want->origin, origin, 32) != 0)
+            continue;
+        if (want->to < from || self->now_ms - want->at_ms >= ttl)
+            return false;
+        if (gap || memcmp (want->peer, peer, 32) != 0)
+            return true;
+        return fed_evlog_seq (self->log, origin) <= want->mine;
     }
     return false;
 }
@@ -257,16 +269,17 @@ s_want_remember (fed_repl_t *self, const uint8_t peer [32], const uint8_t origin
     memcpy (slot->origin, origin, 32);
     memcpy (slot->peer, peer, 32);
     slot->to = to;
+    slot->mine = fed_evlog_seq (self->log, origin);
     slot->at_ms = self->now_ms;
 }
 
 //  Asks peer (the sender of the message being handled) for origin's events
-//  from..last: to it as a member when send is true, else as a reply.
+//  from..last: to it as a member for a gap (gap), else as a reply.
 static void
-s_send_want (fed_repl_t *self, const uint8_t peer [32], bool send, const uint8_t origin [32],
+s_send_want (fed_repl_t *self, const uint8_t peer [32], bool gap, const uint8_t origin [32],
              uint64_t from, uint64_t last)
 {
-    if (s_want_in_flight (self, peer, origin, from)) {
+    if (s_want_in_flight (self, peer, origin, from, gap)) {
         self->stats.wants_suppressed++;
         return;
     }
@@ -277,7 +290,7 @@ s_send_want (fed_repl_t *self, const uint8_t peer [32], bool send, const uint8_t
     memcpy (msg.u.want.origin, origin, 32);
     msg.u.want.from = from;
     msg.u.want.to = last;
-    if (send)
+    if (gap) //  asked after EVENTS: to the sender as a member
         self->io.send (self->io.arg, peer, &msg);
     else
         self->io.reply (self->io.arg, &msg);
