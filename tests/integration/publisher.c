@@ -1,7 +1,7 @@
 /*  tests/integration/publisher.c: publishes a stream of events to a running
     node over one control connection, for the convergence test.
 
-        publisher [--timeout MS] [--patience MS] DATA_DIR COUNT TAG
+        publisher [--timeout MS] [--patience MS] [--kill-at K PID] DATA_DIR COUNT TAG
 
     Talks to the node whose data dir is DATA_DIR as fedctl --data-dir does
     (DATA_DIR/control.endpoint, DATA_DIR/admin.key as the client's key,
@@ -25,14 +25,33 @@
 
         uncertain K
 
-    and publishes K again with a fresh rid. Exit status: 0 when every event
-    was acknowledged, 1 when the node refused one or stayed silent past
-    --patience, 2 on a usage error.
+    and publishes K again with a fresh rid.
+
+    --kill-at K PID: once event K is acknowledged, the publisher sends
+    event K + 1 and SIGKILLs process PID (the node) 0 to 20 ms later, so the
+    node dies with that request anywhere from not yet read to done (answered
+    or not); it prints
+
+        killed PID
+
+    and goes on as above until the node is back. A test gets a kill in the
+    middle of a stream wherever the machine's scheduler is, which polling
+    the acks from outside cannot promise.
+
+    Exit status: 0 when every event was acknowledged, 1 when the node
+    refused one or stayed silent past --patience (or the kill failed), 2 on
+    a usage error.
 */
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include <czmq.h>
 #include <msgpack.h>
 
@@ -48,7 +67,32 @@ typedef struct {
     const char *tag;      //  body "tag"
     int timeout_ms;       //  one call's wait for a reply
     int64_t patience_ms;  //  silence tolerated before giving up
+    uint64_t kill_at;     //  SIGKILL kill_pid while event kill_at + 1 is sent (0: never)
+    pid_t kill_pid;
 } args_t;
+
+//  The kill of --kill-at, run on its own thread while the main thread waits
+//  for the reply to the request just sent.
+typedef struct {
+    pid_t pid;
+    unsigned delay_us; //  after the start of the thread
+    int rc;            //  kill's result
+    int error;         //  and its errno
+} s_killer_t;
+
+static void *
+s_killer_run (void *arg)
+{
+    s_killer_t *killer = (s_killer_t *) arg;
+    usleep (killer->delay_us);
+    killer->rc = kill (killer->pid, SIGKILL);
+    killer->error = errno;
+    if (killer->rc == 0) {
+        printf ("killed %ld\n", (long) killer->pid);
+        fflush (stdout);
+    }
+    return NULL;
+}
 
 //  Packs the events.publish request for event k with a fresh rid into
 //  buffer (cleared first).
@@ -110,15 +154,32 @@ s_publish_one (fed_client_t *client, const args_t *args, msgpack_sbuffer *buffer
 {
     s_request (buffer, args->tag, k);
     int64_t silent_since = fed_mono_ms ();
+    bool kill_now = args->kill_at && k == args->kill_at + 1;
     while (true) {
         uint8_t *reply = NULL;
         size_t reply_size = 0;
         fed_blob_t result;
         char code [64];
         fed_err_t err = {0};
+        s_killer_t killer = {args->kill_pid, randombytes_uniform (20001), -1, 0};
+        pthread_t thread;
+        if (kill_now && pthread_create (&thread, NULL, s_killer_run, &killer) != 0) {
+            fprintf (stderr, "publisher: cannot start the killer thread\n");
+            return -1;
+        }
         fed_client_status_t status =
             fed_client_call (client, buffer->data, buffer->size, args->timeout_ms, &reply,
                              &reply_size, &result, code, sizeof code, &err);
+        if (kill_now) {
+            pthread_join (thread, NULL);
+            kill_now = false;
+            if (killer.rc != 0) {
+                fprintf (stderr, "publisher: cannot kill %ld: %s\n", (long) args->kill_pid,
+                         strerror (killer.error));
+                free (reply);
+                return -1;
+            }
+        }
         if (status == FED_CLIENT_OK) {
             uint64_t seq = 0;
             uint8_t id [32];
@@ -207,7 +268,9 @@ err:
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: publisher [--timeout MS] [--patience MS] DATA_DIR COUNT TAG\n");
+    fprintf (stderr,
+             "usage: publisher [--timeout MS] [--patience MS] [--kill-at K PID] "
+             "DATA_DIR COUNT TAG\n");
     return 2;
 }
 
@@ -223,7 +286,7 @@ s_number (const char *text)
 int
 main (int argc, char *argv [])
 {
-    args_t args = {NULL, 0, NULL, 3000, 60000};
+    args_t args = {NULL, 0, NULL, 3000, 60000, 0, 0};
     const char *positional [3];
     int count = 0;
     for (int i = 1; i < argc; i++) {
@@ -237,6 +300,12 @@ main (int argc, char *argv [])
             if (n == 0 || n > 3600000)
                 return s_usage ();
             args.patience_ms = (int64_t) n;
+        } else if (streq (argv [i], "--kill-at") && i + 2 < argc) {
+            args.kill_at = s_number (argv [++i]);
+            uint64_t pid = s_number (argv [++i]);
+            if (args.kill_at == 0 || pid == 0 || pid > INT32_MAX)
+                return s_usage ();
+            args.kill_pid = (pid_t) pid;
         } else if (argv [i][0] != '-' && count < 3)
             positional [count++] = argv [i];
         else
