@@ -245,8 +245,9 @@ else
 fi
 # Let the others write on while n3 is down, then restart it from its data dir
 # (no --seed: it rejoins from its members snapshot).
-others=$(acked s2 1)
-wait_until 30 acked_at_least s2 1 $((others + 50)) || true
+others=$(($(acked s2 1) + 50))
+[ $others -le $stream ] || others=$stream # n1's writer may be nearly done already
+wait_until 30 acked_at_least s2 1 $others || fail "n1's writer stalled while n3 was down"
 start 3 --durability sync
 bad=""
 for i in 1 2 3 4 5; do wait "${writer[$i]}" || bad+=" n$i($(cat "$work/writer.s2.$i.err"))"; done
