@@ -66,6 +66,10 @@ struct fed_peer_t {
     bool joined;               //  a seed or member answered our HELLO
     bool joined_once;          //  the seeds were greeted at least once
     int64_t next_table_ask_ms; //  after a trust change: when we may ask for a table again
+    //  A member being marked left because it lost the peer role: swim takes
+    //  updates about trusted keys only, so s_io_trusted admits this one key
+    //  for that one update. NULL otherwise.
+    const uint8_t *untrusting;
     int64_t next_join_ms;
     bool snapshot_dirty;
     int64_t next_snapshot_ms;
@@ -264,6 +268,8 @@ static bool
 s_io_trusted (void *arg, const uint8_t id [32])
 {
     fed_peer_t *self = (fed_peer_t *) arg;
+    if (self->untrusting && memcmp (self->untrusting, id, 32) == 0)
+        return true;
     return fed_trust_is_peer (self->node->trust, id);
 }
 
@@ -990,6 +996,43 @@ fed_peer_appended (fed_peer_t *self, uint64_t seq)
         self->flush_timer = zloop_timer (self->loop, 0, 1, s_flush_due, self);
 }
 
+//  Marks left, at the incarnation held, every member held alive or suspect
+//  that has lost the peer role (a configured seed excepted: it keeps its
+//  connection). Such a member is never probed again, so nothing else would
+//  ever move it from alive: it would be listed, counted and snapshotted as
+//  alive for ever. Left, as Serf's force-leave does; the update is gossiped
+//  like any other, and the member can come back at a higher incarnation if
+//  it is trusted again.
+static void
+s_leave_untrusted (fed_peer_t *self)
+{
+    const fed_member_t *const *members;
+    size_t count = fed_swim_members (self->swim, &members);
+    fed_wire_update_t *updates =
+        (fed_wire_update_t *) fed_calloc (count + 1, sizeof (fed_wire_update_t));
+    size_t found = 0;
+    for (size_t i = 0; i < count; i++) {
+        const fed_member_t *member = members [i];
+        conn_t *conn = s_conn_find (self, member->id);
+        if (member->is_self || (conn && conn->is_seed)
+            || (member->state != FED_WIRE_ALIVE && member->state != FED_WIRE_SUSPECT)
+            || fed_trust_is_peer (self->node->trust, member->id))
+            continue;
+        fed_wire_update_t *update = &updates [found++];
+        memcpy (update->node, member->id, 32);
+        update->state = FED_WIRE_LEFT;
+        update->incarnation = member->incarnation;
+    }
+    //  Applied after the walk: applying may change the table.
+    for (size_t i = 0; i < found; i++) {
+        self->untrusting = updates [i].node;
+        bool changed = fed_swim_apply (self->swim, &updates [i], s_now ());
+        self->untrusting = NULL;
+        assert (changed); //  left overrides alive and suspect at the same incarnation
+    }
+    free (updates);
+}
+
 void
 fed_peer_trust_changed (fed_peer_t *self)
 {
@@ -1000,6 +1043,7 @@ fed_peer_trust_changed (fed_peer_t *self)
         else
             i++;
     }
+    s_leave_untrusted (self);
     //  A peer trusted now but not in the table was ignored when gossip named
     //  it: ask a live member for its whole table (our HELLO is answered with
     //  MEMBERS), at most once a second.
