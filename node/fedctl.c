@@ -1193,6 +1193,60 @@ s_parse_uint (const char *text, uint64_t *value)
     return 0;
 }
 
+//  True if arg names an option of options that takes a value (so the next
+//  argument is that value), or -k.
+static bool
+s_takes_value (const char *arg, const struct option *options)
+{
+    if (!strcmp (arg, "-k"))
+        return true;
+    if (strncmp (arg, "--", 2) != 0 || strchr (arg, '='))
+        return false;
+    for (const struct option *o = options; o->name; o++)
+        if (!strcmp (arg + 2, o->name))
+            return o->has_arg == required_argument;
+    return false;
+}
+
+//  A Z85 key may start with '-' (1 in 85 does), which getopt would take for
+//  options: `fedctl trust remove -g?AF…`. Such an argument (40 characters,
+//  not an option's value) moves behind a "--" at the end, where getopt
+//  leaves it as the last positional argument, which is where every command
+//  taking a KEY has it. Returns argv itself when there is nothing to move
+//  (or the user wrote "--"), else a new array of *argc_p entries and a
+//  NULL, kept for the life of the process (the strings stay argv's).
+static char **
+s_keys_last (int *argc_p, char **argv, const struct option *options)
+{
+    int argc = *argc_p, keys = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp (argv [i], "--"))
+            return argv;
+        keys +=
+            argv [i][0] == '-' && strlen (argv [i]) == 40 && !s_takes_value (argv [i - 1], options);
+    }
+    if (keys == 0)
+        return argv;
+    //  Held by a static so that it stays reachable (and LeakSanitizer quiet)
+    //  for the life of the process, as argv itself does.
+    static char **out;
+    out = (char **) fed_realloc (out, ((size_t) argc + 2) * sizeof (char *));
+    static char dashes [] = "--";
+    int n = 0;
+    memset (out, 0, ((size_t) argc + 2) * sizeof (char *));
+    out [n++] = argv [0];
+    for (int i = 1; i < argc; i++)
+        if (!(argv [i][0] == '-' && strlen (argv [i]) == 40
+              && !s_takes_value (argv [i - 1], options)))
+            out [n++] = argv [i];
+    out [n++] = dashes;
+    for (int i = 1; i < argc; i++)
+        if (argv [i][0] == '-' && strlen (argv [i]) == 40 && !s_takes_value (argv [i - 1], options))
+            out [n++] = argv [i];
+    *argc_p = n;
+    return out;
+}
+
 //  Parses argv into *args. Returns 0 or EXIT_USAGE after saying why.
 static int
 s_parse (int argc, char **argv, s_args_t *args)
@@ -1254,6 +1308,7 @@ s_parse (int argc, char **argv, s_args_t *args)
         {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
+    argv = s_keys_last (&argc, argv, options);
     opterr = 0;
     int option;
     while ((option = getopt_long (argc, argv, ":hVfk:", options, NULL)) != -1) {
