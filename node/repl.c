@@ -8,6 +8,8 @@
 #include "repl.h"
 #include "log.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +134,21 @@ fed_repl_peers (fed_repl_t *self, const fed_repl_peer_t **peers_p)
     return self->known_count;
 }
 
+//  Peers a push or forward goes to, with `live` peers alive: at least
+//  fanout, and ⌈log2(live + 1)⌉ as the cluster grows. Each node forwards a
+//  new event once, so a node is missed by every push with probability
+//  about e^(−k) for k peers per forward: 5% with 3, which left one of 32
+//  nodes waiting for anti-entropy in half the pushes measured
+//  (bench_propagation); 0.7% with 5 for 32 nodes.
+static size_t
+s_push_fanout (fed_repl_t *self, size_t live)
+{
+    size_t k = 1;
+    while (((size_t) 1 << k) < live + 1)
+        k++;
+    return k > self->options.fanout ? k : self->options.fanout;
+}
+
 //  Sends the batch (if not empty) and empties it.
 static void
 s_flush (batch_t *batch)
@@ -147,10 +164,20 @@ s_flush (batch_t *batch)
     if (batch->to)
         self->io.send (self->io.arg, batch->to, &msg);
     else if (batch->spread) {
-        uint8_t peers [PEERS_MAX + 1][32]; //  one more, to leave the sender out
-        size_t count = self->io.peers (self->io.arg, peers, self->options.fanout + 1);
+        uint8_t peers [PEERS_MAX][32];
+        size_t count = self->io.peers (self->io.arg, peers, PEERS_MAX);
+        size_t fanout = s_push_fanout (self, count);
+        //  io.peers picks at random only when there are more than asked
+        //  for: shuffle, so that each push goes to a random few.
+        for (size_t i = count; i > 1; i--) {
+            size_t j = randombytes_uniform ((uint32_t) i);
+            uint8_t swap [32];
+            memcpy (swap, peers [i - 1], 32);
+            memcpy (peers [i - 1], peers [j], 32);
+            memcpy (peers [j], swap, 32);
+        }
         size_t sent = 0;
-        for (size_t i = 0; i < count && sent < self->options.fanout; i++)
+        for (size_t i = 0; i < count && sent < fanout; i++)
             if (!batch->except || memcmp (peers [i], batch->except, 32) != 0) {
                 self->io.send (self->io.arg, peers [i], &msg);
                 sent++;
