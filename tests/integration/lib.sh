@@ -20,6 +20,22 @@ expect() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '
 contains() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: expected to find '$2' in: $3" ;; esac; }
 # lacks NAME NEEDLE HAYSTACK
 lacks() { case "$3" in *"$2"*) fail "$1: expected no '$2' in: $3" ;; *) ok "$1" ;; esac; }
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or
+# SECONDS pass (1).
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
+}
+# digest I: every event node nI holds as "origin seq id", sorted, after
+# their count, then its views: equal digests mean the same events and views,
+# byte for byte (read beside the running node). Needs $fednode and $python.
+digest() {
+    "$fednode" log -d "$work/n$1" --json 2>/dev/null |
+        $python -c 'import json,sys
+rows = sorted("%s %s %s" % (e["origin"], e["seq"], e["id"]) for e in map(json.loads, sys.stdin))
+print(len(rows)); print("\n".join(rows))'
+    "$fednode" views -d "$work/n$1" 2>/dev/null
+}
 # Prints the closing count and sets the exit status from it.
 finish() {
     echo "# $checks checks, $failures failed"

@@ -53,10 +53,6 @@ field() { # field I NAME KEY [ARGS]: KEY of agent NAME as node nI lists it
     ctl "$i" agents list --name "$name" --json 2>/dev/null |
         $python -c "import json,sys; r=json.load(sys.stdin); print(r[0]['$key'] if r else '')" 2>/dev/null
 }
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
-}
 all_list() { local want=$1; for i in 1 2 3; do [ "$(names $i list)" = "$want" ] || return 1; done; }
 
 start 1

@@ -124,14 +124,6 @@ converged() {
     done
     return 1
 }
-# digest I: every event id node nI holds, sorted, then its views (read beside the running node).
-digest() {
-    "$fednode" log -d "$work/n$1" --json 2>/dev/null |
-        $python -c 'import json,sys
-rows = sorted("%s %s %s" % (e["origin"], e["seq"], e["id"]) for e in map(json.loads, sys.stdin))
-print(len(rows)); print("\n".join(rows))'
-    "$fednode" views -d "$work/n$1" 2>/dev/null
-}
 # audit I: node nI's log against every publisher's acknowledgments
 # ($work/acks.TAG.J: node nJ's writer). Prints "lost=L dup=D chain=C":
 #   lost  acknowledged events (origin, seq, id) that nI lacks or holds with another id
@@ -183,11 +175,7 @@ write() {
 }
 acked() { local n; n=$(grep -c '^ack ' "$work/acks.$1.$2" 2>/dev/null); echo "${n:-0}"; }
 acked_at_least() { [ "$(acked "$1" "$2")" -ge "$3" ]; }
-# wait_until SECONDS COMMAND…: polls COMMAND every 0.1 s until it succeeds.
-wait_until() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
-}
+# wait_for SECONDS COMMAND…: polls COMMAND every 0.1 s until it succeeds.
 
 # --- join -------------------------------------------------------------------
 # n3 is the node SIGKILLed in scenario 2: with durability sync, an event
@@ -196,7 +184,7 @@ wait_until() {
 start 1
 for i in 2 4 5; do start $i --seed "${seed[1]}"; done
 start 3 --seed "${seed[1]}" --durability sync
-if wait_until 20 converged "1 2 3 4 5" 1 >/dev/null; then ok "five nodes joined and share their node.started events"
+if wait_for 20 converged "1 2 3 4 5" 1 >/dev/null; then ok "five nodes joined and share their node.started events"
 else fail "node.started not everywhere: $(counts "1 2 3 4 5")"; exit 1; fi
 
 # --- 1. five nodes x 1,000 events at the same time --------------------------
@@ -223,7 +211,7 @@ for i in 2 3 4 5; do expect "n$i holds exactly n1's events and views" "$d1" "$(d
 for i in 1 2 3 4 5; do expect "n$i: every acknowledged event, no duplicate, whole chains" \
     "lost=0 dup=0 chain=0" "$(audit "$i")"; done
 all_in_sync() { for i in 1 2 3 4 5; do [ "$(in_sync "$i")" = 1 ] || return 1; done; }
-if wait_until 10 all_in_sync; then ok "sync status: every node in sync with every peer"
+if wait_for 10 all_in_sync; then ok "sync status: every node in sync with every peer"
 else fail "sync status: $(for i in 1 2 3 4 5; do echo -n "n$i=$(in_sync "$i") "; done)"; fi
 echo "# scenario 1: $((5 * burst)) events written in $((t1 - t0)) ms, converged ${took:-?} ms later"
 
@@ -235,7 +223,7 @@ mid=$((stream / 3))
 for i in 1 2 4 5; do write s2 "$i" $stream --timeout 2000 --patience 60000; done
 write s2 3 $stream --timeout 2000 --patience 60000 --kill-at $mid "${pid[3]}"
 n3_killed() { grep -q '^killed' "$work/acks.s2.3"; }
-if wait_until 60 n3_killed; then
+if wait_for 60 n3_killed; then
     wait "${pid[3]}" 2>/dev/null
     killed_at=$(sed '/^killed/q' "$work/acks.s2.3" | grep -c '^ack ')
     expect "n3 SIGKILLed mid-stream by its writer, after $mid of $stream acks" $mid "$killed_at"
@@ -247,7 +235,7 @@ fi
 # (no --seed: it rejoins from its members snapshot).
 others=$(($(acked s2 1) + 50))
 [ $others -le $stream ] || others=$stream # n1's writer may be nearly done already
-wait_until 30 acked_at_least s2 1 $others || fail "n1's writer stalled while n3 was down"
+wait_for 30 acked_at_least s2 1 $others || fail "n1's writer stalled while n3 was down"
 start 3 --durability sync
 bad=""
 for i in 1 2 3 4 5; do wait "${writer[$i]}" || bad+=" n$i($(cat "$work/writer.s2.$i.err"))"; done
@@ -285,7 +273,7 @@ out=$("$fedctl" --data-dir "$work/n1" trust remove -- "${id[5]}" 2>&1)
 expect "fedctl trust remove n5 on n1" 0 $?
 removed_on() { [ "$("$fednode" log -d "$work/n$1" --type trust.removed 2>/dev/null | wc -l)" = 1 ]; }
 removed_everywhere() { for i in 1 2 3 4; do removed_on "$i" || return 1; done; }
-if wait_until 15 removed_everywhere; then ok "the trust.removed event reached n1..n4"
+if wait_for 15 removed_everywhere; then ok "the trust.removed event reached n1..n4"
 else fail "trust.removed is not everywhere: $(for i in 1 2 3 4; do removed_on "$i" && echo -n "n$i "; done)($out)"; fi
 # n5 still runs, and still holds its connections to the others: what it
 # writes now is pushed to them at once.
@@ -298,7 +286,7 @@ expect "n5 holds them" $((h5 + 20)) "$(head_of 5 5)"
 # for: the point is that nothing arrives).
 "$fedctl" --data-dir "$work/n1" events publish user.marker >/dev/null 2>&1
 marker_everywhere() { for i in 2 3 4; do [ "$("$fednode" log -d "$work/n$i" --type user.marker 2>/dev/null | wc -l)" = 1 ] || return 1; done; }
-wait_until 15 marker_everywhere || fail "n1's marker event did not reach n2..n4"
+wait_for 15 marker_everywhere || fail "n1's marker event did not reach n2..n4"
 heads=""
 watch_until=$(($(now_ms) + 2000))
 while true; do
@@ -315,7 +303,7 @@ else fail "no frame from n5 dropped as untrusted (before $untrusted0, after $unt
 # A member that lost the peer role is marked left everywhere (protocol §4.5.6).
 states5() { for i in 1 2 3 4; do echo -n "$(state_of "$i" 5) "; done | sed 's/ $//'; }
 left_everywhere() { [ "$(states5)" = "left left left left" ]; }
-if wait_until 15 left_everywhere; then ok "n5 is left in n1..n4's member lists"
+if wait_for 15 left_everywhere; then ok "n5 is left in n1..n4's member lists"
 else fail "n5 is listed as '$(states5)' on n1..n4, expected left"; fi
 t1=$(now_ms)
 echo "# scenario 3: $((t1 - t0)) ms (n5's exit is checked at the end)"
@@ -332,7 +320,7 @@ $nice "$fednode" -c "$work/clone.yaml" -d "$work/clone" --name n4clone \
     >>"$work/clone.out" 2>&1 &
 clone=$!
 pids+=("$clone")
-wait_until 10 test -s "$work/clone/control.endpoint"
+wait_for 10 test -s "$work/clone/control.endpoint"
 "$fedctl" --data-dir "$work/clone" events publish user.test --body '{"side":"clone"}' >/dev/null 2>&1
 expect "the clone published at seq $((h4 + 2)) (after its node.started)" 0 $?
 kill -TERM "$clone"
@@ -343,11 +331,11 @@ clone_ids=$("$fednode" log -d "$work/clone" --origin "${id[4]}" --from $((h4 + 1
 expect "the clone wrote two events of its own" 2 "$(wc -w <<<"$clone_ids")"
 # The real n4 writes the same seqs: its node.started and one event.
 start 4
-wait_until 10 test -s "$work/n4/control.endpoint"
+wait_for 10 test -s "$work/n4/control.endpoint"
 "$fedctl" --data-dir "$work/n4" --timeout 10s events publish user.test --body '{"side":"n4"}' >/dev/null 2>&1
 # n4_at SEQ "I J …": until the listed nodes hold n4's events up to SEQ.
 n4_at() { for i in $2; do [ "$(head_of "$i" 4)" = "$1" ] || return 1; done; }
-if wait_until 15 n4_at $((h4 + 2)) "1 2 3 4"; then ok "n4's own seqs $((h4 + 1))..$((h4 + 2)) reached n1..n3"
+if wait_for 15 n4_at $((h4 + 2)) "1 2 3 4"; then ok "n4's own seqs $((h4 + 1))..$((h4 + 2)) reached n1..n3"
 else fail "n4's head: $(for i in 1 2 3 4; do echo -n "n$i=$(head_of "$i" 4) "; done)"; fi
 # Only the clone's events, seq h4+1 on: the conflicting ones.
 $python - "$work/clone.fed" "$work/fork.fed" "$h4" <<'EOF' || echo "# cannot read the export: $?"
@@ -388,11 +376,11 @@ if [ $rc = 77 ]; then
     echo "skip - fork checks: /usr/bin/python3 lacks zmq or msgpack"
 else
     expect "relay handed the clone's events to n1" 0 $rc
-    wait_until 10 forks_on 1
+    wait_for 10 forks_on 1
     expect "n1 counted one fork" 1 "$(metric 1 fednode_forks_total)"
     contains "n1 logged the fork" "forked at seq $((h4 + 1)): quarantined" "$(cat "$work/n1.out")"
     forked_on() { for i in 1 2 3 4; do [ "$(forked_events "$i")" = "$1" ] || return 1; done; }
-    if wait_until 15 forked_on 1; then ok "n1's origin.forked event reached n1..n4"
+    if wait_for 15 forked_on 1; then ok "n1's origin.forked event reached n1..n4"
     else fail "origin.forked: $(for i in 1 2 3 4; do echo -n "n$i=$(forked_events "$i") "; done)"; fi
     body=$("$fednode" log -d "$work/n2" --type origin.forked --json 2>/dev/null |
         $python -c 'import json,sys; e=json.loads(sys.stdin.readline()); print(e["body"]["seq"])')
@@ -404,19 +392,19 @@ else
     write s4 4 3
     wait "${writer[4]}"
     expect "n4 still takes its own writes" 3 "$(acked s4 4)"
-    if wait_until 15 n4_at $((h4 + 5)) "2 3"; then
+    if wait_for 15 n4_at $((h4 + 5)) "2 3"; then
         ok "n2 and n3, shown no fork, take n4's new events (quarantine is per node, §1.3)"
     else fail "n4's head on n2, n3: $(head_of 2 4) $(head_of 3 4), expected $((h4 + 5))"; fi
-    wait_until 15 quarantined_at_least 1 $((q1 + 3)) ||
+    wait_for 15 quarantined_at_least 1 $((q1 + 3)) ||
         fail "n1 was not offered n4's new events: quarantined $(quarantined 1), was $q1"
     expect "n1 refuses n4 after the fork (n4's head there)" $((h4 + 2)) "$(head_of 1 4)"
     echo "# n1 has refused n4's events $(($(quarantined 1) - q1)) times: its peers offer them every round"
     # Shown the fork too, n2 and n3 quarantine n4 and report it themselves.
     relay 2
     relay 3
-    if wait_until 10 forks_on 2 3; then ok "n2 and n3, shown the clone's events, each counted one fork"
+    if wait_for 10 forks_on 2 3; then ok "n2 and n3, shown the clone's events, each counted one fork"
     else fail "forks counted: $(for i in 1 2 3; do echo -n "n$i=$(metric "$i" fednode_forks_total) "; done)"; fi
-    if wait_until 15 forked_on 3; then ok "n1..n4 each hold three origin.forked events (by n1, n2, n3)"
+    if wait_for 15 forked_on 3; then ok "n1..n4 each hold three origin.forked events (by n1, n2, n3)"
     else fail "origin.forked: $(for i in 1 2 3 4; do echo -n "n$i=$(forked_events "$i") "; done)"; fi
     q=$(for i in 1 2 3; do echo -n "$(quarantined "$i") "; done)
     write s5 4 2
@@ -428,7 +416,7 @@ else
             j=$((j + 1))
         done
     }
-    wait_until 15 offered || fail "n4's latest events were not offered everywhere: quarantined $q -> $(for i in 1 2 3; do echo -n "$(quarantined "$i") "; done)"
+    wait_for 15 offered || fail "n4's latest events were not offered everywhere: quarantined $q -> $(for i in 1 2 3; do echo -n "$(quarantined "$i") "; done)"
     expect "now n1, n2, n3 all refuse n4 (n4's head there)" "$((h4 + 2)) $((h4 + 5)) $((h4 + 5))" \
         "$(head_of 1 4) $(head_of 2 4) $(head_of 3 4)"
     expect "the clone's events are still stored on no node" "" "$(stored_anywhere)"
@@ -440,7 +428,7 @@ echo "# scenario 4: $((t1 - t0)) ms"
 # unknown key, and a node refused by its seed while alone exits with status
 # 1 (protocol §4.6). That takes it its suspicion timeout (see above).
 n5_gone() { ! kill -0 "${pid[5]}" 2>/dev/null; }
-if wait_until $((n5_suspicion_s + 20)) n5_gone; then
+if wait_for $((n5_suspicion_s + 20)) n5_gone; then
     wait "${pid[5]}"
     expect "removed n5, refused by its seed once alone, exited with status 1" 1 $?
     contains "and said why" "seed tcp://127.0.0.1:$((base + 1)) refused to admit this node" \

@@ -80,11 +80,6 @@ alive_count() {
     ctl "$1" members --status alive --json 2>/dev/null |
         $python -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null
 }
-# wait_for SECONDS CMD...: until CMD succeeds; prints nothing, returns its status.
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
-}
 all_events() { local n=$1; shift; for i in "$@"; do [ "$(events "$i")" = "$n" ] || return 1; done; }
 all_alive() { local n=$1; shift; for i in "$@"; do [ "$(alive_count "$i")" = "$n" ] || return 1; done; }
 publish() {
@@ -92,13 +87,6 @@ publish() {
         ctl "$1" events publish user.test --body "{\"tag\":\"$3\",\"k\":$k}" >/dev/null 2>&1 ||
             echo "publish $3 $k failed on n$1" >>"$work/publish.err"
     done
-}
-digest() {
-    "$fednode" log -d "$work/n$1" --json 2>/dev/null |
-        $python -c 'import json,sys
-rows = sorted("%s %s %s" % (e["origin"], e["seq"], e["id"]) for e in map(json.loads, sys.stdin))
-print(len(rows)); print("\n".join(rows))'
-    "$fednode" views -d "$work/n$1" 2>/dev/null
 }
 counts() { for i in 1 2 3 4 5; do echo -n "n$i=$(events $i) "; done; }
 cut() { ip -n "$ns_a" route "$1" blackhole "$addr_b/32" && ip -n "$ns_b" route "$1" blackhole "$addr_a/32"; }

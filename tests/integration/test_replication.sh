@@ -62,14 +62,6 @@ publish() {
             >/dev/null 2>&1 || echo "publish $3 $k failed on n$1" >>"$work/publish.err"
     done
 }
-# digest I: every event id node nI holds, sorted, then its views (read beside the running node).
-digest() {
-    "$fednode" log -d "$work/n$1" --json 2>/dev/null |
-        $python -c 'import json,sys
-rows = sorted("%s %s %s" % (e["origin"], e["seq"], e["id"]) for e in map(json.loads, sys.stdin))
-print(len(rows)); print("\n".join(rows))'
-    "$fednode" views -d "$work/n$1" 2>/dev/null
-}
 
 start 1
 for i in 2 3; do start $i --seed "${seed[1]}"; done
