@@ -29,6 +29,7 @@
     time (a new one for each one back), COUNT in all, after an untimed
     warm-up of WARMUP; round trips or tasks per second.
 */
+#include "benchutil.h"
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,35 +57,11 @@
 #define LATENCY_GOAL 1.5  //  pool median <= this times the 4-hop relay median
 #define RATE_GOAL 20000.0 //  tasks/s, 256 in flight
 
-static int64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 s_fail (const char *what, const char *text)
 {
     fprintf (stderr, "bench_agents: %s: %s\n", what, text);
     exit (1);
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-//  Sorts samples (µs) and reports their median and 99th percentile.
-static void
-s_stats (double *samples, size_t count, double *median, double *p99)
-{
-    qsort (samples, count, sizeof (double), s_compare);
-    *median = count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
-    *p99 = samples [(size_t) ((double) (count - 1) * 0.99)];
 }
 
 //  --- Baseline: PAIR ping-pong ------------------------------------------------------
@@ -140,11 +117,11 @@ s_ping (zactor_t *echo)
     void *handle = zsock_resolve (echo);
     uint8_t message [MSG_SIZE];
     memset (message, 'x', sizeof message);
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     if (zmq_send (handle, message, MSG_SIZE, 0) != MSG_SIZE
         || zmq_recv (handle, message, sizeof message, 0) != MSG_SIZE)
         s_fail ("ping", zmq_strerror (zmq_errno ()));
-    return (double) (s_now_ns () - start) / 1000.0;
+    return (double) (fed_bench_now_ns () - start) / 1000.0;
 }
 
 //  Round trips per second with WINDOW in flight.
@@ -154,7 +131,7 @@ s_ping_rate (zactor_t *echo, int count)
     void *handle = zsock_resolve (echo);
     uint8_t message [MSG_SIZE];
     memset (message, 'x', sizeof message);
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     int sent = 0;
     for (; sent < WINDOW && sent < count; sent++)
         if (zmq_send (handle, message, MSG_SIZE, 0) != MSG_SIZE)
@@ -165,7 +142,7 @@ s_ping_rate (zactor_t *echo, int count)
         if (sent < count && zmq_send (handle, message, MSG_SIZE, 0) == MSG_SIZE)
             sent++;
     }
-    return (double) count / ((double) (s_now_ns () - start) / 1e9);
+    return (double) count / ((double) (fed_bench_now_ns () - start) / 1e9);
 }
 
 //  --- The pool ---------------------------------------------------------------------
@@ -217,18 +194,18 @@ s_completed (fed_pool_t *pool)
 static double
 s_task (fed_pool_t *pool, int64_t n)
 {
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     uint64_t id = s_submit (pool, n);
     (void) id;
     s_completed (pool);
-    return (double) (s_now_ns () - start) / 1000.0;
+    return (double) (fed_bench_now_ns () - start) / 1000.0;
 }
 
 //  Tasks per second with WINDOW in flight.
 static double
 s_task_rate (fed_pool_t *pool, int count)
 {
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     int sent = 0;
     for (; sent < WINDOW && sent < count; sent++)
         s_submit (pool, sent);
@@ -237,7 +214,7 @@ s_task_rate (fed_pool_t *pool, int count)
         if (sent < count)
             s_submit (pool, sent++);
     }
-    return (double) count / ((double) (s_now_ns () - start) / 1e9);
+    return (double) count / ((double) (fed_bench_now_ns () - start) / 1e9);
 }
 
 int
@@ -280,9 +257,9 @@ main (void)
             tasks [block * BLOCK + i] = s_task (pool, i);
     }
     double ping_median, ping_p99, relay_median, relay_p99, task_median, task_p99;
-    s_stats (pings, ROUNDS, &ping_median, &ping_p99);
-    s_stats (relays, ROUNDS, &relay_median, &relay_p99);
-    s_stats (tasks, ROUNDS, &task_median, &task_p99);
+    fed_bench_stats (pings, ROUNDS, &ping_median, &ping_p99);
+    fed_bench_stats (relays, ROUNDS, &relay_median, &relay_p99);
+    fed_bench_stats (tasks, ROUNDS, &task_median, &task_p99);
     printf ("%-40s median %7.1f us  p99 %7.1f us\n", "baseline PAIR round trip", ping_median,
             ping_p99);
     printf ("%-40s median %7.1f us  p99 %7.1f us\n", "baseline 4-hop relay, no work", relay_median,

@@ -18,6 +18,7 @@
     Each side first runs WARMUP untimed round trips (connection and CURVE
     handshake included there). Reports median and p99 in microseconds.
 */
+#include "benchutil.h"
 #include <czmq.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -37,30 +38,6 @@
 #define ROUNDS 5000
 #define WARMUP 200
 #define TIMEOUT_MS 5000
-
-static int64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-//  Sorts samples (µs) and reports their median and 99th percentile.
-static void
-s_stats (double *samples, size_t count, double *median, double *p99)
-{
-    qsort (samples, count, sizeof (double), s_compare);
-    *median = count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
-    *p99 = samples [(size_t) ((double) (count - 1) * 0.99)];
-}
 
 static int
 s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -142,7 +119,7 @@ s_raw_rounds (const fed_identity_t *client, const fed_identity_t *server, int po
     if (zsock_connect (req, "tcp://127.0.0.1:%d", port) < 0)
         s_fail ("raw connect", zmq_strerror (zmq_errno ()));
     for (int i = 0; i < WARMUP + ROUNDS; i++) {
-        int64_t start = s_now_ns ();
+        int64_t start = fed_bench_now_ns ();
         zframe_t *frame = zframe_new (request, size);
         if (zframe_send (&frame, req, 0))
             s_fail ("raw send", zmq_strerror (zmq_errno ()));
@@ -151,7 +128,7 @@ s_raw_rounds (const fed_identity_t *client, const fed_identity_t *server, int po
             s_fail ("raw reply", "none within 5 s (ZAP refused the admin key?)");
         zframe_destroy (&reply);
         if (i >= WARMUP)
-            samples [i - WARMUP] = (double) (s_now_ns () - start) / 1000.0;
+            samples [i - WARMUP] = (double) (fed_bench_now_ns () - start) / 1000.0;
     }
     zsock_destroy (&req);
 }
@@ -169,10 +146,10 @@ s_status_rounds (fed_client_t *client, const void *request, size_t size, double 
         fed_blob_t result;
         char code [64];
         fed_err_t err;
-        int64_t start = s_now_ns ();
+        int64_t start = fed_bench_now_ns ();
         fed_client_status_t status = fed_client_call (client, request, size, TIMEOUT_MS, &reply,
                                                       reply_size, &result, code, sizeof code, &err);
-        int64_t end = s_now_ns ();
+        int64_t end = fed_bench_now_ns ();
         if (status != FED_CLIENT_OK)
             s_fail ("status", err.text);
         free (reply);
@@ -241,8 +218,8 @@ main (void)
     zactor_destroy (&echo_actor);
 
     double status_median, status_p99, raw_median, raw_p99;
-    s_stats (status_us, ROUNDS, &status_median, &status_p99);
-    s_stats (raw_us, ROUNDS, &raw_median, &raw_p99);
+    fed_bench_stats (status_us, ROUNDS, &status_median, &status_p99);
+    fed_bench_stats (raw_us, ROUNDS, &raw_median, &raw_p99);
     printf ("bench_control: %d round trips each after %d warm-up; request %zu bytes, "
             "reply %zu bytes\n",
             ROUNDS, WARMUP, request.size, reply_size);

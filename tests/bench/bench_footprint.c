@@ -33,6 +33,7 @@
     Every child gets PR_SET_PDEATHSIG, and every path out of main stops and
     reaps the children it started and removes the temp dir.
 */
+#include "benchutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -104,28 +105,6 @@ static void
 s_on_signal (int signal_number)
 {
     s_interrupted = 1;
-}
-
-static int64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double
-s_median (double *samples, size_t count)
-{
-    qsort (samples, count, sizeof (double), s_compare);
-    return count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
 }
 
 static int
@@ -305,9 +284,9 @@ s_stop (child_t *child)
         return -1;
     kill (child->pid, SIGTERM);
     int status = 0;
-    int64_t deadline = s_now_ns () + (int64_t) STOP_DEADLINE_MS * 1000000;
+    int64_t deadline = fed_bench_now_ns () + (int64_t) STOP_DEADLINE_MS * 1000000;
     pid_t done = 0;
-    while ((done = waitpid (child->pid, &status, WNOHANG)) == 0 && s_now_ns () < deadline)
+    while ((done = waitpid (child->pid, &status, WNOHANG)) == 0 && fed_bench_now_ns () < deadline)
         usleep (1000);
     if (done != child->pid) {
         kill (child->pid, SIGKILL);
@@ -364,12 +343,12 @@ s_node_start (footprint_t *self, double *port_ms, double *ready_ms)
     char *control = fed_sprintf ("tcp://127.0.0.1:%d", self->ports [1]);
     const char *argv [] = {self->fednode,    "run",   "--data-dir", node->dir, "--peer-bind", peer,
                            "--control-bind", control, NULL};
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     int rc = s_spawn (node, argv, false);
     bool port_open = false;
     int64_t deadline = start + (int64_t) READY_DEADLINE_MS * 1000000;
     while (rc == 0) {
-        if (s_interrupted || s_exited (node) || s_now_ns () > deadline) {
+        if (s_interrupted || s_exited (node) || fed_bench_now_ns () > deadline) {
             fprintf (stderr, "bench_footprint: fednode %s before answering status\n",
                      s_interrupted   ? "interrupted"
                          : node->pid ? "timed out"
@@ -379,9 +358,9 @@ s_node_start (footprint_t *self, double *port_ms, double *ready_ms)
             rc = -1;
         } else if (!port_open && s_port_accepts (self->ports [1])) {
             port_open = true;
-            *port_ms = (double) (s_now_ns () - start) / 1e6;
+            *port_ms = (double) (fed_bench_now_ns () - start) / 1e6;
         } else if (port_open && s_status_answers (self, node->dir, self->ports [1])) {
-            *ready_ms = (double) (s_now_ns () - start) / 1e6;
+            *ready_ms = (double) (fed_bench_now_ns () - start) / 1e6;
             break;
         } else
             usleep (POLL_US);
@@ -400,14 +379,14 @@ s_bare_start (footprint_t *self, double *ready_ms)
     char *peer = fed_sprintf ("tcp://127.0.0.1:%d", self->ports [2]);
     char *control = fed_sprintf ("tcp://127.0.0.1:%d", self->ports [3]);
     const char *argv [] = {self->bare, base->dir, peer, control, NULL};
-    int64_t start = s_now_ns ();
+    int64_t start = fed_bench_now_ns ();
     int rc = s_spawn (base, argv, true);
     char seen [64] = "";
     size_t used = 0;
     int64_t deadline = start + (int64_t) READY_DEADLINE_MS * 1000000;
     while (rc == 0 && !strstr (seen, "ready\n")) {
         struct pollfd item = {base->out_fd, POLLIN, 0};
-        int wait_ms = (int) ((deadline - s_now_ns ()) / 1000000);
+        int wait_ms = (int) ((deadline - fed_bench_now_ns ()) / 1000000);
         ssize_t size = -1;
         if (!s_interrupted && wait_ms > 0 && poll (&item, 1, wait_ms) == 1)
             size = read (base->out_fd, seen + used, sizeof seen - 1 - used);
@@ -423,7 +402,7 @@ s_bare_start (footprint_t *self, double *ready_ms)
             used += (size_t) size;
     }
     if (rc == 0)
-        *ready_ms = (double) (s_now_ns () - start) / 1e6;
+        *ready_ms = (double) (fed_bench_now_ns () - start) / 1e6;
     free (peer);
     free (control);
     return rc;
@@ -487,8 +466,8 @@ s_idle_usage (footprint_t *self, int idle_ms, usage_t *node, usage_t *bare)
     int64_t node_cpu, node_switches, bare_cpu, bare_switches;
     s_task_totals (self->node.pid, &node_cpu, &node_switches);
     s_task_totals (self->base.pid, &bare_cpu, &bare_switches);
-    int64_t start = s_now_ns ();
-    while (!s_interrupted && s_now_ns () < start + (int64_t) idle_ms * 1000000)
+    int64_t start = fed_bench_now_ns ();
+    while (!s_interrupted && fed_bench_now_ns () < start + (int64_t) idle_ms * 1000000)
         usleep (10000);
     if (s_interrupted) {
         fprintf (stderr, "bench_footprint: interrupted while idle\n");
@@ -505,7 +484,7 @@ s_idle_usage (footprint_t *self, int idle_ms, usage_t *node, usage_t *bare)
             s_print_log (children [i]);
             return -1;
         }
-    double seconds = (double) (s_now_ns () - start) / 1e9;
+    double seconds = (double) (fed_bench_now_ns () - start) / 1e9;
     usage_t *usages [2] = {node, bare};
     pid_t pids [2] = {self->node.pid, self->base.pid};
     int64_t cpu_before [2] = {node_cpu, bare_cpu};
@@ -573,9 +552,9 @@ s_start_series (footprint_t *self, bool fresh, double *node_ready, double *node_
             return -1;
         s_stop (&self->base);
     }
-    *node_ready = s_median (ready, RUNS);
-    *node_port = s_median (port, RUNS);
-    *bare_ready = s_median (bare, RUNS);
+    *node_ready = fed_bench_median (ready, RUNS);
+    *node_port = fed_bench_median (port, RUNS);
+    *bare_ready = fed_bench_median (bare, RUNS);
     return 0;
 }
 

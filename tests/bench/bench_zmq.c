@@ -25,6 +25,7 @@
     threads and each end of a connection is pinned to one of them
     (ZMQ_AFFINITY), as two nodes would each have their own.
 */
+#include "benchutil.h"
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,35 +61,11 @@ typedef struct {
     int port;           //  the main thread's bound port (sender), or 0
 } run_args_t;
 
-static int64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 s_fail (const char *what, const char *text)
 {
     fprintf (stderr, "bench_zmq: %s: %s\n", what, text);
     exit (1);
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-//  Sorts samples (µs) and reports their median and 99th percentile.
-static void
-s_stats (double *samples, size_t count, double *median, double *p99)
-{
-    qsort (samples, count, sizeof (double), s_compare);
-    *median = count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
-    *p99 = samples [(size_t) ((double) (count - 1) * 0.99)];
 }
 
 //  A socket with the node's options; a CURVE server or client when keys is
@@ -150,7 +127,7 @@ s_throughput (const keys_t *keys)
     int64_t start = 0;
     for (int i = 0; i < WARMUP + COUNT; i++) {
         if (i == WARMUP)
-            start = s_now_ns ();
+            start = fed_bench_now_ns ();
         int size = zmq_recv (handle, message, sizeof message, 0);
         if (size != MSG_SIZE) {
             fprintf (stderr, "bench_zmq: message %d: expected %d bytes, got %d (%s)\n", i, MSG_SIZE,
@@ -158,7 +135,7 @@ s_throughput (const keys_t *keys)
             exit (1);
         }
     }
-    double rate = (double) COUNT * 1e9 / (double) (s_now_ns () - start);
+    double rate = (double) COUNT * 1e9 / (double) (fed_bench_now_ns () - start);
     zactor_destroy (&sender);
     zsock_destroy (&pull);
     return rate;
@@ -225,14 +202,14 @@ s_latency_rounds (latency_t *self, int count, bool timed)
     uint8_t message [MSG_SIZE + 1];
     memset (message, 'x', sizeof message);
     for (int i = 0; i < count; i++) {
-        int64_t start = s_now_ns ();
+        int64_t start = fed_bench_now_ns ();
         if (zmq_send (handle, message, MSG_SIZE, 0) != MSG_SIZE)
             s_fail ("request", zmq_strerror (zmq_errno ()));
         int size = zmq_recv (handle, message, sizeof message, 0);
         if (size != MSG_SIZE)
             s_fail ("reply", size < 0 ? "none within 5 s (ZAP refused the key?)" : "wrong size");
         if (timed && self->taken < ROUNDS)
-            self->samples [self->taken++] = (double) (s_now_ns () - start) / 1000.0;
+            self->samples [self->taken++] = (double) (fed_bench_now_ns () - start) / 1000.0;
     }
 }
 
@@ -285,8 +262,8 @@ main (void)
         s_latency_rounds (&curve_rt, BLOCK, true);
     }
     double null_median, null_p99, curve_median, curve_p99;
-    s_stats (null_rt.samples, ROUNDS, &null_median, &null_p99);
-    s_stats (curve_rt.samples, ROUNDS, &curve_median, &curve_p99);
+    fed_bench_stats (null_rt.samples, ROUNDS, &null_median, &null_p99);
+    fed_bench_stats (curve_rt.samples, ROUNDS, &curve_median, &curve_p99);
     printf ("%-34s median %6.0f us  p99 %6.0f us\n", "baseline NULL REQ/REP round trip",
             null_median, null_p99);
     printf ("%-34s median %6.0f us  p99 %6.0f us  baseline median %6.0f us  ratio %6.2f\n",

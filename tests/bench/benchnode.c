@@ -1,6 +1,7 @@
 /*  tests/bench/benchnode.c: real fednode processes and control calls for
     the replication benchmarks (see benchnode.h).
 */
+#include "benchutil.h"
 #include "benchnode.h"
 #include "ctlmsg.h"
 #include "log.h"
@@ -47,16 +48,7 @@ bench_signals (void)
 int64_t
 bench_now_ns (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
+    return fed_bench_now_ns ();
 }
 
 double
@@ -64,8 +56,7 @@ bench_median (double *samples, size_t count)
 {
     if (count == 0)
         return 0;
-    qsort (samples, count, sizeof (double), s_compare);
-    return count % 2 ? samples [count / 2] : (samples [count / 2 - 1] + samples [count / 2]) / 2;
+    return fed_bench_median (samples, count);
 }
 
 double
@@ -73,7 +64,7 @@ bench_percentile (double *samples, size_t count, double fraction)
 {
     if (count == 0)
         return 0;
-    qsort (samples, count, sizeof (double), s_compare);
+    qsort (samples, count, sizeof (double), fed_bench_compare);
     return samples [(size_t) ((double) (count - 1) * fraction + 0.5)];
 }
 
