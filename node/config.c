@@ -1149,6 +1149,7 @@ static const s_field_t s_fields [] = {
      0, NULL},
     {"gossip.reconnect_interval", &s_duration, S_AT (gossip.reconnect_interval_ms), "10s", 100,
      24 * S_HOUR, 0, NULL},
+    {"agents.workers", &s_count, S_AT (agents.workers), "0", 0, 256, 0, NULL},
 };
 #define S_FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 

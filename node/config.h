@@ -68,6 +68,8 @@
 //        retransmit_mult: 4              # integer 1..64: an update rides on mult*log2(N+1) messages
 //        sync_interval: 30s              # full membership exchange with one member
 //        reconnect_interval: 10s         # ask one dead member whether it is back (heals partitions)
+//      agents:
+//        workers: 0                      # integer 0..256: threads for built-in agents (0: one per CPU)
 
 #ifndef FED_CONFIG_H_INCLUDED
 #define FED_CONFIG_H_INCLUDED
@@ -143,6 +145,9 @@ typedef struct {
         int64_t interval_ms, probe_interval_ms, probe_timeout_ms, suspicion_timeout_ms;
         int64_t sync_interval_ms, reconnect_interval_ms;
     } gossip;
+    struct {
+        uint32_t workers; //  built-in agents' worker threads; 0: one per CPU
+    } agents;
 } fed_config_t;
 
 //  A config holding every default. Caller owns it and destroys it with

@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "coreviews.h"
 #include "registry.h"
+#include "tasks.h"
 #include "log.h"
 
 #include <czmq.h>
@@ -290,9 +291,19 @@ s_node_actor (zsock_t *pipe, void *arg)
         zloop_destroy (&self.loop);
         return;
     }
+    self.node->tasks = fed_tasks_new (self.node, self.loop, &err);
+    if (!self.node->tasks || fed_tasks_register_builtins (self.node->tasks, &err)) {
+        zsock_send (pipe, "is", -1, err.text);
+        fed_tasks_destroy (&self.node->tasks);
+        fed_peer_destroy (&self.node->peer);
+        fed_control_destroy (&self.node->control);
+        zloop_destroy (&self.loop);
+        return;
+    }
     zloop_reader (self.loop, pipe, s_actor_pipe, &self);
     zsock_send (pipe, "is", 0, "");
     zloop_start (self.loop);
+    fed_tasks_destroy (&self.node->tasks);
     fed_peer_destroy (&self.node->peer);
     fed_control_destroy (&self.node->control);
     zloop_destroy (&self.loop);

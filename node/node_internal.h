@@ -11,6 +11,7 @@
 
 typedef struct fed_control_t fed_control_t;
 typedef struct fed_peer_t fed_peer_t;
+typedef struct fed_tasks_t fed_tasks_t;
 
 struct fed_node_t {
     fed_config_t *config;      //  copy of the config, owned
@@ -23,6 +24,7 @@ struct fed_node_t {
     zactor_t *actor;           //  the event loop thread, owned
     fed_control_t *control;    //  control server; made and used on the actor thread
     fed_peer_t *peer;          //  peer endpoint and membership; actor thread
+    fed_tasks_t *tasks;        //  built-in agents and their worker pool; actor thread
     int64_t started_ms;        //  wall clock at start
     uint8_t (*zap_keys) [32];  //  CURVE keys allowed on the control domain, owned
     size_t zap_key_count;      //  entries in zap_keys

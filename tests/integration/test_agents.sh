@@ -70,23 +70,27 @@ reg 1 cam.paris --location region=eu-west,site=paris-3,lat=48.8606,lon=2.3376,la
     reg 3 gw.pune --location region=ap-south,site=pune,lat=18.5204,lon=73.8567 &&
     ok "edge agents registered on all three nodes" || fail "register-edge failed: $(cat "$work/reg.err")"
 want="cam.lyon cam.paris sensor.berlin cam.mumbai gw.pune"
-sorted_names() { names "$1" list | tr ' ' '\n' | sort | tr '\n' ' '; }
+sorted_names() { names "$1" list --kind edge | tr ' ' '\n' | sort | tr '\n' ' '; }
 want_sorted=$(echo $want | tr ' ' '\n' | sort | tr '\n' ' ')
 every_node_lists() { for i in 1 2 3; do [ "$(sorted_names $i)" = "$want_sorted" ] || return 1; done; }
 wait_for 20 every_node_lists && ok "every node lists the same five agents" ||
     fail "listings: $(for i in 1 2 3; do echo -n "n$i=[$(names $i list)] "; done)"
-j1=$(ctl 1 agents list --json 2>/dev/null | $python -c 'import json,sys; r=json.load(sys.stdin); [a.pop("node_state") for a in r]; print(json.dumps(r, sort_keys=True))')
+j1=$(ctl 1 agents list --kind edge --json 2>/dev/null | $python -c 'import json,sys; r=json.load(sys.stdin); [a.pop("node_state") for a in r]; print(json.dumps(r, sort_keys=True))')
 for i in 2 3; do
-    ji=$(ctl $i agents list --json 2>/dev/null | $python -c 'import json,sys; r=json.load(sys.stdin); [a.pop("node_state") for a in r]; print(json.dumps(r, sort_keys=True))')
+    ji=$(ctl $i agents list --kind edge --json 2>/dev/null | $python -c 'import json,sys; r=json.load(sys.stdin); [a.pop("node_state") for a in r]; print(json.dumps(r, sort_keys=True))')
     expect "n$i's listing is n1's, field for field" "$j1" "$ji"
 done
 expect "agents edge lists them" "$(names 1 list --kind edge)" "$(names 2 edge)"
 sorted() { tr ' ' '\n' | sort | tr '\n' ' '; }
 expect "--capability video" "cam.lyon cam.mumbai cam.paris " "$(names 2 list --capability video | sorted)"
-expect "--region ap-south" "cam.mumbai gw.pune " "$(names 1 list --region ap-south | sorted)"
+expect "--region ap-south" "cam.mumbai gw.pune " "$(names 1 list --region ap-south --kind edge | sorted)"
 expect "--label camera=4k" "cam.mumbai cam.paris " "$(names 2 list --label camera=4k | sorted)"
 expect "--name sensor.berlin" "sensor.berlin" "$(names 3 list --name sensor.berlin)"
-expect "--kind builtin: none yet" "" "$(names 1 list --kind builtin)"
+expect "--kind builtin: each node's sys.* agents" \
+    "sys.echo sys.echo sys.echo sys.fail sys.fail sys.fail sys.sleep sys.sleep sys.sleep " \
+    "$(names 1 list --kind builtin | sorted)"
+expect "built-ins inherit their node's location" "ap-south" \
+    "$(ctl 2 agents list --name sys.echo --region ap-south --json | $python -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["location"]["region"] if r and r[0]["location_from_node"] else "")')"
 expect "version given is kept" "2.1" "$(field 1 cam.mumbai version)"
 expect "version defaults to 1" "1" "$(field 2 gw.pune version)"
 expect "node name shown" "mumbai-1" "$(field 1 cam.mumbai node_name)"
@@ -94,11 +98,11 @@ expect "node name shown" "mumbai-1" "$(field 1 cam.mumbai node_name)"
 # --- near ------------------------------------------------------------------------
 # From the Eiffel Tower: Paris (~3 km), Lyon (~394 km), Berlin (~878 km), Pune, Mumbai.
 expect "near Paris, nearest first" "cam.paris cam.lyon sensor.berlin cam.mumbai gw.pune" \
-    "$(names 3 near 48.8584,2.2945)"
-expect "near Paris --within 500" "cam.paris cam.lyon" "$(names 2 near 48.8584,2.2945 --within 500)"
-expect "near Mumbai -k 2" "cam.mumbai gw.pune" "$(names 1 near 19.0,72.8 -k 2)"
+    "$(names 3 near 48.8584,2.2945 --kind edge)"
+expect "near Paris --within 500" "cam.paris cam.lyon" "$(names 2 near 48.8584,2.2945 --within 500 --kind edge)"
+expect "near Mumbai -k 2" "cam.mumbai gw.pune" "$(names 1 near 19.0,72.8 -k 2 --kind edge)"
 expect "near with a filter" "cam.mumbai" "$(names 1 near 48.8584,2.2945 --capability video --region ap-south)"
-km=$(ctl 1 agents near 48.8584,2.2945 -k 2 --json | $python -c 'import json,sys; r=json.load(sys.stdin); print("%.0f" % r[1]["distance_km"])')
+km=$(ctl 1 agents near 48.8584,2.2945 -k 2 --kind edge --json | $python -c 'import json,sys; r=json.load(sys.stdin); print("%.0f" % r[1]["distance_km"])')
 expect "Eiffel Tower to Lyon: 394 km by haversine (python says 393.77)" 394 "$km"
 out=$(ctl 1 agents near 48.8584,2.2945 -k 1 2>&1)
 contains "the table shows the distance" "cam.paris" "$out"

@@ -1,0 +1,197 @@
+/*  node/tasks.c: the node's built-in agents at work (see tasks.h). */
+#include "tasks.h"
+#include "node_internal.h"
+#include "control.h"
+#include "registry.h"
+#include "sys.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEPT_MAX 256 //  final reports kept until collected
+
+struct fed_tasks_t {
+    fed_node_t *node; //  borrowed
+    zloop_t *loop;    //  borrowed
+    fed_agentset_t *agents;
+    fed_pool_t *pool;
+    fed_report_t *kept [KEPT_MAX]; //  final reports not collected yet, owned
+    size_t kept_count;
+};
+
+static int
+s_on_report (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    fed_tasks_t *self = (fed_tasks_t *) arg;
+    fed_report_t *report = fed_pool_recv (self->pool);
+    if (!report || !fed_report_is_final (report)) {
+        fed_report_destroy (&report); //  progress: nobody asks for it yet
+        return 0;
+    }
+    if (self->kept_count == KEPT_MAX) {
+        //  Nobody collected the oldest: drop it.
+        fed_report_destroy (&self->kept [0]);
+        memmove (self->kept, self->kept + 1, (KEPT_MAX - 1) * sizeof (fed_report_t *));
+        self->kept_count--;
+    }
+    self->kept [self->kept_count++] = report;
+    //  A control request may be parked on this result.
+    fed_control_log_changed (self->node->control);
+    return 0;
+}
+
+fed_tasks_t *
+fed_tasks_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
+{
+    fed_tasks_t *self = (fed_tasks_t *) fed_calloc (1, sizeof (fed_tasks_t));
+    self->node = node;
+    self->loop = loop;
+    self->agents = fed_agentset_new ();
+    if (fed_sys_register (self->agents, err))
+        goto err;
+    fed_pool_options_t options;
+    fed_pool_options_default (&options);
+    options.size = node->config->agents.workers;
+    self->pool = fed_pool_new (self->agents, &options, err);
+    if (!self->pool)
+        goto err;
+    zloop_reader (loop, fed_pool_socket (self->pool), s_on_report, self);
+    return self;
+err:
+    fed_tasks_destroy (&self);
+    return NULL;
+}
+
+void
+fed_tasks_destroy (fed_tasks_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fed_tasks_t *self = *self_p;
+    if (self->pool) {
+        zloop_reader_end (self->loop, fed_pool_socket (self->pool));
+        fed_pool_destroy (&self->pool);
+    }
+    for (size_t i = 0; i < self->kept_count; i++)
+        fed_report_destroy (&self->kept [i]);
+    fed_agentset_destroy (&self->agents);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The registry record of a built-in agent hosted here (location: the node's).
+static void
+s_record_of (fed_tasks_t *self, const fed_agent_t *agent, fed_agent_record_t *record)
+{
+    memset (record, 0, sizeof *record);
+    snprintf (record->name, sizeof record->name, "%s", agent->name);
+    snprintf (record->version, sizeof record->version, "%s", agent->version);
+    memcpy (record->node, fed_identity_public (self->node->identity), 32);
+    record->kind = FED_AGENT_BUILTIN;
+    for (size_t i = 0; agent->capabilities && agent->capabilities [i] && i < FED_AGENT_CAPS_MAX;
+         i++)
+        snprintf (record->capabilities [record->capability_count++],
+                  sizeof record->capabilities [0], "%s", agent->capabilities [i]);
+}
+
+static bool
+s_same (const fed_agent_record_t *a, const fed_agent_record_t *b)
+{
+    if (strcmp (a->version, b->version) || a->kind != b->kind || a->has_location != b->has_location
+        || a->capability_count != b->capability_count)
+        return false;
+    for (uint32_t i = 0; i < a->capability_count; i++)
+        if (strcmp (a->capabilities [i], b->capabilities [i]))
+            return false;
+    return true;
+}
+
+typedef struct {
+    fed_tasks_t *tasks;
+    char (*gone) [FED_AGENT_NAME_MAX + 1]; //  built-ins registered here, no longer had
+    size_t gone_count;
+} stale_t;
+
+static int
+s_find_stale (void *arg, const fed_agent_record_t *record)
+{
+    stale_t *stale = (stale_t *) arg;
+    fed_tasks_t *self = stale->tasks;
+    if (record->kind != FED_AGENT_BUILTIN
+        || memcmp (record->node, fed_identity_public (self->node->identity), 32) != 0
+        || fed_agentset_find (self->agents, record->name))
+        return 0;
+    stale->gone = fed_realloc (stale->gone, (stale->gone_count + 1) * sizeof *stale->gone);
+    snprintf (stale->gone [stale->gone_count++], sizeof stale->gone [0], "%s", record->name);
+    return 0;
+}
+
+int
+fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err)
+{
+    fed_evlog_t *log = self->node->log;
+    const uint8_t *me = fed_identity_public (self->node->identity);
+    fed_agent_record_t *want = (fed_agent_record_t *) fed_malloc (sizeof *want);
+    fed_agent_record_t *have = (fed_agent_record_t *) fed_malloc (sizeof *have);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < fed_agentset_size (self->agents); i++) {
+        s_record_of (self, fed_agentset_at (self->agents, i), want);
+        int found = fed_registry_find (log, me, want->name, have, err);
+        if (found < 0)
+            rc = -1;
+        else if (found == 0 || !s_same (want, have)) {
+            msgpack_sbuffer body;
+            msgpack_sbuffer_init (&body);
+            rc = fed_agent_record_encode (want, &body, err);
+            if (rc == 0)
+                rc = fed_node_append_local (self->node, "agent.registered", body.data, body.size,
+                                            NULL, NULL, err);
+            msgpack_sbuffer_destroy (&body);
+        }
+    }
+    stale_t stale = {self, NULL, 0};
+    if (rc == 0 && fed_registry_scan (log, s_find_stale, &stale, err) < 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < stale.gone_count; i++) {
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        fed_agent_deregistered_encode (me, stale.gone [i], &body);
+        rc = fed_node_append_local (self->node, "agent.deregistered", body.data, body.size, NULL,
+                                    NULL, err);
+        msgpack_sbuffer_destroy (&body);
+    }
+    free (stale.gone);
+    free (want);
+    free (have);
+    return rc;
+}
+
+uint64_t
+fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec)
+{
+    return fed_pool_submit (self->pool, spec);
+}
+
+const fed_report_t *
+fed_tasks_result (fed_tasks_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->kept_count; i++)
+        if (fed_report_task (self->kept [i]) == id)
+            return self->kept [i];
+    return NULL;
+}
+
+void
+fed_tasks_forget (fed_tasks_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->kept_count; i++)
+        if (fed_report_task (self->kept [i]) == id) {
+            fed_report_destroy (&self->kept [i]);
+            memmove (self->kept + i, self->kept + i + 1,
+                     (self->kept_count - i - 1) * sizeof (fed_report_t *));
+            self->kept_count--;
+            return;
+        }
+}
