@@ -12,6 +12,7 @@
 #include "placement.h"
 #include "peer.h"
 #include "registry.h"
+#include "tasks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -403,4 +404,73 @@ fed_cmd_agents_deregister_edge (fed_call_t *call)
     int rc = fed_call_append (call, "agent.deregistered", body.data, body.size);
     msgpack_sbuffer_destroy (&body);
     return rc;
+}
+
+//  agents.run {agent, params?, timeout_ms?}: runs one of this node's
+//  built-in agents and answers with its result. The request is parked until
+//  the pool's final report for the task arrives (fed_tasks_result), at most
+//  timeout + 1 s; past that it answers {task, status: "running"}.
+int
+fed_cmd_agents_run (fed_call_t *call)
+{
+    fed_tasks_t *tasks = call->node->tasks;
+    if (call->resuming) {
+        uint64_t id = call->resume_after;
+        const fed_report_t *report = fed_tasks_result (tasks, id);
+        call->cursor = id;
+        if (!report) {
+            call->wait_ms = 1; //  stay parked (answered "running" at the deadline)
+            msgpack_pack_map (call->pk, 2);
+            fed_call_pack_str (call->pk, "task");
+            msgpack_pack_uint64 (call->pk, id);
+            fed_call_pack_kv (call->pk, "status", "running");
+            return 0;
+        }
+        bool completed = fed_report_kind (report) == FED_REPORT_COMPLETED;
+        msgpack_pack_map (call->pk, completed ? 4 : 5);
+        fed_call_pack_str (call->pk, "task");
+        msgpack_pack_uint64 (call->pk, id);
+        fed_call_pack_kv (call->pk, "status", completed ? "completed" : "failed");
+        fed_call_pack_str (call->pk, "elapsed_ms");
+        msgpack_pack_int64 (call->pk, fed_report_elapsed_ms (report));
+        if (completed) {
+            const uint8_t *output;
+            size_t size;
+            fed_report_output (report, &output, &size);
+            fed_call_pack_str (call->pk, "output");
+            fed_call_pack_raw (call->pk, output, size);
+        } else {
+            fed_call_pack_kv (call->pk, "code", fed_report_code (report));
+            fed_call_pack_kv (call->pk, "message", fed_report_message (report));
+        }
+        fed_tasks_forget (tasks, id);
+        call->wait_ms = 0;
+        return 0;
+    }
+    char agent [FED_AGENT_NAME_MAX + 1];
+    if (s_text_arg (call, "agent", agent, FED_AGENT_NAME_MAX))
+        return -1;
+    if (!*agent)
+        return fed_call_fail (call, "bad_request", "send 'agent': a built-in agent, like sys.echo");
+    fed_blob_t params = {(const uint8_t *) "\x80", 1};
+    int rc = fed_ctl_arg_map (call->request, "params", &params, &call->err);
+    if (rc < 0)
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    uint64_t timeout_ms = 30000;
+    if (fed_ctl_arg_uint (call->request, "timeout_ms", 3600000, &timeout_ms, &call->err) < 0)
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    if (timeout_ms == 0)
+        return fed_call_fail (call, "bad_request", "'timeout_ms' must be 1 to 3600000");
+    if (fed_ctl_args_all_used (call->request, &call->err))
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    fed_task_spec_t spec;
+    memset (&spec, 0, sizeof spec);
+    spec.agent = agent;
+    spec.params = params.data;
+    spec.params_size = params.size;
+    spec.timeout_ms = (int64_t) timeout_ms;
+    uint64_t id = fed_tasks_submit (tasks, &spec);
+    call->cursor = id;
+    call->wait_ms = (int64_t) timeout_ms + 1000;
+    return 0;
 }

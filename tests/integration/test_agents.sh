@@ -127,6 +127,28 @@ expect "n1 cannot deregister n3's agent" 1 $rc
 contains "and says so" "no edge agent 'cam.mumbai'" "$out"
 wait_for 5 every_node_lists && ok "the refused requests changed nothing" || fail "listing changed: $(names 1 list)"
 
+# --- built-in agents run tasks on their node's worker pool ---------------------------
+run_json() { local i=$1; shift; ctl "$i" agents run "$@" --json 2>&1; }
+jget() { $python -c "import json,sys; r=json.load(sys.stdin); print(json.dumps(r.get('$1'), sort_keys=True) if not isinstance(r.get('$1'), str) else r['$1'])" 2>/dev/null; }
+out=$(run_json 2 sys.echo --params '{"msg":"hi","n":3}')
+expect "agents run sys.echo completes" completed "$(jget status <<<"$out")"
+expect "with its params as output" '{"msg": "hi", "n": 3}' "$(jget output <<<"$out")"
+out=$(run_json 3 sys.sleep --params '{"ms":200}')
+expect "sys.sleep sleeps" '{"slept_ms": 200}' "$(jget output <<<"$out")"
+out=$(run_json 1 sys.fail --params '{"code":"nope","message":"asked to fail"}')
+expect "sys.fail fails with its code" "failed nope" "$(jget status <<<"$out") $(jget code <<<"$out")"
+out=$(run_json 1 sys.sleep --params '{"ms":5000}' --task-timeout 300ms)
+expect "a task over its timeout fails 'timeout', and the node goes on" "failed timeout" \
+    "$(jget status <<<"$out") $(jget code <<<"$out")"
+out=$(run_json 1 sys.sleep --params '{"ms":"soon"}')
+expect "a param of the wrong type fails 'bad_params'" "bad_params" "$(jget code <<<"$out")"
+contains "naming the param" 'param \"ms\" must be an integer' "$out"
+out=$(run_json 1 no.such)
+expect "an agent this node does not have fails 'no_agent'" "no_agent" "$(jget code <<<"$out")"
+out=$(ctl 1 agents run sys.echo --params '[1]' 2>&1); rc=$?
+expect "--params must be an object (usage error)" 2 "$rc"
+expect "and the node still runs tasks" completed "$(run_json 1 sys.echo | jget status)"
+
 # --- a node dies: its agents are unavailable, not gone ------------------------------
 { kill -KILL "${pid[3]}"; wait "${pid[3]}"; } 2>/dev/null
 unavailable() { [ "$(field 1 cam.mumbai status)" = unavailable ] && [ "$(field 2 gw.pune status)" = unavailable ]; }
