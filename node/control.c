@@ -451,6 +451,11 @@ static const struct {
      "Events sent to peers, received from them, and stored from them."},
     {"fednode_replication_store_failures_total", FED_METRIC_COUNTER,
      "Received batches the store failed to write (asked for again later)."},
+    {"fednode_agent_tasks_total", FED_METRIC_COUNTER,
+     "Built-in agent tasks ended, by result (completed, failed, timeout, cancelled)."},
+    {"fednode_agent_workers", FED_METRIC_GAUGE,
+     "Worker threads of built-in agents: idle, busy, lost (stuck past a timeout)."},
+    {"fednode_agent_tasks_queued", FED_METRIC_GAUGE, "Built-in agent tasks waiting for a worker."},
     {"fednode_membership_total", FED_METRIC_COUNTER,
      "SWIM events here: probes, indirect probes, suspicions, deaths declared, refutations, "
      "reconnects to dead members, stalls."},

@@ -8,6 +8,7 @@
 #include "node_internal.h"
 #include "peer.h"
 #include "repl.h"
+#include "tasks.h"
 #include "json.h"
 #include "log.h"
 
@@ -164,6 +165,27 @@ s_replication_metrics (fed_metrics_t *metrics, fed_repl_t *repl, fed_swim_t *swi
                          (double) events [i].value);
 }
 
+//  The worker pool of built-in agents (agents/pool.h).
+static void
+s_agent_metrics (fed_metrics_t *metrics, fed_tasks_t *tasks)
+{
+    fed_pool_stats_t p;
+    fed_tasks_stats (tasks, &p);
+    fed_metrics_set (metrics, "fednode_agent_tasks_total", "result=\"completed\"",
+                     (double) p.completed);
+    fed_metrics_set (metrics, "fednode_agent_tasks_total", "result=\"failed\"",
+                     (double) (p.failed - p.timed_out - p.cancelled));
+    fed_metrics_set (metrics, "fednode_agent_tasks_total", "result=\"timeout\"",
+                     (double) p.timed_out);
+    fed_metrics_set (metrics, "fednode_agent_tasks_total", "result=\"cancelled\"",
+                     (double) p.cancelled);
+    fed_metrics_set (metrics, "fednode_agent_workers", "state=\"idle\"",
+                     (double) (p.workers - p.busy));
+    fed_metrics_set (metrics, "fednode_agent_workers", "state=\"busy\"", (double) p.busy);
+    fed_metrics_set (metrics, "fednode_agent_workers", "state=\"lost\"", (double) p.lost);
+    fed_metrics_set (metrics, "fednode_agent_tasks_queued", "", (double) p.queued);
+}
+
 static int
 s_metrics (fed_call_t *call)
 {
@@ -215,6 +237,7 @@ s_metrics (fed_call_t *call)
     fed_metrics_set (metrics, "fednode_peer_send_dropped_total", "",
                      (double) peer_stats.send_dropped);
     s_replication_metrics (metrics, fed_peer_repl (node->peer), swim);
+    s_agent_metrics (metrics, node->tasks);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"admitted\"",
                      (double) peer_stats.admitted);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"refused\"",

@@ -195,3 +195,9 @@ fed_tasks_forget (fed_tasks_t *self, uint64_t id)
             return;
         }
 }
+
+void
+fed_tasks_stats (fed_tasks_t *self, fed_pool_stats_t *stats)
+{
+    fed_pool_stats (self->pool, stats);
+}

@@ -35,6 +35,9 @@ uint64_t fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec);
 //  valid until fed_tasks_forget (id) or, for the oldest of more than 256
 //  kept, until newer tasks end.
 const fed_report_t *fed_tasks_result (fed_tasks_t *self, uint64_t id);
+//  The pool's counters (a round trip to its actor).
+void fed_tasks_stats (fed_tasks_t *self, fed_pool_stats_t *stats);
+
 //  Drops the kept result of id (collected).
 void fed_tasks_forget (fed_tasks_t *self, uint64_t id);
 
