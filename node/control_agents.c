@@ -101,8 +101,9 @@ s_filter_args (fed_call_t *call, filter_args_t *args)
 typedef struct {
     fed_agent_record_t record;
     fed_agent_location_t location;
-    bool inherited;  //  location from the node, not the agent
-    double distance; //  km from the point asked about (agents.near), or NAN
+    bool inherited;                          //  location from the node, not the agent
+    char node_name [FED_AGENT_TEXT_MAX + 1]; //  from its node's node.started, or ""
+    double distance;                         //  km from the point asked about (agents.near), or NAN
 } row_t;
 
 typedef struct {
@@ -118,8 +119,16 @@ static int
 s_gather_one (void *arg, const fed_agent_record_t *record)
 {
     gather_t *gather = (gather_t *) arg;
+    //  One read of the node's record gives its name and, when the agent
+    //  states none, the location it inherits.
     fed_agent_location_t location;
-    bool found = fed_agent_effective_location (gather->call->node->log, record, &location);
+    char node_name [FED_AGENT_TEXT_MAX + 1];
+    bool found = fed_registry_node (gather->call->node->log, record->node, node_name,
+                                    sizeof node_name, &location);
+    if (record->has_location) {
+        location = record->location;
+        found = true;
+    }
     if (!fed_agent_matches (record, &location, &gather->args->filter))
         return 0;
     double distance = NAN;
@@ -138,6 +147,7 @@ s_gather_one (void *arg, const fed_agent_record_t *record)
     row->record = *record;
     row->location = location;
     row->inherited = !record->has_location;
+    memcpy (row->node_name, node_name, sizeof node_name);
     row->distance = distance;
     return 0;
 }
@@ -151,40 +161,6 @@ s_by_distance (const void *a, const void *b)
         return x->distance < y->distance ? -1 : 1;
     int order = memcmp (x->record.node, y->record.node, 32);
     return order ? order : strcmp (x->record.name, y->record.name);
-}
-
-//  The hosting node's name (from node.started) into out, or "".
-static void
-s_node_name (fed_evlog_t *log, const uint8_t node [32], char *out, size_t size)
-{
-    *out = 0;
-    uint8_t key [6 + 32];
-    memcpy (key, "nodes/", 6);
-    memcpy (key + 6, node, 32);
-    uint8_t *value;
-    size_t value_size;
-    if (fed_evlog_view_get (log, key, sizeof key, &value, &value_size) || !value)
-        return;
-    size_t body_size;
-    const uint8_t *body = fed_view_lww_value (value, value_size, &body_size);
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, body, body ? body_size : 0);
-    uint32_t count;
-    if (body && fed_mpr_map (&reader, &count) == 0)
-        for (uint32_t i = 0; i < count; i++) {
-            const char *name, *text;
-            uint32_t name_size, text_size;
-            if (fed_mpr_str (&reader, &name, &name_size))
-                break;
-            if (name_size == 4 && memcmp (name, "name", 4) == 0
-                && fed_mpr_str (&reader, &text, &text_size) == 0) {
-                snprintf (out, size, "%.*s", (int) text_size, text);
-                break;
-            }
-            if (fed_mpr_skip (&reader, NULL))
-                break;
-        }
-    free (value);
 }
 
 static void
@@ -202,14 +178,13 @@ s_pack_row (fed_call_t *call, const row_t *row)
             state = fed_wire_state_name (member->state);
     }
     bool available = strcmp (state, "alive") == 0 || strcmp (state, "suspect") == 0;
-    char id [41], node_name [FED_AGENT_TEXT_MAX + 1];
+    char id [41];
     fed_z85_encode_key (id, record->node);
-    s_node_name (node->log, record->node, node_name, sizeof node_name);
     msgpack_pack_map (pk, isnan (row->distance) ? 11 : 12);
     fed_call_pack_kv (pk, "name", record->name);
     fed_call_pack_kv (pk, "version", record->version);
     fed_call_pack_kv (pk, "node", id);
-    fed_call_pack_kv (pk, "node_name", node_name);
+    fed_call_pack_kv (pk, "node_name", row->node_name);
     fed_call_pack_kv (pk, "kind", fed_agent_kind_name (record->kind));
     fed_call_pack_str (pk, "capabilities");
     msgpack_pack_array (pk, record->capability_count);

@@ -509,17 +509,15 @@ fed_registry_find (fed_evlog_t *log, const uint8_t node [32], const char *name,
 }
 
 bool
-fed_agent_effective_location (fed_evlog_t *log, const fed_agent_record_t *record,
-                              fed_agent_location_t *location)
+fed_registry_node (fed_evlog_t *log, const uint8_t node [32], char *name, size_t name_size,
+                   fed_agent_location_t *location)
 {
-    if (record->has_location) {
-        *location = record->location;
-        return true;
-    }
+    if (name && name_size)
+        *name = 0;
     memset (location, 0, sizeof *location);
     uint8_t key [6 + 32];
     memcpy (key, "nodes/", 6);
-    memcpy (key + 6, record->node, 32);
+    memcpy (key + 6, node, 32);
     uint8_t *value;
     size_t size;
     if (fed_evlog_view_get (log, key, sizeof key, &value, &size) || !value)
@@ -531,20 +529,37 @@ fed_agent_effective_location (fed_evlog_t *log, const fed_agent_record_t *record
     fed_mpr_init (&reader, body, body ? body_size : 0);
     uint32_t count;
     if (body && fed_mpr_map (&reader, &count) == 0)
-        for (uint32_t i = 0; i < count && !found; i++) {
-            const char *name;
-            uint32_t name_size;
-            if (fed_mpr_peek (&reader) != FED_MP_STR || fed_mpr_str (&reader, &name, &name_size))
+        for (uint32_t i = 0; i < count; i++) {
+            const char *field, *text;
+            uint32_t field_size, text_size;
+            if (fed_mpr_peek (&reader) != FED_MP_STR || fed_mpr_str (&reader, &field, &field_size))
                 break;
-            if (s_key_is (name, name_size, "location"))
+            if (s_key_is (field, field_size, "location")) {
                 found = fed_agent_location_read (&reader, location, NULL) == 0;
-            else if (fed_mpr_skip (&reader, NULL))
+                if (!found)
+                    break; //  the reader is lost inside it
+            } else if (s_key_is (field, field_size, "name") && fed_mpr_peek (&reader) == FED_MP_STR
+                       && fed_mpr_str (&reader, &text, &text_size) == 0) {
+                if (name && name_size)
+                    snprintf (name, name_size, "%.*s", (int) text_size, text);
+            } else if (fed_mpr_skip (&reader, NULL))
                 break;
         }
     free (value);
     if (!found)
         memset (location, 0, sizeof *location);
     return found;
+}
+
+bool
+fed_agent_effective_location (fed_evlog_t *log, const fed_agent_record_t *record,
+                              fed_agent_location_t *location)
+{
+    if (record->has_location) {
+        *location = record->location;
+        return true;
+    }
+    return fed_registry_node (log, record->node, NULL, 0, location);
 }
 
 bool

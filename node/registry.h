@@ -100,6 +100,12 @@ int fed_registry_scan (fed_evlog_t *log, fed_registry_each_fn *each, void *arg,
 int fed_registry_find (fed_evlog_t *log, const uint8_t node [32], const char *name,
                        fed_agent_record_t *record, fed_err_t *err) FED_MUST_USE;
 
+//  What node's node.started says: its name into name (size bytes, "" when
+//  absent; name may be NULL) and its location. Returns true when the record
+//  holds a readable location (else *location is empty). One view read.
+bool fed_registry_node (fed_evlog_t *log, const uint8_t node [32], char *name, size_t name_size,
+                        fed_agent_location_t *location);
+
 //  The location that applies to record: its own, else its node's (from
 //  the nodes view), else an empty one. Returns true when one was found.
 bool fed_agent_effective_location (fed_evlog_t *log, const fed_agent_record_t *record,
