@@ -183,6 +183,13 @@ int fed_task_fail (fed_task_t *task, const char *code, const char *format, ...) 
 int fed_task_failv (fed_task_t *task, const char *code, const char *format, va_list args)
     FED_PRINTF (3, 0);
 
+//  Checks that params (size bytes) are what a task takes: one msgpack map
+//  with string keys, none twice, within fed_mp_default_limits. Returns 0,
+//  or -1 with why (a NUL-terminated text of why_size bytes at most) naming
+//  the problem. Submitters call it before handing params to an agent.
+int fed_task_params_check (const void *params, size_t size, char *why,
+                           size_t why_size) FED_MUST_USE;
+
 //  True if code is a usable failure code: 1 to 63 chars of [a-z0-9_.].
 bool fed_task_code_valid (const char *code);
 

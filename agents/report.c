@@ -239,6 +239,12 @@ fed_report_destroy (fed_report_t **self_p)
     }
 }
 
+void
+fed_report_set_task (fed_report_t *self, uint64_t task)
+{
+    self->task = task;
+}
+
 uint64_t
 fed_report_task (const fed_report_t *self)
 {

@@ -87,6 +87,9 @@ void fed_report_output (const fed_report_t *self, const uint8_t **data, size_t *
 const char *fed_report_kind_name (fed_report_kind_t kind);
 //  True for completed and failed: the task's last report.
 bool fed_report_is_final (const fed_report_t *self);
+//  Renumbers the report: a caller that hands out task ids of its own (the
+//  node's, over pools and external agents) puts its id in place of the pool's.
+void fed_report_set_task (fed_report_t *self, uint64_t task);
 
 #ifdef __cplusplus
 }

@@ -85,13 +85,19 @@ s_key_compare (const void *a, const void *b)
 int
 fed_task_check_params (const fed_task_t *self, char *why, size_t why_size)
 {
+    return fed_task_params_check (self->params, self->params_size, why, why_size);
+}
+
+int
+fed_task_params_check (const void *params, size_t size, char *why, size_t why_size)
+{
     char reason [200];
-    if (fed_mp_check (self->params, self->params_size, NULL, reason, sizeof reason)) {
+    if (fed_mp_check (params, size, NULL, reason, sizeof reason)) {
         snprintf (why, why_size, "params are not valid msgpack: %s", reason);
         return -1;
     }
     fed_mpr_t reader;
-    fed_mpr_init (&reader, self->params, self->params_size);
+    fed_mpr_init (&reader, params, size);
     uint32_t count;
     if (fed_mpr_map (&reader, &count)) {
         snprintf (why, why_size, "params must be a map, got %s",

@@ -496,9 +496,13 @@ struct s_field_t {
     const s_name_t *names; //  spellings of an enum, ending in {NULL}
 };
 
-static const s_name_t s_roles [] = {
-    {"peer", FED_ROLE_PEER},         {"admin", FED_ROLE_ADMIN},   {"operator", FED_ROLE_OPERATOR},
-    {"approver", FED_ROLE_APPROVER}, {"viewer", FED_ROLE_VIEWER}, {NULL, 0}};
+static const s_name_t s_roles [] = {{"peer", FED_ROLE_PEER},
+                                    {"admin", FED_ROLE_ADMIN},
+                                    {"operator", FED_ROLE_OPERATOR},
+                                    {"approver", FED_ROLE_APPROVER},
+                                    {"viewer", FED_ROLE_VIEWER},
+                                    {"agent", FED_ROLE_AGENT},
+                                    {NULL, 0}};
 
 static void
 s_slot_set (void *slot, size_t size, uint64_t value)
@@ -934,7 +938,7 @@ s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry
         if (which == 1 && fed_role_parse (value->text, &entry->role))
             return s_fail (ctx, value,
                            "key '%s.role': expected one of peer, admin, operator, "
-                           "approver, viewer, got '%.80s'",
+                           "approver, viewer, agent, got '%.80s'",
                            named, value->text);
         if (which == 2 && !s_is_null (ctx, value)) {
             if (!s_utf8_valid (value->text) || strlen (value->text) > S_TEXT_MAX)
@@ -1150,6 +1154,10 @@ static const s_field_t s_fields [] = {
     {"gossip.reconnect_interval", &s_duration, S_AT (gossip.reconnect_interval_ms), "10s", 100,
      24 * S_HOUR, 0, NULL},
     {"agents.workers", &s_count, S_AT (agents.workers), "0", 0, 256, 0, NULL},
+    {"agents.heartbeat", &s_duration, S_AT (agents.heartbeat_ms), "1s", 10, 60000, 0, NULL},
+    {"agents.liveness", &s_count, S_AT (agents.liveness), "3", 1, 100, 0, NULL},
+    {"agents.failovers", &s_count, S_AT (agents.failovers), "3", 0, 100, 0, NULL},
+    {"agents.max_external", &s_count, S_AT (agents.max_external), "256", 1, 4096, 0, NULL},
 };
 #define S_FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 

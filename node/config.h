@@ -70,6 +70,10 @@
 //        reconnect_interval: 10s         # ask one dead member whether it is back (heals partitions)
 //      agents:
 //        workers: 0                      # integer 0..256: threads for built-in agents (0: one per CPU)
+//        heartbeat: 1s                   # duration 10ms..1m: external agents' heartbeat
+//        liveness: 3                     # integer 1..100: heartbeats missed before one is gone
+//        failovers: 3                    # integer 0..100: moves of one task to another process
+//        max_external: 256               # integer 1..4096: external agent processes at once
 
 #ifndef FED_CONFIG_H_INCLUDED
 #define FED_CONFIG_H_INCLUDED
@@ -90,7 +94,8 @@ typedef enum {
     FED_ROLE_ADMIN,
     FED_ROLE_OPERATOR,
     FED_ROLE_APPROVER,
-    FED_ROLE_VIEWER
+    FED_ROLE_VIEWER,
+    FED_ROLE_AGENT //  an external agent process: the agent endpoint only (doc/protocol.md §5)
 } fed_role_t;
 
 //  One trusted key. name is NULL when the entry gave none.
@@ -146,7 +151,11 @@ typedef struct {
         int64_t sync_interval_ms, reconnect_interval_ms;
     } gossip;
     struct {
-        uint32_t workers; //  built-in agents' worker threads; 0: one per CPU
+        uint32_t workers;      //  built-in agents' worker threads; 0: one per CPU
+        int64_t heartbeat_ms;  //  external agents: heartbeat interval
+        uint32_t liveness;     //  heartbeats missed before an external agent is gone
+        uint32_t failovers;    //  times one task may move to another process
+        uint32_t max_external; //  external agent processes connected at once
     } agents;
 } fed_config_t;
 

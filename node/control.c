@@ -194,7 +194,8 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         call.resuming = true;
         call.resume_after = held->cursor;
     }
-    if (!fed_trust_role (node->trust, caller, &call.role) || call.role == FED_ROLE_PEER) {
+    if (!fed_trust_role (node->trust, caller, &call.role) || call.role == FED_ROLE_PEER
+        || call.role == FED_ROLE_AGENT) {
         s_send_error (self, *envelope_p, command->name, "forbidden",
                       "this key is not trusted for control commands (any more)");
         return 0;
@@ -456,6 +457,19 @@ static const struct {
     {"fednode_agent_workers", FED_METRIC_GAUGE,
      "Worker threads of built-in agents: idle, busy, lost (stuck past a timeout)."},
     {"fednode_agent_tasks_queued", FED_METRIC_GAUGE, "Built-in agent tasks waiting for a worker."},
+    {"fednode_external_processes", FED_METRIC_GAUGE,
+     "External agent processes connected and ready."},
+    {"fednode_external_processes_lost_total", FED_METRIC_COUNTER,
+     "External agent processes forgotten, by why (gone: missed heartbeats; bye)."},
+    {"fednode_external_tasks_total", FED_METRIC_COUNTER,
+     "External agent tasks ended, by result (completed, failed, timeout)."},
+    {"fednode_external_tasks", FED_METRIC_GAUGE,
+     "External agent tasks now, by state (running on a process, queued for a slot)."},
+    {"fednode_external_failovers_total", FED_METRIC_COUNTER,
+     "External agent tasks moved off a process that went away."},
+    {"fednode_agent_messages_dropped_total", FED_METRIC_COUNTER,
+     "Agent protocol messages dropped, by reason (version, type, limit, malformed), and READYs "
+     "refused (refused)."},
     {"fednode_membership_total", FED_METRIC_COUNTER,
      "SWIM events here: probes, indirect probes, suspicions, deaths declared, refutations, "
      "reconnects to dead members, stalls."},

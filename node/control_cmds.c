@@ -112,10 +112,11 @@ s_status (fed_call_t *call)
     fed_call_pack_kv (pk, "zone", config->node.zone);
     fed_call_pack_kv (pk, "site", config->node.site);
     fed_call_pack_str (pk, "endpoints");
-    msgpack_pack_map (pk, 3);
+    msgpack_pack_map (pk, 4);
     fed_call_pack_kv (pk, "peer", config->listen.peer);
     fed_call_pack_kv (pk, "control", fed_control_endpoint (node->control));
     fed_call_pack_kv (pk, "advertise", config->listen.advertise);
+    fed_call_pack_kv (pk, "agents", fed_tasks_agent_endpoint (node->tasks));
     fed_call_pack_kv (pk, "role", fed_role_name (call->role));
     return 0;
 }
@@ -184,6 +185,31 @@ s_agent_metrics (fed_metrics_t *metrics, fed_tasks_t *tasks)
     fed_metrics_set (metrics, "fednode_agent_workers", "state=\"busy\"", (double) p.busy);
     fed_metrics_set (metrics, "fednode_agent_workers", "state=\"lost\"", (double) p.lost);
     fed_metrics_set (metrics, "fednode_agent_tasks_queued", "", (double) p.queued);
+    fed_extagents_stats_t x;
+    fed_tasks_external_stats (tasks, &x);
+    fed_metrics_set (metrics, "fednode_external_processes", "", (double) x.processes);
+    fed_metrics_set (metrics, "fednode_external_processes_lost_total", "why=\"gone\"",
+                     (double) x.gone);
+    fed_metrics_set (metrics, "fednode_external_processes_lost_total", "why=\"bye\"",
+                     (double) x.byes);
+    fed_metrics_set (metrics, "fednode_external_tasks_total", "result=\"completed\"",
+                     (double) x.completed);
+    fed_metrics_set (metrics, "fednode_external_tasks_total", "result=\"failed\"",
+                     (double) (x.failed - x.timed_out));
+    fed_metrics_set (metrics, "fednode_external_tasks_total", "result=\"timeout\"",
+                     (double) x.timed_out);
+    fed_metrics_set (metrics, "fednode_external_tasks", "state=\"running\"", (double) x.running);
+    fed_metrics_set (metrics, "fednode_external_tasks", "state=\"queued\"", (double) x.queued);
+    fed_metrics_set (metrics, "fednode_external_failovers_total", "", (double) x.failovers);
+    static const char *reasons [5] = {NULL, "version", "type", "limit", "malformed"};
+    for (int i = 1; i < 5; i++) {
+        char labels [40];
+        snprintf (labels, sizeof labels, "reason=\"%s\"", reasons [i]);
+        fed_metrics_set (metrics, "fednode_agent_messages_dropped_total", labels,
+                         (double) x.dropped [i]);
+    }
+    fed_metrics_set (metrics, "fednode_agent_messages_dropped_total", "reason=\"refused\"",
+                     (double) x.refused);
 }
 
 static int
@@ -475,7 +501,7 @@ s_trust_add (fed_call_t *call)
     ARG (call, rc);
     if (rc == 1)
         return fed_call_fail (call, "bad_request",
-                              "send 'role': peer, admin, operator, approver or viewer");
+                              "send 'role': peer, admin, operator, approver, viewer or agent");
     ARG (call, fed_ctl_arg_str (call->request, "name", 64, &name, &name_size, &call->err));
     if (s_no_unknown_args (call))
         return -1;
@@ -485,7 +511,7 @@ s_trust_add (fed_call_t *call)
     if (fed_role_parse (role_name, &role))
         return fed_call_fail (call, "bad_request",
                               "role '%s' is unknown; roles: peer, admin, operator, approver, "
-                              "viewer",
+                              "viewer, agent",
                               role_name);
     uint8_t curve [32];
     if (fed_identity_curve_from_public (key, curve))

@@ -635,13 +635,13 @@ s_cmd_trust_add (s_ctx_t *ctx)
     if (s_key_param (ctx, "KEY", ctx->params [0], key))
         return EXIT_USAGE;
     const char *role = ctx->args->role;
-    const char *roles [] = {"admin", "operator", "approver", "viewer", "peer"};
+    const char *roles [] = {"admin", "operator", "approver", "viewer", "peer", "agent"};
     bool known = false;
     for (size_t i = 0; role && i < sizeof roles / sizeof roles [0]; i++)
         known = known || streq (role, roles [i]);
     if (!known)
         return s_usage_error (ctx->command,
-                              "--role must be admin, operator, approver, viewer or peer");
+                              "--role must be admin, operator, approver, viewer, peer or agent");
     s_request_t request;
     s_request_begin (&request, "trust.add", ctx->args->name ? 5 : 4);
     s_pack_bin (&request.pk, "key", key, 32);

@@ -34,8 +34,10 @@ typedef struct {
     uint64_t count;       //  --count N
     const char **trust;   //  --trust KEY (repeatable), borrowed from argv
     size_t trust_count;
-    bool trust_all; //  --trust-all-origins
-    int argc;       //  operands after the command
+    bool trust_all;       //  --trust-all-origins
+    const char *key;      //  --key FILE
+    const char *endpoint; //  --endpoint EP
+    int argc;             //  operands after the command
     char **argv;
 } args_t;
 
@@ -58,6 +60,7 @@ static int s_cmd_rebuild (args_t *args);
 static int s_cmd_export (args_t *args);
 static int s_cmd_import (args_t *args);
 static int s_cmd_views (args_t *args);
+static int s_cmd_agent_env (args_t *args);
 
 static const command_t s_commands [] = {
     {"run", s_cmd_run, "run", "start the node (the default command)"},
@@ -73,6 +76,8 @@ static const command_t s_commands [] = {
     {"import", s_cmd_import, "import FILE|- [--trust KEY]... [--trust-all-origins]",
      "check each event as a remote event and append it"},
     {"views", s_cmd_views, "views [PREFIX] [--json]", "print read-model keys and values"},
+    {"agent-env", s_cmd_agent_env, "agent-env [--key FILE] [--endpoint EP] [--json]",
+     "print what an external agent needs to connect (shell)"},
 };
 
 static void
@@ -143,7 +148,9 @@ s_parse (int argc, char **argv, args_t *args)
         OPT_FROM,
         OPT_COUNT,
         OPT_TRUST,
-        OPT_TRUST_ALL
+        OPT_TRUST_ALL,
+        OPT_KEY,
+        OPT_ENDPOINT
     };
     static const struct option options [] = {
         {"config", required_argument, NULL, 'c'},
@@ -168,6 +175,8 @@ s_parse (int argc, char **argv, args_t *args)
         {"count", required_argument, NULL, OPT_COUNT},
         {"trust", required_argument, NULL, OPT_TRUST},
         {"trust-all-origins", no_argument, NULL, OPT_TRUST_ALL},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"endpoint", required_argument, NULL, OPT_ENDPOINT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -225,6 +234,8 @@ s_parse (int argc, char **argv, args_t *args)
             case OPT_TYPE: args->type = optarg; break;
             case OPT_TRUST: args->trust [args->trust_count++] = optarg; break;
             case OPT_TRUST_ALL: args->trust_all = true; break;
+            case OPT_KEY: args->key = optarg; break;
+            case OPT_ENDPOINT: args->endpoint = optarg; break;
             case OPT_FROM:
             case OPT_COUNT: {
                 errno = 0;
@@ -318,6 +329,61 @@ s_cmd_id (args_t *args)
                 created ? "(new identity created)\n" : "");
     free (seed);
     fed_identity_destroy (&identity);
+    return 0;
+}
+
+//  agent-env: the endpoint, the node's CURVE key and an agent keypair, as
+//  shell assignments (or JSON) for an external agent (doc/protocol.md §5.1).
+static int
+s_cmd_agent_env (args_t *args)
+{
+    if (args->argc != 1) {
+        fprintf (stderr, "usage: fednode agent-env [--key FILE] [--endpoint EP] [--json]\n");
+        return EXIT_USAGE;
+    }
+    fed_err_t err;
+    char *endpoint = NULL;
+    fed_identity_t *agent = NULL;
+    fed_identity_t *node = fed_identity_open (args->config->data_dir, NULL, &err);
+    if (node)
+        agent = args->key ? fed_identity_load (args->key, &err)
+                          : fed_identity_open_agent (args->config->data_dir, NULL, &err);
+    if (agent)
+        endpoint = args->endpoint ? fed_strdup (args->endpoint)
+                                  : fed_node_agent_endpoint (args->config, &err);
+    if (!endpoint) {
+        fprintf (stderr, "fednode: %s\n", err.text);
+        fed_identity_destroy (&agent);
+        fed_identity_destroy (&node);
+        return 1;
+    }
+    if (strpbrk (endpoint, "'\"\\")) {
+        fprintf (stderr, "fednode: the endpoint %s has a quote or backslash in it\n", endpoint);
+        free (endpoint);
+        fed_identity_destroy (&agent);
+        fed_identity_destroy (&node);
+        return 1;
+    }
+    const char *names [4] = {"FEDNODE_AGENT_ENDPOINT", "FEDNODE_SERVER_KEY", "FEDNODE_AGENT_PUBLIC",
+                             "FEDNODE_AGENT_SECRET"};
+    const char *values [4] = {endpoint, fed_identity_curve_public_z85 (node),
+                              fed_identity_curve_public_z85 (agent),
+                              fed_identity_curve_secret_z85 (agent)};
+    if (args->json) {
+        printf ("{");
+        //  Z85 has neither '"' nor '\\', and the endpoint was checked.
+        for (int i = 0; i < 4; i++)
+            printf ("%s\"%s\":\"%s\"", i ? "," : "", names [i], values [i]);
+        printf ("}\n");
+    } else {
+        //  Z85 has no single quote, and the endpoint was checked.
+        for (int i = 0; i < 4; i++)
+            printf ("%s='%s'\n", names [i], values [i]);
+        printf ("export %s %s %s %s\n", names [0], names [1], names [2], names [3]);
+    }
+    free (endpoint);
+    fed_identity_destroy (&agent);
+    fed_identity_destroy (&node);
     return 0;
 }
 

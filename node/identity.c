@@ -681,6 +681,12 @@ fed_identity_open_admin (const char *data_dir, bool *created_p, fed_err_t *err)
     return s_open_in (data_dir, "admin.key", created_p, err);
 }
 
+fed_identity_t *
+fed_identity_open_agent (const char *data_dir, bool *created_p, fed_err_t *err)
+{
+    return s_open_in (data_dir, "agent.key", created_p, err);
+}
+
 const uint8_t *
 fed_identity_public (const fed_identity_t *self)
 {

@@ -76,6 +76,12 @@ fed_identity_t *fed_identity_open (const char *data_dir, bool *created_p, fed_er
 //  Returns NULL and fills err on failure.
 fed_identity_t *fed_identity_open_admin (const char *data_dir, bool *created_p, fed_err_t *err);
 
+//  Loads DATA_DIR/agent.key the same way, creating it (0600) if absent: the
+//  key local external agents connect with, which the node trusts with the
+//  agent role (doc/protocol.md §5.1; `fednode agent-env` prints its CURVE
+//  form). Caller owns the result. Returns NULL and fills err on failure.
+fed_identity_t *fed_identity_open_agent (const char *data_dir, bool *created_p, fed_err_t *err);
+
 //  Writes the secret key file at path with mode 0600 whatever the umask.
 //  Refuses to overwrite (FED_IDENTITY_ERR_EXISTS). Returns 0, or -1 and fills
 //  err; on failure no file is left at path and the temp file is removed.

@@ -95,6 +95,30 @@ s_make_data_dir (const char *dir, fed_err_t *err)
     return -1;
 }
 
+char *
+fed_node_agent_endpoint (const fed_config_t *config, fed_err_t *err)
+{
+    if (config->listen.agents [0])
+        return fed_strdup (config->listen.agents);
+    char *dir = realpath (config->data_dir, NULL);
+    if (!dir) {
+        fed_err_set (err, -1, "cannot resolve data dir %s for the agent endpoint: %s",
+                     config->data_dir, strerror (errno));
+        return NULL;
+    }
+    char *endpoint = fed_sprintf ("ipc://%s/agents.sock", dir);
+    free (dir);
+    if (strlen (endpoint) - 6 > 107) {
+        fed_err_set (err, -1,
+                     "the agent endpoint %s is longer than the 107 bytes an ipc path may have: "
+                     "set listen.agents (an ipc:// path or tcp://HOST:PORT)",
+                     endpoint);
+        free (endpoint);
+        return NULL;
+    }
+    return endpoint;
+}
+
 fed_evlog_t *
 fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **identity_p,
                    fed_err_t *err)
@@ -144,9 +168,12 @@ fed_node_new (const fed_config_t *config, fed_err_t *err)
     self->admin = fed_identity_open_admin (self->config->data_dir, NULL, err);
     if (!self->admin)
         goto err;
+    self->agent_key = fed_identity_open_agent (self->config->data_dir, NULL, err);
+    if (!self->agent_key)
+        goto err;
     self->trust = fed_trust_new ();
-    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin), self->log,
-                        err))
+    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin),
+                        fed_identity_public (self->agent_key), self->log, err))
         goto err;
     //  Remote events are taken from keys with the peer role.
     fed_evlog_set_trust (self->log, fed_trust_is_peer, self->trust);
@@ -383,30 +410,36 @@ fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err)
 {
     if (revoked_p)
         *revoked_p = false;
-    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin), self->log,
-                        err))
+    if (fed_trust_load (self->trust, self->config, fed_identity_public (self->admin),
+                        fed_identity_public (self->agent_key), self->log, err))
         return -1;
     const fed_trusted_t *entries;
     size_t count = fed_trust_entries (self->trust, &entries);
-    //  Peers may use the peer endpoint; every other role the control endpoint.
-    uint8_t (*control) [32] = fed_calloc (count + 1, 32);
-    uint8_t (*peers) [32] = fed_calloc (count + 1, 32);
-    char (*control_ids) [65] = fed_calloc (count + 1, 65);
-    char (*peer_ids) [65] = fed_calloc (count + 1, 65);
-    size_t control_count = 0, peer_count = 0;
-    for (size_t i = 0; i < count; i++) {
-        bool is_peer = entries [i].role == FED_ROLE_PEER;
-        size_t *n = is_peer ? &peer_count : &control_count;
-        memcpy ((is_peer ? peers : control) [*n], entries [i].curve, 32);
-        fed_hex_encode ((is_peer ? peer_ids : control_ids) [*n], entries [i].key, 32);
-        (*n)++;
+    //  Peers may use the peer endpoint, agents the agent endpoint, every
+    //  other role the control endpoint.
+    enum { CONTROL, PEER, AGENTS, DOMAINS };
+    static const char *domains [DOMAINS] = {FED_ZAP_CONTROL, FED_ZAP_PEER, FED_ZAP_AGENTS};
+    uint8_t (*keys [DOMAINS]) [32];
+    char (*ids [DOMAINS]) [65];
+    size_t counts [DOMAINS] = {0, 0, 0};
+    for (int d = 0; d < DOMAINS; d++) {
+        keys [d] = fed_calloc (count + 1, 32);
+        ids [d] = fed_calloc (count + 1, 65);
     }
-    bool revoked = s_zap_sync (self->zap, FED_ZAP_CONTROL, &self->zap_keys, &self->zap_key_count,
-                               control, control_ids, control_count);
-    revoked |= s_zap_sync (self->zap, FED_ZAP_PEER, &self->peer_keys, &self->peer_key_count, peers,
-                           peer_ids, peer_count);
-    free (control_ids);
-    free (peer_ids);
+    for (size_t i = 0; i < count; i++) {
+        int d = entries [i].role == FED_ROLE_PEER ? PEER
+            : entries [i].role == FED_ROLE_AGENT  ? AGENTS
+                                                  : CONTROL;
+        memcpy (keys [d][counts [d]], entries [i].curve, 32);
+        fed_hex_encode (ids [d][counts [d]], entries [i].key, 32);
+        counts [d]++;
+    }
+    bool revoked = false;
+    for (int d = 0; d < DOMAINS; d++) {
+        revoked |= s_zap_sync (self->zap, domains [d], &self->zap_domain_keys [d],
+                               &self->zap_domain_counts [d], keys [d], ids [d], counts [d]);
+        free (ids [d]);
+    }
     if (revoked_p)
         *revoked_p = revoked;
     return 0;
@@ -476,10 +509,11 @@ fed_node_destroy (fed_node_t **self_p)
     fed_evlog_destroy (&self->log);
     fed_trust_destroy (&self->trust);
     fed_metrics_destroy (&self->metrics);
-    free (self->zap_keys);
-    free (self->peer_keys);
+    for (size_t d = 0; d < 3; d++)
+        free (self->zap_domain_keys [d]);
     fed_identity_destroy (&self->identity);
     fed_identity_destroy (&self->admin);
+    fed_identity_destroy (&self->agent_key);
     fed_config_destroy (&self->config);
     free (self);
     *self_p = NULL;

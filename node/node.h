@@ -59,6 +59,12 @@ fed_evlog_t *fed_node_log (fed_node_t *self);
 //  wildcard host replaced by this machine's host name. Caller frees.
 char *fed_node_seed_string (const fed_identity_t *identity, const fed_config_t *config);
 
+//  The agent endpoint external agents connect to (doc/protocol.md §5):
+//  config listen.agents, else ipc://{absolute data dir}/agents.sock (the
+//  data dir must exist). Returns NULL with err when the ipc path would be
+//  over 107 bytes or the data dir cannot be resolved. Caller frees.
+char *fed_node_agent_endpoint (const fed_config_t *config, fed_err_t *err);
+
 //  The msgpack body of this node's node.started event (name, version,
 //  location, endpoints). Caller frees *body_p.
 void fed_node_info_body (const fed_identity_t *identity, const fed_config_t *config,

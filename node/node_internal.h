@@ -17,6 +17,7 @@ struct fed_node_t {
     fed_config_t *config;      //  copy of the config, owned
     fed_identity_t *identity;  //  node key, owned
     fed_identity_t *admin;     //  local operator key, owned
+    fed_identity_t *agent_key; //  local external agents' key (agent.key), owned
     fed_evlog_t *log;          //  owned; the actor's while it runs
     fed_trust_t *trust;        //  the trusted set, owned; the actor's while it runs
     fed_metrics_t *metrics;    //  owned; the actor's while it runs
@@ -26,10 +27,9 @@ struct fed_node_t {
     fed_peer_t *peer;          //  peer endpoint and membership; actor thread
     fed_tasks_t *tasks;        //  built-in agents and their worker pool; actor thread
     int64_t started_ms;        //  wall clock at start
-    uint8_t (*zap_keys) [32];  //  CURVE keys allowed on the control domain, owned
-    size_t zap_key_count;      //  entries in zap_keys
-    uint8_t (*peer_keys) [32]; //  CURVE keys allowed on the peer domain, owned
-    size_t peer_key_count;
+    //  CURVE keys allowed per ZAP domain (control, peer, agents), owned
+    uint8_t (*zap_domain_keys [3]) [32];
+    size_t zap_domain_counts [3];
     char failure [512]; //  why the node cannot go on; set once, then failed
     int failed;         //  read and written atomically: the front end polls it
 };
@@ -57,5 +57,6 @@ int fed_node_refresh_trust (fed_node_t *self, bool *revoked_p, fed_err_t *err) F
 
 #define FED_ZAP_CONTROL "control"
 #define FED_ZAP_PEER "peer"
+#define FED_ZAP_AGENTS "agents"
 
 #endif

@@ -3,6 +3,7 @@
 #include "node_internal.h"
 #include "control.h"
 #include "registry.h"
+#include "extagents.h"
 #include "sys.h"
 #include "log.h"
 
@@ -17,18 +18,20 @@ struct fed_tasks_t {
     zloop_t *loop;    //  borrowed
     fed_agentset_t *agents;
     fed_pool_t *pool;
+    fed_extagents_t *external;     //  the agent endpoint and external agents, owned
+    uint64_t next_id;              //  the node's task ids, over pool and external agents
+    zhashx_t *pool_ids;            //  pool task id -> node task id, while it runs
     fed_report_t *kept [KEPT_MAX]; //  final reports not collected yet, owned
     size_t kept_count;
 };
 
-static int
-s_on_report (zloop_t *loop, zsock_t *socket, void *arg)
+//  Keeps a final report until it is collected (takes report).
+static void
+s_keep (fed_tasks_t *self, fed_report_t *report)
 {
-    fed_tasks_t *self = (fed_tasks_t *) arg;
-    fed_report_t *report = fed_pool_recv (self->pool);
-    if (!report || !fed_report_is_final (report)) {
+    if (!fed_report_is_final (report)) {
         fed_report_destroy (&report); //  progress: nobody asks for it yet
-        return 0;
+        return;
     }
     if (self->kept_count == KEPT_MAX) {
         //  Nobody collected the oldest: drop it.
@@ -39,7 +42,40 @@ s_on_report (zloop_t *loop, zsock_t *socket, void *arg)
     self->kept [self->kept_count++] = report;
     //  A control request may be parked on this result.
     fed_control_log_changed (self->node->control);
+}
+
+static void
+s_pool_key (char key [24], uint64_t pool_id)
+{
+    snprintf (key, 24, "%llu", (unsigned long long) pool_id);
+}
+
+//  A report from the pool: renumbered with the node's id for the task.
+static int
+s_on_pool_report (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    fed_tasks_t *self = (fed_tasks_t *) arg;
+    fed_report_t *report = fed_pool_recv (self->pool);
+    if (!report)
+        return 0;
+    char key [24];
+    s_pool_key (key, fed_report_task (report));
+    uintptr_t id = (uintptr_t) zhashx_lookup (self->pool_ids, key);
+    if (!id) {
+        fed_report_destroy (&report); //  not submitted through here: a bug
+        return 0;
+    }
+    fed_report_set_task (report, id);
+    if (fed_report_is_final (report))
+        zhashx_delete (self->pool_ids, key);
+    s_keep (self, report);
     return 0;
+}
+
+static void
+s_on_external_report (void *arg, fed_report_t *report)
+{
+    s_keep ((fed_tasks_t *) arg, report);
 }
 
 fed_tasks_t *
@@ -57,7 +93,11 @@ fed_tasks_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->pool = fed_pool_new (self->agents, &options, err);
     if (!self->pool)
         goto err;
-    zloop_reader (loop, fed_pool_socket (self->pool), s_on_report, self);
+    self->pool_ids = zhashx_new ();
+    zloop_reader (loop, fed_pool_socket (self->pool), s_on_pool_report, self);
+    self->external = fed_extagents_new (node, loop, self->agents, s_on_external_report, self, err);
+    if (!self->external || fed_extagents_deregister_stale (self->external, err))
+        goto err;
     return self;
 err:
     fed_tasks_destroy (&self);
@@ -70,12 +110,14 @@ fed_tasks_destroy (fed_tasks_t **self_p)
     if (!self_p || !*self_p)
         return;
     fed_tasks_t *self = *self_p;
+    fed_extagents_destroy (&self->external);
     if (self->pool) {
         zloop_reader_end (self->loop, fed_pool_socket (self->pool));
         fed_pool_destroy (&self->pool);
     }
     for (size_t i = 0; i < self->kept_count; i++)
         fed_report_destroy (&self->kept [i]);
+    zhashx_destroy (&self->pool_ids);
     fed_agentset_destroy (&self->agents);
     free (self);
     *self_p = NULL;
@@ -171,7 +213,38 @@ fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err)
 uint64_t
 fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec)
 {
-    return fed_pool_submit (self->pool, spec);
+    uint64_t id = ++self->next_id;
+    if (fed_agentset_find (self->agents, spec->agent)) {
+        char key [24];
+        s_pool_key (key, fed_pool_submit (self->pool, spec));
+        zhashx_insert (self->pool_ids, key, (void *) (uintptr_t) id);
+    } else
+        fed_extagents_submit (self->external, id, spec);
+    return id;
+}
+
+void
+fed_tasks_cancel (fed_tasks_t *self, uint64_t id)
+{
+    for (void *item = zhashx_first (self->pool_ids); item; item = zhashx_next (self->pool_ids))
+        if ((uintptr_t) item == id) {
+            const char *key = (const char *) zhashx_cursor (self->pool_ids);
+            fed_pool_cancel (self->pool, strtoull (key, NULL, 10));
+            return;
+        }
+    fed_extagents_cancel (self->external, id);
+}
+
+void
+fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats)
+{
+    fed_extagents_stats (self->external, stats);
+}
+
+const char *
+fed_tasks_agent_endpoint (fed_tasks_t *self)
+{
+    return fed_extagents_endpoint (self->external);
 }
 
 const fed_report_t *

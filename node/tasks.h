@@ -14,6 +14,7 @@
 #include <czmq.h>
 #include "pool.h"
 #include "report.h"
+#include "extagents.h"
 
 typedef struct fed_node_t fed_node_t;
 typedef struct fed_tasks_t fed_tasks_t;
@@ -28,8 +29,13 @@ void fed_tasks_destroy (fed_tasks_t **self_p);
 //  0, or -1 with err when an append fails.
 int fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err) FED_MUST_USE;
 
-//  Hands a task to the pool; its id. Every outcome arrives as a report.
+//  Runs a task on the built-in agent spec->agent names, else on an external
+//  agent process offering it (node/extagents.h); returns the node's id for
+//  it (≥ 1, increasing). Every outcome, refusals included, arrives as a
+//  report numbered with that id (fed_tasks_result).
 uint64_t fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec);
+//  Cancels task id wherever it runs; its report says "cancelled".
+void fed_tasks_cancel (fed_tasks_t *self, uint64_t id);
 
 //  The final report of task id once it has arrived, else NULL. Borrowed:
 //  valid until fed_tasks_forget (id) or, for the oldest of more than 256
@@ -37,6 +43,10 @@ uint64_t fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec);
 const fed_report_t *fed_tasks_result (fed_tasks_t *self, uint64_t id);
 //  The pool's counters (a round trip to its actor).
 void fed_tasks_stats (fed_tasks_t *self, fed_pool_stats_t *stats);
+
+//  The external agents' counters, and the agent endpoint bound.
+void fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats);
+const char *fed_tasks_agent_endpoint (fed_tasks_t *self);
 
 //  Drops the kept result of id (collected).
 void fed_tasks_forget (fed_tasks_t *self, uint64_t id);

@@ -124,7 +124,7 @@ s_apply_view (void *arg, const uint8_t *key, size_t key_size, const uint8_t *val
 
 int
 fed_trust_load (fed_trust_t *self, const fed_config_t *config, const uint8_t *admin_key,
-                fed_evlog_t *log, fed_err_t *err)
+                const uint8_t *agent_key, fed_evlog_t *log, fed_err_t *err)
 {
     working_t work = {NULL, 0};
     for (size_t i = 0; i < config->trust_count; i++) {
@@ -140,6 +140,9 @@ fed_trust_load (fed_trust_t *self, const fed_config_t *config, const uint8_t *ad
                    FED_TRUST_CONFIG);
     if (admin_key)
         s_put (&work.entries, &work.count, admin_key, FED_ROLE_ADMIN, "local admin.key", 15,
+               FED_TRUST_LOCAL);
+    if (agent_key)
+        s_put (&work.entries, &work.count, agent_key, FED_ROLE_AGENT, "local agent.key", 15,
                FED_TRUST_LOCAL);
     if (log && fed_evlog_view_scan (log, "trust/", s_apply_view, &work)) {
         fed_err_set (err, -1, "reading the trust view failed");

@@ -3,7 +3,7 @@
 
     It is computed, never edited by hand: the config's `trust:` list and
     its `seeds:` (role peer, unless the list gives the key a role), plus
-    the node's own admin.key (role admin), overridden by the trust view
+    the node's own admin.key (role admin) and agent.key (role agent), overridden by the trust view
     folded from trust.added / trust.removed events (store/coreviews.h). So
     trust replicates like everything else, and a removed key stays removed
     across restarts even when the config still lists it.
@@ -34,11 +34,11 @@ typedef struct fed_trust_t fed_trust_t;
 fed_trust_t *fed_trust_new (void);
 void fed_trust_destroy (fed_trust_t **self_p);
 
-//  Recomputes the set from config, the local admin key (may be NULL) and
-//  the log's trust view. Returns 0, or -1 with err on a storage error (the
-//  set is then unchanged).
+//  Recomputes the set from config, the local admin key (role admin) and
+//  agent key (role agent; either may be NULL) and the log's trust view.
+//  Returns 0, or -1 with err on a storage error (the set is then unchanged).
 int fed_trust_load (fed_trust_t *self, const fed_config_t *config, const uint8_t *admin_key,
-                    fed_evlog_t *log, fed_err_t *err) FED_MUST_USE;
+                    const uint8_t *agent_key, fed_evlog_t *log, fed_err_t *err) FED_MUST_USE;
 
 //  The role of key; false if not trusted.
 bool fed_trust_role (const fed_trust_t *self, const uint8_t key [32], fed_role_t *role);

@@ -161,7 +161,7 @@ s_trust_role_valid (const fed_event_t *event)
         return false;
     //  The roles of doc/protocol.md §3.1 (node/config.h parses them for the
     //  node; the store keeps its own list so it does not depend on node/).
-    static const char *roles [] = {"peer", "admin", "operator", "approver", "viewer"};
+    static const char *roles [] = {"peer", "admin", "operator", "approver", "viewer", "agent"};
     for (size_t i = 0; i < sizeof roles / sizeof roles [0]; i++)
         if (strlen (roles [i]) == size && memcmp (roles [i], text, size) == 0)
             return true;

@@ -118,7 +118,7 @@ static void
 s_load (fixture_t *self)
 {
     fed_err_t err = {0, ""};
-    int rc = fed_trust_load (self->trust, self->config, fed_identity_public (self->admin),
+    int rc = fed_trust_load (self->trust, self->config, fed_identity_public (self->admin), NULL,
                              self->log, &err);
     if (rc)
         print_error ("trust load: %s\n", err.text);
@@ -269,7 +269,7 @@ test_config_and_admin (void **state)
 
     //  No admin key, no log: config only.
     fed_err_t err = {0, ""};
-    assert_int_equal (fed_trust_load (self->trust, self->config, NULL, NULL, &err), 0);
+    assert_int_equal (fed_trust_load (self->trust, self->config, NULL, NULL, NULL, &err), 0);
     assert_int_equal (s_count (self), 2);
     s_expect_absent (self, self->admin);
 }
