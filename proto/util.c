@@ -114,6 +114,49 @@ fed_get_be64 (const uint8_t *src)
     return value;
 }
 
+bool
+fed_text_valid (const char *ptr, size_t size)
+{
+    const uint8_t *p = (const uint8_t *) ptr;
+    size_t i = 0;
+    while (i < size) {
+        uint8_t b = p [i];
+        if (b == 0)
+            return false;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp, min;
+        if (b >= 0xc2 && b <= 0xdf) {
+            n = 1;
+            cp = b & 0x1f;
+            min = 0x80;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            n = 2;
+            cp = b & 0x0f;
+            min = 0x800;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            n = 3;
+            cp = b & 0x07;
+            min = 0x10000;
+        } else
+            return false;
+        if (size - i - 1 < n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p [i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p [i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 void
 fed_hex_encode (char *dst, const uint8_t *src, size_t size)
 {

@@ -61,6 +61,12 @@ void fed_free (void *p_p);
 void fed_put_be64 (uint8_t *dst, uint64_t value);
 uint64_t fed_get_be64 (const uint8_t *src);
 
+//  True if size bytes at ptr are well-formed UTF-8 (no overlong forms,
+//  surrogates or code points past U+10FFFF) without a NUL byte, so that a
+//  C reader may copy them into a NUL-terminated buffer without losing part.
+//  The rule for every str a fednode protocol carries (doc/protocol.md §4.2).
+bool fed_text_valid (const char *ptr, size_t size);
+
 //  Lower-case hex of size bytes into dst, which must hold 2*size+1 chars.
 void fed_hex_encode (char *dst, const uint8_t *src, size_t size);
 //  Parses exactly 2*size hex chars into dst. Returns 0, or -1 if text is not

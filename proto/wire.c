@@ -42,52 +42,6 @@ fed_wire_state_name (fed_wire_state_t state)
     return (int) state > 0 && (int) state < STATE_COUNT ? s_state_names [state] : NULL;
 }
 
-//  True if size bytes are well-formed UTF-8 (no overlong forms, surrogates
-//  or code points past U+10FFFF) without a NUL, so that C readers may copy a
-//  string into a NUL-terminated buffer without losing part of it.
-static bool
-s_text_valid (const char *ptr, size_t size)
-{
-    const uint8_t *p = (const uint8_t *) ptr;
-    size_t i = 0;
-    while (i < size) {
-        uint8_t b = p [i];
-        if (b == 0)
-            return false;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if (b >= 0xc2 && b <= 0xdf) {
-            n = 1;
-            cp = b & 0x1f;
-            min = 0x80;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            n = 2;
-            cp = b & 0x0f;
-            min = 0x800;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            n = 3;
-            cp = b & 0x07;
-            min = 0x10000;
-        } else
-            return false;
-        if (size - i - 1 < n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p [i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p [i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 //  --- Decoding ---------------------------------------------------------------
 
 typedef struct {
@@ -234,7 +188,7 @@ s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fiel
     if (len < min)
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be at least %u bytes, got %u",
                        where, field, min, len);
-    if (!s_text_valid (ptr, len))
+    if (!fed_text_valid (ptr, len))
         return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is not UTF-8 text without NUL",
                        where, field);
     *out = (fed_wire_str_t){ptr, len};
@@ -753,7 +707,7 @@ s_str_ok (const fed_wire_str_t *str, uint32_t min, uint32_t max, bool nil_ok)
 {
     if (!str->ptr)
         return nil_ok || (str->size == 0 && min == 0);
-    return str->size >= min && str->size <= max && s_text_valid (str->ptr, str->size);
+    return str->size >= min && str->size <= max && fed_text_valid (str->ptr, str->size);
 }
 
 static bool
