@@ -462,7 +462,8 @@ static const struct {
     {"fednode_external_processes_lost_total", FED_METRIC_COUNTER,
      "External agent processes forgotten, by why (gone: missed heartbeats; bye)."},
     {"fednode_external_tasks_total", FED_METRIC_COUNTER,
-     "External agent tasks ended, by result (completed, failed, timeout)."},
+     "Tasks for agents not built in ended, by result (completed, failed, timeout); failed "
+     "includes those refused because no process offers the agent."},
     {"fednode_external_tasks", FED_METRIC_GAUGE,
      "External agent tasks now, by state (running on a process, queued for a slot)."},
     {"fednode_external_failovers_total", FED_METRIC_COUNTER,

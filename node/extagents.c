@@ -554,7 +554,7 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
     bool refused = false;
     if (s_record_of (self, offer, want, &err)) {
         *code_p = "bad_message";
-        snprintf (why, why_size, "READY agents[%u].location: %s", i, err.text);
+        snprintf (why, why_size, "READY agents[%u].location: %.400s", i, err.text);
         refused = true;
     } else if (fed_registry_find (self->node->log, fed_identity_public (self->node->identity),
                                   offer->name, have, &err)
@@ -574,7 +574,7 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
         if (!s_same_record (want, have)) {
             *code_p = "conflict";
             snprintf (why, why_size,
-                      "READY agents[%u]: process %s already offers '%s' with another "
+                      "READY agents[%u]: process %.64s already offers '%s' with another "
                       "version, capabilities or location (version %s)",
                       i, other->label [0] ? other->label : other->key, offer->name,
                       theirs->version);

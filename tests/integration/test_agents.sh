@@ -150,7 +150,8 @@ expect "--params must be an object (usage error)" 2 "$rc"
 expect "and the node still runs tasks" completed "$(run_json 1 sys.echo | jget status)"
 m=$(ctl 1 metrics 2>/dev/null)
 contains "metrics count the timed-out task" 'fednode_agent_tasks_total{result="timeout"} 1' "$m"
-contains "and the refused ones as failed" 'fednode_agent_tasks_total{result="failed"} 3' "$m"
+contains "and the refused ones as failed" 'fednode_agent_tasks_total{result="failed"} 2' "$m"
+contains "an unknown agent is refused by the external dispatcher" 'fednode_external_tasks_total{result="failed"} 1' "$m"
 
 # --- a node dies: its agents are unavailable, not gone ------------------------------
 { kill -KILL "${pid[3]}"; wait "${pid[3]}"; } 2>/dev/null
