@@ -612,6 +612,7 @@ s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const cha
         process = (process_t *) fed_calloc (1, sizeof (process_t));
         snprintf (process->key, sizeof process->key, "%s", key);
         process->routing = zframe_dup (routing);
+        process->last_heard_ms = fed_mono_ms ();
         zhashx_insert (self->processes, key, process);
         fed_info ("external agents: process %s (%s, key %.8s) ready with %u agent(s), %u slot(s)",
                   key, msg->label [0] ? msg->label : "no label", user, msg->agent_count,
