@@ -1,7 +1,7 @@
 /*  doc/examples/gateway.c: a field gateway that embeds a fednode.
 
         gateway -d DATA_DIR [--peer-bind EP] [--control-bind EP] [--seed KEY@EP]
-                [--name NAME] [--site SITE]
+                [--join-token TOKEN] [--name NAME] [--site SITE]
 
     The program links libfednode, starts a node in-process and adds two
     agents of its own beside the node's sys.* agents, so any node of the
@@ -94,7 +94,7 @@ s_actuate_run (fed_task_t *task)
 
 static const char *s_usage =
     "usage: gateway -d DATA_DIR [--peer-bind EP] [--control-bind EP] [--seed KEY@EP]\n"
-    "               [--name NAME] [--site SITE]\n";
+    "               [--join-token TOKEN] [--name NAME] [--site SITE]\n";
 
 //  The command line into config. 0, or -1 after saying what was wrong.
 static int
@@ -104,6 +104,7 @@ s_parse (int argc, char **argv, fed_config_t *config)
                                              {"peer-bind", required_argument, NULL, 'p'},
                                              {"control-bind", required_argument, NULL, 'c'},
                                              {"seed", required_argument, NULL, 's'},
+                                             {"join-token", required_argument, NULL, 't'},
                                              {"name", required_argument, NULL, 'n'},
                                              {"site", required_argument, NULL, 'S'},
                                              {"help", no_argument, NULL, 'h'},
@@ -116,6 +117,7 @@ s_parse (int argc, char **argv, fed_config_t *config)
             case 'p': rc = fed_config_set (config, "listen.peer", optarg, &err); break;
             case 'c': rc = fed_config_set (config, "listen.control", optarg, &err); break;
             case 's': rc = fed_config_add_seed (config, optarg, &err); break;
+            case 't': rc = fed_config_set (config, "join_token", optarg, &err); break;
             case 'n': rc = fed_config_set (config, "node.name", optarg, &err); break;
             case 'S': rc = fed_config_set (config, "node.site", optarg, &err); break;
             case 'h': printf ("%s", s_usage); exit (0);

@@ -33,7 +33,8 @@ declare -A pid
 # flags, fednode) on data dir g, peer base+1, control base+2.
 start_gateway() {
     "${1:-$gateway}" -d "$work/g" --peer-bind "$gw_peer" \
-        --control-bind "tcp://127.0.0.1:$((base + 2))" --site depot >>"$work/g.out" 2>&1 &
+        --control-bind "tcp://127.0.0.1:$((base + 2))" --name gw-depot --site depot \
+        >>"$work/g.out" 2>&1 &
     pid[g]=$!
     pids+=("${pid[g]}")
 }
@@ -75,8 +76,8 @@ all="gateway.actuate gateway.sensor sys.echo sys.fail sys.sleep"
 expect "agents list: the gateway's two beside sys.*" "$all" "$(names g)"
 expect "all of them built-in" "$all" "$(names g --kind builtin)"
 expect "gateway.sensor has its capability" "gateway.sensor" "$(names g --capability telemetry)"
-expect "at the gateway's site (the node's location)" "depot True" \
-    "$(ctl g agents list --name gateway.actuate --json 2>/dev/null | $python -c 'import json,sys; a=json.load(sys.stdin)[0]; print(a["location"]["site"], a["location_from_node"])')"
+expect "on the gateway's node, at its site (the node's location)" "gw-depot depot True" \
+    "$(ctl g agents list --name gateway.actuate --json 2>/dev/null | $python -c 'import json,sys; a=json.load(sys.stdin)[0]; print(a["node_name"], a["location"]["site"], a["location_from_node"])')"
 
 # --- running them ----------------------------------------------------------------------
 out=$(run g gateway.actuate '{"actuator":"valve","position":40}')
