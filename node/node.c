@@ -136,6 +136,11 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
 fed_node_t *
 fed_node_new (const fed_config_t *config, fed_err_t *err)
 {
+    //  The signals are the program's. Left alone, czmq would install its
+    //  own SIGINT and SIGTERM handlers when the node makes its first socket,
+    //  replacing the program's and making the node's loop stop unseen at a
+    //  Ctrl-C. node/fednode.c makes the same call for itself.
+    zsys_handler_set (NULL);
     fed_node_t *self = (fed_node_t *) fed_calloc (1, sizeof (fed_node_t));
     self->config = s_config_copy (config);
     self->agents = fed_agentset_new ();

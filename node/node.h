@@ -9,12 +9,14 @@
     fednode daemon is exactly that, without agents of its own, plus
     signals. doc/examples/gateway.c is such a program.
 
-    Threads and signals. fed_node_start starts the node's threads (its
-    event loop, the worker pool, ZeroMQ's I/O threads); they inherit the
-    caller's signal mask. A program that takes SIGINT and SIGTERM itself
-    blocks them before fed_node_new and waits for them with sigwait, as
-    node/fednode.c does. The front-end calls here are for one thread at a
-    time, except fed_node_failure.
+    Threads and signals. fed_node_new and fed_node_start start the node's
+    threads (RocksDB's, its event loop, the worker pool, ZeroMQ's I/O
+    threads); they inherit the caller's signal mask. The node installs no
+    signal handler and turns off czmq's (zsys_handler_set (NULL)), so
+    SIGINT and SIGTERM are the program's: one that takes them blocks them
+    before fed_node_new and waits for them with sigwait, as node/fednode.c
+    does. The front-end calls here are for one thread at a time, except
+    fed_node_failure.
 */
 #ifndef FED_NODE_H_INCLUDED
 #define FED_NODE_H_INCLUDED

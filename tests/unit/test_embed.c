@@ -5,10 +5,12 @@
     namespace, and every registration once fed_node_start was called. A
     refusal adds nothing. Accepted agents are copied (the caller's strings
     may change afterwards) and reach the node's registry as built-ins when
-    it starts. Each test has its own data dir, removed afterwards; a node's
+    it starts. The node leaves SIGINT to the program's own handler (czmq's
+    is turned off). Each test has its own data dir, removed afterwards; a node's
     control endpoint is an ipc socket inside it.
 */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -223,11 +225,52 @@ test_failed_start (void **state)
     fed_node_destroy (&node);
 }
 
+static volatile sig_atomic_t s_interrupts; //  SIGINTs the test's handler took
+
+static void
+s_on_interrupt (int signal_number)
+{
+    s_interrupts++;
+}
+
+//  The signals stay the program's: czmq's own handler would have replaced
+//  this one and stopped the node's loop.
+static void
+test_signals_stay_the_programs (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    struct sigaction action, before;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_interrupt;
+    sigemptyset (&action.sa_mask);
+    assert_int_equal (sigaction (SIGINT, &action, &before), 0);
+    fed_node_t *node = s_node (self);
+    fed_err_t err = {0, ""};
+    assert_int_equal (fed_node_start (node, &err), 0);
+    s_interrupts = 0;
+    raise (SIGINT);
+    if (s_interrupts != 1)
+        print_error ("expected the program's SIGINT handler to run once, it ran %d times\n",
+                     (int) s_interrupts);
+    assert_int_equal (s_interrupts, 1);
+    uint64_t seq = 0;
+    int rc = fed_node_append (node, "user.after-sigint", NULL, 0, &seq, &err);
+    if (rc)
+        print_error ("the node's loop stopped at SIGINT: %s\n", err.text);
+    assert_int_equal (rc, 0);
+    assert_true (seq > 0);
+    fed_node_destroy (&node);
+    assert_int_equal (sigaction (SIGINT, &before, NULL), 0);
+}
+
 int
 main (void)
 {
     fed_log_set_level (FED_LOG_ERROR);
     const struct CMUnitTest tests [] = {
+        //  First: czmq installs its handlers once per process, at its first
+        //  socket, so only a test that comes before any node can see them.
+        cmocka_unit_test_setup_teardown (test_signals_stay_the_programs, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_bad_records, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_duplicates_and_sys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_after_start, s_setup, s_teardown),
