@@ -160,8 +160,14 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
 fed_node_t *
 fed_node_new (const fed_config_t *config, fed_err_t *err)
 {
+    //  The signals are the program's. Left alone, czmq would install its
+    //  own SIGINT and SIGTERM handlers when the node makes its first socket,
+    //  replacing the program's and making the node's loop stop unseen at a
+    //  Ctrl-C. node/fednode.c makes the same call for itself.
+    zsys_handler_set (NULL);
     fed_node_t *self = (fed_node_t *) fed_calloc (1, sizeof (fed_node_t));
     self->config = s_config_copy (config);
+    self->agents = fed_agentset_new ();
     self->log = fed_node_open_log (self->config, false, &self->identity, err);
     if (!self->log)
         goto err;
@@ -337,8 +343,32 @@ s_node_actor (zsock_t *pipe, void *arg)
 }
 
 int
+fed_node_register_agent (fed_node_t *self, const fed_agent_t *agent, fed_err_t *err)
+{
+    const char *name = agent->name ? agent->name : "(null)";
+    if (self->start_called) {
+        fed_err_set (err, -1,
+                     "agent %s: agents are registered before fed_node_start, and this node "
+                     "was started",
+                     name);
+        return -1;
+    }
+    //  The whole namespace, not only today's three: a later sys.* agent
+    //  must not collide with an embedder's.
+    if (agent->name && strncmp (agent->name, "sys.", 4) == 0) {
+        fed_err_set (err, -1,
+                     "agent %s: names starting with \"sys.\" belong to the node's own built-in "
+                     "agents; use a prefix of your own (\"gateway.\", say)",
+                     name);
+        return -1;
+    }
+    return fed_agentset_add (self->agents, agent, err);
+}
+
+int
 fed_node_start (fed_node_t *self, fed_err_t *err)
 {
+    self->start_called = true;
     //  The ZAP handler must be up before any CURVE server binds (DESIGN §12).
     self->zap = fed_zap_new (err);
     if (!self->zap)
@@ -509,6 +539,7 @@ fed_node_destroy (fed_node_t **self_p)
     fed_evlog_destroy (&self->log);
     fed_trust_destroy (&self->trust);
     fed_metrics_destroy (&self->metrics);
+    fed_agentset_destroy (&self->agents);
     for (size_t d = 0; d < 3; d++)
         free (self->zap_domain_keys [d]);
     fed_identity_destroy (&self->identity);

@@ -4,8 +4,19 @@
     loads the identity and opens the event log from a config, then hands
     them to an actor thread that owns them and runs the node's one event
     loop. Calls here talk to that actor over its pipe with typed messages.
-    A field gateway embeds a node with fed_node_new, fed_node_start and
-    fed_node_destroy; the fednode daemon is exactly that plus signals.
+    A field gateway embeds a node with fed_node_new, its own agents
+    (fed_node_register_agent), fed_node_start and fed_node_destroy; the
+    fednode daemon is exactly that, without agents of its own, plus
+    signals. doc/examples/gateway.c is such a program.
+
+    Threads and signals. fed_node_new and fed_node_start start the node's
+    threads (RocksDB's, its event loop, the worker pool, ZeroMQ's I/O
+    threads); they inherit the caller's signal mask. The node installs no
+    signal handler and turns off czmq's (zsys_handler_set (NULL)), so
+    SIGINT and SIGTERM are the program's: one that takes them blocks them
+    before fed_node_new and waits for them with sigwait, as node/fednode.c
+    does. The front-end calls here are for one thread at a time, except
+    fed_node_failure.
 */
 #ifndef FED_NODE_H_INCLUDED
 #define FED_NODE_H_INCLUDED
@@ -13,6 +24,7 @@
 #include "config.h"
 #include "identity.h"
 #include "evlog.h"
+#include "agent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +40,32 @@ const char *fed_node_version (void);
 //  NULL with err when the data dir, a key or the log cannot be used; the
 //  message names the file and the fix. Caller owns the node.
 fed_node_t *fed_node_new (const fed_config_t *config, fed_err_t *err);
+
+//  Adds a built-in agent of the embedding program to the node, beside its
+//  own sys.* agents. Call it between fed_node_new and fed_node_start: the
+//  agents are fixed when the node starts. At start the node registers each
+//  of them in the cluster's registry (an agent.registered event, kind
+//  builtin, only when it is new or its version or capabilities changed
+//  since the last start) and `agents run` can run it; an agent registered
+//  at an earlier start and not at this one is deregistered.
+//
+//  The record is copied (name, version, description, capabilities), so
+//  the caller's may be freed on return; fn and arg are kept as given.
+//  fn runs on the pool's worker threads, never on the caller's or the
+//  node's loop, and several tasks of one agent may run at once: arg is
+//  shared by all of them, so what it points to must be guarded if tasks
+//  change it, and must stay valid until fed_node_destroy returns (longer
+//  if an agent can hang past its timeout: agents/agent.h says why). The
+//  node never frees arg.
+//
+//  Returns 0, or -1 with err naming the agent and the rule it broke: the
+//  node was already started (or a start was tried); the name or version is
+//  not valid (agents/agent.h); fn is NULL, the timeout negative or a
+//  capability not a valid name; an agent of that name was registered
+//  already; or the name is in the sys.* namespace, which belongs to the
+//  node's own agents. On -1 nothing was added.
+int fed_node_register_agent (fed_node_t *self, const fed_agent_t *agent,
+                             fed_err_t *err) FED_MUST_USE;
 
 //  Starts the node's actor thread and records node.started. 0, or -1 with err.
 int fed_node_start (fed_node_t *self, fed_err_t *err) FED_MUST_USE;

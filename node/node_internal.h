@@ -8,6 +8,7 @@
 #include "trust.h"
 #include "metrics.h"
 #include "curve.h"
+#include "agentset.h"
 
 typedef struct fed_control_t fed_control_t;
 typedef struct fed_peer_t fed_peer_t;
@@ -26,6 +27,9 @@ struct fed_node_t {
     fed_control_t *control;    //  control server; made and used on the actor thread
     fed_peer_t *peer;          //  peer endpoint and membership; actor thread
     fed_tasks_t *tasks;        //  built-in agents and their worker pool; actor thread
+    fed_agentset_t *agents;    //  the embedder's agents (fed_node_register_agent), owned;
+                               //  fixed once start_called, then read by the actor
+    bool start_called;         //  fed_node_start was called, even if it failed
     int64_t started_ms;        //  wall clock at start
     //  CURVE keys allowed per ZAP domain (control, peer, agents), owned
     uint8_t (*zap_domain_keys [3]) [32];

@@ -87,6 +87,11 @@ fed_tasks_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->agents = fed_agentset_new ();
     if (fed_sys_register (self->agents, err))
         goto err;
+    //  The embedding program's agents (fed_node_register_agent), checked
+    //  there; the set is fixed once the node starts.
+    for (size_t i = 0; i < fed_agentset_size (node->agents); i++)
+        if (fed_agentset_add (self->agents, fed_agentset_at (node->agents, i), err))
+            goto err;
     fed_pool_options_t options;
     fed_pool_options_default (&options);
     options.size = node->config->agents.workers;

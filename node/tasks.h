@@ -19,8 +19,9 @@
 typedef struct fed_node_t fed_node_t;
 typedef struct fed_tasks_t fed_tasks_t;
 
-//  Starts the pool (config agents.workers; 0: one per CPU) with sys.*
-//  and reads its reports on loop. node is borrowed. Returns NULL with err.
+//  Starts the pool (config agents.workers; 0: one per CPU) with sys.* and
+//  the agents registered with fed_node_register_agent, and reads its
+//  reports on loop. node is borrowed. Returns NULL with err.
 fed_tasks_t *fed_tasks_new (fed_node_t *node, zloop_t *loop, fed_err_t *err);
 //  Stops the pool (agents/pool.h says how). Accepts NULL; sets *self_p NULL.
 void fed_tasks_destroy (fed_tasks_t **self_p);
