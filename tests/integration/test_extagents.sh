@@ -101,6 +101,31 @@ expect "a task over its timeout fails timeout" "failed timeout" "$(jget status <
 out=$(ctl 1 agents run sys.echo --params '{"a":1}' --json 2>&1)
 expect "built-in agents still run beside external ones" '{"a": 1}' "$(jget output <<<"$out")"
 
+# --- the C client (doc/examples/c_agent.c on agents/agentclient.h) ----------------------
+(eval "$("$fednode" agent-env -d "$work/n1")" && exec "$bin/doc/examples/c_agent" --name c1 --slots 2) \
+    >>"$work/agent-c1.out" 2>&1 &
+apid[c1]=$!
+pids+=("${apid[c1]}")
+c_listed() { [ "$(names 2 --kind external --capability statistics)" = "c.stats" ]; }
+wait_for 15 c_listed && ok "the C agent's agents are registered and replicated" ||
+    fail "n2 lists '$(names 2 --kind external)'; c_agent: $(tail -3 "$work/agent-c1.out")"
+out=$(ctl 2 agents list --name c.upper --json | $python -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["kind"], r["version"], r["capabilities"])')
+expect "with kind, version and capabilities" "external 1.0 ['text']" "$out"
+out=$(ctl 1 agents run c.upper --params '{"text":"hello, edge"}' --json 2>&1)
+expect "c.upper runs in the C agent's process" "HELLO, EDGE ${apid[c1]}" "$(jget output <<<"$out" | $python -c 'import json,sys; o=json.load(sys.stdin); print(o["text"], o["pid"])' 2>/dev/null)"
+out=$(ctl 1 agents run c.stats --params '{"values":[3,1,4,1,5]}' --json 2>&1)
+expect "c.stats" "5 14.0 1.0 5.0" "$(jget output <<<"$out" | $python -c 'import json,sys; o=json.load(sys.stdin); print(o["count"], o["sum"], o["min"], o["max"])' 2>/dev/null)"
+out=$(ctl 1 agents run c.stats --params '{"values":"x"}' --json 2>&1)
+expect "a wrong param type fails bad_params, naming it" "failed bad_params" "$(jget status <<<"$out") $(jget code <<<"$out")"
+contains "the message names the param" '"values"' "$(jget message <<<"$out")"
+kill -TERM "${apid[c1]}"
+wait "${apid[c1]}"
+expect "the C agent stops cleanly on SIGTERM" 0 $?
+c_gone() { [ -z "$(names 1 --name c.upper)" ]; }
+wait_for 5 c_gone && ok "its BYE deregisters its agents at once" || fail "c.upper still listed"
+lost_bye=$(metric 'fednode_external_processes_lost_total{why="bye"}')
+expect "counted as a BYE, not a silence" 1 "$lost_bye"
+
 # --- failover ------------------------------------------------------------------------
 ctl 1 agents run py.sleep --params '{"ms":1500}' --json >"$work/failover.json" 2>&1 &
 runner=$!
