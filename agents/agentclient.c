@@ -35,6 +35,7 @@
 #define BYE_LINGER_MS 500        //  time the BYE gets to leave on destroy
 #define LOG_INTERVAL_MS 60000    //  repeated problems are logged once a minute
 #define READ_BATCH 256           //  frames read from the node per loop turn
+#define TIMEOUT_GRACE_MS 1000    //  the pool's timeout past the node's (s_pool_timeout)
 
 struct fed_agent_client_t {
     zactor_t *actor; //  the client actor, owned
@@ -326,6 +327,18 @@ s_on_welcome (actor_t *self, const fed_aw_msg_t *msg)
     s_wait_reply (self, 0);
 }
 
+//  The node fails a task at its deadline and sends CANCEL, which a well
+//  behaved agent heeds. The pool's own timeout is a backstop a little later,
+//  so that it does not race the CANCEL and give up on a worker (pool.h)
+//  whose agent was about to return.
+static int64_t
+s_pool_timeout (uint64_t timeout_ms)
+{
+    return timeout_ms > (uint64_t) (INT64_MAX - TIMEOUT_GRACE_MS)
+        ? INT64_MAX
+        : (int64_t) timeout_ms + TIMEOUT_GRACE_MS;
+}
+
 static void
 s_on_task (actor_t *self, const fed_aw_msg_t *msg)
 {
@@ -340,15 +353,9 @@ s_on_task (actor_t *self, const fed_aw_msg_t *msg)
         s_send_fail (self, msg->task, "timeout", "the task had no time left when it arrived");
         return;
     }
-    fed_task_spec_t spec = {msg->agent,
-                            msg->version,
-                            msg->params,
-                            msg->params_size,
-                            msg->run,
-                            msg->step,
-                            msg->attempt,
-                            msg->workspace,
-                            msg->timeout_ms > INT64_MAX ? INT64_MAX : (int64_t) msg->timeout_ms};
+    fed_task_spec_t spec = {msg->agent,       msg->version,   msg->params,
+                            msg->params_size, msg->run,       msg->step,
+                            msg->attempt,     msg->workspace, s_pool_timeout (msg->timeout_ms)};
     uint64_t pool_id = fed_pool_submit (self->pool, &spec);
     if (pool_id == 0) {
         s_send_fail (self, msg->task, "agent_error", "the agent process is shutting down");

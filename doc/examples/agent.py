@@ -171,7 +171,7 @@ class Agent:
             pass  # the node is away; it gets READY again when it is back
 
     def send_ready(self):
-        self.sock.send(self.ready)
+        self.send_raw(self.ready)
         self.welcomed = False
         self.ready_at = time.monotonic()
 
