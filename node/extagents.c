@@ -388,18 +388,6 @@ s_record_of (fed_extagents_t *self, const fed_aw_agent_t *offer, fed_agent_recor
     return 0;
 }
 
-static bool
-s_same_record (const fed_agent_record_t *a, const fed_agent_record_t *b)
-{
-    if (strcmp (a->name, b->name) || strcmp (a->version, b->version) || a->kind != b->kind
-        || a->has_location != b->has_location || a->capability_count != b->capability_count)
-        return false;
-    for (uint32_t i = 0; i < a->capability_count; i++)
-        if (strcmp (a->capabilities [i], b->capabilities [i]))
-            return false;
-    return !a->has_location || memcmp (&a->location, &b->location, sizeof a->location) == 0;
-}
-
 static void
 s_append (fed_extagents_t *self, const char *type, msgpack_sbuffer *body)
 {
@@ -421,7 +409,7 @@ s_register (fed_extagents_t *self, process_t *process)
         if (s_record_of (self, &process->agents [i], want, &err))
             continue; //  checked when the READY came in
         int found = fed_registry_find (self->node->log, me, want->name, have, &err);
-        if (found == 1 && s_same_record (want, have))
+        if (found == 1 && fed_agent_record_same (want, have))
             continue;
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
@@ -449,33 +437,18 @@ s_deregister_unless_offered (fed_extagents_t *self, const char *name)
     msgpack_sbuffer_destroy (&body);
 }
 
-typedef struct {
-    fed_extagents_t *self;
-    char (*names) [FED_AGENT_NAME_MAX + 1];
-    size_t count;
-} stale_t;
-
-static int
-s_find_stale (void *arg, const fed_agent_record_t *record)
-{
-    stale_t *stale = (stale_t *) arg;
-    if (record->kind != FED_AGENT_EXTERNAL
-        || memcmp (record->node, fed_identity_public (stale->self->node->identity), 32) != 0)
-        return 0;
-    stale->names = fed_realloc (stale->names, (stale->count + 1) * sizeof *stale->names);
-    snprintf (stale->names [stale->count++], sizeof stale->names [0], "%s", record->name);
-    return 0;
-}
-
 int
 fed_extagents_deregister_stale (fed_extagents_t *self, fed_err_t *err)
 {
-    stale_t stale = {self, NULL, 0};
-    int rc = fed_registry_scan (self->node->log, s_find_stale, &stale, err) < 0 ? -1 : 0;
-    for (size_t i = 0; rc == 0 && i < stale.count; i++)
-        s_deregister_unless_offered (self, stale.names [i]);
-    free (stale.names);
-    return rc;
+    fed_agent_name_t *names;
+    size_t count;
+    if (fed_registry_hosted (self->node->log, fed_identity_public (self->node->identity),
+                             FED_AGENT_EXTERNAL, &names, &count, err))
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        s_deregister_unless_offered (self, names [i]);
+    free (names);
+    return 0;
 }
 
 //  --- Processes ------------------------------------------------------------------
@@ -571,7 +544,7 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
         const fed_aw_agent_t *theirs = other == process ? NULL : s_offer (other, offer->name);
         if (!theirs || s_record_of (self, theirs, have, &err))
             continue;
-        if (!s_same_record (want, have)) {
+        if (!fed_agent_record_same (want, have)) {
             *code_p = "conflict";
             snprintf (why, why_size,
                       "READY agents[%u]: process %.64s already offers '%s' with another "
