@@ -46,10 +46,14 @@
     (fed_client_call takes one at a time). WINDOW is 4 because the node
     holds at most 4 waiting requests per key (doc/protocol.md §3.4): a
     client cannot keep more agents.run in flight on one key. The baselines
-    run with the same window.
+    run with the same window. Then the node's own ceiling: CLIENTS fresh
+    operator keys (trust.add), a DEALER each, WINDOW in flight on each,
+    MANY_COUNT built-in tasks, beside the tcp echo with the same keys and
+    window.
 */
 #include "benchutil.h"
 #include <czmq.h>
+#include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,6 +79,8 @@
 #define COUNT 4000
 #define WINDOW 4 //  the node's long polls per key (node/control.c PARK_PER_KEY)
 #define TIMEOUT_MS 5000
+#define CLIENTS 16      //  keys for the many-clients rate
+#define MANY_COUNT 8000 //  tasks in that rate
 #define PORT_LOW 13000
 #define PORT_HIGH 19000
 //  Goals. Rate: the node's work per task (decode, role and replay checks,
@@ -338,6 +344,66 @@ s_rate (path_t *path, int count)
     return (double) count / ((double) (fed_bench_now_ns () - start) / 1e9);
 }
 
+//  The same with clients connections (sockets), WINDOW in flight on each.
+static double
+s_rate_many (path_t *path, void **sockets, int clients, int count)
+{
+    zmq_pollitem_t *items = (zmq_pollitem_t *) fed_calloc (clients, sizeof (zmq_pollitem_t));
+    int64_t start = fed_bench_now_ns ();
+    int sent = 0, back = 0;
+    for (int i = 0; i < clients; i++) {
+        items [i].socket = path->socket = sockets [i];
+        items [i].events = ZMQ_POLLIN;
+        for (int j = 0; j < WINDOW && sent < count; j++)
+            s_send (path, sent++);
+    }
+    while (back < count) {
+        if (zmq_poll (items, clients, TIMEOUT_MS) <= 0)
+            s_fail (path->name, "no reply within 5 s");
+        for (int i = 0; i < clients; i++) {
+            int events = 0;
+            size_t size = sizeof events;
+            path->socket = sockets [i];
+            while (zmq_getsockopt (sockets [i], ZMQ_EVENTS, &events, &size) == 0
+                   && (events & ZMQ_POLLIN)) {
+                s_recv (path);
+                back++;
+                if (sent < count)
+                    s_send (path, sent++);
+            }
+        }
+    }
+    free (items);
+    return (double) count / ((double) (fed_bench_now_ns () - start) / 1e9);
+}
+
+//  Trusts identity as an operator on the node (trust.add through client).
+static void
+s_trust_operator (fed_client_t *client, const fed_identity_t *identity)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    fed_ctl_request_begin (&pk, "trust.add", 2 + 2);
+    msgpack_pack_str_with_body (&pk, "key", 3);
+    msgpack_pack_bin_with_body (&pk, fed_identity_public (identity), 32);
+    msgpack_pack_str_with_body (&pk, "role", 4);
+    msgpack_pack_str_with_body (&pk, "operator", 8);
+    fed_client_pack_replay (&pk);
+    uint8_t *reply;
+    size_t reply_size;
+    fed_blob_t result;
+    char code [64];
+    fed_err_t err;
+    if (fed_client_call (client, buffer.data, buffer.size, TIMEOUT_MS, &reply, &reply_size, &result,
+                         code, sizeof code, &err)
+        != FED_CLIENT_OK)
+        s_fail ("trust.add", err.text);
+    free (reply);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 //  A CURVE DEALER with identity's keys to endpoint, pinning server's key.
 //  Caller owns it.
 static zsock_t *
@@ -398,7 +464,217 @@ s_path_free (path_t *path)
     msgpack_sbuffer_destroy (&path->buffer);
 }
 
-//  --- Reporting -------------------------------------------------------------------
+//  --- The run -----------------------------------------------------------------------
+
+//  Everything one run holds.
+typedef struct {
+    char *dir;                      //  temp dir (the node's data dir and the ipc socket), owned
+    char *data_dir;                 //  owned
+    char *control;                  //  the node's control endpoint, owned
+    char *peer;                     //  the node's peer endpoint, owned
+    char *bare_tcp, *bare_ipc;      //  the baselines' endpoints, owned
+    fed_config_t *config;           //  owned
+    fed_node_t *node;               //  owned
+    fed_identity_t *admin;          //  the data dir's admin.key, owned
+    fed_identity_t *agent_key;      //  the data dir's agent.key, owned
+    fed_agentset_t *sys;            //  sys.*, where bench.echo's record comes from, owned
+    fed_agentset_t *offered;        //  bench.echo, owned
+    fed_agent_client_t *agent;      //  the external agent, owned
+    fed_client_t *client;           //  one at a time, admin key, owned
+    zsock_t *control_dealer;        //  the window, admin key, owned
+    zactor_t *pair_echo;            //  owned
+    zactor_t *tcp_echo;             //  owned
+    zactor_t *ipc_echo;             //  owned
+    zsock_t *tcp_dealer;            //  admin key, owned
+    zsock_t *ipc_dealer;            //  agent key, owned
+    router_args_t tcp_args;         //  what the echo threads answer with
+    router_args_t ipc_args;         //
+    uint8_t *zeros;                 //  the tcp echo's reply, owned
+    msgpack_sbuffer task;           //  an encoded TASK
+    msgpack_sbuffer result;         //  an encoded RESULT (the ipc echo's reply)
+    fed_identity_t *keys [CLIENTS]; //  operator keys, owned
+    zsock_t *many_node [CLIENTS];   //  DEALERs with them to the node, owned
+    zsock_t *many_bare [CLIENTS];   //  and to the tcp echo, owned
+    double many_tcp_rate;           //  round trips/s, CLIENTS x WINDOW in flight
+    double many_builtin_rate;       //  tasks/s, the same
+    path_t paths [PATHS];
+} bench_t;
+
+//  Starts the node on a temp dir and free loopback ports.
+static void
+s_node_start (bench_t *self)
+{
+    const char *tmp = getenv ("TMPDIR");
+    self->dir = fed_sprintf ("%s/fed-bench-dispatch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp (self->dir))
+        s_fail ("mkdtemp", strerror (errno));
+    self->data_dir = fed_sprintf ("%s/node", self->dir);
+    int next_port = PORT_LOW + (int) (getpid () % (PORT_HIGH - PORT_LOW));
+    self->control = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
+    self->peer = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
+    self->bare_tcp = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
+    self->bare_ipc = fed_sprintf ("ipc://%s/bare.sock", self->dir);
+    fed_err_t err = {0};
+    self->config = fed_config_new ();
+    if (fed_config_set (self->config, "data_dir", self->data_dir, &err)
+        || fed_config_set (self->config, "listen.control", self->control, &err)
+        || fed_config_set (self->config, "listen.peer", self->peer, &err)
+        || fed_config_set (self->config, "durability", "wal", &err)
+        || fed_config_check (self->config, &err))
+        s_fail ("config", err.text);
+    self->node = fed_node_new (self->config, &err);
+    if (!self->node || fed_node_start (self->node, &err))
+        s_fail ("node", err.text);
+    self->admin = fed_identity_open_admin (self->data_dir, NULL, &err);
+    if (self->admin)
+        self->agent_key = fed_identity_open_agent (self->data_dir, NULL, &err);
+    if (!self->agent_key)
+        s_fail ("keys", err.text);
+}
+
+//  Connects the external agent: sys.echo's function offered as bench.echo.
+static void
+s_agent_start (bench_t *self)
+{
+    fed_err_t err = {0};
+    self->sys = fed_agentset_new ();
+    self->offered = fed_agentset_new ();
+    if (fed_sys_register (self->sys, &err))
+        s_fail ("sys agents", err.text);
+    fed_agent_t echo = *fed_agentset_find (self->sys, "sys.echo");
+    echo.name = "bench.echo";
+    if (fed_agentset_add (self->offered, &echo, &err))
+        s_fail ("bench.echo", err.text);
+    char *endpoint = fed_node_agent_endpoint (self->config, &err);
+    if (!endpoint)
+        s_fail ("agent endpoint", err.text);
+    const fed_identity_t *server = fed_node_identity (self->node);
+    fed_agent_client_options_t options;
+    fed_agent_client_options_default (&options);
+    snprintf (options.endpoint, sizeof options.endpoint, "%s", endpoint);
+    memcpy (options.server_key, fed_identity_curve_public (server), 32);
+    memcpy (options.public_key, fed_identity_curve_public (self->agent_key), 32);
+    memcpy (options.secret_key, fed_identity_curve_secret (self->agent_key), 32);
+    options.slots = WINDOW;
+    snprintf (options.label, sizeof options.label, "bench_dispatch");
+    self->agent = fed_agent_client_new (self->offered, &options, &err);
+    fed_agent_client_options_wipe (&options);
+    free (endpoint);
+    if (!self->agent)
+        s_fail ("agent client", err.text);
+    if (fed_agent_client_wait_ready (self->agent, TIMEOUT_MS))
+        s_fail ("agent client", "no WELCOME from the node within 5 s");
+}
+
+//  The two node paths, warmed up: one control client for one at a time,
+//  one DEALER for the window, both with the admin key.
+static void
+s_node_paths (bench_t *self)
+{
+    fed_err_t err = {0};
+    const fed_identity_t *server = fed_node_identity (self->node);
+    self->client = fed_client_new (self->control, self->admin, fed_identity_public (server), &err);
+    if (!self->client)
+        s_fail ("control client", err.text);
+    self->control_dealer = s_dealer (self->admin, server, self->control);
+    path_t *builtin = &self->paths [PATH_BUILTIN], *external = &self->paths [PATH_EXTERNAL];
+    snprintf (builtin->name, sizeof builtin->name, "built-in sys.echo via control");
+    builtin->agent = "sys.echo";
+    snprintf (external->name, sizeof external->name, "external bench.echo via control");
+    external->agent = "bench.echo";
+    for (int i = PATH_BUILTIN; i <= PATH_EXTERNAL; i++) {
+        self->paths [i].client = self->client;
+        self->paths [i].socket = zsock_resolve (self->control_dealer);
+        self->paths [i].delimiter = true;
+        for (int n = 0; n < WARMUP; n++)
+            s_round_trip (&self->paths [i], n);
+    }
+}
+
+//  The three baselines, warmed up, with the node paths' message sizes.
+static void
+s_baseline_paths (bench_t *self)
+{
+    const fed_identity_t *server = fed_node_identity (self->node);
+    path_t *builtin = &self->paths [PATH_BUILTIN];
+    path_t *inproc = &self->paths [PATH_INPROC], *tcp = &self->paths [PATH_TCP],
+           *ipc = &self->paths [PATH_IPC];
+    //  One more agents.run: its request's and its reply's sizes.
+    s_pack_run (builtin, WARMUP);
+    size_t request_size = builtin->buffer.size, reply_size;
+    uint8_t *reply;
+    fed_blob_t result;
+    char code [64];
+    fed_err_t err;
+    if (fed_client_call (self->client, builtin->buffer.data, request_size, TIMEOUT_MS, &reply,
+                         &reply_size, &result, code, sizeof code, &err)
+        != FED_CLIENT_OK)
+        s_fail (builtin->name, err.text);
+    free (reply);
+
+    self->pair_echo = zactor_new (s_pair_echo, NULL);
+    snprintf (inproc->name, sizeof inproc->name, "baseline inproc PAIR (%zu B)", request_size);
+    inproc->socket = zsock_resolve (self->pair_echo);
+    inproc->request = (uint8_t *) fed_malloc (request_size);
+    memcpy (inproc->request, builtin->buffer.data, request_size);
+    inproc->request_size = inproc->reply_size = request_size;
+
+    self->zeros = (uint8_t *) fed_calloc (1, reply_size);
+    self->tcp_args = (router_args_t){server, "control", self->bare_tcp, self->zeros, reply_size};
+    self->tcp_echo = s_router_start (&self->tcp_args);
+    self->tcp_dealer = s_dealer (self->admin, server, self->bare_tcp);
+    snprintf (tcp->name, sizeof tcp->name, "baseline CURVE tcp DEALER/ROUTER (%zu/%zu B)",
+              request_size, reply_size);
+    tcp->socket = zsock_resolve (self->tcp_dealer);
+    tcp->delimiter = true;
+    tcp->request = (uint8_t *) fed_malloc (request_size);
+    memcpy (tcp->request, builtin->buffer.data, request_size);
+    tcp->request_size = request_size;
+    tcp->reply_size = reply_size;
+
+    s_agent_messages (&self->task, &self->result);
+    self->ipc_args = (router_args_t){server, "agents", self->bare_ipc,
+                                     (const uint8_t *) self->result.data, self->result.size};
+    self->ipc_echo = s_router_start (&self->ipc_args);
+    self->ipc_dealer = s_dealer (self->agent_key, server, self->bare_ipc);
+    snprintf (ipc->name, sizeof ipc->name, "baseline CURVE ipc DEALER/ROUTER (%zu/%zu B)",
+              self->task.size, self->result.size);
+    ipc->socket = zsock_resolve (self->ipc_dealer);
+    ipc->request = (uint8_t *) fed_malloc (self->task.size);
+    memcpy (ipc->request, self->task.data, self->task.size);
+    ipc->request_size = self->task.size;
+    ipc->reply_size = self->result.size;
+    for (int i = PATH_INPROC; i <= PATH_IPC; i++)
+        for (int n = 0; n < WARMUP; n++)
+            s_round_trip (&self->paths [i], n);
+}
+
+//  CLIENTS operator keys, each with a DEALER to the node and one to the
+//  tcp echo; tasks/s and round trips/s with WINDOW in flight on each.
+static void
+s_many_clients (bench_t *self)
+{
+    const fed_identity_t *server = fed_node_identity (self->node);
+    void *node_sockets [CLIENTS], *bare_sockets [CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        self->keys [i] = fed_identity_generate ();
+        s_trust_operator (self->client, self->keys [i]);
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        self->many_node [i] = s_dealer (self->keys [i], server, self->control);
+        self->many_bare [i] = s_dealer (self->keys [i], server, self->bare_tcp);
+        node_sockets [i] = zsock_resolve (self->many_node [i]);
+        bare_sockets [i] = zsock_resolve (self->many_bare [i]);
+    }
+    path_t *tcp = &self->paths [PATH_TCP], *builtin = &self->paths [PATH_BUILTIN];
+    void *tcp_socket = tcp->socket, *builtin_socket = builtin->socket;
+    s_rate_many (tcp, bare_sockets, CLIENTS, WARMUP * CLIENTS);
+    self->many_tcp_rate = s_rate_many (tcp, bare_sockets, CLIENTS, MANY_COUNT);
+    s_rate_many (builtin, node_sockets, CLIENTS, WARMUP * CLIENTS);
+    self->many_builtin_rate = s_rate_many (builtin, node_sockets, CLIENTS, MANY_COUNT);
+    tcp->socket = tcp_socket;
+    builtin->socket = builtin_socket;
+}
 
 static const char *
 s_verdict (bool met)
@@ -407,8 +683,9 @@ s_verdict (bool met)
 }
 
 static void
-s_print (path_t *paths)
+s_print (bench_t *self)
 {
+    path_t *paths = self->paths;
     path_t *inproc = &paths [PATH_INPROC], *tcp = &paths [PATH_TCP], *ipc = &paths [PATH_IPC];
     path_t *builtin = &paths [PATH_BUILTIN], *external = &paths [PATH_EXTERNAL];
     printf ("latency: %d one at a time after %d warm-up, the five taking turns in blocks of %d\n",
@@ -428,11 +705,11 @@ s_print (path_t *paths)
         }
         printf ("\n");
     }
-    printf ("throughput: %d in flight, %d after %d warm-up\n", WINDOW, COUNT, WARMUP);
+    printf ("throughput: %d in flight on one connection, %d after %d warm-up\n", WINDOW, COUNT,
+            WARMUP);
     for (int i = 0; i < PATHS; i++) {
-        bool node = paths [i].agent != NULL;
         printf ("%-46s %9.0f %s", paths [i].name, paths [i].rate,
-                node ? "tasks/s      " : "round trips/s");
+                paths [i].agent ? "tasks/s      " : "round trips/s");
         if (i == PATH_BUILTIN) {
             double ratio = builtin->rate / tcp->rate;
             printf ("  ratio to tcp %5.3f, to inproc %5.3f  goal >= %.2f x tcp %s", ratio,
@@ -442,10 +719,51 @@ s_print (path_t *paths)
                     external->rate / ipc->rate);
         printf ("\n");
     }
+    printf ("throughput: %d keys x %d in flight, %d after %d warm-up\n", CLIENTS, WINDOW,
+            MANY_COUNT, WARMUP * CLIENTS);
+    printf ("%-46s %9.0f round trips/s\n", "baseline CURVE tcp DEALER/ROUTER", self->many_tcp_rate);
+    printf ("%-46s %9.0f tasks/s        ratio to tcp %5.3f\n", "built-in sys.echo via control",
+            self->many_builtin_rate, self->many_builtin_rate / self->many_tcp_rate);
     fflush (stdout);
 }
 
-//  --- The run -----------------------------------------------------------------------
+//  Stops everything and removes the temp dir.
+static void
+s_teardown (bench_t *self)
+{
+    for (int i = 0; i < CLIENTS; i++) {
+        zsock_destroy (&self->many_node [i]);
+        zsock_destroy (&self->many_bare [i]);
+        fed_identity_destroy (&self->keys [i]);
+    }
+    zsock_destroy (&self->ipc_dealer);
+    zactor_destroy (&self->ipc_echo);
+    zsock_destroy (&self->tcp_dealer);
+    zactor_destroy (&self->tcp_echo);
+    zactor_destroy (&self->pair_echo);
+    zsock_destroy (&self->control_dealer);
+    fed_client_destroy (&self->client);
+    fed_agent_client_destroy (&self->agent);
+    fed_node_destroy (&self->node);
+    for (int i = 0; i < PATHS; i++)
+        s_path_free (&self->paths [i]);
+    msgpack_sbuffer_destroy (&self->task);
+    msgpack_sbuffer_destroy (&self->result);
+    free (self->zeros);
+    fed_agentset_destroy (&self->offered);
+    fed_agentset_destroy (&self->sys);
+    fed_identity_destroy (&self->agent_key);
+    fed_identity_destroy (&self->admin);
+    fed_config_destroy (&self->config);
+    if (nftw (self->dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS))
+        fprintf (stderr, "bench_dispatch: cannot remove %s\n", self->dir);
+    free (self->bare_ipc);
+    free (self->bare_tcp);
+    free (self->peer);
+    free (self->control);
+    free (self->data_dir);
+    free (self->dir);
+}
 
 int
 main (void)
@@ -453,142 +771,15 @@ main (void)
     if (sodium_init () < 0)
         return 1;
     fed_log_set_level (FED_LOG_WARN);
-    const char *tmp = getenv ("TMPDIR");
-    char *dir = fed_sprintf ("%s/fed-bench-dispatch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp (dir)) {
-        perror ("bench_dispatch: mkdtemp");
-        return 1;
-    }
-    char *data_dir = fed_sprintf ("%s/node", dir);
-    int next_port = PORT_LOW + (int) (getpid () % (PORT_HIGH - PORT_LOW));
-    char *control = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
-    char *peer = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
-    char *bare_tcp = fed_sprintf ("tcp://127.0.0.1:%d", s_free_port (&next_port));
-    char *bare_ipc = fed_sprintf ("ipc://%s/bare.sock", dir);
-
-    //  The node, its keys, and its agent endpoint.
-    fed_err_t err = {0};
-    fed_config_t *config = fed_config_new ();
-    if (fed_config_set (config, "data_dir", data_dir, &err)
-        || fed_config_set (config, "listen.control", control, &err)
-        || fed_config_set (config, "listen.peer", peer, &err)
-        || fed_config_set (config, "durability", "wal", &err) || fed_config_check (config, &err))
-        s_fail ("config", err.text);
-    fed_node_t *node = fed_node_new (config, &err);
-    if (!node)
-        s_fail ("node", err.text);
-    if (fed_node_start (node, &err))
-        s_fail ("node start", err.text);
-    const fed_identity_t *server = fed_node_identity (node);
-    fed_identity_t *admin = fed_identity_open_admin (data_dir, NULL, &err);
-    fed_identity_t *agent_key = admin ? fed_identity_open_agent (data_dir, NULL, &err) : NULL;
-    char *agent_endpoint = agent_key ? fed_node_agent_endpoint (config, &err) : NULL;
-    if (!agent_endpoint)
-        s_fail ("keys", err.text);
-
-    //  The external agent: sys.echo's function offered as bench.echo.
-    fed_agentset_t *sys = fed_agentset_new ();
-    fed_agentset_t *offered = fed_agentset_new ();
-    if (fed_sys_register (sys, &err))
-        s_fail ("sys agents", err.text);
-    fed_agent_t echo = *fed_agentset_find (sys, "sys.echo");
-    echo.name = "bench.echo";
-    if (fed_agentset_add (offered, &echo, &err))
-        s_fail ("bench.echo", err.text);
-    fed_agent_client_options_t options;
-    fed_agent_client_options_default (&options);
-    snprintf (options.endpoint, sizeof options.endpoint, "%s", agent_endpoint);
-    memcpy (options.server_key, fed_identity_curve_public (server), 32);
-    memcpy (options.public_key, fed_identity_curve_public (agent_key), 32);
-    memcpy (options.secret_key, fed_identity_curve_secret (agent_key), 32);
-    options.slots = WINDOW;
-    snprintf (options.label, sizeof options.label, "bench_dispatch");
-    fed_agent_client_t *agent = fed_agent_client_new (offered, &options, &err);
-    fed_agent_client_options_wipe (&options);
-    if (!agent)
-        s_fail ("agent client", err.text);
-    if (fed_agent_client_wait_ready (agent, TIMEOUT_MS))
-        s_fail ("agent client", "no WELCOME from the node within 5 s");
-
-    //  The node paths: one control client for one at a time, one DEALER
-    //  for the window, both with the admin key.
-    fed_client_t *client = fed_client_new (control, admin, fed_identity_public (server), &err);
-    if (!client)
-        s_fail ("control client", err.text);
-    zsock_t *control_dealer = s_dealer (admin, server, control);
-    path_t paths [PATHS];
-    memset (paths, 0, sizeof paths);
+    bench_t *self = (bench_t *) fed_calloc (1, sizeof (bench_t));
     for (int i = 0; i < PATHS; i++) {
-        paths [i].samples = (double *) fed_calloc (ROUNDS, sizeof (double));
-        msgpack_sbuffer_init (&paths [i].buffer);
+        self->paths [i].samples = (double *) fed_calloc (ROUNDS, sizeof (double));
+        msgpack_sbuffer_init (&self->paths [i].buffer);
     }
-    path_t *builtin = &paths [PATH_BUILTIN], *external = &paths [PATH_EXTERNAL];
-    snprintf (builtin->name, sizeof builtin->name, "built-in sys.echo via control");
-    builtin->agent = "sys.echo";
-    snprintf (external->name, sizeof external->name, "external bench.echo via control");
-    external->agent = "bench.echo";
-    for (int i = PATH_BUILTIN; i <= PATH_EXTERNAL; i++) {
-        paths [i].client = client;
-        paths [i].socket = zsock_resolve (control_dealer);
-        paths [i].delimiter = true;
-        for (int n = 0; n < WARMUP; n++)
-            s_round_trip (&paths [i], n);
-    }
-    //  A request and a reply of the node path's sizes, for the baselines.
-    s_pack_run (builtin, WARMUP);
-    size_t request_size = builtin->buffer.size;
-    uint8_t *request = (uint8_t *) fed_malloc (request_size);
-    memcpy (request, builtin->buffer.data, request_size);
-    size_t reply_size = 0;
-    {
-        uint8_t *reply;
-        fed_blob_t result;
-        char code [64];
-        if (fed_client_call (client, request, request_size, TIMEOUT_MS, &reply, &reply_size,
-                             &result, code, sizeof code, &err)
-            != FED_CLIENT_OK)
-            s_fail (builtin->name, err.text);
-        free (reply);
-    }
-
-    //  The baselines.
-    path_t *inproc = &paths [PATH_INPROC], *tcp = &paths [PATH_TCP], *ipc = &paths [PATH_IPC];
-    zactor_t *pair_echo = zactor_new (s_pair_echo, NULL);
-    snprintf (inproc->name, sizeof inproc->name, "baseline inproc PAIR (%zu B)", request_size);
-    inproc->socket = zsock_resolve (pair_echo);
-    inproc->request = (uint8_t *) fed_malloc (request_size);
-    memcpy (inproc->request, request, request_size);
-    inproc->request_size = inproc->reply_size = request_size;
-
-    uint8_t *zeros = (uint8_t *) fed_calloc (1, reply_size);
-    router_args_t tcp_args = {server, "control", bare_tcp, zeros, reply_size};
-    zactor_t *tcp_echo = s_router_start (&tcp_args);
-    zsock_t *tcp_dealer = s_dealer (admin, server, bare_tcp);
-    snprintf (tcp->name, sizeof tcp->name, "baseline CURVE tcp DEALER/ROUTER (%zu/%zu B)",
-              request_size, reply_size);
-    tcp->socket = zsock_resolve (tcp_dealer);
-    tcp->delimiter = true;
-    tcp->request = request;
-    tcp->request_size = request_size;
-    tcp->reply_size = reply_size;
-
-    msgpack_sbuffer task, result;
-    s_agent_messages (&task, &result);
-    router_args_t ipc_args = {server, "agents", bare_ipc, (const uint8_t *) result.data,
-                              result.size};
-    zactor_t *ipc_echo = s_router_start (&ipc_args);
-    zsock_t *ipc_dealer = s_dealer (agent_key, server, bare_ipc);
-    snprintf (ipc->name, sizeof ipc->name, "baseline CURVE ipc DEALER/ROUTER (%zu/%zu B)",
-              task.size, result.size);
-    ipc->socket = zsock_resolve (ipc_dealer);
-    ipc->request = (uint8_t *) fed_malloc (task.size);
-    memcpy (ipc->request, task.data, task.size);
-    ipc->request_size = task.size;
-    ipc->reply_size = result.size;
-    for (int i = PATH_INPROC; i <= PATH_IPC; i++)
-        for (int n = 0; n < WARMUP; n++)
-            s_round_trip (&paths [i], n);
-
+    s_node_start (self);
+    s_agent_start (self);
+    s_node_paths (self);
+    s_baseline_paths (self);
     printf ("bench_dispatch: agents.run {\"i\": n} through a node in-process (durability wal); "
             "control: CURVE over tcp://127.0.0.1; external agent: this process, CURVE over ipc, "
             "%d slots\n",
@@ -599,53 +790,29 @@ main (void)
     for (int block = 0; block < ROUNDS / BLOCK; block++)
         for (int i = 0; i < PATHS; i++)
             for (int n = block * BLOCK; n < (block + 1) * BLOCK; n++)
-                paths [i].samples [n] = s_round_trip (&paths [i], n);
+                self->paths [i].samples [n] = s_round_trip (&self->paths [i], n);
     for (int i = 0; i < PATHS; i++)
-        fed_bench_stats (paths [i].samples, ROUNDS, &paths [i].median, &paths [i].p99);
+        fed_bench_stats (self->paths [i].samples, ROUNDS, &self->paths [i].median,
+                         &self->paths [i].p99);
 
     //  Throughput, each after its own warm-up.
     for (int i = 0; i < PATHS; i++) {
-        s_rate (&paths [i], WARMUP);
-        paths [i].rate = s_rate (&paths [i], COUNT);
+        s_rate (&self->paths [i], WARMUP);
+        self->paths [i].rate = s_rate (&self->paths [i], COUNT);
     }
-    s_print (paths);
+    s_many_clients (self);
+    s_print (self);
 
     //  Every external task the node answered, the agent ran.
     fed_agent_client_stats_t stats;
-    fed_agent_client_stats (agent, &stats);
-    if (stats.tasks_completed != external->tasks || stats.tasks_failed || stats.tasks_dropped)
+    fed_agent_client_stats (self->agent, &stats);
+    uint64_t answered = self->paths [PATH_EXTERNAL].tasks;
+    if (stats.tasks_completed != answered || stats.tasks_failed || stats.tasks_dropped)
         fprintf (stderr,
                  "bench_dispatch: the agent completed %" PRIu64 " tasks (failed %" PRIu64
                  ", dropped %" PRIu64 "); the node answered %" PRIu64 " completed\n",
-                 stats.tasks_completed, stats.tasks_failed, stats.tasks_dropped, external->tasks);
-
-    zsock_destroy (&ipc_dealer);
-    zactor_destroy (&ipc_echo);
-    zsock_destroy (&tcp_dealer);
-    zactor_destroy (&tcp_echo);
-    zactor_destroy (&pair_echo);
-    zsock_destroy (&control_dealer);
-    fed_client_destroy (&client);
-    fed_agent_client_destroy (&agent);
-    fed_node_destroy (&node);
-    for (int i = 0; i < PATHS; i++)
-        s_path_free (&paths [i]);
-    msgpack_sbuffer_destroy (&task);
-    msgpack_sbuffer_destroy (&result);
-    free (zeros);
-    fed_agentset_destroy (&offered);
-    fed_agentset_destroy (&sys);
-    fed_identity_destroy (&agent_key);
-    fed_identity_destroy (&admin);
-    fed_config_destroy (&config);
-    if (nftw (dir, s_remove_one, 16, FTW_DEPTH | FTW_PHYS))
-        fprintf (stderr, "bench_dispatch: cannot remove %s\n", dir);
-    free (agent_endpoint);
-    free (bare_ipc);
-    free (bare_tcp);
-    free (peer);
-    free (control);
-    free (data_dir);
-    free (dir);
+                 stats.tasks_completed, stats.tasks_failed, stats.tasks_dropped, answered);
+    s_teardown (self);
+    free (self);
     return 0;
 }
