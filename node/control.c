@@ -373,7 +373,9 @@ s_on_purge (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  One-shot timer: re-runs parked requests after the append that scheduled
-//  it has returned, so an append never waits on them.
+//  it has returned, so an append never waits on them. It is due at once
+//  (delay 0: zloop runs it on its next turn); a 1 ms delay made every
+//  agents.run and every woken long poll wait a millisecond or more.
 static int
 s_on_recheck (zloop_t *loop, int timer_id, void *arg)
 {
@@ -390,7 +392,7 @@ fed_control_log_changed (fed_control_t *self)
         s_arm_tick (self); //  new events to index
     if (self && zlist_size (self->parked) && !self->recheck_pending) {
         self->recheck_pending = true;
-        zloop_timer (self->loop, 1, 1, s_on_recheck, self);
+        zloop_timer (self->loop, 0, 1, s_on_recheck, self);
     }
 }
 
