@@ -226,6 +226,16 @@ s_list (fed_call_t *call, gather_t *gather, uint64_t limit)
     return 0;
 }
 
+//  agents.processes {}: the external agent processes connected here.
+int
+fed_cmd_agents_processes (fed_call_t *call)
+{
+    if (fed_ctl_args_all_used (call->request, &call->err))
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    fed_tasks_pack_processes (call->node->tasks, call->pk);
+    return 0;
+}
+
 int
 fed_cmd_agents_list (fed_call_t *call)
 {

@@ -57,6 +57,7 @@ int fed_cmd_agents_near (fed_call_t *call);
 int fed_cmd_agents_register_edge (fed_call_t *call);
 int fed_cmd_agents_deregister_edge (fed_call_t *call);
 int fed_cmd_agents_run (fed_call_t *call);
+int fed_cmd_agents_processes (fed_call_t *call);
 
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);

@@ -51,6 +51,7 @@ struct process_t {
     uint32_t slots, running; //  tasks it may hold, tasks it holds
     uint64_t last_turn;      //  when it was last given a task (round robin)
     int64_t last_heard_ms;   //  monotonic
+    int64_t ready_ms;        //  wall clock of its first READY
     int64_t error_window_ms; //  ERROR rate limit: the current second
     uint32_t errors_in_window;
 };
@@ -586,6 +587,7 @@ s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const cha
         snprintf (process->key, sizeof process->key, "%s", key);
         process->routing = zframe_dup (routing);
         process->last_heard_ms = fed_mono_ms ();
+        process->ready_ms = fed_wall_ms ();
         zhashx_insert (self->processes, key, process);
         fed_info ("external agents: process %s (%s, key %.8s) ready with %u agent(s), %u slot(s)",
                   key, msg->label [0] ? msg->label : "no label", user, msg->agent_count,
@@ -968,6 +970,49 @@ fed_extagents_cancel (fed_extagents_t *self, uint64_t id)
     }
     s_finish (self, task, NULL, 0, "cancelled", "the task was cancelled");
     s_dispatch (self);
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text)
+{
+    size_t size = strlen (text);
+    msgpack_pack_str (pk, size);
+    msgpack_pack_str_body (pk, text, size);
+}
+
+void
+fed_extagents_pack_processes (fed_extagents_t *self, msgpack_packer *pk)
+{
+    int64_t now = fed_mono_ms ();
+    msgpack_pack_array (pk, (uint32_t) zhashx_size (self->processes));
+    for (process_t *process = (process_t *) zhashx_first (self->processes); process;
+         process = (process_t *) zhashx_next (self->processes)) {
+        uint8_t key [32];
+        char z85 [41] = "";
+        if (fed_hex_decode (key, 32, process->user) == 0)
+            fed_z85_encode_key (z85, key);
+        msgpack_pack_map (pk, 7);
+        s_pack_str (pk, "label");
+        s_pack_str (pk, process->label);
+        s_pack_str (pk, "key");
+        s_pack_str (pk, z85);
+        s_pack_str (pk, "slots");
+        msgpack_pack_uint32 (pk, process->slots);
+        s_pack_str (pk, "running");
+        msgpack_pack_uint32 (pk, process->running);
+        s_pack_str (pk, "agents");
+        msgpack_pack_array (pk, process->agent_count);
+        for (uint32_t i = 0; i < process->agent_count; i++) {
+            char name [FED_AW_NAME_MAX + FED_AW_VERSION_MAX + 2];
+            snprintf (name, sizeof name, "%s@%s", process->agents [i].name,
+                      process->agents [i].version);
+            s_pack_str (pk, name);
+        }
+        s_pack_str (pk, "ready_ms");
+        msgpack_pack_int64 (pk, process->ready_ms);
+        s_pack_str (pk, "heard_ms_ago");
+        msgpack_pack_int64 (pk, now - process->last_heard_ms);
+    }
 }
 
 void

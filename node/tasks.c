@@ -218,6 +218,12 @@ fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats)
     fed_extagents_stats (self->external, stats);
 }
 
+void
+fed_tasks_pack_processes (fed_tasks_t *self, msgpack_packer *pk)
+{
+    fed_extagents_pack_processes (self->external, pk);
+}
+
 const char *
 fed_tasks_agent_endpoint (fed_tasks_t *self)
 {

@@ -85,6 +85,10 @@ listed() { [ "$(names "$1" --kind external)" = "py.sleep py.wordcount" ]; }
 wait_for 15 listed 1 && ok "the Python agent's agents are registered on n1" ||
     fail "n1 lists '$(names 1 --kind external)'; agent log: $(tail -5 "$work/agent-p1.out")"
 wait_for 15 listed 2 && ok "and listed on n2 (replicated)" || fail "n2 lists '$(names 2 --kind external)'"
+procs=$(ctl 1 agents processes --json | $python -c 'import json,sys; print(" ".join("%s %s %s %s" % (p["label"], p["slots"], p["running"], ",".join(p["agents"])) for p in json.load(sys.stdin)))')
+expect "agents processes shows the process, its slots and offer" "p1 1 0 py.wordcount@1.0,py.sleep@1.0" "$procs"
+expect "with the key it connected with (agent.key)" "$(sed -n 's/^public: //p' "$work/n1/agent.key")" \
+    "$(ctl 1 agents processes --json | $python -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')"
 kind=$(ctl 2 agents list --name py.wordcount --json | $python -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["kind"], r["status"])')
 expect "kind external, available" "external available" "$kind"
 
