@@ -266,13 +266,13 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     return parked;
 }
 
-static int
-s_on_request (zloop_t *loop, zsock_t *router, void *arg)
+//  One request from the router.
+static void
+s_on_one_request (fed_control_t *self, zsock_t *router)
 {
-    fed_control_t *self = (fed_control_t *) arg;
     zmsg_t *msg = zmsg_recv (router);
     if (!msg)
-        return 0;
+        return;
     fed_metrics_add (self->node->metrics, "fednode_messages_total", "direction=\"in\"", 1);
     //  Envelope: [routing id, "", request] from REQ, or [routing id, request].
     zmsg_t *envelope = zmsg_new ();
@@ -311,6 +311,17 @@ done:
     zmsg_destroy (&envelope);
     zframe_destroy (&frame);
     zmsg_destroy (&msg);
+}
+
+//  Reads up to DRAIN_MAX requests a wake-up, as the other sockets of the
+//  loop do: one poll per request costs more than the request itself.
+static int
+s_on_request (zloop_t *loop, zsock_t *router, void *arg)
+{
+    (void) loop;
+    fed_control_t *self = (fed_control_t *) arg;
+    for (int n = 0; n < 256 && self->router == router && (zsock_events (router) & ZMQ_POLLIN); n++)
+        s_on_one_request (self, router);
     return 0;
 }
 
