@@ -188,7 +188,7 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send_error (self, *envelope_p, "unknown", "unknown_command", message);
         return 0;
     }
-    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0, false, 0, 0};
+    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0, false, 0, 0, false};
     memcpy (call.caller, caller, 32);
     if (held) {
         call.resuming = true;
@@ -222,14 +222,20 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     fed_ctl_reply_ok (&pk);
     call.pk = &pk;
-    int rc = command->run (&call);
-    int parked = 0;
+    //  Whether one more request of this caller may park, known before the
+    //  command runs, so that one with a side effect (agents.run starts a
+    //  task) can refuse before acting rather than act and then be refused.
     size_t mine = 0;
-    if (rc == 0 && call.wait_ms > 0 && !from_park) {
+    if (!from_park) {
         for (parked_t *entry = (parked_t *) zlist_first (self->parked); entry;
              entry = (parked_t *) zlist_next (self->parked))
             mine += memcmp (entry->caller, caller, 32) == 0;
-        if (mine >= PARK_PER_KEY || zlist_size (self->parked) >= PARK_MAX) {
+        call.park_full = mine >= PARK_PER_KEY || zlist_size (self->parked) >= PARK_MAX;
+    }
+    int rc = command->run (&call);
+    int parked = 0;
+    if (rc == 0 && call.wait_ms > 0 && !from_park) {
+        if (call.park_full) {
             char message [200];
             snprintf (message, sizeof message,
                       "too many long polls waiting (%d per key, %d in all); wait for one to "

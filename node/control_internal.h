@@ -22,6 +22,7 @@ typedef struct {
     bool resuming;              //  a parked request run again: start at resume_after
     uint64_t resume_after;      //  the cursor it had reached
     uint64_t cursor;            //  set by events.tail: where its walk got to
+    bool park_full;             //  the caller may not park one more request now
 } fed_call_t;
 
 //  A command: 0 with the result packed, or -1 with call->code and call->err.

@@ -25,6 +25,13 @@
 #define ERRORS_PER_SECOND 10       //  ERRORs sent to one connection
 #define DRAIN_MAX 256              //  messages read per wake-up
 #define ROUTING_MAX 255            //  bytes in a ZeroMQ routing id
+#define READY_BUDGET 30            //  READYs that change an offer, per key and minute
+
+//  What is left of one key's READY budget.
+typedef struct {
+    double tokens;
+    int64_t at_ms; //  monotonic, when tokens was last brought up to date
+} budget_t;
 
 typedef struct process_t process_t;
 
@@ -66,6 +73,7 @@ struct fed_extagents_t {
     char *endpoint;          //  owned
     zhashx_t *processes;     //  routing hex -> process_t (owned by the table)
     zhashx_t *tasks;         //  "%llu" id -> ext_task_t (owned by the table)
+    zhashx_t *budgets;       //  agent key (hex) -> budget_t (owned by the table)
     ext_task_t *head, *tail; //  the queue
     size_t queued;
     int timer;
@@ -107,6 +115,13 @@ s_process_free (void **item_p)
     free (process->locations);
     free (process->agents);
     free (process);
+    *item_p = NULL;
+}
+
+static void
+s_budget_free (void **item_p)
+{
+    free (*item_p);
     *item_p = NULL;
 }
 
@@ -561,9 +576,78 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
 }
 
 static void
+s_send_welcome (fed_extagents_t *self, zframe_t *routing)
+{
+    fed_aw_msg_t welcome;
+    memset (&welcome, 0, sizeof welcome);
+    welcome.type = FED_AW_WELCOME;
+    memcpy (welcome.node, fed_identity_public (self->node->identity), 32);
+    welcome.heartbeat_ms = (uint64_t) self->node->config->agents.heartbeat_ms;
+    welcome.liveness = self->node->config->agents.liveness;
+    s_send (self, routing, &welcome);
+}
+
+//  True if msg offers exactly what process offers now.
+static bool
+s_same_offer (const process_t *process, const fed_aw_msg_t *msg)
+{
+    if (process->agent_count != msg->agent_count || process->slots != msg->slots
+        || strcmp (process->label, msg->label))
+        return false;
+    for (uint32_t i = 0; i < msg->agent_count; i++) {
+        const fed_aw_agent_t *a = &process->agents [i], *b = &msg->agents [i];
+        if (strcmp (a->name, b->name) || strcmp (a->version, b->version)
+            || a->capability_count != b->capability_count || a->location_size != b->location_size
+            || (a->location_size && memcmp (a->location, b->location, a->location_size)))
+            return false;
+        for (uint32_t j = 0; j < a->capability_count; j++)
+            if (strcmp (a->capabilities [j], b->capabilities [j]))
+                return false;
+    }
+    return true;
+}
+
+//  Takes one READY from key's budget (READY_BUDGET a minute, refilled
+//  evenly); false when it is spent.
+static bool
+s_budget_take (fed_extagents_t *self, const char *user)
+{
+    int64_t now = fed_mono_ms ();
+    budget_t *budget = (budget_t *) zhashx_lookup (self->budgets, user);
+    if (!budget) {
+        budget = (budget_t *) fed_calloc (1, sizeof (budget_t));
+        budget->tokens = READY_BUDGET;
+        budget->at_ms = now;
+        zhashx_insert (self->budgets, user, budget);
+    }
+    budget->tokens += (double) (now - budget->at_ms) * READY_BUDGET / 60000.0;
+    if (budget->tokens > READY_BUDGET)
+        budget->tokens = READY_BUDGET;
+    budget->at_ms = now;
+    if (budget->tokens < 1)
+        return false;
+    budget->tokens -= 1;
+    return true;
+}
+
+static void
 s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const char *user,
             process_t *process, fed_aw_msg_t *msg)
 {
+    if (process && s_same_offer (process, msg)) {
+        s_send_welcome (self, routing);
+        return; //  a repeat (the agent missed its WELCOME): nothing to check again
+    }
+    //  Each other READY costs registry reads and may write events every
+    //  node keeps: a budget per key.
+    if (!s_budget_take (self, user)) {
+        self->stats.refused++;
+        s_send_error (self, routing, process, "limit", 0,
+                      "this key sent more than %d READYs that change an offer in a minute; "
+                      "send READY once per connection",
+                      READY_BUDGET);
+        return;
+    }
     const char *code = NULL;
     char why [512];
     for (uint32_t i = 0; i < msg->agent_count; i++)
@@ -615,13 +699,7 @@ s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const cha
             process->agents [i].location = process->locations [i];
         }
     }
-    fed_aw_msg_t welcome;
-    memset (&welcome, 0, sizeof welcome);
-    welcome.type = FED_AW_WELCOME;
-    memcpy (welcome.node, fed_identity_public (self->node->identity), 32);
-    welcome.heartbeat_ms = (uint64_t) self->node->config->agents.heartbeat_ms;
-    welcome.liveness = self->node->config->agents.liveness;
-    s_send (self, routing, &welcome);
+    s_send_welcome (self, routing);
     s_register (self, process);
     for (uint32_t i = 0; i < old_count; i++)
         s_deregister_unless_offered (self, old [i]);
@@ -694,6 +772,14 @@ s_on_frame (fed_extagents_t *self, zframe_t *routing, zframe_t *frame)
         if (process)
             s_forget (self, process, "lost the agent role");
         return;
+    }
+    //  ROUTER routing ids are unique among live connections only: a process
+    //  whose id now arrives with another key has gone (and a client may
+    //  choose its own id). Forget it, so that its tasks fail over and
+    //  nothing of it reaches the newcomer.
+    if (process && strcmp (process->user, user) != 0) {
+        s_forget (self, process, "its routing id came back with another key");
+        process = NULL;
     }
     if (process)
         process->last_heard_ms = fed_mono_ms ();
@@ -808,14 +894,22 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
                   (long long) (now - silent->last_heard_ms));
         s_forget (self, silent, why);
     }
-    for (;;) {
-        ext_task_t *late = NULL;
-        for (ext_task_t *task = (ext_task_t *) zhashx_first (self->tasks); task && !late;
-             task = (ext_task_t *) zhashx_next (self->tasks))
-            if (now >= task->deadline_ms)
-                late = task;
+    //  Late tasks: found in one pass (collected by id, since finishing one
+    //  changes the table), ended, then one dispatch for the freed slots.
+    size_t late_count = 0;
+    uint64_t *late_ids = NULL;
+    for (ext_task_t *task = (ext_task_t *) zhashx_first (self->tasks); task;
+         task = (ext_task_t *) zhashx_next (self->tasks))
+        if (now >= task->deadline_ms) {
+            late_ids = fed_realloc (late_ids, (late_count + 1) * sizeof *late_ids);
+            late_ids [late_count++] = task->id;
+        }
+    for (size_t i = 0; i < late_count; i++) {
+        char key [24];
+        s_task_key (key, late_ids [i]);
+        ext_task_t *late = (ext_task_t *) zhashx_lookup (self->tasks, key);
         if (!late)
-            break;
+            continue;
         if (late->process) {
             fed_aw_msg_t cancel;
             memset (&cancel, 0, sizeof cancel);
@@ -828,8 +922,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         snprintf (message, sizeof message, "the task ran out of its %lld ms",
                   (long long) (late->deadline_ms - late->submitted_ms));
         s_finish (self, late, NULL, 0, "timeout", message);
-        s_dispatch (self);
     }
+    free (late_ids);
+    if (late_count)
+        s_dispatch (self);
     return 0;
 }
 
@@ -850,6 +946,8 @@ fed_extagents_new (fed_node_t *node, zloop_t *loop, const fed_agentset_t *builti
     zhashx_set_destructor (self->processes, s_process_free);
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_free);
+    self->budgets = zhashx_new ();
+    zhashx_set_destructor (self->budgets, s_budget_free);
     char *endpoint = fed_node_agent_endpoint (node->config, err);
     if (!endpoint)
         goto err;
@@ -857,6 +955,11 @@ fed_extagents_new (fed_node_t *node, zloop_t *loop, const fed_agentset_t *builti
     fed_socket_defaults (self->router, (int64_t) node->config->limits.wire_message);
     zsock_set_handshake_ivl (self->router, (int) node->config->limits.handshake_timeout_ms);
     zsock_set_sndtimeo (self->router, 0);
+    //  The protocol has heartbeats of its own; ZMTP heartbeats on a ROUTER
+    //  whose input backs up trip an assertion in libzmq 4.3.4 (seen under a
+    //  READY flood), so they are off here.
+    zsock_set_heartbeat_ivl (self->router, 0);
+    zsock_set_heartbeat_timeout (self->router, 0);
     fed_curve_server (self->router, fed_identity_curve_secret (node->identity),
                       fed_identity_curve_public (node->identity), FED_ZAP_AGENTS);
     if (zsock_bind (self->router, "%s", endpoint) < 0) {
@@ -900,6 +1003,7 @@ fed_extagents_destroy (fed_extagents_t **self_p)
     }
     zhashx_destroy (&self->tasks);
     zhashx_destroy (&self->processes);
+    zhashx_destroy (&self->budgets);
     free (self->endpoint);
     free (self);
     *self_p = NULL;
