@@ -1,20 +1,19 @@
 /*  proto/agentwire.c: the agent protocol codec. See agentwire.h and
     doc/protocol.md §5.
 
-    Decoding walks the frame once with the mpread cursor, the way wire.c
-    does for the peer protocol: each map is read by one walker (s_walk) that
-    looks every key up in the map's key table, refuses a listed key given
-    twice, skips an unknown key's value under the nesting cap and at the end
-    refuses a missing required key; the field readers it calls check type,
-    size, range and character set and name the field in the error. The two
-    free-form values, params and output, are checked for what the protocol
-    promises of them (a map, str keys, none twice, within the nesting cap)
-    and borrowed, not copied. The encoder trusts its caller (the node or the
-    client packing its own values) and checks nothing.
+    Decoding walks the frame once with the mpread cursor. The envelope and
+    body rules are the peer protocol's (§5.2 points to §4.2), so they are
+    proto/msgbody.c's, shared with wire.c: its walker reads each map through
+    this file's key tables and calls the field readers here, which check
+    type, size, range and character set and name the field in the error.
+    The two free-form values, params and output, are checked for what the
+    protocol promises of them (a map, str keys, none twice, within the
+    nesting cap) and borrowed, not copied. The encoder trusts its caller
+    (the node or the client packing its own values) and checks nothing.
 */
 #include "agentwire.h"
+#include "msgbody.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,48 +89,20 @@ s_label_chars (const char *ptr, size_t size)
 
 //  --- Decoding ---------------------------------------------------------------
 
-typedef struct {
-    fed_err_t *err;    //  the caller's, or NULL
-    fed_aw_msg_t *msg; //  being filled
-} s_ctx_t;
+_Static_assert(FED_AW_DEPTH_MAX == FED_MB_DEPTH_MAX, "§5.2 caps nesting as §4.2 does");
 
-static int s_fail (s_ctx_t *ctx, fed_aw_drop_t drop, const char *format, ...) FED_PRINTF (3, 4);
-
-//  Records why the frame is dropped. Returns FED_MALFORMED to pass up.
-static int
-s_fail (s_ctx_t *ctx, fed_aw_drop_t drop, const char *format, ...)
-{
-    if (ctx->err) {
-        ctx->err->code = drop;
-        va_list args;
-        va_start (args, format);
-        vsnprintf (ctx->err->text, sizeof ctx->err->text, format, args);
-        va_end (args);
-    }
-    return FED_MALFORMED;
-}
-
-//  What the next object is, for "got …" in errors.
-static const char *
-s_got (const fed_mpr_t *reader)
-{
-    fed_mp_type_t type = fed_mpr_peek (reader);
-    return type == FED_MP_NONE
-        ? (fed_mpr_done (reader) ? "the end of the frame" : "a reserved byte")
-        : fed_mp_type_name (type);
-}
-
-//  Up to 32 bytes of untrusted text into buf (>= 36 bytes) for an error
-//  message, anything outside printable ASCII shown as '?'.
-static const char *
-s_printable (char *buf, const char *ptr, uint32_t size)
-{
-    uint32_t n = size > 32 ? 32 : size;
-    for (uint32_t i = 0; i < n; i++)
-        buf [i] = ptr [i] >= 0x20 && ptr [i] < 0x7f ? ptr [i] : '?';
-    strcpy (buf + n, size > 32 ? "..." : "");
-    return buf;
-}
+static const fed_mb_proto_t s_proto = {
+    .message = "an agent message",
+    .speaker = "this end",
+    .version = FED_AW_VERSION,
+    .type_names = s_type_names,
+    .type_count = FED_AW_TYPES,
+    .map_keys = "str",
+    .drops = {[FED_MB_MALFORMED] = FED_AW_DROP_MALFORMED,
+              [FED_MB_VERSION] = FED_AW_DROP_VERSION,
+              [FED_MB_TYPE] = FED_AW_DROP_TYPE,
+              [FED_MB_LIMIT] = FED_AW_DROP_LIMIT},
+};
 
 //  The character rule a str field follows beyond UTF-8.
 typedef enum { TEXT, LABEL, NAME, VERSION, CODE } chars_t;
@@ -144,33 +115,21 @@ static const char *s_chars_rule [] = {NULL, "text without control characters",
 //  A str of min..max bytes following chars, copied NUL-terminated into out
 //  (which holds max + 1 bytes).
 static int
-s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
+s_read_str (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
             uint32_t max, chars_t chars, char *out)
 {
     const char *ptr;
     uint32_t len;
-    if (fed_mpr_peek (reader) != FED_MP_STR)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be a str of %u..%u bytes, got %s",
-                       where, field, min, max, s_got (reader));
-    if (fed_mpr_str (reader, &ptr, &len))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
-    if (len > max)
-        return s_fail (ctx, FED_AW_DROP_LIMIT, "%s: '%s' is %u bytes, over the limit of %u", where,
-                       field, len, max);
-    if (len < min)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be at least %u bytes, got %u",
-                       where, field, min, len);
-    if (!fed_text_valid (ptr, len))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' is not UTF-8 text without NUL", where,
-                       field);
+    if (fed_mb_read_str (ctx, reader, where, field, min, max, false, &ptr, &len))
+        return FED_MALFORMED;
     bool ok = chars == TEXT || (chars == LABEL && s_label_chars (ptr, len))
         || (chars == NAME && s_name_chars (ptr, len))
         || (chars == VERSION && s_version_chars (ptr, len))
         || (chars == CODE && s_code_chars (ptr, len));
     if (!ok) {
-        char shown [40];
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be %s, got '%s'", where, field,
-                       s_chars_rule [chars], s_printable (shown, ptr, len));
+        char shown [FED_MB_SHOWN_SIZE];
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' must be %s, got '%s'", where, field,
+                            s_chars_rule [chars], fed_mb_printable (shown, ptr, len));
     }
     memcpy (out, ptr, len);
     out [len] = 0;
@@ -180,26 +139,23 @@ s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fiel
 //  A uint of at least min. A value over max is dropped as limit when
 //  over_is_limit (a count the protocol caps), else as malformed.
 static int
-s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint64_t min,
+s_read_uint (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint64_t min,
              uint64_t max, bool over_is_limit, uint64_t *value)
 {
-    if (fed_mpr_peek (reader) != FED_MP_UINT)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be a uint, got %s", where, field,
-                       s_got (reader));
-    if (fed_mpr_uint (reader, value))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
+    if (fed_mb_read_uint (ctx, reader, where, field, value))
+        return FED_MALFORMED;
     if (*value < min)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be %llu or more, got %llu", where,
-                       field, (unsigned long long) min, (unsigned long long) *value);
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' must be %llu or more, got %llu", where,
+                            field, (unsigned long long) min, (unsigned long long) *value);
     if (*value > max)
-        return s_fail (ctx, over_is_limit ? FED_AW_DROP_LIMIT : FED_AW_DROP_MALFORMED,
-                       "%s: '%s' is %llu, over the limit of %llu", where, field,
-                       (unsigned long long) *value, (unsigned long long) max);
+        return fed_mb_fail (ctx, over_is_limit ? FED_MB_LIMIT : FED_MB_MALFORMED,
+                            "%s: '%s' is %llu, over the limit of %llu", where, field,
+                            (unsigned long long) *value, (unsigned long long) max);
     return 0;
 }
 
 static int
-s_read_u32 (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
+s_read_u32 (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
             uint32_t max, bool over_is_limit, uint32_t *value)
 {
     uint64_t wide;
@@ -211,26 +167,9 @@ s_read_u32 (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *fiel
 
 //  A task id: a uint of 1 or more.
 static int
-s_read_task (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, uint64_t *task)
+s_read_task (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, uint64_t *task)
 {
     return s_read_uint (ctx, reader, where, "task", 1, UINT64_MAX, false, task);
-}
-
-//  Skips one value whose container nesting may use depth levels, telling a
-//  value nested too deep (limit) from a broken one (malformed).
-static int
-s_skip (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *what, uint32_t depth)
-{
-    fed_mp_limits_t caps = {depth, fed_mp_default_limits.max_objects};
-    fed_mp_limits_t loose = {64, fed_mp_default_limits.max_objects};
-    if (fed_mpr_skip (reader, &caps) == 0)
-        return 0;
-    if (fed_mpr_skip (reader, &loose) == 0)
-        return s_fail (ctx, FED_AW_DROP_LIMIT, "%s: %s nests deeper than %d levels", where, what,
-                       FED_AW_DEPTH_MAX);
-    return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                   "%s: %s is truncated, malformed, or nests deeper than %d levels", where, what,
-                   FED_AW_DEPTH_MAX);
 }
 
 //  One top-level key of a free-form map, for the duplicate check.
@@ -250,43 +189,39 @@ s_key_compare (const void *a, const void *b)
 //  params or output: a map at level 3 with str keys (UTF-8, none twice)
 //  and values of any type within the nesting cap. Borrowed from the frame.
 static int
-s_read_object (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+s_read_object (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
                const uint8_t **data, size_t *size)
 {
     size_t start = reader->pos;
     uint32_t count;
-    if (fed_mpr_peek (reader) != FED_MP_MAP)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' must be a map with str keys, got %s",
-                       where, field, s_got (reader));
-    if (fed_mpr_map (reader, &count))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "%s: '%s' declares more entries than the frame holds", where, field);
+    if (fed_mb_read_map (ctx, reader, where, field, "a map with str keys", UINT32_MAX, &count))
+        return FED_MALFORMED;
     //  count is at most the bytes left: a bounded allocation.
     s_key_t *keys = (s_key_t *) fed_calloc (count ? count : 1, sizeof (s_key_t));
-    char what [80], shown [40];
+    char what [80], shown [FED_MB_SHOWN_SIZE];
     int rc = 0;
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         if (fed_mpr_peek (reader) != FED_MP_STR)
-            rc = s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' keys must be str, got %s", where,
-                         field, s_got (reader));
+            rc = fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' keys must be str, got %s", where,
+                              field, fed_mb_got (reader));
         else if (fed_mpr_str (reader, &keys [i].ptr, &keys [i].len))
             rc =
-                s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: a key of '%s' is truncated", where, field);
+                fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: a key of '%s' is truncated", where, field);
         else if (!fed_text_valid (keys [i].ptr, keys [i].len))
-            rc = s_fail (ctx, FED_AW_DROP_MALFORMED,
-                         "%s: a key of '%s' is not UTF-8 text without NUL", where, field);
+            rc = fed_mb_fail (ctx, FED_MB_MALFORMED,
+                              "%s: a key of '%s' is not UTF-8 text without NUL", where, field);
         else {
             snprintf (what, sizeof what, "'%s' key '%s'", field,
-                      s_printable (shown, keys [i].ptr, keys [i].len));
-            rc = s_skip (ctx, reader, where, what, FED_AW_DEPTH_MAX - 3);
+                      fed_mb_printable (shown, keys [i].ptr, keys [i].len));
+            rc = fed_mb_skip (ctx, reader, where, what, FED_AW_DEPTH_MAX - 3);
         }
     }
     if (rc == 0 && count > 1) {
         qsort (keys, count, sizeof (s_key_t), s_key_compare);
         for (uint32_t i = 1; i < count && rc == 0; i++)
             if (s_key_compare (&keys [i - 1], &keys [i]) == 0)
-                rc = s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: '%s' key '%s' is given twice", where,
-                             field, s_printable (shown, keys [i].ptr, keys [i].len));
+                rc = fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' key '%s' is given twice", where,
+                                  field, fed_mb_printable (shown, keys [i].ptr, keys [i].len));
     }
     free (keys);
     if (rc == 0) {
@@ -296,74 +231,12 @@ s_read_object (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *f
     return rc;
 }
 
-//  Reads the value of key number index of a map into target.
-typedef int (s_field_fn) (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
-                          void *target);
-
-//  One map: its name for "must be a map" ("READY body"), the prefix for its
-//  fields' errors ("READY"), its nesting level, its keys (NULL-terminated)
-//  and a bit per required key.
-typedef struct {
-    const char *name;
-    const char *where;
-    int level;
-    const char *const *keys;
-    uint32_t required;
-} s_map_t;
-
-static int
-s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, void *target)
-{
-    uint32_t count;
-    if (fed_mpr_peek (reader) != FED_MP_MAP)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s must be a map with str keys, got %s",
-                       map->name, s_got (reader));
-    if (fed_mpr_map (reader, &count))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s declares more entries than the frame holds",
-                       map->name);
-    uint32_t seen = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        const char *key;
-        uint32_t key_size;
-        if (fed_mpr_peek (reader) != FED_MP_STR)
-            return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: keys must be str, got %s", map->where,
-                           s_got (reader));
-        if (fed_mpr_str (reader, &key, &key_size))
-            return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: a key is truncated", map->where);
-        int index = -1;
-        for (int k = 0; map->keys [k]; k++)
-            if (strlen (map->keys [k]) == key_size && memcmp (map->keys [k], key, key_size) == 0)
-                index = k;
-        if (index < 0) {
-            //  Unknown: skipped for forward compatibility, under the cap.
-            char shown [40], what [80];
-            snprintf (what, sizeof what, "the value of unknown key '%s'",
-                      s_printable (shown, key, key_size));
-            if (s_skip (ctx, reader, map->where, what, (uint32_t) (FED_AW_DEPTH_MAX - map->level)))
-                return FED_MALFORMED;
-            continue;
-        }
-        if (seen & (1u << index))
-            return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: key '%s' is given twice", map->where,
-                           map->keys [index]);
-        seen |= 1u << index;
-        if (field (ctx, reader, map->where, index, target))
-            return FED_MALFORMED;
-    }
-    uint32_t missing = map->required & ~seen;
-    for (int k = 0; map->keys [k]; k++)
-        if (missing & (1u << k))
-            return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: required key '%s' is missing",
-                           map->where, map->keys [k]);
-    return 0;
-}
-
 //  READY agent maps (level 4).
 
 static const char *const s_agent_keys [] = {"name", "version", "capabilities", "location", NULL};
 
 static int
-s_agent_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_agent_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_agent_t *agent = (fed_aw_agent_t *) target;
     switch (index) {
@@ -374,18 +247,9 @@ s_agent_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
                                agent->version);
         case 2: {
             uint32_t count;
-            if (fed_mpr_peek (reader) != FED_MP_ARRAY)
-                return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                               "%s: 'capabilities' must be an array of names, got %s", where,
-                               s_got (reader));
-            if (fed_mpr_array (reader, &count))
-                return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                               "%s: 'capabilities' declares more elements than the frame holds",
-                               where);
-            if (count > FED_AW_CAPS_MAX)
-                return s_fail (ctx, FED_AW_DROP_LIMIT,
-                               "%s: 'capabilities' has %u elements, over the limit of %d", where,
-                               count, FED_AW_CAPS_MAX);
+            if (fed_mb_read_array (ctx, reader, where, "capabilities", "an array of names",
+                                   FED_AW_CAPS_MAX, &count))
+                return FED_MALFORMED;
             for (uint32_t i = 0; i < count; i++) {
                 char field [32];
                 snprintf (field, sizeof field, "capabilities[%u]", i);
@@ -401,9 +265,9 @@ s_agent_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
             //  registry's business (node.started's location rules).
             size_t start = reader->pos;
             if (fed_mpr_peek (reader) != FED_MP_MAP)
-                return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'location' must be a map, got %s",
-                               where, s_got (reader));
-            if (s_skip (ctx, reader, where, "'location'", FED_AW_DEPTH_MAX - 4))
+                return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'location' must be a map, got %s",
+                                    where, fed_mb_got (reader));
+            if (fed_mb_skip (ctx, reader, where, "'location'", FED_AW_DEPTH_MAX - 4))
                 return FED_MALFORMED;
             agent->location = reader->data + start;
             agent->location_size = reader->pos - start;
@@ -417,7 +281,7 @@ s_agent_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
 static const char *const s_ready_keys [] = {"agents", "slots", "name", NULL};
 
 static int
-s_ready_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_ready_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 1)
@@ -425,31 +289,25 @@ s_ready_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
     if (index == 2)
         return s_read_str (ctx, reader, where, "name", 0, FED_AW_NAME_MAX, LABEL, msg->label);
     uint32_t count;
-    if (fed_mpr_peek (reader) != FED_MP_ARRAY)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'agents' must be an array of maps, got %s",
-                       where, s_got (reader));
-    if (fed_mpr_array (reader, &count))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "%s: 'agents' declares more elements than the frame holds", where);
-    if (count > FED_AW_AGENTS_MAX)
-        return s_fail (ctx, FED_AW_DROP_LIMIT, "%s: 'agents' has %u elements, over the limit of %d",
-                       where, count, FED_AW_AGENTS_MAX);
+    if (fed_mb_read_array (ctx, reader, where, "agents", "an array of maps", FED_AW_AGENTS_MAX,
+                           &count))
+        return FED_MALFORMED;
     if (count == 0)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'agents' must offer at least 1 agent",
-                       where);
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'agents' must offer at least 1 agent",
+                            where);
     msg->agents = (fed_aw_agent_t *) fed_calloc (count, sizeof (fed_aw_agent_t));
     for (uint32_t i = 0; i < count; i++) {
         char path [32];
         snprintf (path, sizeof path, "%s agents[%u]", where, i);
-        s_map_t map = {path, path, 4, s_agent_keys, 0x3};
+        fed_mb_map_t map = {path, path, 4, s_agent_keys, 0x3};
         fed_aw_agent_t *agent = &msg->agents [i];
-        if (s_walk (ctx, reader, &map, s_agent_field, agent))
+        if (fed_mb_walk (ctx, reader, &map, s_agent_field, agent))
             return FED_MALFORMED;
         for (uint32_t j = 0; j < i; j++)
             if (strcmp (msg->agents [j].name, agent->name) == 0)
-                return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                               "%s: agent '%s' is offered twice (also agents[%u])", path,
-                               agent->name, j);
+                return fed_mb_fail (ctx, FED_MB_MALFORMED,
+                                    "%s: agent '%s' is offered twice (also agents[%u])", path,
+                                    agent->name, j);
         msg->agent_count++;
     }
     return 0;
@@ -458,7 +316,7 @@ s_ready_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
 static const char *const s_welcome_keys [] = {"node", "heartbeat_ms", "liveness", NULL};
 
 static int
-s_welcome_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_welcome_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 1)
@@ -466,25 +324,14 @@ s_welcome_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, 
                             &msg->heartbeat_ms);
     if (index == 2)
         return s_read_u32 (ctx, reader, where, "liveness", 1, UINT32_MAX, false, &msg->liveness);
-    const uint8_t *ptr;
-    uint32_t len;
-    if (fed_mpr_peek (reader) != FED_MP_BIN)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'node' must be bin of 32 bytes, got %s",
-                       where, s_got (reader));
-    if (fed_mpr_bin (reader, &ptr, &len))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'node' is truncated", where);
-    if (len != sizeof msg->node)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: 'node' must be bin of 32 bytes, got %u",
-                       where, len);
-    memcpy (msg->node, ptr, sizeof msg->node);
-    return 0;
+    return fed_mb_read_bin (ctx, reader, where, "node", sizeof msg->node, msg->node);
 }
 
 static const char *const s_task_keys [] = {"task", "agent", "version", "params",    "timeout_ms",
                                            "run",  "step",  "attempt", "workspace", NULL};
 
 static int
-s_task_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_task_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     switch (index) {
@@ -512,7 +359,7 @@ s_task_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, voi
 static const char *const s_progress_keys [] = {"task", "done", "total", "text", NULL};
 
 static int
-s_progress_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_progress_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     switch (index) {
@@ -527,7 +374,7 @@ s_progress_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
 static const char *const s_result_keys [] = {"task", "output", NULL};
 
 static int
-s_result_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_result_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 0)
@@ -538,7 +385,7 @@ s_result_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
 static const char *const s_fail_keys [] = {"task", "code", "message", NULL};
 
 static int
-s_fail_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_fail_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 0)
@@ -551,7 +398,7 @@ s_fail_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, voi
 static const char *const s_cancel_keys [] = {"task", "reason", NULL};
 
 static int
-s_cancel_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_cancel_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 0)
@@ -562,7 +409,7 @@ s_cancel_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
 static const char *const s_error_keys [] = {"code", "message", "task", NULL};
 
 static int
-s_error_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_error_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_aw_msg_t *msg = (fed_aw_msg_t *) target;
     if (index == 0)
@@ -574,11 +421,7 @@ s_error_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
 
 static const char *const s_empty_keys [] = {NULL};
 
-static const struct {
-    const char *const *keys;
-    uint32_t required;
-    s_field_fn *field;
-} s_bodies [FED_AW_TYPES] = {
+static const fed_mb_body_t s_bodies [FED_AW_TYPES] = {
     [FED_AW_READY] = {s_ready_keys, 0x1, s_ready_field},
     [FED_AW_WELCOME] = {s_welcome_keys, 0x7, s_welcome_field},
     [FED_AW_TASK] = {s_task_keys, 0x1ff, s_task_field},
@@ -592,52 +435,18 @@ static const struct {
 };
 
 static int
-s_decode (s_ctx_t *ctx, fed_mpr_t *reader, size_t size)
+s_decode (fed_mb_t *ctx, fed_mpr_t *reader)
 {
     fed_aw_msg_t *msg = ctx->msg;
-    uint32_t count;
-    uint64_t version;
-    if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &count) || count == 0)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "an agent message is a msgpack array [version, type, body]");
-    if (fed_mpr_peek (reader) != FED_MP_UINT || fed_mpr_uint (reader, &version))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "element 0 must be the protocol version (a uint), got %s", s_got (reader));
-    if (version != FED_AW_VERSION)
-        return s_fail (ctx, FED_AW_DROP_VERSION,
-                       "envelope version %llu is not spoken here (this end speaks %d)",
-                       (unsigned long long) version, FED_AW_VERSION);
-    if (count != 3)
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "an agent message is an array of 3 elements, got %u", count);
-    const char *name;
-    uint32_t name_size;
-    if (fed_mpr_peek (reader) != FED_MP_STR || fed_mpr_str (reader, &name, &name_size))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED,
-                       "element 1 must be the message type (a str), got %s", s_got (reader));
-    fed_aw_type_t type = 0;
-    for (int t = 1; t < FED_AW_TYPES; t++)
-        if (strlen (s_type_names [t]) == name_size
-            && memcmp (s_type_names [t], name, name_size) == 0)
-            type = (fed_aw_type_t) t;
-    if (type == 0) {
-        char shown [40];
-        return s_fail (ctx, FED_AW_DROP_TYPE, "unknown message type '%s'",
-                       s_printable (shown, name, name_size));
-    }
-    msg->type = type;
+    int type;
+    if (fed_mb_envelope (ctx, reader, &type))
+        return FED_MALFORMED;
+    msg->type = (fed_aw_type_t) type;
     if (type == FED_AW_READY)
         msg->slots = 1;
-    char body_name [24];
-    snprintf (body_name, sizeof body_name, "%s body", s_type_names [type]);
-    s_map_t map = {body_name, s_type_names [type], 2, s_bodies [type].keys,
-                   s_bodies [type].required};
-    if (s_walk (ctx, reader, &map, s_bodies [type].field, msg))
+    if (fed_mb_body (ctx, reader, type, &s_bodies [type], msg))
         return FED_MALFORMED;
-    if (!fed_mpr_done (reader))
-        return s_fail (ctx, FED_AW_DROP_MALFORMED, "%s: %zu trailing bytes after the message",
-                       s_type_names [type], size - reader->pos);
-    return 0;
+    return fed_mb_end (ctx, reader, type);
 }
 
 int
@@ -648,10 +457,10 @@ fed_aw_decode (const void *data, size_t size, fed_aw_msg_t *msg, fed_err_t *err)
         err->code = FED_AW_DROP_NONE;
         err->text [0] = 0;
     }
-    s_ctx_t ctx = {err, msg};
+    fed_mb_t ctx = {&s_proto, err, msg};
     fed_mpr_t reader;
     fed_mpr_init (&reader, data, size);
-    if (s_decode (&ctx, &reader, size)) {
+    if (s_decode (&ctx, &reader)) {
         fed_aw_msg_clear (msg);
         return -1;
     }

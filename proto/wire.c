@@ -1,17 +1,17 @@
 /*  proto/wire.c: peer protocol codec. See wire.h and doc/protocol.md §4.
 
-    Decoding walks the frame once with the mpread cursor. Each body is a map
-    read by one walker (s_walk) that looks every key up in the message's key
-    table, refuses a known key given twice, skips an unknown key's value
-    under the nesting cap, and at the end refuses a missing required key; the
-    field readers it calls check type, size and range and name the field in
-    the error. The encoder checks the same rules before it packs anything.
+    Decoding walks the frame once with the mpread cursor. The envelope and
+    the body rules of §4.2 are proto/msgbody.c's, shared with the agent
+    protocol: its walker reads each map through this file's key tables and
+    calls the field readers here, which check type, size and range and name
+    the field in the error. The encoder checks the same rules before it
+    packs anything.
 */
 #include "wire.h"
+#include "msgbody.h"
 
 #include <stdlib.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,27 +44,20 @@ fed_wire_state_name (fed_wire_state_t state)
 
 //  --- Decoding ---------------------------------------------------------------
 
-typedef struct {
-    fed_err_t *err;      //  the caller's, or NULL
-    fed_wire_msg_t *msg; //  being filled
-} s_ctx_t;
+_Static_assert(FED_WIRE_DEPTH_MAX == FED_MB_DEPTH_MAX, "msgbody caps nesting as §4.2 does");
 
-static int s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...) FED_PRINTF (3, 4);
-
-//  Records why the frame is dropped. Returns FED_MALFORMED for the caller to
-//  pass up.
-static int
-s_fail (s_ctx_t *ctx, fed_wire_drop_t reason, const char *format, ...)
-{
-    if (ctx->err) {
-        ctx->err->code = reason;
-        va_list args;
-        va_start (args, format);
-        vsnprintf (ctx->err->text, sizeof ctx->err->text, format, args);
-        va_end (args);
-    }
-    return FED_MALFORMED;
-}
+static const fed_mb_proto_t s_proto = {
+    .message = "a peer message",
+    .speaker = "this node",
+    .version = FED_WIRE_VERSION,
+    .type_names = s_type_names,
+    .type_count = FED_WIRE_TYPES,
+    .map_keys = "string",
+    .drops = {[FED_MB_MALFORMED] = FED_WIRE_DROP_MALFORMED,
+              [FED_MB_VERSION] = FED_WIRE_DROP_VERSION,
+              [FED_MB_TYPE] = FED_WIRE_DROP_TYPE,
+              [FED_MB_LIMIT] = FED_WIRE_DROP_LIMIT},
+};
 
 //  True if size bytes at ptr are tcp://HOST:PORT: HOST a name, an IPv4
 //  address or a bracketed IPv6 address (no '*', no space, no control
@@ -106,110 +99,40 @@ s_endpoint_ok (const char *ptr, uint32_t size)
     return true;
 }
 
+//  A str of min..max bytes, or nil (ptr NULL) when nil_ok, borrowed.
+static int
+s_read_str (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
+            uint32_t max, bool nil_ok, fed_wire_str_t *out)
+{
+    return fed_mb_read_str (ctx, reader, where, field, min, max, nil_ok, &out->ptr, &out->size);
+}
+
 //  Reads an endpoint field: a str of 1..FED_WIRE_ENDPOINT_MAX bytes in the
 //  tcp://HOST:PORT form.
-static int s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
-                       uint32_t min, uint32_t max, bool nil_ok, fed_wire_str_t *out);
-
 static int
-s_read_endpoint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_str_t *out)
+s_read_endpoint (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_str_t *out)
 {
     if (s_read_str (ctx, reader, where, "endpoint", 1, FED_WIRE_ENDPOINT_MAX, false, out))
         return FED_MALFORMED;
     if (!s_endpoint_ok (out->ptr, out->size))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s: 'endpoint' must be tcp://HOST:PORT (a name or address, port "
-                       "1..65535)",
-                       where);
+        return fed_mb_fail (ctx, FED_MB_MALFORMED,
+                            "%s: 'endpoint' must be tcp://HOST:PORT (a name or address, port "
+                            "1..65535)",
+                            where);
     return 0;
 }
 
-//  What the next object is, for "got …" in errors.
-static const char *
-s_got (const fed_mpr_t *reader)
-{
-    fed_mp_type_t type = fed_mpr_peek (reader);
-    return type == FED_MP_NONE
-        ? (fed_mpr_done (reader) ? "the end of the frame" : "a reserved byte")
-        : fed_mp_type_name (type);
-}
-
-//  Copies up to 32 bytes of untrusted text into buf (>= 36 bytes) for a log
-//  line, with anything outside printable ASCII shown as '?'.
-static const char *
-s_printable (char *buf, const char *ptr, uint32_t size)
-{
-    uint32_t n = size > 32 ? 32 : size;
-    for (uint32_t i = 0; i < n; i++)
-        buf [i] = ptr [i] >= 0x20 && ptr [i] < 0x7f ? ptr [i] : '?';
-    strcpy (buf + n, size > 32 ? "..." : "");
-    return buf;
-}
-
 static int
-s_read_key (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+s_read_key (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
             uint8_t key [FED_WIRE_KEY_BYTES])
 {
-    const uint8_t *ptr;
-    uint32_t len;
-    if (fed_mpr_peek (reader) != FED_MP_BIN)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be bin of %d bytes, got %s",
-                       where, field, FED_WIRE_KEY_BYTES, s_got (reader));
-    if (fed_mpr_bin (reader, &ptr, &len))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
-    if (len != FED_WIRE_KEY_BYTES)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be bin of %d bytes, got %u",
-                       where, field, FED_WIRE_KEY_BYTES, len);
-    memcpy (key, ptr, FED_WIRE_KEY_BYTES);
-    return 0;
-}
-
-//  A str of min..max bytes, or nil (ptr NULL) when nil_ok.
-static int
-s_read_str (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t min,
-            uint32_t max, bool nil_ok, fed_wire_str_t *out)
-{
-    if (nil_ok && fed_mpr_peek (reader) == FED_MP_NIL) {
-        *out = (fed_wire_str_t){NULL, 0};
-        return fed_mpr_nil (reader);
-    }
-    const char *ptr;
-    uint32_t len;
-    if (fed_mpr_peek (reader) != FED_MP_STR)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s: '%s' must be a str of %u..%u bytes%s, "
-                       "got %s",
-                       where, field, min, max, nil_ok ? " or nil" : "", s_got (reader));
-    if (fed_mpr_str (reader, &ptr, &len))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
-    if (len > max)
-        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: '%s' is %u bytes, over the limit of %u",
-                       where, field, len, max);
-    if (len < min)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be at least %u bytes, got %u",
-                       where, field, min, len);
-    if (!fed_text_valid (ptr, len))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is not UTF-8 text without NUL",
-                       where, field);
-    *out = (fed_wire_str_t){ptr, len};
-    return 0;
-}
-
-static int
-s_read_uint (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint64_t *value)
-{
-    if (fed_mpr_peek (reader) != FED_MP_UINT)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a uint, got %s", where,
-                       field, s_got (reader));
-    if (fed_mpr_uint (reader, value))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' is truncated", where, field);
-    return 0;
+    return fed_mb_read_bin (ctx, reader, where, field, FED_WIRE_KEY_BYTES, key);
 }
 
 //  A number in -bound..bound, or nil (*has = false).
 static int
-s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, double bound,
-                bool *has, double *value)
+s_read_degrees (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field,
+                double bound, bool *has, double *value)
 {
     *has = false;
     *value = 0;
@@ -219,11 +142,11 @@ s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *
     double d;
     if ((type != FED_MP_FLOAT && type != FED_MP_UINT && type != FED_MP_INT)
         || fed_mpr_double (reader, &d))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be a float or nil, got %s",
-                       where, field, s_got (reader));
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' must be a float or nil, got %s", where,
+                            field, fed_mb_got (reader));
     if (!(d >= -bound && d <= bound))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be from %g to %g", where, field,
-                       -bound, bound);
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: '%s' must be from %g to %g", where, field,
+                            -bound, bound);
     *has = true;
     *value = d;
     return 0;
@@ -231,90 +154,10 @@ s_read_degrees (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *
 
 //  An array header of at most max elements.
 static int
-s_read_list (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t max,
+s_read_list (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, const char *field, uint32_t max,
              uint32_t *count)
 {
-    if (fed_mpr_peek (reader) != FED_MP_ARRAY)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: '%s' must be an array, got %s", where,
-                       field, s_got (reader));
-    if (fed_mpr_array (reader, count))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s: '%s' declares more elements than the frame holds", where, field);
-    if (*count > max)
-        return s_fail (ctx, FED_WIRE_DROP_LIMIT, "%s: '%s' has %u elements, over the limit of %u",
-                       where, field, *count, max);
-    return 0;
-}
-
-//  Reads the value of key number index of a map into target.
-typedef int (s_field_fn) (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
-                          void *target);
-
-//  One map: its name for "must be a map" ("PING body"), the prefix for its
-//  fields' errors ("PING"), its nesting level, its keys (NULL-terminated)
-//  and a bit per required key.
-typedef struct {
-    const char *name;
-    const char *where;
-    int level;
-    const char *const *keys;
-    uint32_t required;
-} s_map_t;
-
-static int
-s_walk (s_ctx_t *ctx, fed_mpr_t *reader, const s_map_t *map, s_field_fn *field, void *target)
-{
-    uint32_t count;
-    if (fed_mpr_peek (reader) != FED_MP_MAP)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be a map with string keys, got %s",
-                       map->name, s_got (reader));
-    if (fed_mpr_map (reader, &count))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s declares more entries than the frame holds", map->name);
-    uint32_t seen = 0;
-    char shown [40];
-    for (uint32_t i = 0; i < count; i++) {
-        const char *key;
-        uint32_t key_size;
-        if (fed_mpr_peek (reader) != FED_MP_STR)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: keys must be str, got %s", map->where,
-                           s_got (reader));
-        if (fed_mpr_str (reader, &key, &key_size))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: a key is truncated", map->where);
-        int index = -1;
-        for (int k = 0; map->keys [k]; k++)
-            if (strlen (map->keys [k]) == key_size && memcmp (map->keys [k], key, key_size) == 0)
-                index = k;
-        if (index < 0) {
-            //  Unknown: skipped for forward compatibility, under the same
-            //  nesting cap as the rest of the frame.
-            fed_mp_limits_t caps = {(uint32_t) (FED_WIRE_DEPTH_MAX - map->level),
-                                    fed_mp_default_limits.max_objects};
-            fed_mp_limits_t loose = {64, fed_mp_default_limits.max_objects};
-            if (fed_mpr_skip (reader, &caps) == 0)
-                continue;
-            if (fed_mpr_skip (reader, &loose) == 0)
-                return s_fail (ctx, FED_WIRE_DROP_LIMIT,
-                               "%s: the value of unknown key '%s' nests deeper than %d levels",
-                               map->where, s_printable (shown, key, key_size), FED_WIRE_DEPTH_MAX);
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                           "%s: the value of unknown key '%s' is truncated, malformed, or nests "
-                           "deeper than %d levels",
-                           map->where, s_printable (shown, key, key_size), FED_WIRE_DEPTH_MAX);
-        }
-        if (seen & (1u << index))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: key '%s' is given twice", map->where,
-                           map->keys [index]);
-        seen |= 1u << index;
-        if (field (ctx, reader, map->where, index, target))
-            return FED_MALFORMED;
-    }
-    uint32_t missing = map->required & ~seen;
-    for (int k = 0; map->keys [k]; k++)
-        if (missing & (1u << k))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: required key '%s' is missing",
-                           map->where, map->keys [k]);
-    return 0;
+    return fed_mb_read_array (ctx, reader, where, field, "an array", max, count);
 }
 
 //  Location (level 3), labels (level 4).
@@ -323,7 +166,7 @@ static const char *const s_location_keys [] = {"region", "zone",   "site", "lat"
                                                "lon",    "labels", NULL};
 
 static int
-s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_location_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_location_t *location = target;
     switch (index) {
@@ -345,19 +188,9 @@ s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
         default: break;
     }
     uint32_t count;
-    if (fed_mpr_peek (reader) != FED_MP_MAP)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s: 'labels' must be a map str -> str, "
-                       "got %s",
-                       where, s_got (reader));
-    if (fed_mpr_map (reader, &count))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "%s: 'labels' declares more entries than the frame holds", where);
-    if (count > FED_WIRE_LABELS_MAX)
-        return s_fail (ctx, FED_WIRE_DROP_LIMIT,
-                       "%s: 'labels' has %u entries, over the limit "
-                       "of %d",
-                       where, count, FED_WIRE_LABELS_MAX);
+    if (fed_mb_read_map (ctx, reader, where, "labels", "a map str -> str", FED_WIRE_LABELS_MAX,
+                         &count))
+        return FED_MALFORMED;
     for (uint32_t i = 0; i < count; i++) {
         fed_wire_label_t *label = &location->labels [i];
         if (s_read_str (ctx, reader, where, "labels key", 1, FED_WIRE_TAG_MAX, false, &label->key)
@@ -367,9 +200,9 @@ s_location_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
         for (uint32_t j = 0; j < i; j++)
             if (location->labels [j].key.size == label->key.size
                 && memcmp (location->labels [j].key.ptr, label->key.ptr, label->key.size) == 0) {
-                char shown [40];
-                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: label '%s' is given twice", where,
-                               s_printable (shown, label->key.ptr, label->key.size));
+                char shown [FED_MB_SHOWN_SIZE];
+                return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: label '%s' is given twice", where,
+                                    fed_mb_printable (shown, label->key.ptr, label->key.size));
             }
         location->label_count++;
     }
@@ -382,12 +215,12 @@ static const char *const s_update_keys [] = {"node",     "state", "incarnation",
                                              "endpoint", "name",  NULL};
 
 static int
-s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_update_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_update_t *update = target;
     switch (index) {
         case 0: return s_read_key (ctx, reader, where, "node", update->node);
-        case 2: return s_read_uint (ctx, reader, where, "incarnation", &update->incarnation);
+        case 2: return fed_mb_read_uint (ctx, reader, where, "incarnation", &update->incarnation);
         case 3: return s_read_endpoint (ctx, reader, where, &update->endpoint);
         case 4:
             return s_read_str (ctx, reader, where, "name", 1, FED_WIRE_NAME_MAX, false,
@@ -403,12 +236,12 @@ s_update_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
             update->state = (fed_wire_state_t) s;
             return 0;
         }
-    return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                   "%s: 'state' must be one of alive, suspect, dead, left", where);
+    return fed_mb_fail (ctx, FED_MB_MALFORMED,
+                        "%s: 'state' must be one of alive, suspect, dead, left", where);
 }
 
 static int
-s_read_updates (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_updates_t *updates)
+s_read_updates (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_updates_t *updates)
 {
     uint32_t count;
     if (s_read_list (ctx, reader, where, "updates", FED_WIRE_UPDATES_MAX, &count))
@@ -416,8 +249,8 @@ s_read_updates (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, fed_wire_upd
     for (uint32_t i = 0; i < count; i++) {
         char path [48];
         snprintf (path, sizeof path, "%s updates[%u]", where, i);
-        s_map_t map = {path, path, 4, s_update_keys, 0x1f};
-        if (s_walk (ctx, reader, &map, s_update_field, &updates->items [i]))
+        fed_mb_map_t map = {path, path, 4, s_update_keys, 0x1f};
+        if (fed_mb_walk (ctx, reader, &map, s_update_field, &updates->items [i]))
             return FED_MALFORMED;
         updates->count++;
     }
@@ -430,7 +263,7 @@ static const char *const s_hello_keys [] = {"id",       "name",        "endpoint
                                             "protocol", "incarnation", "token",    NULL};
 
 static int
-s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_hello_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_hello_t *hello = target;
     switch (index) {
@@ -440,17 +273,17 @@ s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
                                &hello->name);
         case 2: return s_read_endpoint (ctx, reader, where, &hello->endpoint);
         case 3: {
-            s_map_t map = {"HELLO location", "HELLO location", 3, s_location_keys, 0x3f};
-            return s_walk (ctx, reader, &map, s_location_field, &hello->location);
+            fed_mb_map_t map = {"HELLO location", "HELLO location", 3, s_location_keys, 0x3f};
+            return fed_mb_walk (ctx, reader, &map, s_location_field, &hello->location);
         }
         case 4:
-            if (s_read_uint (ctx, reader, where, "protocol", &hello->protocol))
+            if (fed_mb_read_uint (ctx, reader, where, "protocol", &hello->protocol))
                 return FED_MALFORMED;
             if (hello->protocol == 0)
-                return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'protocol' must be 1 or more",
-                               where);
+                return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'protocol' must be 1 or more",
+                                    where);
             return 0;
-        case 5: return s_read_uint (ctx, reader, where, "incarnation", &hello->incarnation);
+        case 5: return fed_mb_read_uint (ctx, reader, where, "incarnation", &hello->incarnation);
         default:
             return s_read_str (ctx, reader, where, "token", 1, FED_WIRE_TOKEN_MAX, true,
                                &hello->token);
@@ -460,12 +293,12 @@ s_hello_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
 static const char *const s_ping_keys [] = {"seq", "incarnation", "updates", NULL};
 
 static int
-s_ping_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_ping_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_ping_t *ping = target;
     switch (index) {
-        case 0: return s_read_uint (ctx, reader, where, "seq", &ping->seq);
-        case 1: return s_read_uint (ctx, reader, where, "incarnation", &ping->incarnation);
+        case 0: return fed_mb_read_uint (ctx, reader, where, "seq", &ping->seq);
+        case 1: return fed_mb_read_uint (ctx, reader, where, "incarnation", &ping->incarnation);
         default: return s_read_updates (ctx, reader, where, &ping->updates);
     }
 }
@@ -473,22 +306,22 @@ s_ping_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, voi
 static const char *const s_ack_keys [] = {"seq", "updates", NULL};
 
 static int
-s_ack_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_ack_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_ack_t *ack = target;
     if (index == 0)
-        return s_read_uint (ctx, reader, where, "seq", &ack->seq);
+        return fed_mb_read_uint (ctx, reader, where, "seq", &ack->seq);
     return s_read_updates (ctx, reader, where, &ack->updates);
 }
 
 static const char *const s_ping_req_keys [] = {"seq", "target", "updates", NULL};
 
 static int
-s_ping_req_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_ping_req_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_ping_req_t *ping_req = target;
     switch (index) {
-        case 0: return s_read_uint (ctx, reader, where, "seq", &ping_req->seq);
+        case 0: return fed_mb_read_uint (ctx, reader, where, "seq", &ping_req->seq);
         case 1: return s_read_key (ctx, reader, where, "target", ping_req->target);
         default: return s_read_updates (ctx, reader, where, &ping_req->updates);
     }
@@ -497,7 +330,7 @@ s_ping_req_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index,
 static const char *const s_members_keys [] = {"updates", NULL};
 
 static int
-s_members_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_members_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     (void) index;
     fed_wire_members_t *members = target;
@@ -507,10 +340,11 @@ s_members_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, 
 static const char *const s_digest_keys [] = {"vv", NULL};
 
 static int
-s_digest_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_digest_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     (void) index;
     fed_wire_digest_t *digest = target;
+    fed_wire_msg_t *msg = ctx->msg;
     uint32_t count;
     if (s_read_list (ctx, reader, where, "vv", FED_WIRE_DIGEST_MAX, &count))
         return FED_MALFORMED;
@@ -518,22 +352,22 @@ s_digest_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
         return 0;
     //  count is at most 10,000 and at most the bytes left: a bounded allocation.
     fed_wire_vv_entry_t *entries = fed_calloc (count, sizeof *entries);
-    ctx->msg->owned = entries;
+    msg->owned = entries;
     digest->entries = entries;
     for (uint32_t i = 0; i < count; i++) {
         char path [32];
         snprintf (path, sizeof path, "%s vv[%u]", where, i);
         uint32_t pair;
         if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &pair) || pair != 2)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s must be an array [origin, seq]", path);
+            return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s must be an array [origin, seq]", path);
         if (s_read_key (ctx, reader, path, "origin", entries [i].origin)
-            || s_read_uint (ctx, reader, path, "seq", &entries [i].seq))
+            || fed_mb_read_uint (ctx, reader, path, "seq", &entries [i].seq))
             return FED_MALFORMED;
         if (entries [i].seq == 0)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'seq' must be 1 or more", path);
+            return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'seq' must be 1 or more", path);
         if (i > 0 && memcmp (entries [i - 1].origin, entries [i].origin, FED_WIRE_KEY_BYTES) >= 0)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                           "%s: origins must be in strictly ascending byte order", path);
+            return fed_mb_fail (ctx, FED_MB_MALFORMED,
+                                "%s: origins must be in strictly ascending byte order", path);
         digest->count++;
     }
     return 0;
@@ -542,28 +376,29 @@ s_digest_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
 static const char *const s_events_keys [] = {"events", NULL};
 
 static int
-s_events_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_events_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     (void) index;
     fed_wire_events_t *events = target;
+    fed_wire_msg_t *msg = ctx->msg;
     uint32_t count;
     if (s_read_list (ctx, reader, where, "events", FED_WIRE_EVENTS_MAX, &count))
         return FED_MALFORMED;
     if (count == 0)
         return 0;
     fed_blob_t *blobs = fed_calloc (count, sizeof *blobs);
-    ctx->msg->owned = blobs;
+    msg->owned = blobs;
     events->events = blobs;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *ptr;
         uint32_t len;
         if (fed_mpr_peek (reader) != FED_MP_BIN)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] must be bin, got %s",
-                           where, i, s_got (reader));
+            return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'events'[%u] must be bin, got %s",
+                                where, i, fed_mb_got (reader));
         if (fed_mpr_bin (reader, &ptr, &len))
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is truncated", where, i);
+            return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'events'[%u] is truncated", where, i);
         if (len == 0)
-            return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: 'events'[%u] is empty", where, i);
+            return fed_mb_fail (ctx, FED_MB_MALFORMED, "%s: 'events'[%u] is empty", where, i);
         blobs [i] = (fed_blob_t){ptr, len};
         events->count++;
     }
@@ -573,20 +408,20 @@ s_events_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, v
 static const char *const s_want_keys [] = {"origin", "from", "to", NULL};
 
 static int
-s_want_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_want_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_want_t *want = target;
     switch (index) {
         case 0: return s_read_key (ctx, reader, where, "origin", want->origin);
-        case 1: return s_read_uint (ctx, reader, where, "from", &want->from);
-        default: return s_read_uint (ctx, reader, where, "to", &want->to);
+        case 1: return fed_mb_read_uint (ctx, reader, where, "from", &want->from);
+        default: return fed_mb_read_uint (ctx, reader, where, "to", &want->to);
     }
 }
 
 static const char *const s_error_keys [] = {"code", "text", NULL};
 
 static int
-s_error_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_error_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     fed_wire_error_t *error = target;
     if (index == 0)
@@ -597,7 +432,7 @@ s_error_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, vo
 static const char *const s_bye_keys [] = {"reason", NULL};
 
 static int
-s_bye_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
+s_bye_field (fed_mb_t *ctx, fed_mpr_t *reader, const char *where, int index, void *target)
 {
     (void) index;
     fed_wire_bye_t *bye = target;
@@ -605,11 +440,7 @@ s_bye_field (s_ctx_t *ctx, fed_mpr_t *reader, const char *where, int index, void
 }
 
 //  The body of each type: keys, required bits, field reader.
-static const struct {
-    const char *const *keys;
-    uint32_t required;
-    s_field_fn *field;
-} s_bodies [FED_WIRE_TYPES] = {
+static const fed_mb_body_t s_bodies [FED_WIRE_TYPES] = {
     [FED_WIRE_HELLO] = {s_hello_keys, 0x3f, s_hello_field},
     [FED_WIRE_PING] = {s_ping_keys, 0x7, s_ping_field},
     [FED_WIRE_ACK] = {s_ack_keys, 0x3, s_ack_field},
@@ -623,54 +454,22 @@ static const struct {
 };
 
 static int
-s_decode (s_ctx_t *ctx, fed_mpr_t *reader, size_t size)
+s_decode (fed_mb_t *ctx, fed_mpr_t *reader)
 {
     fed_wire_msg_t *msg = ctx->msg;
-    uint32_t count;
-    uint64_t version;
-    if (fed_mpr_peek (reader) != FED_MP_ARRAY || fed_mpr_array (reader, &count) || count == 0)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "a peer message is a msgpack array [version, type, body]");
-    if (fed_mpr_uint (reader, &version))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "element 0 must be the protocol version (a uint), got %s", s_got (reader));
-    if (version != FED_WIRE_VERSION)
-        return s_fail (ctx, FED_WIRE_DROP_VERSION,
-                       "envelope version %llu is not spoken here "
-                       "(this node speaks %d)",
-                       (unsigned long long) version, FED_WIRE_VERSION);
-    if (count != 3)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "a peer message is an array of 3 elements, got %u", count);
-    const char *name;
-    uint32_t name_size;
-    if (fed_mpr_peek (reader) != FED_MP_STR || fed_mpr_str (reader, &name, &name_size))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED,
-                       "element 1 must be the message type (a str), got %s", s_got (reader));
-    for (int t = 1; t < FED_WIRE_TYPES; t++)
-        if (strlen (s_type_names [t]) == name_size
-            && memcmp (s_type_names [t], name, name_size) == 0)
-            msg->type = (fed_wire_type_t) t;
-    if (msg->type == 0) {
-        char shown [40];
-        return s_fail (ctx, FED_WIRE_DROP_TYPE, "unknown message type '%s'",
-                       s_printable (shown, name, name_size));
-    }
-    char body_name [24];
-    snprintf (body_name, sizeof body_name, "%s body", s_type_names [msg->type]);
-    s_map_t map = {body_name, s_type_names [msg->type], 2, s_bodies [msg->type].keys,
-                   s_bodies [msg->type].required};
-    if (s_walk (ctx, reader, &map, s_bodies [msg->type].field, &msg->u))
+    int type;
+    if (fed_mb_envelope (ctx, reader, &type))
+        return FED_MALFORMED;
+    msg->type = (fed_wire_type_t) type;
+    if (fed_mb_body (ctx, reader, type, &s_bodies [type], &msg->u))
         return FED_MALFORMED;
     if (msg->type == FED_WIRE_WANT && msg->u.want.from == 0)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' must be 1 or more");
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "WANT: 'from' must be 1 or more");
     if (msg->type == FED_WIRE_WANT && msg->u.want.from > msg->u.want.to)
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "WANT: 'from' (%llu) is after 'to' (%llu)",
-                       (unsigned long long) msg->u.want.from, (unsigned long long) msg->u.want.to);
-    if (!fed_mpr_done (reader))
-        return s_fail (ctx, FED_WIRE_DROP_MALFORMED, "%s: %zu trailing bytes after the message",
-                       s_type_names [msg->type], size - reader->pos);
-    return 0;
+        return fed_mb_fail (ctx, FED_MB_MALFORMED, "WANT: 'from' (%llu) is after 'to' (%llu)",
+                            (unsigned long long) msg->u.want.from,
+                            (unsigned long long) msg->u.want.to);
+    return fed_mb_end (ctx, reader, type);
 }
 
 int
@@ -681,10 +480,10 @@ fed_wire_decode (const void *data, size_t size, fed_wire_msg_t *msg, fed_err_t *
         err->code = FED_WIRE_DROP_NONE;
         err->text [0] = 0;
     }
-    s_ctx_t ctx = {err, msg};
+    fed_mb_t ctx = {&s_proto, err, msg};
     fed_mpr_t reader;
     fed_mpr_init (&reader, data, size);
-    if (s_decode (&ctx, &reader, size)) {
+    if (s_decode (&ctx, &reader)) {
         fed_wire_msg_clear (msg);
         return FED_MALFORMED;
     }

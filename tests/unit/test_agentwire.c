@@ -22,11 +22,9 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "msgtest.h"
 
 #include "agentwire.h"
-
-//  A byte-string literal and its size (NULs inside count).
-#define RAW(bytes) bytes, sizeof (bytes) - 1
 
 //  --- Samples ----------------------------------------------------------------
 
@@ -112,22 +110,10 @@ s_sample (fed_aw_type_t type, fed_aw_msg_t *msg)
 
 //  --- Helpers ----------------------------------------------------------------
 
-typedef struct {
-    msgpack_sbuffer buffer;
-    msgpack_packer pk;
-} packed_t;
-
-static void
-s_begin (packed_t *self)
-{
-    msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->pk, &self->buffer, msgpack_sbuffer_write);
-}
-
 static void
 s_encode (const fed_aw_msg_t *msg, packed_t *packed)
 {
-    s_begin (packed);
+    fed_test_begin (packed);
     fed_aw_encode (msg, &packed->buffer);
 }
 
@@ -136,12 +122,8 @@ s_encode (const fed_aw_msg_t *msg, packed_t *packed)
 static int
 s_decode (const void *data, size_t size, fed_aw_msg_t *msg, fed_err_t *err, uint8_t **copy_p)
 {
-    uint8_t *copy = malloc (size ? size : 1);
-    assert_non_null (copy);
-    if (size)
-        memcpy (copy, data, size);
-    *copy_p = copy;
-    return fed_aw_decode (copy, size, msg, err);
+    *copy_p = fed_test_copy (data, size);
+    return fed_aw_decode (*copy_p, size, msg, err);
 }
 
 //  Expects data to be dropped for drop, with a message containing needle.
@@ -252,83 +234,6 @@ s_msg_equal (const fed_aw_msg_t *a, const fed_aw_msg_t *b)
 
 //  --- Rewriting a valid encoding at one field --------------------------------
 
-typedef enum { OMIT, SET, DUP } op_t;
-
-//  Copies the object at reader to out, applying op at path ("agents.0.name",
-//  "agents.0.capabilities.1"): OMIT drops the key, SET replaces its value
-//  with value (or adds the key), DUP keeps it and adds the key again.
-static void
-s_rewrite (fed_mpr_t *reader, msgpack_sbuffer *out, const char *path, op_t op,
-           const msgpack_sbuffer *value)
-{
-    const char *dot = strchr (path, '.');
-    size_t head = dot ? (size_t) (dot - path) : strlen (path);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    uint32_t count;
-    if (fed_mpr_peek (reader) == FED_MP_ARRAY) {
-        assert_int_equal (fed_mpr_array (reader, &count), 0);
-        msgpack_pack_array (&pk, count);
-        uint32_t index = (uint32_t) atoi (path);
-        for (uint32_t i = 0; i < count; i++) {
-            size_t start = reader->pos;
-            if (i == index && dot)
-                s_rewrite (reader, out, dot + 1, op, value);
-            else if (i == index && op == SET) {
-                assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-                msgpack_sbuffer_write (out, value->data, value->size);
-            } else {
-                assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-                msgpack_sbuffer_write (out, (const char *) reader->data + start,
-                                       reader->pos - start);
-            }
-        }
-        return;
-    }
-    assert_int_equal (fed_mpr_map (reader, &count), 0);
-    struct {
-        const char *key;
-        uint32_t key_size;
-        size_t start, end;
-    } entries [16];
-    assert_true (count <= 16);
-    bool found = false;
-    for (uint32_t i = 0; i < count; i++) {
-        assert_int_equal (fed_mpr_str (reader, &entries [i].key, &entries [i].key_size), 0);
-        entries [i].start = reader->pos;
-        assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-        entries [i].end = reader->pos;
-        if (entries [i].key_size == head && memcmp (entries [i].key, path, head) == 0)
-            found = true;
-    }
-    uint32_t total = count;
-    if (!dot && op == OMIT && found)
-        total--;
-    if (!dot && ((op == SET && !found) || op == DUP))
-        total++;
-    msgpack_pack_map (&pk, total);
-    for (uint32_t i = 0; i < count; i++) {
-        bool here = entries [i].key_size == head && memcmp (entries [i].key, path, head) == 0;
-        if (here && !dot && op == OMIT)
-            continue;
-        msgpack_pack_str_with_body (&pk, entries [i].key, entries [i].key_size);
-        if (here && dot) {
-            fed_mpr_t inner;
-            fed_mpr_init (&inner, reader->data + entries [i].start,
-                          entries [i].end - entries [i].start);
-            s_rewrite (&inner, out, dot + 1, op, value);
-        } else if (here && op == SET)
-            msgpack_sbuffer_write (out, value->data, value->size);
-        else
-            msgpack_sbuffer_write (out, (const char *) reader->data + entries [i].start,
-                                   entries [i].end - entries [i].start);
-    }
-    if (!dot && ((op == SET && !found) || op == DUP)) {
-        msgpack_pack_str_with_body (&pk, path, head);
-        msgpack_sbuffer_write (out, value->data, value->size);
-    }
-}
-
 //  The sample of type, rewritten at path in the body. Caller destroys *out.
 static void
 s_mutant (fed_aw_type_t type, const char *path, op_t op, const msgpack_sbuffer *value,
@@ -338,19 +243,7 @@ s_mutant (fed_aw_type_t type, const char *path, op_t op, const msgpack_sbuffer *
     s_sample (type, &msg);
     packed_t valid;
     s_encode (&msg, &valid);
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, valid.buffer.data, valid.buffer.size);
-    uint32_t count;
-    uint64_t version;
-    const char *name;
-    uint32_t name_size;
-    assert_int_equal (fed_mpr_array (&reader, &count), 0);
-    assert_int_equal (fed_mpr_uint (&reader, &version), 0);
-    assert_int_equal (fed_mpr_str (&reader, &name, &name_size), 0);
-    s_begin (out);
-    msgpack_sbuffer_write (&out->buffer, valid.buffer.data, reader.pos);
-    s_rewrite (&reader, &out->buffer, path, op, value);
-    assert_true (fed_mpr_done (&reader));
+    fed_test_mutate (&valid.buffer, path, op, value, out);
     msgpack_sbuffer_destroy (&valid.buffer);
 }
 
@@ -371,38 +264,6 @@ s_expect_mutant_ok (fed_aw_type_t type, const char *path, op_t op, const msgpack
     s_mutant (type, path, op, value, &mutant);
     s_expect_ok (mutant.buffer.data, mutant.buffer.size);
     msgpack_sbuffer_destroy (&mutant.buffer);
-}
-
-//  Values to put in fields.
-
-static void
-s_value_str (packed_t *value, size_t size, char fill)
-{
-    s_begin (value);
-    char *text = malloc (size + 1);
-    assert_non_null (text);
-    memset (text, fill, size);
-    msgpack_pack_str_with_body (&value->pk, text, size);
-    free (text);
-}
-
-static void
-s_value_raw (packed_t *value, const char *bytes, size_t size)
-{
-    s_begin (value);
-    msgpack_sbuffer_write (&value->buffer, bytes, size);
-}
-
-//  n arrays nested inside each other around nil, inside prefix bytes.
-static void
-s_value_nested (packed_t *value, const char *prefix, size_t prefix_size, size_t n)
-{
-    s_begin (value);
-    if (prefix_size)
-        msgpack_sbuffer_write (&value->buffer, prefix, prefix_size);
-    for (size_t i = 0; i < n; i++)
-        msgpack_pack_array (&value->pk, 1);
-    msgpack_pack_nil (&value->pk);
 }
 
 //  --- The fields of each message ---------------------------------------------
@@ -456,25 +317,6 @@ static const field_t s_fields [] = {
 
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 
-//  Wrong values: true, -1, "x", bin "x", [], {}, 1.5, nil, a 32-byte str.
-static const struct {
-    const char *bytes;
-    size_t size;
-    fed_mp_type_t type;
-} s_wrong [] = {
-    {RAW ("\xc3"), FED_MP_BOOL},
-    {RAW ("\xff"), FED_MP_INT},
-    {RAW ("\xa1x"), FED_MP_STR},
-    {RAW ("\xc4\x01x"), FED_MP_BIN},
-    {RAW ("\x90"), FED_MP_ARRAY},
-    {RAW ("\x80"), FED_MP_MAP},
-    {RAW ("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"), FED_MP_FLOAT},
-    {RAW ("\xc0"), FED_MP_NIL},
-    {RAW ("\xd9\x20"
-          "0123456789abcdef0123456789abcdef"),
-     FED_MP_STR},
-};
-
 static bool
 s_accepts (kind_t kind, fed_mp_type_t type)
 {
@@ -482,7 +324,7 @@ s_accepts (kind_t kind, fed_mp_type_t type)
         case K_STR: return type == FED_MP_STR;
         case K_LIST: return type == FED_MP_ARRAY;
         case K_MAP: return type == FED_MP_MAP;
-        default: return false; //  K_BIN32: only bin of 32; K_UINT: none of s_wrong
+        default: return false; //  K_BIN32: only bin of 32; K_UINT: none of fed_test_wrong
     }
 }
 
@@ -664,11 +506,11 @@ test_wrong_types (void **state)
     int tried = 0;
     for (size_t i = 0; i < FIELD_COUNT; i++) {
         const field_t *field = &s_fields [i];
-        for (size_t w = 0; w < sizeof s_wrong / sizeof s_wrong [0]; w++) {
-            if (s_accepts (field->kind, s_wrong [w].type))
+        for (size_t w = 0; w < FED_TEST_WRONG_COUNT; w++) {
+            if (s_accepts (field->kind, fed_test_wrong [w].type))
                 continue;
             packed_t value;
-            s_value_raw (&value, s_wrong [w].bytes, s_wrong [w].size);
+            fed_test_value_raw (&value, fed_test_wrong [w].bytes, fed_test_wrong [w].size);
             char needle [64];
             snprintf (needle, sizeof needle, "'%s' must be", field->name);
             s_expect_mutant_drop (field->type, field->path, SET, &value.buffer,
@@ -681,7 +523,7 @@ test_wrong_types (void **state)
     //  An agent that is not a map is named by its index; a body that is
     //  not a map by its type.
     packed_t value;
-    s_value_raw (&value, RAW ("\x90"));
+    fed_test_value_raw (&value, RAW ("\x90"));
     s_expect_mutant_drop (FED_AW_READY, "agents.1", SET, &value.buffer, FED_AW_DROP_MALFORMED,
                           "READY agents[1] must be a map with str keys, got array");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -698,17 +540,17 @@ test_size_limits (void **state)
         if (field->max == 0)
             continue;
         packed_t value;
-        s_value_str (&value, field->max, 'a');
+        fed_test_value_str (&value, field->max, 'a');
         s_expect_mutant_ok (field->type, field->path, SET, &value.buffer);
         msgpack_sbuffer_destroy (&value.buffer);
-        s_value_str (&value, field->max + 1, 'a');
+        fed_test_value_str (&value, field->max + 1, 'a');
         char needle [80];
         snprintf (needle, sizeof needle, "'%s' is %u bytes, over the limit of %u", field->name,
                   field->max + 1, field->max);
         s_expect_mutant_drop (field->type, field->path, SET, &value.buffer, FED_AW_DROP_LIMIT,
                               needle);
         msgpack_sbuffer_destroy (&value.buffer);
-        s_value_str (&value, 0, 'a');
+        fed_test_value_str (&value, 0, 'a');
         if (field->min == 1)
             s_expect_mutant_drop (field->type, field->path, SET, &value.buffer,
                                   FED_AW_DROP_MALFORMED, "at least 1 bytes");
@@ -718,15 +560,15 @@ test_size_limits (void **state)
     }
     //  A capability is a name too.
     packed_t value;
-    s_value_str (&value, 64, 'c');
+    fed_test_value_str (&value, 64, 'c');
     s_expect_mutant_ok (FED_AW_READY, "agents.0.capabilities.1", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_str (&value, 65, 'c');
+    fed_test_value_str (&value, 65, 'c');
     s_expect_mutant_drop (FED_AW_READY, "agents.0.capabilities.1", SET, &value.buffer,
                           FED_AW_DROP_LIMIT,
                           "READY agents[0]: 'capabilities[1]' is 65 bytes, over the limit of 64");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_str (&value, 0, 'c');
+    fed_test_value_str (&value, 0, 'c');
     s_expect_mutant_drop (FED_AW_READY, "agents.0.capabilities.1", SET, &value.buffer,
                           FED_AW_DROP_MALFORMED, "'capabilities[1]' must be at least 1 bytes");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -736,7 +578,7 @@ test_size_limits (void **state)
 static void
 s_value_names (packed_t *value, uint32_t n, bool agents)
 {
-    s_begin (value);
+    fed_test_begin (value);
     msgpack_pack_array (&value->pk, n);
     for (uint32_t i = 0; i < n; i++) {
         char name [16];
@@ -910,7 +752,7 @@ test_ranges_and_chars (void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         packed_t value;
-        s_value_raw (&value, cases [i].bytes, cases [i].size);
+        fed_test_value_raw (&value, cases [i].bytes, cases [i].size);
         if (cases [i].drop == FED_AW_DROP_NONE)
             s_expect_mutant_ok (cases [i].type, cases [i].path, SET, &value.buffer);
         else
@@ -973,7 +815,7 @@ test_objects (void **state)
     for (size_t w = 0; w < 2; w++)
         for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
             packed_t value;
-            s_value_raw (&value, cases [i].bytes, cases [i].size);
+            fed_test_value_raw (&value, cases [i].bytes, cases [i].size);
             //  The needle with its "%s" replaced by the field's name.
             char needle [96] = "";
             const char *mark = cases [i].needle ? strstr (cases [i].needle, "%s") : NULL;
@@ -989,7 +831,7 @@ test_objects (void **state)
         }
     //  Many keys: the duplicate check sorts rather than compares pairs.
     packed_t value;
-    s_begin (&value);
+    fed_test_begin (&value);
     msgpack_pack_map (&value.pk, 20000);
     for (uint32_t i = 0; i < 20000; i++) {
         char key [16];
@@ -1001,15 +843,15 @@ test_objects (void **state)
                           "TASK: 'params' key 'k7' is given twice");
     msgpack_sbuffer_destroy (&value.buffer);
     //  location: a map, contents not looked at.
-    s_value_raw (&value, RAW ("\x81\x01\x02"));
+    fed_test_value_raw (&value, RAW ("\x81\x01\x02"));
     s_expect_mutant_ok (FED_AW_READY, "agents.0.location", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, RAW ("\x92\x01\x02"));
+    fed_test_value_raw (&value, RAW ("\x92\x01\x02"));
     s_expect_mutant_drop (FED_AW_READY, "agents.0.location", SET, &value.buffer,
                           FED_AW_DROP_MALFORMED,
                           "READY agents[0]: 'location' must be a map, got array");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, RAW ("\x81\xa1x\xc1"));
+    fed_test_value_raw (&value, RAW ("\x81\xa1x\xc1"));
     s_expect_mutant_drop (FED_AW_READY, "agents.0.location", SET, &value.buffer,
                           FED_AW_DROP_MALFORMED, "'location' is truncated, malformed");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -1022,10 +864,10 @@ test_unknown_keys_ignored (void **state)
 {
     (void) state;
     packed_t value;
-    s_value_raw (&value,
-                 RAW ("\x81\xa1"
-                      "a\x93\x01\xc0\x81\xa1"
-                      "b\xc4\x01x"));
+    fed_test_value_raw (&value,
+                        RAW ("\x81\xa1"
+                             "a\x93\x01\xc0\x81\xa1"
+                             "b\xc4\x01x"));
     for (int type = 1; type < FED_AW_TYPES; type++) {
         packed_t mutant;
         s_mutant ((fed_aw_type_t) type, "x-later", SET, &value.buffer, &mutant);
@@ -1042,13 +884,13 @@ test_unknown_keys_ignored (void **state)
     s_expect_mutant_ok (FED_AW_READY, "agents.1.x-later", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
     //  A listed key may not repeat, in a body or in an agent.
-    s_value_raw (&value, RAW ("\x05"));
+    fed_test_value_raw (&value, RAW ("\x05"));
     s_expect_mutant_drop (FED_AW_PROGRESS, "done", DUP, &value.buffer, FED_AW_DROP_MALFORMED,
                           "PROGRESS: key 'done' is given twice");
     s_expect_mutant_drop (FED_AW_READY, "slots", DUP, &value.buffer, FED_AW_DROP_MALFORMED,
                           "READY: key 'slots' is given twice");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, RAW ("\xa1z"));
+    fed_test_value_raw (&value, RAW ("\xa1z"));
     s_expect_mutant_drop (FED_AW_READY, "agents.1.name", DUP, &value.buffer, FED_AW_DROP_MALFORMED,
                           "READY agents[1]: key 'name' is given twice");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -1087,15 +929,15 @@ test_nesting_cap (void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         packed_t value;
-        s_value_nested (&value, cases [i].prefix, cases [i].prefix_size, cases [i].ok);
+        fed_test_value_nested (&value, cases [i].prefix, cases [i].prefix_size, cases [i].ok);
         s_expect_mutant_ok (cases [i].type, cases [i].path, SET, &value.buffer);
         msgpack_sbuffer_destroy (&value.buffer);
-        s_value_nested (&value, cases [i].prefix, cases [i].prefix_size, cases [i].ok + 1);
+        fed_test_value_nested (&value, cases [i].prefix, cases [i].prefix_size, cases [i].ok + 1);
         s_expect_mutant_drop (cases [i].type, cases [i].path, SET, &value.buffer, FED_AW_DROP_LIMIT,
                               cases [i].needle);
         msgpack_sbuffer_destroy (&value.buffer);
         //  A bomb: refused without recursing all the way down.
-        s_value_nested (&value, cases [i].prefix, cases [i].prefix_size, 200000);
+        fed_test_value_nested (&value, cases [i].prefix, cases [i].prefix_size, 200000);
         s_expect_mutant_drop (cases [i].type, cases [i].path, SET, &value.buffer,
                               FED_AW_DROP_MALFORMED, "nests deeper than 16");
         msgpack_sbuffer_destroy (&value.buffer);

@@ -19,14 +19,13 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "msgtest.h"
 
 #include "wire.h"
 
 //  --- Samples ----------------------------------------------------------------
 
 #define S(text) ((fed_wire_str_t){(text), sizeof (text) - 1})
-//  A byte-string literal and its size (NULs inside count).
-#define RAW(bytes) bytes, sizeof (bytes) - 1
 
 static const fed_wire_vv_entry_t s_vv [] = {
     {{0x01}, 1}, {{0x01, 0x02}, 300}, {{0xfe, 0xff}, UINT64_MAX}};
@@ -114,22 +113,10 @@ s_sample (fed_wire_type_t type, fed_wire_msg_t *msg)
 
 //  --- Helpers ----------------------------------------------------------------
 
-typedef struct {
-    msgpack_sbuffer buffer;
-    msgpack_packer pk;
-} packed_t;
-
-static void
-s_begin (packed_t *self)
-{
-    msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->pk, &self->buffer, msgpack_sbuffer_write);
-}
-
 static void
 s_encode (const fed_wire_msg_t *msg, packed_t *packed)
 {
-    s_begin (packed);
+    fed_test_begin (packed);
     int rc = fed_wire_encode (msg, &packed->buffer);
     if (rc != 0) {
         print_error ("expected %s to encode, got %d\n", fed_wire_type_name (msg->type), rc);
@@ -142,12 +129,8 @@ s_encode (const fed_wire_msg_t *msg, packed_t *packed)
 static int
 s_decode (const void *data, size_t size, fed_wire_msg_t *msg, fed_err_t *err, uint8_t **copy_p)
 {
-    uint8_t *copy = malloc (size ? size : 1);
-    assert_non_null (copy);
-    if (size)
-        memcpy (copy, data, size);
-    *copy_p = copy;
-    return fed_wire_decode (copy, size, msg, err);
+    *copy_p = fed_test_copy (data, size);
+    return fed_wire_decode (*copy_p, size, msg, err);
 }
 
 //  Expects data to be dropped for reason, with a message containing needle.
@@ -284,83 +267,6 @@ s_msg_equal (const fed_wire_msg_t *a, const fed_wire_msg_t *b)
 
 //  --- Rewriting a valid encoding at one field ------------------------------
 
-typedef enum { OMIT, SET, DUP } op_t;
-
-//  Copies the object at reader to out, applying op at path ("location.lat",
-//  "updates.0.state"): OMIT drops the key, SET replaces its value with value
-//  (or adds the key), DUP keeps it and adds the key again with value.
-static void
-s_rewrite (fed_mpr_t *reader, msgpack_sbuffer *out, const char *path, op_t op,
-           const msgpack_sbuffer *value)
-{
-    const char *dot = strchr (path, '.');
-    size_t head = dot ? (size_t) (dot - path) : strlen (path);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    uint32_t count;
-    if (fed_mpr_peek (reader) == FED_MP_ARRAY) {
-        assert_int_equal (fed_mpr_array (reader, &count), 0);
-        msgpack_pack_array (&pk, count);
-        uint32_t index = (uint32_t) atoi (path);
-        for (uint32_t i = 0; i < count; i++) {
-            size_t start = reader->pos;
-            if (i == index && dot)
-                s_rewrite (reader, out, dot + 1, op, value);
-            else if (i == index && op == SET) {
-                assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-                msgpack_sbuffer_write (out, value->data, value->size);
-            } else {
-                assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-                msgpack_sbuffer_write (out, (const char *) reader->data + start,
-                                       reader->pos - start);
-            }
-        }
-        return;
-    }
-    assert_int_equal (fed_mpr_map (reader, &count), 0);
-    struct {
-        const char *key;
-        uint32_t key_size;
-        size_t start, end;
-    } entries [32];
-    assert_true (count <= 32);
-    bool found = false;
-    for (uint32_t i = 0; i < count; i++) {
-        assert_int_equal (fed_mpr_str (reader, &entries [i].key, &entries [i].key_size), 0);
-        entries [i].start = reader->pos;
-        assert_int_equal (fed_mpr_skip (reader, NULL), 0);
-        entries [i].end = reader->pos;
-        if (entries [i].key_size == head && memcmp (entries [i].key, path, head) == 0)
-            found = true;
-    }
-    uint32_t total = count;
-    if (!dot && op == OMIT && found)
-        total--;
-    if (!dot && ((op == SET && !found) || op == DUP))
-        total++;
-    msgpack_pack_map (&pk, total);
-    for (uint32_t i = 0; i < count; i++) {
-        bool here = entries [i].key_size == head && memcmp (entries [i].key, path, head) == 0;
-        if (here && !dot && op == OMIT)
-            continue;
-        msgpack_pack_str_with_body (&pk, entries [i].key, entries [i].key_size);
-        if (here && dot) {
-            fed_mpr_t inner;
-            fed_mpr_init (&inner, reader->data + entries [i].start,
-                          entries [i].end - entries [i].start);
-            s_rewrite (&inner, out, dot + 1, op, value);
-        } else if (here && op == SET)
-            msgpack_sbuffer_write (out, value->data, value->size);
-        else
-            msgpack_sbuffer_write (out, (const char *) reader->data + entries [i].start,
-                                   entries [i].end - entries [i].start);
-    }
-    if (!dot && ((op == SET && !found) || op == DUP)) {
-        msgpack_pack_str_with_body (&pk, path, head);
-        msgpack_sbuffer_write (out, value->data, value->size);
-    }
-}
-
 //  The sample of type, rewritten at path in the body. Caller destroys *out.
 static void
 s_mutant (fed_wire_type_t type, const char *path, op_t op, const msgpack_sbuffer *value,
@@ -370,19 +276,7 @@ s_mutant (fed_wire_type_t type, const char *path, op_t op, const msgpack_sbuffer
     s_sample (type, &msg);
     packed_t valid;
     s_encode (&msg, &valid);
-    fed_mpr_t reader;
-    fed_mpr_init (&reader, valid.buffer.data, valid.buffer.size);
-    uint32_t count;
-    uint64_t version;
-    const char *name;
-    uint32_t name_size;
-    assert_int_equal (fed_mpr_array (&reader, &count), 0);
-    assert_int_equal (fed_mpr_uint (&reader, &version), 0);
-    assert_int_equal (fed_mpr_str (&reader, &name, &name_size), 0);
-    s_begin (out);
-    msgpack_sbuffer_write (&out->buffer, valid.buffer.data, reader.pos);
-    s_rewrite (&reader, &out->buffer, path, op, value);
-    assert_true (fed_mpr_done (&reader));
+    fed_test_mutate (&valid.buffer, path, op, value, out);
     msgpack_sbuffer_destroy (&valid.buffer);
 }
 
@@ -410,7 +304,7 @@ s_expect_mutant_ok (fed_wire_type_t type, const char *path, op_t op, const msgpa
 static void
 s_value_str (packed_t *value, size_t size, char fill)
 {
-    s_begin (value);
+    fed_test_begin (value);
     char *text = malloc (size + 1);
     assert_non_null (text);
     memset (text, fill, size);
@@ -421,13 +315,6 @@ s_value_str (packed_t *value, size_t size, char fill)
     }
     msgpack_pack_str_with_body (&value->pk, text, size);
     free (text);
-}
-
-static void
-s_value_raw (packed_t *value, const char *bytes, size_t size)
-{
-    s_begin (value);
-    msgpack_sbuffer_write (&value->buffer, bytes, size);
 }
 
 //  --- The fields of each message ---------------------------------------------
@@ -488,25 +375,6 @@ static const field_t s_fields [] = {
 
 #define FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 
-//  Wrong values: true, -1, "x", bin "x", [], {}, 1.5, nil, a 32-byte str.
-static const struct {
-    const char *bytes;
-    size_t size;
-    fed_mp_type_t type;
-} s_wrong [] = {
-    {RAW ("\xc3"), FED_MP_BOOL},
-    {RAW ("\xff"), FED_MP_INT},
-    {RAW ("\xa1x"), FED_MP_STR},
-    {RAW ("\xc4\x01x"), FED_MP_BIN},
-    {RAW ("\x90"), FED_MP_ARRAY},
-    {RAW ("\x80"), FED_MP_MAP},
-    {RAW ("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"), FED_MP_FLOAT},
-    {RAW ("\xc0"), FED_MP_NIL},
-    {RAW ("\xd9\x20"
-          "0123456789abcdef0123456789abcdef"),
-     FED_MP_STR},
-};
-
 //  Whether a field of kind takes a value of type at all.
 static bool
 s_accepts (kind_t kind, fed_mp_type_t type)
@@ -517,7 +385,7 @@ s_accepts (kind_t kind, fed_mp_type_t type)
         case K_FLOATNIL: return type == FED_MP_NIL || type == FED_MP_INT || type == FED_MP_FLOAT;
         case K_LIST: return type == FED_MP_ARRAY;
         case K_MAP: return type == FED_MP_MAP;
-        default: return false; //  K_KEY: only bin of 32; K_UINT: none of s_wrong
+        default: return false; //  K_KEY: only bin of 32; K_UINT: none of fed_test_wrong
     }
 }
 
@@ -631,11 +499,11 @@ test_wrong_types (void **state)
     int tried = 0;
     for (size_t i = 0; i < FIELD_COUNT; i++) {
         const field_t *field = &s_fields [i];
-        for (size_t w = 0; w < sizeof s_wrong / sizeof s_wrong [0]; w++) {
-            if (s_accepts (field->kind, s_wrong [w].type))
+        for (size_t w = 0; w < FED_TEST_WRONG_COUNT; w++) {
+            if (s_accepts (field->kind, fed_test_wrong [w].type))
                 continue;
             packed_t value;
-            s_value_raw (&value, s_wrong [w].bytes, s_wrong [w].size);
+            fed_test_value_raw (&value, fed_test_wrong [w].bytes, fed_test_wrong [w].size);
             char needle [64];
             snprintf (needle, sizeof needle, "'%s'", field->name);
             //  A map field given another type is named by its path.
@@ -668,7 +536,7 @@ test_endpoint_form (void **state)
     for (int t = 0; t < 2; t++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
             packed_t value;
-            s_begin (&value);
+            fed_test_begin (&value);
             msgpack_pack_str_with_body (&value.pk, bad [i], strlen (bad [i]));
             s_expect_mutant_drop (types [t], paths [t], SET, &value.buffer, FED_WIRE_DROP_MALFORMED,
                                   "must be tcp://HOST:PORT");
@@ -676,7 +544,7 @@ test_endpoint_form (void **state)
         }
         for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
             packed_t value;
-            s_begin (&value);
+            fed_test_begin (&value);
             msgpack_pack_str_with_body (&value.pk, good [i], strlen (good [i]));
             s_expect_mutant_ok (types [t], paths [t], SET, &value.buffer);
             msgpack_sbuffer_destroy (&value.buffer);
@@ -729,7 +597,7 @@ test_size_limits (void **state)
 static void
 s_value_list (packed_t *value, uint32_t n, fed_wire_type_t type)
 {
-    s_begin (value);
+    fed_test_begin (value);
     msgpack_pack_array (&value->pk, n);
     for (uint32_t i = 0; i < n; i++) {
         if (type == FED_WIRE_DIGEST) {
@@ -788,7 +656,7 @@ test_labels (void **state)
     (void) state;
     for (uint32_t n = 64; n <= 65; n++) {
         packed_t value;
-        s_begin (&value);
+        fed_test_begin (&value);
         msgpack_pack_map (&value.pk, n);
         for (uint32_t i = 0; i < n; i++) {
             char key [8];
@@ -814,7 +682,7 @@ test_labels (void **state)
                   {0, 1, FED_WIRE_DROP_MALFORMED}};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes [0]; i++) {
         packed_t value;
-        s_begin (&value);
+        fed_test_begin (&value);
         msgpack_pack_map (&value.pk, 1);
         char text [300];
         memset (text, 'k', sizeof text);
@@ -828,15 +696,15 @@ test_labels (void **state)
         msgpack_sbuffer_destroy (&value.buffer);
     }
     packed_t value;
-    s_value_raw (&value, "\x82\xa1k\xa1v\xa1k\xa1w", 9);
+    fed_test_value_raw (&value, "\x82\xa1k\xa1v\xa1k\xa1w", 9);
     s_expect_mutant_drop (FED_WIRE_HELLO, "location.labels", SET, &value.buffer,
                           FED_WIRE_DROP_MALFORMED, "label 'k' is given twice");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, "\x81\xa1k\x01", 4);
+    fed_test_value_raw (&value, "\x81\xa1k\x01", 4);
     s_expect_mutant_drop (FED_WIRE_HELLO, "location.labels", SET, &value.buffer,
                           FED_WIRE_DROP_MALFORMED, "'labels value' must be a str");
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, "\x81\x01\xa1v", 4);
+    fed_test_value_raw (&value, "\x81\x01\xa1v", 4);
     s_expect_mutant_drop (FED_WIRE_HELLO, "location.labels", SET, &value.buffer,
                           FED_WIRE_DROP_MALFORMED, "'labels key' must be a str");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -953,7 +821,7 @@ test_ranges (void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         packed_t value;
-        s_value_raw (&value, cases [i].bytes, cases [i].size);
+        fed_test_value_raw (&value, cases [i].bytes, cases [i].size);
         if (cases [i].needle)
             s_expect_mutant_drop (cases [i].type, cases [i].path, SET, &value.buffer,
                                   FED_WIRE_DROP_MALFORMED, cases [i].needle);
@@ -970,10 +838,10 @@ test_unknown_keys_ignored (void **state)
 {
     (void) state;
     packed_t value;
-    s_value_raw (&value,
-                 RAW ("\x81\xa1"
-                      "a\x93\x01\xc0\x81\xa1"
-                      "b\xc4\x01x"));
+    fed_test_value_raw (&value,
+                        RAW ("\x81\xa1"
+                             "a\x93\x01\xc0\x81\xa1"
+                             "b\xc4\x01x"));
     for (int type = 1; type < FED_WIRE_TYPES; type++) {
         packed_t mutant;
         s_mutant ((fed_wire_type_t) type, "x-later", SET, &value.buffer, &mutant);
@@ -991,22 +859,12 @@ test_unknown_keys_ignored (void **state)
     s_expect_mutant_ok (FED_WIRE_PING, "updates.0.x", SET, &value.buffer);
     //  A known key may not repeat.
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_raw (&value, "\x05", 1);
+    fed_test_value_raw (&value, "\x05", 1);
     s_expect_mutant_drop (FED_WIRE_WANT, "from", DUP, &value.buffer, FED_WIRE_DROP_MALFORMED,
                           "WANT: key 'from' is given twice");
     s_expect_mutant_drop (FED_WIRE_HELLO, "location.lat", DUP, &value.buffer,
                           FED_WIRE_DROP_MALFORMED, "HELLO location: key 'lat' is given twice");
     msgpack_sbuffer_destroy (&value.buffer);
-}
-
-//  n arrays nested inside each other around nil.
-static void
-s_value_nested (packed_t *value, size_t n)
-{
-    s_begin (value);
-    for (size_t i = 0; i < n; i++)
-        msgpack_pack_array (&value->pk, 1);
-    msgpack_pack_nil (&value->pk);
 }
 
 static void
@@ -1015,28 +873,28 @@ test_nesting_cap (void **state)
     (void) state;
     packed_t value;
     //  In the body (level 2) an ignored value may use levels 3..16.
-    s_value_nested (&value, 14);
+    fed_test_value_nested (&value, NULL, 0, 14);
     s_expect_mutant_ok (FED_WIRE_PING, "x", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_nested (&value, 15);
+    fed_test_value_nested (&value, NULL, 0, 15);
     s_expect_mutant_drop (FED_WIRE_PING, "x", SET, &value.buffer, FED_WIRE_DROP_LIMIT,
                           "unknown key 'x' nests deeper than 16 levels");
     msgpack_sbuffer_destroy (&value.buffer);
     //  In an update (level 4): levels 5..16.
-    s_value_nested (&value, 12);
+    fed_test_value_nested (&value, NULL, 0, 12);
     s_expect_mutant_ok (FED_WIRE_MEMBERS, "updates.0.x", SET, &value.buffer);
     msgpack_sbuffer_destroy (&value.buffer);
-    s_value_nested (&value, 13);
+    fed_test_value_nested (&value, NULL, 0, 13);
     s_expect_mutant_drop (FED_WIRE_MEMBERS, "updates.0.x", SET, &value.buffer, FED_WIRE_DROP_LIMIT,
                           "nests deeper than 16");
     msgpack_sbuffer_destroy (&value.buffer);
     //  Very deep: refused without recursing all the way down.
-    s_value_nested (&value, 200000);
+    fed_test_value_nested (&value, NULL, 0, 200000);
     s_expect_mutant_drop (FED_WIRE_BYE, "x", SET, &value.buffer, FED_WIRE_DROP_MALFORMED,
                           "unknown key 'x'");
     msgpack_sbuffer_destroy (&value.buffer);
     //  Unknown keys with malformed values, and non-str keys.
-    s_value_raw (&value, "\xc1", 1);
+    fed_test_value_raw (&value, "\xc1", 1);
     s_expect_mutant_drop (FED_WIRE_BYE, "x", SET, &value.buffer, FED_WIRE_DROP_MALFORMED,
                           "unknown key 'x' is truncated, malformed");
     msgpack_sbuffer_destroy (&value.buffer);
@@ -1211,7 +1069,7 @@ test_encode_refuses (void **state)
     msgs [n++].u.bye.reason = (fed_wire_str_t){big, 513};
     for (int i = 0; i < n; i++) {
         packed_t packed;
-        s_begin (&packed);
+        fed_test_begin (&packed);
         msgpack_pack_nil (&packed.pk); //  something already in the buffer
         if (fed_wire_encode (&msgs [i], &packed.buffer) != -1) {
             print_error ("expected case %d (%s) to be refused by the encoder\n", i,
