@@ -22,6 +22,8 @@ typedef struct {
     bool resuming;              //  a parked request run again: start at resume_after
     uint64_t resume_after;      //  the cursor it had reached
     uint64_t cursor;            //  set by events.tail: where its walk got to
+    uint8_t *errors;            //  on failure, optionally: a packed msgpack array of str,
+    size_t errors_size;         //  every problem found (owned; the server frees it)
 } fed_call_t;
 
 //  A command: 0 with the result packed, or -1 with call->code and call->err.
