@@ -224,30 +224,36 @@ fed_yaml_parse (const char *text, size_t size, const fed_yaml_options_t *options
     return rc;
 }
 
-//  Levenshtein distance of two short words; SIZE_MAX when either is long.
+//  Edit distance of two short words, counting a swap of two neighbouring
+//  characters as one edit (optimal string alignment: "fecth" is one edit
+//  from "fetch"); SIZE_MAX when either is long.
 static size_t
 s_distance (const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t row [64];
+    size_t rows [3][64], *before = rows [0], *above = rows [1], *row = rows [2];
     if (alen >= 64 || blen >= 64)
         return SIZE_MAX;
     for (size_t j = 0; j <= blen; j++)
-        row [j] = j;
+        above [j] = j;
     for (size_t i = 1; i <= alen; i++) {
-        size_t diagonal = row [0];
         row [0] = i;
         for (size_t j = 1; j <= blen; j++) {
-            size_t above = row [j];
-            size_t best = diagonal + (a [i - 1] != b [j - 1]);
-            if (above + 1 < best)
-                best = above + 1;
+            size_t best = above [j - 1] + (a [i - 1] != b [j - 1]);
+            if (above [j] + 1 < best)
+                best = above [j] + 1;
             if (row [j - 1] + 1 < best)
                 best = row [j - 1] + 1;
+            if (i > 1 && j > 1 && a [i - 1] == b [j - 2] && a [i - 2] == b [j - 1]
+                && before [j - 2] + 1 < best)
+                best = before [j - 2] + 1;
             row [j] = best;
-            diagonal = above;
         }
+        size_t *spare = before;
+        before = above;
+        above = row;
+        row = spare;
     }
-    return row [blen];
+    return above [blen];
 }
 
 const char *
