@@ -207,6 +207,17 @@ fed_wf_strdup (fed_wf_arena_t *arena, const char *text)
     return copy;
 }
 
+const char *
+fed_wf_strdup_trimmed (fed_wf_arena_t *arena, const char *text)
+{
+    size_t size = strlen (text);
+    while (size && strchr (" \t\r\n", text [size - 1]))
+        size--;
+    char *copy = (char *) fed_wf_alloc (arena, size + 1);
+    memcpy (copy, text, size);
+    return copy;
+}
+
 static void
 s_arena_destroy (fed_wf_arena_t **arena_p)
 {
@@ -357,7 +368,7 @@ s_parse_param (fed_wf_parse_t *p, const fed_ynode_t *key, const fed_ynode_t *val
         else if (!strcmp (k->text, "description")) {
             const char *text;
             if (!fed_wf_text (p, v, where, FED_WORKFLOW_DESCRIPTION_MAX, true, &text))
-                param->description = fed_wf_strdup (arena, text);
+                param->description = fed_wf_strdup_trimmed (arena, text);
         } else
             fed_wf_unknown_key (p, k, named, s_param_keys, S_PARAM_KEYS);
     }
@@ -515,7 +526,7 @@ s_parse_top (fed_wf_parse_t *p, const fed_ynode_t *root)
             case 2:
                 if (!fed_wf_text (p, value, "key 'description'", FED_WORKFLOW_DESCRIPTION_MAX, true,
                                   &text))
-                    wf->description = fed_wf_strdup (wf->arena, text);
+                    wf->description = fed_wf_strdup_trimmed (wf->arena, text);
                 break;
             case 3: s_parse_params (p, value); break;
             default: s_parse_steps (p, key, value); break;

@@ -77,6 +77,9 @@ void fed_wf_fail_at (fed_wf_parse_t *p, size_t line, size_t column, const char *
 //  Arena memory (zeroed), and a copy of text in it.
 void *fed_wf_alloc (fed_wf_arena_t *arena, size_t size);
 const char *fed_wf_strdup (fed_wf_arena_t *arena, const char *text);
+//  The same without trailing white space (a description written as a
+//  block scalar ends in a newline).
+const char *fed_wf_strdup_trimmed (fed_wf_arena_t *arena, const char *text);
 
 //  Checks that map's keys are text and none repeats, reporting each
 //  problem; named says whose keys they are ("step 'a'"). Returns the number

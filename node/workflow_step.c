@@ -530,7 +530,7 @@ fed_wf_parse_step (fed_wf_parse_t *p, const fed_ynode_t *node, size_t index)
                 break;
             case 2:
                 if (!fed_wf_text (p, value, inner, FED_WORKFLOW_DESCRIPTION_MAX, true, &text))
-                    step->description = s_copy (p, text);
+                    step->description = fed_wf_strdup_trimmed (p->wf->arena, text);
                 break;
             case 3: s_parse_needs (p, value, inner, source); break;
             case 4: {
