@@ -60,6 +60,11 @@ int fed_cmd_agents_register_edge (fed_call_t *call);
 int fed_cmd_agents_deregister_edge (fed_call_t *call);
 int fed_cmd_agents_run (fed_call_t *call);
 
+//  The workflow commands (control_workflow.c).
+int fed_cmd_workflow_publish (fed_call_t *call);
+int fed_cmd_workflow_list (fed_call_t *call);
+int fed_cmd_workflow_show (fed_call_t *call);
+
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);
 //  The sync.status command (control_sync.c).
