@@ -51,6 +51,23 @@ s_copy (fed_wf_parse_t *p, const char *text)
     return fed_wf_strdup (p->wf->arena, text);
 }
 
+//  A location text: at most FED_WORKFLOW_TEXT_MAX bytes, and no reference
+//  (placement compares it as written). Returns 0 with *text, or -1.
+static int
+s_location_text (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named, const char **text)
+{
+    if (fed_wf_text (p, value, named, FED_WORKFLOW_TEXT_MAX, true, text))
+        return -1;
+    if (strstr (*text, "${")) {
+        fed_wf_fail (p, value,
+                     "%s: references are allowed only in with and hitl.message; write the "
+                     "location itself",
+                     named);
+        return -1;
+    }
+    return 0;
+}
+
 //  --- location ----------------------------------------------------------------
 
 static void
@@ -86,7 +103,7 @@ s_parse_labels (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
         char where_named [400];
         fed_wf_child_name (where_named, sizeof where_named, named, key->text);
         const char *label;
-        if (fed_wf_text (p, text, where_named, FED_WORKFLOW_TEXT_MAX, true, &label))
+        if (s_location_text (p, text, where_named, &label))
             continue;
         labels [count].key = s_copy (p, key->text);
         labels [count++].value = s_copy (p, label);
@@ -177,7 +194,7 @@ s_parse_where (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
         if (which == valid)
             fed_wf_unknown_key (p, key, named, s_where_keys, valid);
         else if (slot) {
-            if (!fed_wf_text (p, item, inner, FED_WORKFLOW_TEXT_MAX, true, &text))
+            if (!s_location_text (p, item, inner, &text))
                 *slot = s_copy (p, text);
         } else if (which == 4)
             s_parse_labels (p, item, inner, where);

@@ -232,6 +232,8 @@ static const s_case_t s_cases [] = {
      "label 'a b' must be 1 to 64 letters, digits and _ . - / only"},
     {HEAD "  - {id: a, agent: sys.echo, location: {region: [eu]}}\n", "[eu]", 0,
      "key 'location.region': expected text, got a list"},
+    {HEAD "  - {id: a, agent: sys.echo, location: {site: \"${params.site}\"}}\n", "\"${", 0,
+     "key 'location.site': references are allowed only in with and hitl.message"},
     {HEAD "  - {id: a, hitl: {approvers: [bob]}}\n", "bob", 0,
      "'bob' is neither a role (approver, operator, admin) nor a public key"},
     {HEAD "  - {id: a, hitl: {approvers: [aprover]}}\n", "aprover", 0, "did you mean 'approver'?"},
