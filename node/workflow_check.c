@@ -21,6 +21,9 @@
 
 #define S_CYCLES_MAX 100     //  cycles reported; each has its own error
 #define S_BITS_PER_PASS 4096 //  referred-to steps whose reach one pass computes
+//  Bitsets one pass may hold, in 64-bit words: 32 MiB. A workflow with
+//  more than 65,536 steps gets narrower passes.
+#define S_PASS_WORDS (4u << 20)
 
 uint64_t
 fed_wf_hash_id (const char *text)
@@ -263,8 +266,11 @@ s_check_far (fed_wf_parse_t *p, const s_graph_t *graph, s_far_t *far, size_t far
 {
     fed_workflow_t *wf = p->wf;
     size_t n = wf->step_count;
-    for (size_t base = 0; base < bits; base += S_BITS_PER_PASS) {
-        size_t width = bits - base < S_BITS_PER_PASS ? bits - base : S_BITS_PER_PASS;
+    size_t per_pass = S_BITS_PER_PASS;
+    while (per_pass > 64 && (per_pass / 64) * n > S_PASS_WORDS)
+        per_pass /= 2;
+    for (size_t base = 0; base < bits; base += per_pass) {
+        size_t width = bits - base < per_pass ? bits - base : per_pass;
         size_t words = (width + 63) / 64;
         uint64_t *reach = (uint64_t *) fed_calloc (n * words + 1, sizeof (uint64_t));
         //  reach [s] = the targets (of this pass) upstream of s.
