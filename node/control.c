@@ -197,8 +197,8 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send_error (self, *envelope_p, "unknown", "unknown_command", message);
         return 0;
     }
-    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0, false, 0,
-                       0,    NULL,    0};
+    fed_call_t call = {node,  request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0,
+                       false, 0,       0,   false,           NULL, 0};
     memcpy (call.caller, caller, 32);
     if (held) {
         call.resuming = true;
@@ -232,14 +232,20 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     fed_ctl_reply_ok (&pk);
     call.pk = &pk;
-    int rc = command->run (&call);
-    int parked = 0;
+    //  Whether one more request of this caller may park, known before the
+    //  command runs, so that one with a side effect (agents.run starts a
+    //  task) can refuse before acting rather than act and then be refused.
     size_t mine = 0;
-    if (rc == 0 && call.wait_ms > 0 && !from_park) {
+    if (!from_park) {
         for (parked_t *entry = (parked_t *) zlist_first (self->parked); entry;
              entry = (parked_t *) zlist_next (self->parked))
             mine += memcmp (entry->caller, caller, 32) == 0;
-        if (mine >= PARK_PER_KEY || zlist_size (self->parked) >= PARK_MAX) {
+        call.park_full = mine >= PARK_PER_KEY || zlist_size (self->parked) >= PARK_MAX;
+    }
+    int rc = command->run (&call);
+    int parked = 0;
+    if (rc == 0 && call.wait_ms > 0 && !from_park) {
+        if (call.park_full) {
             char message [200];
             snprintf (message, sizeof message,
                       "too many long polls waiting (%d per key, %d in all); wait for one to "
@@ -277,13 +283,13 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     return parked;
 }
 
-static int
-s_on_request (zloop_t *loop, zsock_t *router, void *arg)
+//  One request from the router.
+static void
+s_on_one_request (fed_control_t *self, zsock_t *router)
 {
-    fed_control_t *self = (fed_control_t *) arg;
     zmsg_t *msg = zmsg_recv (router);
     if (!msg)
-        return 0;
+        return;
     fed_metrics_add (self->node->metrics, "fednode_messages_total", "direction=\"in\"", 1);
     //  Envelope: [routing id, "", request] from REQ, or [routing id, request].
     zmsg_t *envelope = zmsg_new ();
@@ -322,6 +328,17 @@ done:
     zmsg_destroy (&envelope);
     zframe_destroy (&frame);
     zmsg_destroy (&msg);
+}
+
+//  Reads up to DRAIN_MAX requests a wake-up, as the other sockets of the
+//  loop do: one poll per request costs more than the request itself.
+static int
+s_on_request (zloop_t *loop, zsock_t *router, void *arg)
+{
+    (void) loop;
+    fed_control_t *self = (fed_control_t *) arg;
+    for (int n = 0; n < 256 && self->router == router && (zsock_events (router) & ZMQ_POLLIN); n++)
+        s_on_one_request (self, router);
     return 0;
 }
 
@@ -384,7 +401,9 @@ s_on_purge (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  One-shot timer: re-runs parked requests after the append that scheduled
-//  it has returned, so an append never waits on them.
+//  it has returned, so an append never waits on them. It is due at once
+//  (delay 0: zloop runs it on its next turn); a 1 ms delay made every
+//  agents.run and every woken long poll wait a millisecond or more.
 static int
 s_on_recheck (zloop_t *loop, int timer_id, void *arg)
 {
@@ -401,7 +420,7 @@ fed_control_log_changed (fed_control_t *self)
         s_arm_tick (self); //  new events to index
     if (self && zlist_size (self->parked) && !self->recheck_pending) {
         self->recheck_pending = true;
-        zloop_timer (self->loop, 1, 1, s_on_recheck, self);
+        zloop_timer (self->loop, 0, 1, s_on_recheck, self);
     }
 }
 

@@ -226,6 +226,16 @@ s_list (fed_call_t *call, gather_t *gather, uint64_t limit)
     return 0;
 }
 
+//  agents.processes {}: the external agent processes connected here.
+int
+fed_cmd_agents_processes (fed_call_t *call)
+{
+    if (fed_ctl_args_all_used (call->request, &call->err))
+        return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    fed_tasks_pack_processes (call->node->tasks, call->pk);
+    return 0;
+}
+
 int
 fed_cmd_agents_list (fed_call_t *call)
 {
@@ -438,6 +448,12 @@ fed_cmd_agents_run (fed_call_t *call)
         return fed_call_fail (call, "bad_request", "'timeout_ms' must be 1 to 3600000");
     if (fed_ctl_args_all_used (call->request, &call->err))
         return fed_call_fail (call, "bad_request", "%s", call->err.text);
+    //  The answer waits parked: refuse now rather than start a task whose
+    //  result nobody would collect.
+    if (call->park_full)
+        return fed_call_fail (call, "failed",
+                              "too many requests of this key are waiting (long polls and "
+                              "agents.run); wait for one to end");
     fed_task_spec_t spec;
     memset (&spec, 0, sizeof spec);
     spec.agent = agent;

@@ -25,6 +25,13 @@
 #define ERRORS_PER_SECOND 10       //  ERRORs sent to one connection
 #define DRAIN_MAX 256              //  messages read per wake-up
 #define ROUTING_MAX 255            //  bytes in a ZeroMQ routing id
+#define READY_BUDGET 30            //  READYs that change an offer, per key and minute
+
+//  What is left of one key's READY budget.
+typedef struct {
+    double tokens;
+    int64_t at_ms; //  monotonic, when tokens was last brought up to date
+} budget_t;
 
 typedef struct process_t process_t;
 
@@ -51,6 +58,7 @@ struct process_t {
     uint32_t slots, running; //  tasks it may hold, tasks it holds
     uint64_t last_turn;      //  when it was last given a task (round robin)
     int64_t last_heard_ms;   //  monotonic
+    int64_t ready_ms;        //  wall clock of its first READY
     int64_t error_window_ms; //  ERROR rate limit: the current second
     uint32_t errors_in_window;
 };
@@ -65,6 +73,7 @@ struct fed_extagents_t {
     char *endpoint;          //  owned
     zhashx_t *processes;     //  routing hex -> process_t (owned by the table)
     zhashx_t *tasks;         //  "%llu" id -> ext_task_t (owned by the table)
+    zhashx_t *budgets;       //  agent key (hex) -> budget_t (owned by the table)
     ext_task_t *head, *tail; //  the queue
     size_t queued;
     int timer;
@@ -106,6 +115,13 @@ s_process_free (void **item_p)
     free (process->locations);
     free (process->agents);
     free (process);
+    *item_p = NULL;
+}
+
+static void
+s_budget_free (void **item_p)
+{
+    free (*item_p);
     *item_p = NULL;
 }
 
@@ -388,18 +404,6 @@ s_record_of (fed_extagents_t *self, const fed_aw_agent_t *offer, fed_agent_recor
     return 0;
 }
 
-static bool
-s_same_record (const fed_agent_record_t *a, const fed_agent_record_t *b)
-{
-    if (strcmp (a->name, b->name) || strcmp (a->version, b->version) || a->kind != b->kind
-        || a->has_location != b->has_location || a->capability_count != b->capability_count)
-        return false;
-    for (uint32_t i = 0; i < a->capability_count; i++)
-        if (strcmp (a->capabilities [i], b->capabilities [i]))
-            return false;
-    return !a->has_location || memcmp (&a->location, &b->location, sizeof a->location) == 0;
-}
-
 static void
 s_append (fed_extagents_t *self, const char *type, msgpack_sbuffer *body)
 {
@@ -421,7 +425,7 @@ s_register (fed_extagents_t *self, process_t *process)
         if (s_record_of (self, &process->agents [i], want, &err))
             continue; //  checked when the READY came in
         int found = fed_registry_find (self->node->log, me, want->name, have, &err);
-        if (found == 1 && s_same_record (want, have))
+        if (found == 1 && fed_agent_record_same (want, have))
             continue;
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
@@ -449,33 +453,18 @@ s_deregister_unless_offered (fed_extagents_t *self, const char *name)
     msgpack_sbuffer_destroy (&body);
 }
 
-typedef struct {
-    fed_extagents_t *self;
-    char (*names) [FED_AGENT_NAME_MAX + 1];
-    size_t count;
-} stale_t;
-
-static int
-s_find_stale (void *arg, const fed_agent_record_t *record)
-{
-    stale_t *stale = (stale_t *) arg;
-    if (record->kind != FED_AGENT_EXTERNAL
-        || memcmp (record->node, fed_identity_public (stale->self->node->identity), 32) != 0)
-        return 0;
-    stale->names = fed_realloc (stale->names, (stale->count + 1) * sizeof *stale->names);
-    snprintf (stale->names [stale->count++], sizeof stale->names [0], "%s", record->name);
-    return 0;
-}
-
 int
 fed_extagents_deregister_stale (fed_extagents_t *self, fed_err_t *err)
 {
-    stale_t stale = {self, NULL, 0};
-    int rc = fed_registry_scan (self->node->log, s_find_stale, &stale, err) < 0 ? -1 : 0;
-    for (size_t i = 0; rc == 0 && i < stale.count; i++)
-        s_deregister_unless_offered (self, stale.names [i]);
-    free (stale.names);
-    return rc;
+    fed_agent_name_t *names;
+    size_t count;
+    if (fed_registry_hosted (self->node->log, fed_identity_public (self->node->identity),
+                             FED_AGENT_EXTERNAL, &names, &count, err))
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        s_deregister_unless_offered (self, names [i]);
+    free (names);
+    return 0;
 }
 
 //  --- Processes ------------------------------------------------------------------
@@ -571,7 +560,7 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
         const fed_aw_agent_t *theirs = other == process ? NULL : s_offer (other, offer->name);
         if (!theirs || s_record_of (self, theirs, have, &err))
             continue;
-        if (!s_same_record (want, have)) {
+        if (!fed_agent_record_same (want, have)) {
             *code_p = "conflict";
             snprintf (why, why_size,
                       "READY agents[%u]: process %.64s already offers '%s' with another "
@@ -587,9 +576,78 @@ s_offer_refused (fed_extagents_t *self, process_t *process, const fed_aw_msg_t *
 }
 
 static void
+s_send_welcome (fed_extagents_t *self, zframe_t *routing)
+{
+    fed_aw_msg_t welcome;
+    memset (&welcome, 0, sizeof welcome);
+    welcome.type = FED_AW_WELCOME;
+    memcpy (welcome.node, fed_identity_public (self->node->identity), 32);
+    welcome.heartbeat_ms = (uint64_t) self->node->config->agents.heartbeat_ms;
+    welcome.liveness = self->node->config->agents.liveness;
+    s_send (self, routing, &welcome);
+}
+
+//  True if msg offers exactly what process offers now.
+static bool
+s_same_offer (const process_t *process, const fed_aw_msg_t *msg)
+{
+    if (process->agent_count != msg->agent_count || process->slots != msg->slots
+        || strcmp (process->label, msg->label))
+        return false;
+    for (uint32_t i = 0; i < msg->agent_count; i++) {
+        const fed_aw_agent_t *a = &process->agents [i], *b = &msg->agents [i];
+        if (strcmp (a->name, b->name) || strcmp (a->version, b->version)
+            || a->capability_count != b->capability_count || a->location_size != b->location_size
+            || (a->location_size && memcmp (a->location, b->location, a->location_size)))
+            return false;
+        for (uint32_t j = 0; j < a->capability_count; j++)
+            if (strcmp (a->capabilities [j], b->capabilities [j]))
+                return false;
+    }
+    return true;
+}
+
+//  Takes one READY from key's budget (READY_BUDGET a minute, refilled
+//  evenly); false when it is spent.
+static bool
+s_budget_take (fed_extagents_t *self, const char *user)
+{
+    int64_t now = fed_mono_ms ();
+    budget_t *budget = (budget_t *) zhashx_lookup (self->budgets, user);
+    if (!budget) {
+        budget = (budget_t *) fed_calloc (1, sizeof (budget_t));
+        budget->tokens = READY_BUDGET;
+        budget->at_ms = now;
+        zhashx_insert (self->budgets, user, budget);
+    }
+    budget->tokens += (double) (now - budget->at_ms) * READY_BUDGET / 60000.0;
+    if (budget->tokens > READY_BUDGET)
+        budget->tokens = READY_BUDGET;
+    budget->at_ms = now;
+    if (budget->tokens < 1)
+        return false;
+    budget->tokens -= 1;
+    return true;
+}
+
+static void
 s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const char *user,
             process_t *process, fed_aw_msg_t *msg)
 {
+    if (process && s_same_offer (process, msg)) {
+        s_send_welcome (self, routing);
+        return; //  a repeat (the agent missed its WELCOME): nothing to check again
+    }
+    //  Each other READY costs registry reads and may write events every
+    //  node keeps: a budget per key.
+    if (!s_budget_take (self, user)) {
+        self->stats.refused++;
+        s_send_error (self, routing, process, "limit", 0,
+                      "this key sent more than %d READYs that change an offer in a minute; "
+                      "send READY once per connection",
+                      READY_BUDGET);
+        return;
+    }
     const char *code = NULL;
     char why [512];
     for (uint32_t i = 0; i < msg->agent_count; i++)
@@ -613,6 +671,7 @@ s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const cha
         snprintf (process->key, sizeof process->key, "%s", key);
         process->routing = zframe_dup (routing);
         process->last_heard_ms = fed_mono_ms ();
+        process->ready_ms = fed_wall_ms ();
         zhashx_insert (self->processes, key, process);
         fed_info ("external agents: process %s (%s, key %.8s) ready with %u agent(s), %u slot(s)",
                   key, msg->label [0] ? msg->label : "no label", user, msg->agent_count,
@@ -640,13 +699,7 @@ s_on_ready (fed_extagents_t *self, zframe_t *routing, const char *key, const cha
             process->agents [i].location = process->locations [i];
         }
     }
-    fed_aw_msg_t welcome;
-    memset (&welcome, 0, sizeof welcome);
-    welcome.type = FED_AW_WELCOME;
-    memcpy (welcome.node, fed_identity_public (self->node->identity), 32);
-    welcome.heartbeat_ms = (uint64_t) self->node->config->agents.heartbeat_ms;
-    welcome.liveness = self->node->config->agents.liveness;
-    s_send (self, routing, &welcome);
+    s_send_welcome (self, routing);
     s_register (self, process);
     for (uint32_t i = 0; i < old_count; i++)
         s_deregister_unless_offered (self, old [i]);
@@ -719,6 +772,14 @@ s_on_frame (fed_extagents_t *self, zframe_t *routing, zframe_t *frame)
         if (process)
             s_forget (self, process, "lost the agent role");
         return;
+    }
+    //  ROUTER routing ids are unique among live connections only: a process
+    //  whose id now arrives with another key has gone (and a client may
+    //  choose its own id). Forget it, so that its tasks fail over and
+    //  nothing of it reaches the newcomer.
+    if (process && strcmp (process->user, user) != 0) {
+        s_forget (self, process, "its routing id came back with another key");
+        process = NULL;
     }
     if (process)
         process->last_heard_ms = fed_mono_ms ();
@@ -833,14 +894,22 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
                   (long long) (now - silent->last_heard_ms));
         s_forget (self, silent, why);
     }
-    for (;;) {
-        ext_task_t *late = NULL;
-        for (ext_task_t *task = (ext_task_t *) zhashx_first (self->tasks); task && !late;
-             task = (ext_task_t *) zhashx_next (self->tasks))
-            if (now >= task->deadline_ms)
-                late = task;
+    //  Late tasks: found in one pass (collected by id, since finishing one
+    //  changes the table), ended, then one dispatch for the freed slots.
+    size_t late_count = 0;
+    uint64_t *late_ids = NULL;
+    for (ext_task_t *task = (ext_task_t *) zhashx_first (self->tasks); task;
+         task = (ext_task_t *) zhashx_next (self->tasks))
+        if (now >= task->deadline_ms) {
+            late_ids = fed_realloc (late_ids, (late_count + 1) * sizeof *late_ids);
+            late_ids [late_count++] = task->id;
+        }
+    for (size_t i = 0; i < late_count; i++) {
+        char key [24];
+        s_task_key (key, late_ids [i]);
+        ext_task_t *late = (ext_task_t *) zhashx_lookup (self->tasks, key);
         if (!late)
-            break;
+            continue;
         if (late->process) {
             fed_aw_msg_t cancel;
             memset (&cancel, 0, sizeof cancel);
@@ -853,8 +922,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         snprintf (message, sizeof message, "the task ran out of its %lld ms",
                   (long long) (late->deadline_ms - late->submitted_ms));
         s_finish (self, late, NULL, 0, "timeout", message);
-        s_dispatch (self);
     }
+    free (late_ids);
+    if (late_count)
+        s_dispatch (self);
     return 0;
 }
 
@@ -875,6 +946,8 @@ fed_extagents_new (fed_node_t *node, zloop_t *loop, const fed_agentset_t *builti
     zhashx_set_destructor (self->processes, s_process_free);
     self->tasks = zhashx_new ();
     zhashx_set_destructor (self->tasks, s_task_free);
+    self->budgets = zhashx_new ();
+    zhashx_set_destructor (self->budgets, s_budget_free);
     char *endpoint = fed_node_agent_endpoint (node->config, err);
     if (!endpoint)
         goto err;
@@ -882,6 +955,11 @@ fed_extagents_new (fed_node_t *node, zloop_t *loop, const fed_agentset_t *builti
     fed_socket_defaults (self->router, (int64_t) node->config->limits.wire_message);
     zsock_set_handshake_ivl (self->router, (int) node->config->limits.handshake_timeout_ms);
     zsock_set_sndtimeo (self->router, 0);
+    //  The protocol has heartbeats of its own; ZMTP heartbeats on a ROUTER
+    //  whose input backs up trip an assertion in libzmq 4.3.4 (seen under a
+    //  READY flood), so they are off here.
+    zsock_set_heartbeat_ivl (self->router, 0);
+    zsock_set_heartbeat_timeout (self->router, 0);
     fed_curve_server (self->router, fed_identity_curve_secret (node->identity),
                       fed_identity_curve_public (node->identity), FED_ZAP_AGENTS);
     if (zsock_bind (self->router, "%s", endpoint) < 0) {
@@ -925,6 +1003,7 @@ fed_extagents_destroy (fed_extagents_t **self_p)
     }
     zhashx_destroy (&self->tasks);
     zhashx_destroy (&self->processes);
+    zhashx_destroy (&self->budgets);
     free (self->endpoint);
     free (self);
     *self_p = NULL;
@@ -995,6 +1074,49 @@ fed_extagents_cancel (fed_extagents_t *self, uint64_t id)
     }
     s_finish (self, task, NULL, 0, "cancelled", "the task was cancelled");
     s_dispatch (self);
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *text)
+{
+    size_t size = strlen (text);
+    msgpack_pack_str (pk, size);
+    msgpack_pack_str_body (pk, text, size);
+}
+
+void
+fed_extagents_pack_processes (fed_extagents_t *self, msgpack_packer *pk)
+{
+    int64_t now = fed_mono_ms ();
+    msgpack_pack_array (pk, (uint32_t) zhashx_size (self->processes));
+    for (process_t *process = (process_t *) zhashx_first (self->processes); process;
+         process = (process_t *) zhashx_next (self->processes)) {
+        uint8_t key [32];
+        char z85 [41] = "";
+        if (fed_hex_decode (key, 32, process->user) == 0)
+            fed_z85_encode_key (z85, key);
+        msgpack_pack_map (pk, 7);
+        s_pack_str (pk, "label");
+        s_pack_str (pk, process->label);
+        s_pack_str (pk, "key");
+        s_pack_str (pk, z85);
+        s_pack_str (pk, "slots");
+        msgpack_pack_uint32 (pk, process->slots);
+        s_pack_str (pk, "running");
+        msgpack_pack_uint32 (pk, process->running);
+        s_pack_str (pk, "agents");
+        msgpack_pack_array (pk, process->agent_count);
+        for (uint32_t i = 0; i < process->agent_count; i++) {
+            char name [FED_AW_NAME_MAX + FED_AW_VERSION_MAX + 2];
+            snprintf (name, sizeof name, "%s@%s", process->agents [i].name,
+                      process->agents [i].version);
+            s_pack_str (pk, name);
+        }
+        s_pack_str (pk, "ready_ms");
+        msgpack_pack_int64 (pk, process->ready_ms);
+        s_pack_str (pk, "heard_ms_ago");
+        msgpack_pack_int64 (pk, now - process->last_heard_ms);
+    }
 }
 
 void

@@ -70,4 +70,9 @@ typedef struct {
 
 void fed_extagents_stats (fed_extagents_t *self, fed_extagents_stats_t *stats);
 
+//  Packs the ready processes as an array of maps (doc/protocol.md §3.4,
+//  agents.processes): label, key (Z85), slots, running, agents
+//  ("name@version" each), ready_ms (wall clock), heard_ms_ago.
+void fed_extagents_pack_processes (fed_extagents_t *self, msgpack_packer *pk);
+
 #endif

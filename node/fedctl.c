@@ -326,6 +326,30 @@ s_print_tokens (fed_blob_t result)
     return rc;
 }
 
+static void
+s_process_row (fed_blob_t process, void *arg)
+{
+    char *heard = fed_print_field (process, "heard_ms_ago", 0);
+    char *heard_text = fed_sprintf ("%s ms ago", heard);
+    free (heard);
+    fed_table_add ((fed_table_t *) arg, fed_print_field (process, "label", 24),
+                   fed_print_field (process, "key", 8), fed_print_field (process, "slots", 0),
+                   fed_print_field (process, "running", 0), fed_print_field (process, "agents", 60),
+                   fed_print_time_field (process, "ready_ms"), heard_text);
+}
+
+static int
+s_print_processes (fed_blob_t result)
+{
+    fed_table_t *table =
+        fed_table_new ("LABEL", "KEY", "SLOTS", "RUNNING", "AGENTS", "READY SINCE", "HEARD", NULL);
+    int rc = fed_print_each (result, s_process_row, table);
+    if (rc == 0)
+        fed_table_print (table, stdout);
+    fed_table_destroy (&table);
+    return rc;
+}
+
 static int
 s_print_token (fed_blob_t result)
 {
@@ -529,6 +553,12 @@ static int
 s_cmd_token_list (s_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "token.list", s_print_tokens);
+}
+
+static int
+s_cmd_agents_processes (s_ctx_t *ctx)
+{
+    return s_cmd_simple (ctx, "agents.processes", s_print_processes);
 }
 
 static int
@@ -1230,8 +1260,10 @@ static const s_command_t s_commands [] = {
      "register an edge agent hosted by this node",
      OPT_LOCATION | OPT_CAPABILITY | OPT_AGENT_VERSION, 1, 1},
     {"agents run", s_cmd_agents_run, "NAME [--params JSON] [--task-timeout D]",
-     "run one task on the node's built-in agent NAME and print its result",
+     "run one task on this node's agent NAME (built-in or external) and print its result",
      OPT_PARAMS | OPT_TASK_TIMEOUT, 1, 1},
+    {"agents processes", s_cmd_agents_processes, "",
+     "external agent processes connected to this node: label, key, slots, agents", 0, 0, 0},
     {"agents deregister-edge", s_cmd_agents_deregister_edge, "NAME",
      "remove an edge agent this node registered", 0, 1, 1},
     {"workflow validate", s_cmd_workflow_validate, "FILE",

@@ -486,6 +486,64 @@ fed_registry_scan (fed_evlog_t *log, fed_registry_each_fn *each, void *arg, fed_
     return rc;
 }
 
+static bool
+s_location_same (const fed_agent_location_t *a, const fed_agent_location_t *b)
+{
+    if (strcmp (a->region, b->region) || strcmp (a->zone, b->zone) || strcmp (a->site, b->site)
+        || a->has_lat != b->has_lat || a->has_lon != b->has_lon || (a->has_lat && a->lat != b->lat)
+        || (a->has_lon && a->lon != b->lon) || a->label_count != b->label_count)
+        return false;
+    for (uint32_t i = 0; i < a->label_count; i++)
+        if (strcmp (a->label_keys [i], b->label_keys [i])
+            || strcmp (a->label_values [i], b->label_values [i]))
+            return false;
+    return true;
+}
+
+bool
+fed_agent_record_same (const fed_agent_record_t *a, const fed_agent_record_t *b)
+{
+    if (strcmp (a->name, b->name) || strcmp (a->version, b->version) || a->kind != b->kind
+        || a->has_location != b->has_location || a->capability_count != b->capability_count)
+        return false;
+    for (uint32_t i = 0; i < a->capability_count; i++)
+        if (strcmp (a->capabilities [i], b->capabilities [i]))
+            return false;
+    return !a->has_location || s_location_same (&a->location, &b->location);
+}
+
+typedef struct {
+    const uint8_t *node;
+    fed_agent_kind_t kind;
+    fed_agent_name_t *names;
+    size_t count;
+} hosted_t;
+
+static int
+s_hosted_one (void *arg, const fed_agent_record_t *record)
+{
+    hosted_t *hosted = (hosted_t *) arg;
+    if (record->kind == hosted->kind && memcmp (record->node, hosted->node, 32) == 0) {
+        hosted->names = fed_realloc (hosted->names, (hosted->count + 1) * sizeof *hosted->names);
+        snprintf (hosted->names [hosted->count++], sizeof *hosted->names, "%s", record->name);
+    }
+    return 0;
+}
+
+int
+fed_registry_hosted (fed_evlog_t *log, const uint8_t node [32], fed_agent_kind_t kind,
+                     fed_agent_name_t **names_p, size_t *count_p, fed_err_t *err)
+{
+    hosted_t hosted = {node, kind, NULL, 0};
+    if (fed_registry_scan (log, s_hosted_one, &hosted, err) < 0) {
+        free (hosted.names);
+        return -1;
+    }
+    *names_p = hosted.names;
+    *count_p = hosted.count;
+    return 0;
+}
+
 int
 fed_registry_find (fed_evlog_t *log, const uint8_t node [32], const char *name,
                    fed_agent_record_t *record, fed_err_t *err)

@@ -80,6 +80,10 @@ int fed_agent_record_decode (const uint8_t *body, size_t size, fed_agent_record_
 //  (appended; the caller owns buffer). Returns 0, or -1 with err.
 int fed_agent_record_encode (const fed_agent_record_t *record, msgpack_sbuffer *buffer,
                              fed_err_t *err) FED_MUST_USE;
+//  True when a and b describe the same agent as registered: name, version,
+//  kind, capabilities (in order) and own location (node and time aside).
+bool fed_agent_record_same (const fed_agent_record_t *a, const fed_agent_record_t *b);
+
 //  Packs an agent.deregistered body for (node, name) into buffer.
 void fed_agent_deregistered_encode (const uint8_t node [32], const char *name,
                                     msgpack_sbuffer *buffer);
@@ -94,6 +98,14 @@ typedef int (fed_registry_each_fn) (void *arg, const fed_agent_record_t *record)
 //  Returns 0 (or what each returned to stop), -1 on a storage error.
 int fed_registry_scan (fed_evlog_t *log, fed_registry_each_fn *each, void *arg,
                        fed_err_t *err) FED_MUST_USE;
+
+//  The names of the agents node hosts with kind (registered, not
+//  deregistered), in name order: *names_p is one allocation of *count_p
+//  names (NULL when none), which the caller frees. 0, or -1 on a storage
+//  error.
+typedef char fed_agent_name_t [FED_AGENT_NAME_MAX + 1];
+int fed_registry_hosted (fed_evlog_t *log, const uint8_t node [32], fed_agent_kind_t kind,
+                         fed_agent_name_t **names_p, size_t *count_p, fed_err_t *err) FED_MUST_USE;
 
 //  The agent node/name as registered, into *record. Returns 1 found, 0
 //  absent or deregistered, -1 on a storage error.

@@ -143,38 +143,6 @@ s_record_of (fed_tasks_t *self, const fed_agent_t *agent, fed_agent_record_t *re
                   sizeof record->capabilities [0], "%s", agent->capabilities [i]);
 }
 
-static bool
-s_same (const fed_agent_record_t *a, const fed_agent_record_t *b)
-{
-    if (strcmp (a->version, b->version) || a->kind != b->kind || a->has_location != b->has_location
-        || a->capability_count != b->capability_count)
-        return false;
-    for (uint32_t i = 0; i < a->capability_count; i++)
-        if (strcmp (a->capabilities [i], b->capabilities [i]))
-            return false;
-    return true;
-}
-
-typedef struct {
-    fed_tasks_t *tasks;
-    char (*gone) [FED_AGENT_NAME_MAX + 1]; //  built-ins registered here, no longer had
-    size_t gone_count;
-} stale_t;
-
-static int
-s_find_stale (void *arg, const fed_agent_record_t *record)
-{
-    stale_t *stale = (stale_t *) arg;
-    fed_tasks_t *self = stale->tasks;
-    if (record->kind != FED_AGENT_BUILTIN
-        || memcmp (record->node, fed_identity_public (self->node->identity), 32) != 0
-        || fed_agentset_find (self->agents, record->name))
-        return 0;
-    stale->gone = fed_realloc (stale->gone, (stale->gone_count + 1) * sizeof *stale->gone);
-    snprintf (stale->gone [stale->gone_count++], sizeof stale->gone [0], "%s", record->name);
-    return 0;
-}
-
 int
 fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err)
 {
@@ -188,7 +156,7 @@ fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err)
         int found = fed_registry_find (log, me, want->name, have, err);
         if (found < 0)
             rc = -1;
-        else if (found == 0 || !s_same (want, have)) {
+        else if (found == 0 || !fed_agent_record_same (want, have)) {
             msgpack_sbuffer body;
             msgpack_sbuffer_init (&body);
             rc = fed_agent_record_encode (want, &body, err);
@@ -198,18 +166,22 @@ fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err)
             msgpack_sbuffer_destroy (&body);
         }
     }
-    stale_t stale = {self, NULL, 0};
-    if (rc == 0 && fed_registry_scan (log, s_find_stale, &stale, err) < 0)
+    //  Built-ins registered here by an earlier run that this one lacks.
+    fed_agent_name_t *names = NULL;
+    size_t count = 0;
+    if (rc == 0 && fed_registry_hosted (log, me, FED_AGENT_BUILTIN, &names, &count, err))
         rc = -1;
-    for (size_t i = 0; rc == 0 && i < stale.gone_count; i++) {
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        if (fed_agentset_find (self->agents, names [i]))
+            continue;
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
-        fed_agent_deregistered_encode (me, stale.gone [i], &body);
+        fed_agent_deregistered_encode (me, names [i], &body);
         rc = fed_node_append_local (self->node, "agent.deregistered", body.data, body.size, NULL,
                                     NULL, err);
         msgpack_sbuffer_destroy (&body);
     }
-    free (stale.gone);
+    free (names);
     free (want);
     free (have);
     return rc;
@@ -244,6 +216,12 @@ void
 fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats)
 {
     fed_extagents_stats (self->external, stats);
+}
+
+void
+fed_tasks_pack_processes (fed_tasks_t *self, msgpack_packer *pk)
+{
+    fed_extagents_pack_processes (self->external, pk);
 }
 
 const char *

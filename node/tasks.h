@@ -48,6 +48,8 @@ void fed_tasks_stats (fed_tasks_t *self, fed_pool_stats_t *stats);
 //  The external agents' counters, and the agent endpoint bound.
 void fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats);
 const char *fed_tasks_agent_endpoint (fed_tasks_t *self);
+//  The external agent processes connected (fed_extagents_pack_processes).
+void fed_tasks_pack_processes (fed_tasks_t *self, msgpack_packer *pk);
 
 //  Drops the kept result of id (collected).
 void fed_tasks_forget (fed_tasks_t *self, uint64_t id);

@@ -117,8 +117,8 @@ const char *fed_aw_drop_name (fed_aw_drop_t drop);
 
 //  Decodes one frame into *msg (cleared first). Returns 0, or -1 with
 //  err->code a fed_aw_drop_t and err->text naming the type and field and
-//  the limit or the type expected ("READY agents[2].version: str of 1..32
-//  bytes, got 40 bytes"). params and output must be maps with string keys
+//  the limit or the type expected ("READY agents[0]: 'version' is 40
+//  bytes, over the limit of 32"). params and output must be maps with string keys
 //  and no key twice; names and versions follow doc/protocol.md §5.3. The
 //  frame must outlive msg. Call fed_aw_msg_clear after either outcome.
 int fed_aw_decode (const void *data, size_t size, fed_aw_msg_t *msg, fed_err_t *err) FED_MUST_USE;

@@ -991,7 +991,12 @@ fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size, int
     uint8_t value [8];
     fed_put_be64 (value, (uint64_t) expires_ms);
     char *error = NULL;
-    rocksdb_put_cf (self->db, self->sync_options, self->cf [CF_META], (const char *) key, 4 + size,
+    //  As durable as the events the command will write after it: synced
+    //  under sync; under wal, in the same write-ahead log ahead of them, so
+    //  a power loss that drops the claim drops the command's effects too
+    //  (recovery keeps a prefix of the log), and a replay then re-applies a
+    //  command that is really lost.
+    rocksdb_put_cf (self->db, self->write_options, self->cf [CF_META], (const char *) key, 4 + size,
                     (const char *) value, sizeof value, &error);
     if (error) {
         fed_error ("event log %s: recording a request id failed: %s", self->path, error);

@@ -200,7 +200,9 @@ fed_event_t *fed_evlog_get_by_id (fed_evlog_t *self, const uint8_t id [32]);
 size_t fed_evlog_index_ids (fed_evlog_t *self, size_t max);
 
 //  Claims a request id (replay protection for control commands): records
-//  it durably (synced) with its expiry. Returns 0 if it was fresh, 1 if it
+//  it with its expiry, as durably as appends (synced under sync; under wal
+//  in the write-ahead log ahead of the command's events, so the two share
+//  one fate on a power loss). Returns 0 if it was fresh, 1 if it
 //  was already claimed, -1 on a storage error.
 int fed_evlog_claim_request (fed_evlog_t *self, const uint8_t *rid, size_t size,
                              int64_t expires_ms) FED_MUST_USE;

@@ -1,7 +1,8 @@
 /*  tests/fuzz/fuzz_smoke.c: runs the event decoder's fuzz target
-    (fuzz_event.c), the peer message decoder's (fuzz_wire.c) and the
-    workflow parser's (fuzz_workflow.c) over generated corpora, so `make
-    check` exercises them without clang or libFuzzer.
+    (fuzz_event.c), the peer message decoder's (fuzz_wire.c), the agent
+    message decoder's (fuzz_agentwire.c) and the workflow parser's
+    (fuzz_workflow.c) over generated corpora, so `make check` exercises them
+    without clang or libFuzzer.
 
     The corpus, from a seeded PRNG (FED_FUZZ_SEED, default fixed so a run
     repeats; the seed is printed): a dozen validly signed events with varied
@@ -17,6 +18,12 @@
     crafted frames (huge declared lengths, deep nesting under an unknown
     key, version 2, unknown type).
 
+    The agent corpus likewise: one valid message of each of the 10 agent
+    types (made by fed_aw_encode, so each must decode), the same mutations,
+    and crafted frames (huge declared lengths, depth bombs at, over and far
+    over the 16-level cap, versions 0, 2 and 2^64-1, unknown and
+    wrongly cased types, trailing bytes).
+
     The workflow corpus: the example workflow and the broken ones in
     tests/data/workflows, a few written here (every key, flow style,
     references, approvals), each mutated as text (truncations, YAML's
@@ -27,8 +34,9 @@
         fuzz_smoke                  run the corpus
         fuzz_smoke --write DIR      also write the valid events and crafted
                                     inputs to DIR (seed-NNN), the wire ones
-                                    (wire-NNN) and the workflows (wf-NNN),
-                                    seed corpora for libFuzzer
+                                    (wire-NNN), the agent ones (agent-NNN)
+                                    and the workflows (wf-NNN), seed
+                                    corpora for libFuzzer
 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,12 +44,14 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "agentwire.h"
 #include "event.h"
 #include "identity.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int fed_fuzz_wire (const uint8_t *data, size_t size);
+int fed_fuzz_agentwire (const uint8_t *data, size_t size);
 int fed_fuzz_workflow (const uint8_t *data, size_t size);
 
 #define INPUT_MAX 8192
@@ -53,7 +63,7 @@ typedef struct {
     const char *write_dir;                            //  seed corpus output, or NULL
     uint64_t written;                                 //  files written there
     int (*target) (const uint8_t *data, size_t size); //  the decoder's target
-    const char *prefix;                               //  seed file names: "seed" or "wire"
+    const char *prefix; //  seed file names: "seed", "wire", "agent", "wf"
 } smoke_t;
 
 static uint64_t
@@ -348,6 +358,192 @@ s_wire (smoke_t *self)
     return 0;
 }
 
+//  The agent message of type, every field set to something telling; its
+//  agents in agents (2 of them).
+static void
+s_agent_sample (fed_aw_type_t type, fed_aw_msg_t *msg, fed_aw_agent_t *agents)
+{
+    static const uint8_t location [] = "\x82\xa6region\xa2"
+                                       "eu\xa6labels\x81\xa3gpu\xa3yes";
+    static const uint8_t params [] = "\x83\xa4text\xa5"
+                                     "a b a\xa1n\x93\x01\xc0\xc3\xa4"
+                                     "deep\x81\xa1x\x81\xa1y\x80";
+    static const uint8_t output [] = "\x82\xa5words\x03\xa6"
+                                     "counts\x82\xa1"
+                                     "a\x02\xa1"
+                                     "b\x01";
+    memset (msg, 0, sizeof *msg);
+    msg->type = type;
+    switch (type) {
+        case FED_AW_READY:
+            memset (agents, 0, 2 * sizeof *agents);
+            strcpy (agents [0].name, "py.wordcount");
+            strcpy (agents [0].version, "1.0");
+            agents [0].capability_count = 2;
+            strcpy (agents [0].capabilities [0], "text");
+            strcpy (agents [0].capabilities [1], "count_2-x");
+            agents [0].location = location;
+            agents [0].location_size = sizeof location - 1;
+            strcpy (agents [1].name, "0sys-echo_2");
+            strcpy (agents [1].version, "v2+build.7~!");
+            msg->agents = agents;
+            msg->agent_count = 2;
+            msg->slots = 4;
+            strcpy (msg->label, "wordcount@h\xc3\xb4te");
+            break;
+        case FED_AW_WELCOME:
+            memset (msg->node, 0x42, sizeof msg->node);
+            msg->heartbeat_ms = 1000;
+            msg->liveness = 3;
+            break;
+        case FED_AW_TASK:
+            msg->task = 7;
+            strcpy (msg->agent, "py.wordcount");
+            strcpy (msg->version, "1.0");
+            msg->params = params;
+            msg->params_size = sizeof params - 1;
+            msg->timeout_ms = 3600000;
+            strcpy (msg->run, "run-1");
+            strcpy (msg->step, "count");
+            msg->attempt = 2;
+            //  300 bytes: a str16.
+            strcpy (msg->workspace, "/var/lib/fednode/work/run-1/");
+            memset (msg->workspace + strlen (msg->workspace), 'w', 300 - strlen (msg->workspace));
+            break;
+        case FED_AW_PROGRESS:
+            msg->task = 7;
+            msg->done = 1;
+            msg->total = 3;
+            strcpy (msg->text, "one of three");
+            break;
+        case FED_AW_RESULT:
+            msg->task = 7;
+            msg->output = output;
+            msg->output_size = sizeof output - 1;
+            break;
+        case FED_AW_FAIL:
+            msg->task = 8;
+            strcpy (msg->code, "bad_params");
+            strcpy (msg->message, "param \"text\" must be a str");
+            break;
+        case FED_AW_CANCEL:
+            msg->task = 9;
+            strcpy (msg->code, "timeout");
+            break;
+        case FED_AW_ERROR:
+            msg->task = 10;
+            strcpy (msg->code, "unknown_task");
+            strcpy (msg->message, "no task 10 here");
+            break;
+        default: break; //  HEARTBEAT, BYE: empty
+    }
+}
+
+//  The agent corpus: a valid message of each type, mutated, and crafted
+//  frames.
+static int
+s_agentwire (smoke_t *self)
+{
+    self->target = fed_fuzz_agentwire;
+    self->prefix = "agent";
+    self->written = 0;
+    for (int type = 1; type < FED_AW_TYPES; type++) {
+        fed_aw_msg_t msg;
+        fed_aw_agent_t agents [2];
+        s_agent_sample ((fed_aw_type_t) type, &msg, agents);
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        fed_aw_encode (&msg, &buffer);
+        fed_aw_msg_t back;
+        fed_err_t err = {0};
+        if (fed_aw_decode (buffer.data, buffer.size, &back, &err)) {
+            fprintf (stderr, "fuzz_smoke: expected a %s to encode and decode, got: %s\n",
+                     fed_aw_type_name (msg.type), err.text);
+            msgpack_sbuffer_destroy (&buffer);
+            return -1;
+        }
+        fed_aw_msg_clear (&back);
+        s_seed (self, (const uint8_t *) buffer.data, buffer.size);
+        s_mutate (self, (const uint8_t *) buffer.data, buffer.size);
+        msgpack_sbuffer_destroy (&buffer);
+    }
+    static const struct {
+        const char *bytes;
+        size_t size;
+    } crafted [] = {
+        {"", 0},
+        {"\x93", 1},
+        {"\xdd\xff\xff\xff\xff", 5},                //  array32 of 4G
+        {"\x93\x00\xa9HEARTBEAT\x80", 13},          //  version 0
+        {"\x93\x02\xa9HEARTBEAT\x80", 13},          //  version 2
+        {"\x93\xcf\xff\xff\xff\xff\xff\xff\xff\xff" //  version 2^64-1
+         "\xa9HEARTBEAT\x80",
+         21},
+        {"\x92\x01\xa9HEARTBEAT", 12},         //  no body
+        {"\x94\x01\xa9HEARTBEAT\x80\xc0", 14}, //  4 elements
+        {"\x93\x01\xa4NOPE\x80", 8},           //  unknown type
+        {"\x93\x01\xa5ready\x80", 9},          //  lower case
+        {"\x93\x01\xa0\x80", 4},               //  empty type
+        {"\x93\x01\xa9HEARTBEAT\x80\x00", 14}, //  a trailing byte
+        {"\x93\x01\xa3"
+         "BYE\x80\x93\x01\xa3"
+         "BYE\x80",
+         14},                                              //  two messages in one frame
+        {"\x93\x01\xa9HEARTBEAT\xdf\xff\xff\xff\xff", 17}, //  body map32 of 4G
+        {"\x93\x01\xa5READY\x81\xa6"
+         "agents\xdd\xff\xff\xff\xff",
+         20},                                                       //  agents array32 of 4G
+        {"\x93\x01\xa4TASK\x81\xa6params\xdf\xff\xff\xff\xff", 19}, //  params map32 of 4G
+        {"\x93\x01\xa6RESULT\x81\xa6output\x81\xdb\xff\xff\xff\xff",
+         22}, //  an output key str32 of 4 GiB
+        {"\x93\x01\xa4"
+         "FAIL\x81\xa7message\xdb\xff\xff\xff\xff",
+         20},                                                        //  message str32 of 4 GiB
+        {"\x93\x01\xa7WELCOME\x81\xa4node\xc6\xff\xff\xff\xff", 20}, //  node bin32 of 4 GiB
+        {"\x93\x01\xa3"
+         "BYE\x81\xa1x\xc9\xff\xff\xff\xff\x01",
+         16}, //  an unknown key's ext32 of 4 GiB
+    };
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
+        s_seed (self, (const uint8_t *) crafted [i].bytes, crafted [i].size);
+    //  Depth bombs: a prefix, n containers opened in it, nil. The cap is 16
+    //  levels, the envelope being 1: each first n is at the cap, the second
+    //  one over, the third far over.
+    static const char ready [] = "\x93\x01\xa5READY\x81\xa6"
+                                 "agents\x91\x83\xa4name\xa1"
+                                 "a\xa7version\xa1"
+                                 "1";
+    static const struct {
+        bool in_agent; //  the prefix follows a READY's agent name and version
+        const char *prefix;
+        const char *open;
+        int n [3];
+    } deep [] = {
+        {false, "\x93\x01\xa6RESULT\x82\xa4task\x01\xa6output", "\x81\xa1x", {14, 15, 2700}},
+        {false, "\x93\x01\xa9HEARTBEAT\x81\xa1x", "\x91", {14, 15, 3000}},
+        {true, "\xa8location", "\x81\xa1x", {12, 13, 2700}},
+        {true, "\xa1z", "\x91", {12, 13, 3000}},
+    };
+    uint8_t *bomb = fed_malloc (INPUT_MAX);
+    for (size_t i = 0; i < sizeof deep / sizeof deep [0]; i++)
+        for (int k = 0; k < 3; k++) {
+            size_t n = 0;
+            if (deep [i].in_agent) {
+                memcpy (bomb, ready, sizeof ready - 1);
+                n = sizeof ready - 1;
+            }
+            memcpy (bomb + n, deep [i].prefix, strlen (deep [i].prefix));
+            n += strlen (deep [i].prefix);
+            size_t open = strlen (deep [i].open);
+            for (int d = 0; d < deep [i].n [k] && n + open < INPUT_MAX; d++, n += open)
+                memcpy (bomb + n, deep [i].open, open);
+            bomb [n++] = 0xc0;
+            s_seed (self, bomb, n);
+        }
+    free (bomb);
+    return 0;
+}
+
 //  The text mutations of one workflow.
 static void
 s_mutate_text (smoke_t *self, const uint8_t *text, size_t size)
@@ -552,7 +748,7 @@ main (int argc, char *argv [])
     }
     s_crafted (&self);
     free (body);
-    if (s_wire (&self) || s_workflows (&self))
+    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self))
         return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64

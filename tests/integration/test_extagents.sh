@@ -85,6 +85,10 @@ listed() { [ "$(names "$1" --kind external)" = "py.sleep py.wordcount" ]; }
 wait_for 15 listed 1 && ok "the Python agent's agents are registered on n1" ||
     fail "n1 lists '$(names 1 --kind external)'; agent log: $(tail -5 "$work/agent-p1.out")"
 wait_for 15 listed 2 && ok "and listed on n2 (replicated)" || fail "n2 lists '$(names 2 --kind external)'"
+procs=$(ctl 1 agents processes --json | $python -c 'import json,sys; print(" ".join("%s %s %s %s" % (p["label"], p["slots"], p["running"], ",".join(p["agents"])) for p in json.load(sys.stdin)))')
+expect "agents processes shows the process, its slots and offer" "p1 1 0 py.wordcount@1.0,py.sleep@1.0" "$procs"
+expect "with the key it connected with (agent.key)" "$(sed -n 's/^public: //p' "$work/n1/agent.key")" \
+    "$(ctl 1 agents processes --json | $python -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')"
 kind=$(ctl 2 agents list --name py.wordcount --json | $python -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["kind"], r["status"])')
 expect "kind external, available" "external available" "$kind"
 
@@ -151,6 +155,19 @@ pids+=("$r1" "$r2")
 wait "$r1" "$r2"
 ran_on=$(for f in a b; do jget output <"$work/$f.json" | $python -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; done | sort -n | tr '\n' ' ')
 expect "two tasks, one slot each: one on each process" "$(printf '%s\n' "${apid[p1]}" "${apid[p2]}" | sort -n | tr '\n' ' ')" "$ran_on"
+
+# One key may hold 4 waiting requests: a fifth and sixth agents.run are
+# refused before their tasks start, so only 4 tasks run.
+done_before=$(metric 'fednode_external_tasks_total{result="completed"}')
+for i in 1 2 3 4 5 6; do
+    ctl 1 agents run py.sleep --params '{"ms":400}' --json >"$work/park-$i.json" 2>&1 &
+    park[$i]=$!
+    pids+=("${park[$i]}")
+done
+for i in 1 2 3 4 5 6; do wait "${park[$i]}"; done
+refused=$(grep -l "too many requests of this key" "$work"/park-*.json | wc -l)
+expect "6 agents.run from one key at once: 2 refused" 2 "$refused"
+expect "and only the 4 parked ones ran" $((done_before + 4)) "$(metric 'fednode_external_tasks_total{result="completed"}')"
 
 # --- a remote agent over tcp with its own key ------------------------------------------
 "$fednode" keygen "$work/remote" >/dev/null
@@ -227,6 +244,97 @@ contains "a bad location names the field" "location: ERROR bad_message READY age
 contains "a good READY gets WELCOME" "ready: WELCOME" "$hostile"
 contains "a RESULT for a task not held: unknown_task" "unknown: ERROR unknown_task" "$hostile"
 contains "a node-only type from an agent" "nodetype: ERROR bad_message" "$hostile"
+# Another agent key takes over a routing id a process used: the old
+# process is forgotten, its task is not the newcomer's to answer.
+"$fednode" keygen "$work/evil" >/dev/null
+ctl 1 trust add "$work/evil.pub" --role agent --name evil >/dev/null 2>&1
+spoof=$(eval "$("$fednode" agent-env -d "$work/n1")" && EVIL_SECRET=$("$fednode" agent-env -d "$work/n1" --key "$work/evil.key" | sed -n "s/^FEDNODE_AGENT_SECRET='\(.*\)'$/\1/p") &&
+    EVIL_PUBLIC=$("$fednode" agent-env -d "$work/n1" --key "$work/evil.key" | sed -n "s/^FEDNODE_AGENT_PUBLIC='\(.*\)'$/\1/p") &&
+    export EVIL_SECRET EVIL_PUBLIC FEDCTL="$fedctl" DATA="$work/n1" && $python - 2>&1 <<'PY'
+import os, subprocess, time, zmq, msgpack
+ctx = zmq.Context()
+def sock(public, secret):
+    s = ctx.socket(zmq.DEALER)
+    s.curve_serverkey = os.environ["FEDNODE_SERVER_KEY"].encode()
+    s.curve_publickey = public.encode()
+    s.curve_secretkey = secret.encode()
+    s.setsockopt(zmq.ROUTING_ID, b"victim2")
+    s.setsockopt(zmq.LINGER, 0)
+    s.rcvtimeo = 4000
+    s.connect(os.environ["FEDNODE_AGENT_ENDPOINT"])
+    return s
+p = lambda *a: msgpack.packb(list(a))
+def recv(s, want):
+    while True:
+        v, t, body = msgpack.unpackb(s.recv(), raw=False)
+        if t == want or t == "ERROR":
+            return t, body
+victim = sock(os.environ["FEDNODE_AGENT_PUBLIC"], os.environ["FEDNODE_AGENT_SECRET"])
+victim.send(p(1, "READY", {"agents": [{"name": "v.task2", "version": "1"}]}))
+recv(victim, "WELCOME")
+run = subprocess.Popen([os.environ["FEDCTL"], "--data-dir", os.environ["DATA"], "agents", "run", "v.task2",
+                        "--params", '{"secret": "s3cr3t"}', "--task-timeout", "2s", "--json"],
+                       stdout=subprocess.PIPE, text=True)
+t, task = recv(victim, "TASK")
+print("victim got:", t, task.get("params"))
+victim.close()
+time.sleep(0.5)  # until the node has seen the connection go (ids are unique among live ones)
+evil = sock(os.environ["EVIL_PUBLIC"], os.environ["EVIL_SECRET"])
+evil.rcvtimeo = 1000
+for attempt in range(5):  # until the node takes the connection (its old one may linger)
+    evil.send(p(1, "RESULT", {"task": task["task"], "output": {"forged": True}}))
+    try:
+        t, body = recv(evil, "NONE")
+        print("evil:", t, body.get("code"))
+        break
+    except zmq.Again:
+        evil.close()
+        evil = sock(os.environ["EVIL_PUBLIC"], os.environ["EVIL_SECRET"])
+        evil.rcvtimeo = 1000
+print("run:", run.communicate()[0].replace("\n", " "))
+PY
+)
+contains "the victim got its task" "victim got: TASK {'secret': 's3cr3t'}" "$spoof"
+contains "another key on its routing id is not it: not_ready" "evil: ERROR not_ready" "$spoof"
+lacks "and cannot answer its task" "forged" "$spoof"
+contains "the task ends without an answer from anybody (timeout)" '"code": "timeout"' "$spoof"
+# READYs that change an offer are budgeted per key (30 a minute): a flood
+# is refused with ERROR limit and writes a bounded number of events.
+seq_before=$(ctl 1 status --json | jget seq)
+flood=$(EVIL_SECRET=$("$fednode" agent-env -d "$work/n1" --key "$work/evil.key" | sed -n "s/^FEDNODE_AGENT_SECRET='\(.*\)'$/\1/p") &&
+    eval "$("$fednode" agent-env -d "$work/n1" --key "$work/evil.key")" && $python - <<'PY'
+import os, zmq, msgpack
+ctx = zmq.Context()
+s = ctx.socket(zmq.DEALER)
+s.curve_serverkey = os.environ["FEDNODE_SERVER_KEY"].encode()
+s.curve_publickey = os.environ["FEDNODE_AGENT_PUBLIC"].encode()
+s.curve_secretkey = os.environ["FEDNODE_AGENT_SECRET"].encode()
+s.setsockopt(zmq.LINGER, 0)
+s.rcvtimeo = 3000
+s.connect(os.environ["FEDNODE_AGENT_ENDPOINT"])
+p = lambda *a: msgpack.packb(list(a))
+agents = lambda v: [{"name": "f.a%d" % i, "version": v} for i in range(64)]
+for i in range(200):
+    s.send(p(1, "READY", {"agents": agents("1.%d" % (i % 2))}))
+codes = {}
+try:
+    while True:
+        v, t, body = msgpack.unpackb(s.recv(), raw=False)
+        k = t + ("/" + body["code"] if t == "ERROR" else "")
+        codes[k] = codes.get(k, 0) + 1
+        s.rcvtimeo = 1500
+except zmq.Again:
+    pass
+print(" ".join("%s=%d" % kv for kv in sorted(codes.items())))
+s.send(p(1, "BYE", {}))
+PY
+)
+contains "a READY flood is refused past the budget" "ERROR/limit" "$flood"
+seq_after=$(ctl 1 status --json | jget seq)
+written=$((seq_after - seq_before))
+[ "$written" -le $((31 * 64 * 2 + 64 + 20)) ] && ok "and writes a bounded number of events ($written for 200 READYs of 64 agents)" ||
+    fail "the flood wrote $written events"
+expect "the node still answers" completed "$(ctl 1 agents run sys.echo --json | jget status)"
 bye_gone() { [ -z "$(names 1 --name h.ok)" ]; }
 wait_for 10 bye_gone && ok "BYE deregisters h.ok" || fail "h.ok still listed"
 out=$(ctl 1 agents run py.wordcount --params '{"text":"still here"}' --json 2>&1)

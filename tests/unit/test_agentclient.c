@@ -260,6 +260,11 @@ s_client (const fed_agent_client_options_t *options)
     return client;
 }
 
+//  The liveness a test gives when it does not test liveness: the fake node
+//  beats only while it waits for a message, so a test busy elsewhere (a
+//  stats poll on a loaded machine) must not look like a silent node.
+#define LIVENESS_LAX 50
+
 //  A client that has sent READY and been welcomed (heartbeat 100 ms).
 static fed_agent_client_t *
 s_ready_client (node_t *node, uint32_t slots)
@@ -269,7 +274,7 @@ s_ready_client (node_t *node, uint32_t slots)
     options.slots = slots;
     fed_agent_client_t *client = s_client (&options);
     s_expect (node, FED_AW_READY, 2000);
-    s_welcome (node, 100, 3);
+    s_welcome (node, 100, LIVENESS_LAX);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     return client;
 }
@@ -451,7 +456,7 @@ test_ready_welcome_result (void **state)
     }
     assert_int_equal (fed_agent_client_wait_ready (client, 0), -1);
     assert_int_equal (fed_agent_client_wait_ready (client, 50), -1);
-    s_welcome (node, 100, 3);
+    s_welcome (node, 100, LIVENESS_LAX);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     assert_int_equal (fed_agent_client_wait_ready (client, 0), 0);
     fed_agent_client_stats_t stats;
@@ -459,7 +464,7 @@ test_ready_welcome_result (void **state)
     assert_true (stats.ready);
     assert_true (stats.connected);
     assert_int_equal (stats.heartbeat_ms, 100);
-    assert_int_equal (stats.liveness, 3);
+    assert_int_equal (stats.liveness, LIVENESS_LAX);
     assert_int_equal (stats.node [0], 0x4e);
     assert_int_equal (stats.readies, 1);
     static const char params [] = "\x82\xa1x\x01\xa1s\xa2hi";
@@ -579,12 +584,12 @@ test_heartbeat_loss (void **state)
     fed_agent_client_t *client = s_client (&options);
     s_expect (node, FED_AW_READY, 2000);
     node->beat_ms = 20;
-    s_welcome (node, 50, 3);
+    s_welcome (node, 50, 6);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     zframe_t *first = zframe_dup (node->peer);
     s_task (node, 1, "sys.sleep", RAW ("\x81\xa2ms\xcd\x27\x10"), 60000);
-    //  Alive while the node beats: 300 ms is twice the liveness window.
-    assert_false (s_recv (node, FED_AW_READY, 300));
+    //  Alive while the node beats: 600 ms is twice the liveness window.
+    assert_false (s_recv (node, FED_AW_READY, 600));
     fed_agent_client_stats_t stats;
     fed_agent_client_stats (client, &stats);
     assert_int_equal (stats.reconnects, 0);
@@ -593,7 +598,7 @@ test_heartbeat_loss (void **state)
     node->beating = false;
     int64_t silent = fed_mono_ms ();
     s_expect (node, FED_AW_READY, 2000);
-    assert_true (fed_mono_ms () - silent >= 100);
+    assert_true (fed_mono_ms () - silent >= 250);
     assert_false (zframe_eq (first, node->peer));
     zframe_destroy (&first);
     fed_agent_client_stats (client, &stats);
@@ -604,7 +609,7 @@ test_heartbeat_loss (void **state)
     assert_int_equal (stats.tasks_running, 0);
     //  Welcomed again, it works on the new connection.
     node->beating = true;
-    s_welcome (node, 50, 3);
+    s_welcome (node, 50, 6);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     s_task (node, 2, "sys.echo", RAW ("\x80"), 60000);
     s_expect (node, FED_AW_RESULT, 2000);
@@ -629,7 +634,7 @@ test_no_welcome_and_bye (void **state)
     zframe_destroy (&first);
     WAIT_STAT (client, reconnects, 1);
     //  Welcomed, then the node says BYE.
-    s_welcome (node, 100, 3);
+    s_welcome (node, 100, LIVENESS_LAX);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     first = zframe_dup (node->peer);
     fed_aw_msg_t bye = {.type = FED_AW_BYE};
@@ -680,7 +685,7 @@ test_errors (void **state)
     //  A second not_ready before the WELCOME answers what was sent
     //  before the new READY: no third READY.
     s_send (node, &error);
-    s_welcome (node, 100, 3);
+    s_welcome (node, 100, LIVENESS_LAX);
     assert_int_equal (fed_agent_client_wait_ready (client, 2000 * s_slack ()), 0);
     fed_agent_client_stats (client, &stats);
     assert_int_equal (stats.readies, 2);
