@@ -197,8 +197,7 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send_error (self, *envelope_p, "unknown", "unknown_command", message);
         return 0;
     }
-    fed_call_t call = {node,  request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0,
-                       false, 0,       0,   false,           NULL, 0};
+    fed_call_t call = {.node = node, .request = request, .role = FED_ROLE_VIEWER};
     memcpy (call.caller, caller, 32);
     if (held) {
         call.resuming = true;
