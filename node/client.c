@@ -36,6 +36,8 @@ struct fed_client_t {
     zsock_t *monitor;          //  PAIR on the dealer's monitor, NULL with dealer
     unsigned generation;       //  connections made, for unique monitor names
     s_link_t link;             //  the current connection's state
+    uint8_t *failure;          //  the last failure reply, owned (fed_client_last_error)
+    fed_blob_t failure_map;    //  its error map, inside failure
 };
 
 //  Drops the current connection, if any.
@@ -123,6 +125,7 @@ fed_client_destroy (fed_client_t **self_p)
     s_disconnect (self);
     sodium_free (self->curve_secret);
     free (self->endpoint);
+    free (self->failure);
     free (self);
     *self_p = NULL;
 }
@@ -202,8 +205,8 @@ s_unreachable (fed_client_t *self, int timeout_ms, fed_err_t *err)
 //  Takes the reply message apart. Returns FED_CLIENT_OK or FED_CLIENT_FAILED;
 //  *answered says whether it was a well-formed control reply.
 static fed_client_status_t
-s_reply (zmsg_t *msg, uint8_t **reply_p, size_t *reply_size_p, fed_blob_t *result, char *code,
-         size_t code_size, bool *answered, fed_err_t *err)
+s_reply (fed_client_t *self, zmsg_t *msg, uint8_t **reply_p, size_t *reply_size_p,
+         fed_blob_t *result, char *code, size_t code_size, bool *answered, fed_err_t *err)
 {
     zframe_t *delimiter = zmsg_first (msg);
     zframe_t *frame = zmsg_next (msg);
@@ -232,7 +235,9 @@ s_reply (zmsg_t *msg, uint8_t **reply_p, size_t *reply_size_p, fed_blob_t *resul
     }
     *answered = true;
     if (!ok) {
-        free (reply);
+        //  Kept for fed_client_last_error.
+        self->failure = reply;
+        self->failure_map = *result;
         *result = (fed_blob_t){NULL, 0};
         if (code_size && !code [0])
             snprintf (code, code_size, "?");
@@ -253,6 +258,8 @@ fed_client_call (fed_client_t *self, const void *request, size_t size, int timeo
     *reply_p = NULL;
     *reply_size_p = 0;
     *result = (fed_blob_t){NULL, 0};
+    fed_free (&self->failure);
+    self->failure_map = (fed_blob_t){NULL, 0};
     if (code_size)
         code [0] = 0;
     if (size > FED_CLIENT_MAX_MESSAGE) {
@@ -293,8 +300,8 @@ fed_client_call (fed_client_t *self, const void *request, size_t size, int timeo
         if (which == self->dealer) {
             zmsg_t *reply = zmsg_recv (self->dealer);
             if (reply) {
-                status =
-                    s_reply (reply, reply_p, reply_size_p, result, code, code_size, &answered, err);
+                status = s_reply (self, reply, reply_p, reply_size_p, result, code, code_size,
+                                  &answered, err);
                 zmsg_destroy (&reply);
                 break;
             }
@@ -325,6 +332,12 @@ fed_client_call (fed_client_t *self, const void *request, size_t size, int timeo
     if (!answered)
         s_disconnect (self);
     return status;
+}
+
+fed_blob_t
+fed_client_last_error (const fed_client_t *self)
+{
+    return self->failure_map;
 }
 
 void

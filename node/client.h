@@ -81,6 +81,13 @@ fed_client_status_t fed_client_call (fed_client_t *self, const void *request, si
                                      fed_blob_t *result, char *code, size_t code_size,
                                      fed_err_t *err) FED_MUST_USE;
 
+//  After a call that ended FED_CLIENT_FAILED with the node's own failure
+//  reply: that reply's error map, {code, message} and, from a command that
+//  checks many things at once (workflow.publish), "errors", an array of str
+//  naming every problem. Borrowed from the client, valid until its next
+//  call; empty after any other outcome.
+fed_blob_t fed_client_last_error (const fed_client_t *self);
+
 //  Packs the two map entries every state-changing command carries
 //  (doc/protocol.md §3.3): "rid", 16 fresh random bytes, and "exp", now +
 //  FED_CLIENT_EXP_MS in ms since the Unix epoch. Count them as two entries

@@ -3,13 +3,14 @@
     One table, s_fields, lists every key with its kind, its place in
     fed_config_t, its default and its range; defaults, parsing, validation and
     printing are all driven from it, so a new key is one line. A file is read
-    in two steps: libyaml events become a small tree, refusing anchors,
-    aliases, tags and deep nesting on the way (billion laughs, stack blow-ups),
-    and the tree is then walked against the table. Every load and every set
+    in two steps: libyaml events become a small tree (node/yamltree.h),
+    refusing anchors, aliases, tags and deep nesting on the way (billion
+    laughs, stack blow-ups), and the tree is then walked against the table. Every load and every set
     works on a copy that replaces the caller's config only on success, so a
     bad file or flag never leaves a half-applied config behind.
 */
 #include "config.h"
+#include "yamltree.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <yaml.h>
 
 #define S_MAX_DEPTH 16     //  nesting levels a config file may use
 #define S_TEXT_MAX 64      //  bytes in a name or location tag
@@ -30,41 +30,21 @@
 _Static_assert(sizeof (fed_log_level_t) == sizeof (uint32_t), "log level is stored as 32 bits");
 
 //  --------------------------------------------------------------------------
-//  A YAML document as a tree of scalars, mappings and lists
-
-typedef enum { S_SCALAR, S_MAP, S_SEQ } s_shape_t;
-
-typedef struct s_ynode_t {
-    s_shape_t shape;
-    size_t line, column;      //  1-based; 0 for a value given as a flag
-    char *text;               //  scalar text (no NUL inside), else NULL
-    bool plain;               //  scalar written without quotes
-    struct s_ynode_t **child; //  map: key, value, key, value ...; list: items
-    size_t count;             //  entries used in child
-    size_t alloc;             //  entries allocated in child
-} s_ynode_t;
+//  Reporting
 
 //  Where a load or set is reporting to, and what it has seen on the way.
 typedef struct {
-    const char *name;           //  file name for messages; NULL for a flag
-    fed_err_t *err;             //  caller's error report, may be NULL
-    const s_ynode_t *lat, *lon; //  where this file gave node.lat / node.lon
+    const char *name;             //  file name for messages; NULL for a flag
+    fed_err_t *err;               //  caller's error report, may be NULL
+    const fed_ynode_t *lat, *lon; //  where this file gave node.lat / node.lon
 } s_ctx_t;
 
-//  Building the tree: the collections still open, outermost first.
-typedef struct {
-    s_ynode_t *root;
-    s_ynode_t *open [S_MAX_DEPTH];
-    size_t depth;
-    int documents;
-} s_builder_t;
-
-static int s_fail (s_ctx_t *ctx, const s_ynode_t *at, const char *format, ...) FED_PRINTF (3, 4);
+static int s_fail (s_ctx_t *ctx, const fed_ynode_t *at, const char *format, ...) FED_PRINTF (3, 4);
 
 //  Formats "NAME:LINE:COLUMN: message" (or "NAME: " without a position, or the
 //  bare message for a flag) into ctx->err. Always returns -1.
 static int
-s_fail (s_ctx_t *ctx, const s_ynode_t *at, const char *format, ...)
+s_fail (s_ctx_t *ctx, const fed_ynode_t *at, const char *format, ...)
 {
     char text [460];
     va_list args;
@@ -80,171 +60,20 @@ s_fail (s_ctx_t *ctx, const s_ynode_t *at, const char *format, ...)
     return -1;
 }
 
-static void
-s_ynode_destroy (s_ynode_t **self_p)
-{
-    s_ynode_t *self = *self_p;
-    if (!self)
-        return;
-    for (size_t i = 0; i < self->count; i++)
-        s_ynode_destroy (&self->child [i]);
-    free (self->child);
-    free (self->text);
-    free (self);
-    *self_p = NULL;
-}
-
-static const char *
-s_shape_name (const s_ynode_t *node)
-{
-    static const char *names [] = {"a single value", "a mapping", "a list"};
-    return names [node->shape];
-}
-
 //  A null scalar (~, null, or nothing) as YAML writes it; flags are never null.
 static bool
-s_is_null (const s_ctx_t *ctx, const s_ynode_t *node)
+s_is_null (const s_ctx_t *ctx, const fed_ynode_t *node)
 {
-    if (!ctx->name || node->shape != S_SCALAR || !node->plain)
-        return false;
-    const char *t = node->text;
-    return !*t || !strcmp (t, "~") || !strcmp (t, "null") || !strcmp (t, "Null")
-        || !strcmp (t, "NULL");
-}
-
-//  Adds one event to the tree. Returns 0 or -1 (ctx->err set).
-static int
-s_builder_event (s_ctx_t *ctx, s_builder_t *self, const yaml_event_t *event)
-{
-    s_ynode_t at = {.line = event->start_mark.line + 1, .column = event->start_mark.column + 1};
-    const yaml_char_t *anchor = NULL, *tag = NULL;
-    s_shape_t shape;
-    switch (event->type) {
-        case YAML_DOCUMENT_START_EVENT:
-            if (++self->documents > 1)
-                return s_fail (ctx, &at, "a second YAML document; a config file holds one");
-            return 0;
-        case YAML_ALIAS_EVENT:
-            return s_fail (ctx, &at,
-                           "alias '*%s' refused: anchors, aliases and tags are not "
-                           "allowed in a config file",
-                           event->data.alias.anchor);
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            assert (self->depth > 0);
-            self->depth--;
-            return 0;
-        case YAML_SCALAR_EVENT:
-            anchor = event->data.scalar.anchor;
-            tag = event->data.scalar.tag;
-            shape = S_SCALAR;
-            break;
-        case YAML_MAPPING_START_EVENT:
-            anchor = event->data.mapping_start.anchor;
-            tag = event->data.mapping_start.tag;
-            shape = S_MAP;
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-            anchor = event->data.sequence_start.anchor;
-            tag = event->data.sequence_start.tag;
-            shape = S_SEQ;
-            break;
-        default: return 0;
-    }
-    if (anchor)
-        return s_fail (ctx, &at,
-                       "anchor '&%s' refused: anchors, aliases and tags are not "
-                       "allowed in a config file",
-                       anchor);
-    if (tag)
-        return s_fail (ctx, &at,
-                       "tag '%s' refused: anchors, aliases and tags are not allowed "
-                       "in a config file",
-                       tag);
-    if (shape != S_SCALAR && self->depth == S_MAX_DEPTH)
-        return s_fail (ctx, &at,
-                       "nesting deeper than %d levels; a config file needs no more "
-                       "than 3",
-                       S_MAX_DEPTH);
-    if (shape == S_SCALAR && memchr (event->data.scalar.value, 0, event->data.scalar.length))
-        return s_fail (ctx, &at, "text holds a NUL character");
-
-    s_ynode_t *node = (s_ynode_t *) fed_calloc (1, sizeof *node);
-    node->shape = shape;
-    node->line = at.line;
-    node->column = at.column;
-    if (shape == S_SCALAR) {
-        node->text =
-            fed_strndup ((const char *) event->data.scalar.value, event->data.scalar.length);
-        node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    }
-    if (self->depth == 0)
-        self->root = node;
-    else {
-        s_ynode_t *parent = self->open [self->depth - 1];
-        if (parent->count == parent->alloc) {
-            parent->alloc = parent->alloc ? parent->alloc * 2 : 8;
-            parent->child =
-                (s_ynode_t **) fed_realloc (parent->child, parent->alloc * sizeof *parent->child);
-        }
-        parent->child [parent->count++] = node;
-    }
-    if (shape != S_SCALAR)
-        self->open [self->depth++] = node;
-    return 0;
-}
-
-static int
-s_syntax_error (s_ctx_t *ctx, const yaml_parser_t *parser, const char *text)
-{
-    s_ynode_t at = {.line = parser->problem_mark.line + 1,
-                    .column = parser->problem_mark.column + 1};
-    if (parser->error == YAML_READER_ERROR) {
-        //  The reader reports a byte offset only.
-        at.line = 1;
-        size_t line_start = 0;
-        for (size_t i = 0; i < parser->problem_offset; i++)
-            if (text [i] == '\n') {
-                at.line++;
-                line_start = i + 1;
-            }
-        at.column = parser->problem_offset - line_start + 1;
-    }
-    const char *problem = parser->problem ? parser->problem : "out of memory";
-    if (parser->context)
-        return s_fail (ctx, &at, "YAML syntax error: %s (%s at line %zu, column %zu)", problem,
-                       parser->context, parser->context_mark.line + 1,
-                       parser->context_mark.column + 1);
-    return s_fail (ctx, &at, "YAML syntax error: %s", problem);
+    return ctx->name && fed_ynode_is_null (node);
 }
 
 //  Parses size bytes of YAML into *root_p (NULL for an empty document).
 //  Returns 0 or -1 with ctx->err set; the caller owns the tree.
 static int
-s_tree_build (s_ctx_t *ctx, const char *text, size_t size, s_ynode_t **root_p)
+s_tree_build (s_ctx_t *ctx, const char *text, size_t size, fed_ynode_t **root_p)
 {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize (&parser))
-        return s_fail (ctx, NULL, "cannot start the YAML parser (out of memory)");
-    yaml_parser_set_input_string (&parser, (const unsigned char *) text, size);
-    s_builder_t builder = {.root = NULL};
-    int rc = 0;
-    bool done = false;
-    while (rc == 0 && !done) {
-        yaml_event_t event;
-        if (!yaml_parser_parse (&parser, &event)) {
-            rc = s_syntax_error (ctx, &parser, text);
-            break;
-        }
-        rc = s_builder_event (ctx, &builder, &event);
-        done = event.type == YAML_STREAM_END_EVENT;
-        yaml_event_delete (&event);
-    }
-    yaml_parser_delete (&parser);
-    if (rc)
-        s_ynode_destroy (&builder.root);
-    *root_p = builder.root;
-    return rc;
+    fed_yaml_options_t options = {ctx->name, "a config file", S_MAX_DEPTH};
+    return fed_yaml_parse (text, size, &options, root_p, ctx->err);
 }
 
 //  --------------------------------------------------------------------------
@@ -288,32 +117,6 @@ s_utf8_valid (const char *text)
         if (!(len = s_utf8_next (p, &cp)))
             return false;
     return true;
-}
-
-//  Levenshtein distance of two short words; SIZE_MAX when either is long.
-static size_t
-s_distance (const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t row [64];
-    if (alen >= 64 || blen >= 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= blen; j++)
-        row [j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diagonal = row [0];
-        row [0] = i;
-        for (size_t j = 1; j <= blen; j++) {
-            size_t above = row [j];
-            size_t best = diagonal + (a [i - 1] != b [j - 1]);
-            if (above + 1 < best)
-                best = above + 1;
-            if (row [j - 1] + 1 < best)
-                best = row [j - 1] + 1;
-            row [j] = best;
-            diagonal = above;
-        }
-    }
-    return row [blen];
 }
 
 //  A growing output string.
@@ -469,7 +272,7 @@ s_seed_problem (const char *text, fed_seed_t *seed)
 
 typedef struct s_field_t s_field_t;
 
-typedef int (s_parse_fn) (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value,
+typedef int (s_parse_fn) (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value,
                           fed_config_t *cfg, void *slot);
 typedef void (s_print_fn) (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg,
                            const void *slot, int indent);
@@ -534,12 +337,12 @@ s_slot_get (const void *slot, size_t size)
 
 //  The scalar text of value, or a "expected WHAT" error.
 static int
-s_scalar (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, const char *what,
+s_scalar (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, const char *what,
           const char **text)
 {
-    if (value->shape != S_SCALAR)
+    if (value->shape != FED_YAML_SCALAR)
         return s_fail (ctx, value, "key '%s': expected %s, got %s", field->key, what,
-                       s_shape_name (value));
+                       fed_ynode_shape_name (value));
     *text = s_is_null (ctx, value) ? "" : value->text;
     return 0;
 }
@@ -553,7 +356,7 @@ s_replace (void *slot, const char *text)
 }
 
 static int
-s_parse_text (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_text (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
               void *slot)
 {
     const char *text = "";
@@ -569,7 +372,7 @@ s_parse_text (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_
 }
 
 static int
-s_parse_path (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_path (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
               void *slot)
 {
     const char *text = "";
@@ -581,7 +384,7 @@ s_parse_path (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_
 }
 
 static int
-s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                   void *slot)
 {
     const char *form =
@@ -600,7 +403,7 @@ s_parse_endpoint (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, 
 }
 
 static int
-s_parse_enum (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_enum (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
               void *slot)
 {
     const char *text = "";
@@ -651,7 +454,7 @@ s_format_duration (char *text, size_t size, int64_t value)
 }
 
 static int
-s_parse_size (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_size (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
               void *slot)
 {
     const char *text = "";
@@ -672,7 +475,7 @@ s_parse_size (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_
 }
 
 static int
-s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                   void *slot)
 {
     const char *text = "";
@@ -695,7 +498,7 @@ s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, 
 }
 
 static int
-s_parse_count (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_count (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                void *slot)
 {
     const char *text = "";
@@ -716,7 +519,7 @@ s_parse_count (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed
 }
 
 static int
-s_parse_coord (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_coord (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                void *slot)
 {
     const char *text = "";
@@ -778,7 +581,7 @@ s_trust_free (fed_trust_entry_t *trust, size_t count)
 static int
 s_key_order (const void *a, const void *b)
 {
-    const s_ynode_t *x = *(const s_ynode_t *const *) a, *y = *(const s_ynode_t *const *) b;
+    const fed_ynode_t *x = *(const fed_ynode_t *const *) a, *y = *(const fed_ynode_t *const *) b;
     int order = strcmp (x->text, y->text);
     if (!order)
         order = x->line != y->line ? (x->line < y->line ? -1 : 1)
@@ -789,19 +592,20 @@ s_key_order (const void *a, const void *b)
 //  Checks that a mapping's keys are plain text and none repeats; named is the
 //  dotted path of the mapping, for messages. Sorting keeps big maps fast.
 static int
-s_check_keys (s_ctx_t *ctx, const s_ynode_t *map, const char *named)
+s_check_keys (s_ctx_t *ctx, const fed_ynode_t *map, const char *named)
 {
     size_t pairs = map->count / 2;
     for (size_t i = 0; i < pairs; i++)
-        if (map->child [2 * i]->shape != S_SCALAR)
+        if (map->child [2 * i]->shape != FED_YAML_SCALAR)
             return s_fail (ctx, map->child [2 * i], "in '%s': expected a text key, got %s",
-                           *named ? named : "the top level", s_shape_name (map->child [2 * i]));
-    const s_ynode_t **keys = (const s_ynode_t **) fed_calloc (pairs, sizeof *keys);
+                           *named ? named : "the top level",
+                           fed_ynode_shape_name (map->child [2 * i]));
+    const fed_ynode_t **keys = (const fed_ynode_t **) fed_calloc (pairs, sizeof *keys);
     for (size_t i = 0; i < pairs; i++)
         keys [i] = map->child [2 * i];
     qsort (keys, pairs, sizeof *keys, s_key_order);
     //  Report the repeat that comes first in the file.
-    const s_ynode_t *again = NULL, *first = NULL;
+    const fed_ynode_t *again = NULL, *first = NULL;
     for (size_t i = 1, start = 0; i < pairs; i++) {
         if (strcmp (keys [i]->text, keys [start]->text))
             start = i;
@@ -819,18 +623,18 @@ s_check_keys (s_ctx_t *ctx, const s_ynode_t *map, const char *named)
 }
 
 static int
-s_parse_labels (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_labels (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                 void *slot)
 {
-    if (!s_is_null (ctx, value) && value->shape != S_MAP)
+    if (!s_is_null (ctx, value) && value->shape != FED_YAML_MAP)
         return s_fail (ctx, value, "key '%s': expected a mapping of text to text, got %s",
-                       field->key, s_shape_name (value));
-    if (value->shape == S_MAP && s_check_keys (ctx, value, field->key))
+                       field->key, fed_ynode_shape_name (value));
+    if (value->shape == FED_YAML_MAP && s_check_keys (ctx, value, field->key))
         return -1;
     size_t count = value->count / 2, total = 0;
     fed_label_t *labels = (fed_label_t *) fed_calloc (count, sizeof *labels);
     for (size_t i = 0; i < count; i++) {
-        const s_ynode_t *key = value->child [2 * i], *text = value->child [2 * i + 1];
+        const fed_ynode_t *key = value->child [2 * i], *text = value->child [2 * i + 1];
         size_t length = strlen (key->text);
         if (!length
             || strspn (key->text,
@@ -843,7 +647,7 @@ s_parse_labels (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fe
                            "_ . - / only",
                            field->key, key->text);
         }
-        if (text->shape != S_SCALAR || !s_utf8_valid (text->text)) {
+        if (text->shape != FED_YAML_SCALAR || !s_utf8_valid (text->text)) {
             s_labels_free (labels, i);
             return s_fail (ctx, text, "key '%s.%.64s': expected text", field->key, key->text);
         }
@@ -862,17 +666,18 @@ s_parse_labels (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fe
 }
 
 static int
-s_parse_seeds (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_seeds (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                void *slot)
 {
-    if (!s_is_null (ctx, value) && value->shape != S_SEQ)
+    if (!s_is_null (ctx, value) && value->shape != FED_YAML_SEQ)
         return s_fail (ctx, value, "key '%s': expected a list of PUBKEY@tcp://host:port, got %s",
-                       field->key, s_shape_name (value));
+                       field->key, fed_ynode_shape_name (value));
     fed_seed_t *seeds = (fed_seed_t *) fed_calloc (value->count, sizeof *seeds);
     for (size_t i = 0; i < value->count; i++) {
-        const s_ynode_t *item = value->child [i];
-        const char *problem = item->shape == S_SCALAR ? s_seed_problem (item->text, &seeds [i])
-                                                      : "it is not a single value";
+        const fed_ynode_t *item = value->child [i];
+        const char *problem = item->shape == FED_YAML_SCALAR
+            ? s_seed_problem (item->text, &seeds [i])
+            : "it is not a single value";
         if (problem) {
             s_seeds_free (seeds, i);
             return s_fail (ctx, item, "key '%s': bad seed: %s; expected PUBKEY@tcp://host:port",
@@ -885,51 +690,35 @@ s_parse_seeds (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed
     return 0;
 }
 
-//  Nearest of count candidates to word, or NULL when none is close.
-static const char *
-s_nearest (const char *word, const char *const *candidates, size_t count)
-{
-    const char *best = NULL;
-    size_t best_distance = SIZE_MAX;
-    for (size_t i = 0; i < count; i++) {
-        size_t distance = s_distance (word, strlen (word), candidates [i], strlen (candidates [i]));
-        if (distance < best_distance) {
-            best = candidates [i];
-            best_distance = distance;
-        }
-    }
-    return best_distance <= 3 && best_distance * 3 <= strlen (word) ? best : NULL;
-}
-
 static int
-s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry_t *entry)
+s_trust_entry (s_ctx_t *ctx, const fed_ynode_t *map, size_t index, fed_trust_entry_t *entry)
 {
     static const char *const fields [] = {"key", "role", "name"};
     char named [48];
     snprintf (named, sizeof named, "trust[%zu]", index);
-    if (map->shape != S_MAP)
+    if (map->shape != FED_YAML_MAP)
         return s_fail (ctx, map,
                        "key '%s': expected a mapping {key: PUBKEY, role: ROLE, "
                        "name: text}, got %s",
-                       named, s_shape_name (map));
+                       named, fed_ynode_shape_name (map));
     if (s_check_keys (ctx, map, named))
         return -1;
     bool seen [3] = {false, false, false};
     for (size_t i = 0; i + 1 < map->count; i += 2) {
-        const s_ynode_t *key = map->child [i], *value = map->child [i + 1];
+        const fed_ynode_t *key = map->child [i], *value = map->child [i + 1];
         size_t which = 0;
         while (which < 3 && strcmp (key->text, fields [which]))
             which++;
         if (which == 3) {
-            const char *near = s_nearest (key->text, fields, 3);
+            const char *near = fed_nearest_word (key->text, fields, 3);
             return s_fail (ctx, key, "key '%s.%.64s' is unknown; %s%s%s", named, key->text,
                            near ? "did you mean '" : "expected key, role and name",
                            near ? near : "", near ? "'?" : "");
         }
         seen [which] = true;
-        if (value->shape != S_SCALAR)
+        if (value->shape != FED_YAML_SCALAR)
             return s_fail (ctx, value, "key '%s.%s': expected a single value, got %s", named,
-                           fields [which], s_shape_name (value));
+                           fields [which], fed_ynode_shape_name (value));
         if (which == 0 && fed_key_decode (entry->key, value->text))
             return s_fail (ctx, value,
                            "key '%s.key': expected a public key of 40 Z85 or 64 hex "
@@ -954,14 +743,14 @@ s_trust_entry (s_ctx_t *ctx, const s_ynode_t *map, size_t index, fed_trust_entry
 }
 
 static int
-s_parse_trust (s_ctx_t *ctx, const s_field_t *field, const s_ynode_t *value, fed_config_t *cfg,
+s_parse_trust (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
                void *slot)
 {
-    if (!s_is_null (ctx, value) && value->shape != S_SEQ)
+    if (!s_is_null (ctx, value) && value->shape != FED_YAML_SEQ)
         return s_fail (ctx, value,
                        "key '%s': expected a list of {key: PUBKEY, role: ROLE, "
                        "name: text} mappings, got %s",
-                       field->key, s_shape_name (value));
+                       field->key, fed_ynode_shape_name (value));
     fed_trust_entry_t *trust = (fed_trust_entry_t *) fed_calloc (value->count, sizeof *trust);
     for (size_t i = 0; i < value->count; i++) {
         int rc = s_trust_entry (ctx, value->child [i], i, &trust [i]);
@@ -1184,7 +973,7 @@ s_is_section (const char *path)
 //  Reports an unknown key at path, suggesting the nearest known key or
 //  section, else listing the keys valid in that section.
 static int
-s_unknown (s_ctx_t *ctx, const s_ynode_t *at, const char *path, const char *section)
+s_unknown (s_ctx_t *ctx, const fed_ynode_t *at, const char *path, const char *section)
 {
     const char *candidates [2 * S_FIELD_COUNT];
     char sections [S_FIELD_COUNT][32];
@@ -1198,7 +987,7 @@ s_unknown (s_ctx_t *ctx, const s_ynode_t *at, const char *path, const char *sect
             candidates [count++] = sections [i];
         }
     }
-    const char *near = s_nearest (path, candidates, count);
+    const char *near = fed_nearest_word (path, candidates, count);
     if (near)
         return s_fail (ctx, at, "key '%.100s' is unknown; did you mean '%s'?", path, near);
     char valid [300] = "";
@@ -1223,20 +1012,21 @@ s_unknown (s_ctx_t *ctx, const s_ynode_t *at, const char *path, const char *sect
 
 //  Applies a mapping of keys under section ("" at the top) to cfg.
 static int
-s_load_map (s_ctx_t *ctx, fed_config_t *cfg, const s_ynode_t *map, const char *section)
+s_load_map (s_ctx_t *ctx, fed_config_t *cfg, const fed_ynode_t *map, const char *section)
 {
     if (s_is_null (ctx, map))
         return 0;
-    if (map->shape != S_MAP) {
+    if (map->shape != FED_YAML_MAP) {
         if (*section)
             return s_fail (ctx, map, "key '%s': expected a mapping, got %s", section,
-                           s_shape_name (map));
-        return s_fail (ctx, map, "expected a mapping of config keys, got %s", s_shape_name (map));
+                           fed_ynode_shape_name (map));
+        return s_fail (ctx, map, "expected a mapping of config keys, got %s",
+                       fed_ynode_shape_name (map));
     }
     if (s_check_keys (ctx, map, section))
         return -1;
     for (size_t i = 0; i + 1 < map->count; i += 2) {
-        const s_ynode_t *key = map->child [i], *value = map->child [i + 1];
+        const fed_ynode_t *key = map->child [i], *value = map->child [i + 1];
         char path [128];
         int length =
             snprintf (path, sizeof path, "%s%s%s", section, *section ? "." : "", key->text);
@@ -1330,7 +1120,8 @@ fed_config_new (void)
         const s_field_t *field = &s_fields [i];
         if (!field->fallback)
             continue;
-        s_ynode_t value = {.shape = S_SCALAR, .text = (char *) field->fallback, .plain = true};
+        fed_ynode_t value = {
+            .shape = FED_YAML_SCALAR, .text = (char *) field->fallback, .plain = true};
         int rc = field->kind->parse (&ctx, field, &value, self, (char *) self + field->offset);
         assert (rc == 0); //  a default the table itself refuses is a bug
         (void) rc;
@@ -1360,7 +1151,7 @@ fed_config_load_string (fed_config_t *self, const char *text, size_t size, const
         return s_fail (&ctx, NULL, "the file is %zu bytes, over the %s limit (limits.yaml_file)",
                        size, limit);
     }
-    s_ynode_t *root = NULL;
+    fed_ynode_t *root = NULL;
     if (s_tree_build (&ctx, text, size, &root))
         return -1;
     fed_config_t *copy = s_config_copy (self);
@@ -1369,7 +1160,7 @@ fed_config_load_string (fed_config_t *self, const char *text, size_t size, const
         const char *problem = s_latlon_problem (copy);
         if (problem) {
             bool lat_alone = !isnan (copy->node.lat);
-            const s_ynode_t *at =
+            const fed_ynode_t *at =
                 lat_alone ? (ctx.lat ? ctx.lat : ctx.lon) : (ctx.lon ? ctx.lon : ctx.lat);
             rc = s_fail (&ctx, at, "%s", problem);
         }
@@ -1377,7 +1168,7 @@ fed_config_load_string (fed_config_t *self, const char *text, size_t size, const
     if (rc == 0)
         s_config_adopt (self, &copy);
     fed_config_destroy (&copy);
-    s_ynode_destroy (&root);
+    fed_ynode_destroy (&root);
     return rc;
 }
 
@@ -1434,7 +1225,7 @@ fed_config_set (fed_config_t *self, const char *key, const char *value, fed_err_
                        "key '%s' is a list or mapping and cannot be set from one "
                        "value",
                        key);
-    s_ynode_t node = {.shape = S_SCALAR, .text = (char *) value, .plain = true};
+    fed_ynode_t node = {.shape = FED_YAML_SCALAR, .text = (char *) value, .plain = true};
     fed_config_t *copy = s_config_copy (self);
     int rc = field->kind->parse (&ctx, field, &node, copy, (char *) copy + field->offset);
     if (rc == 0) {

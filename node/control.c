@@ -109,18 +109,27 @@ s_send (fed_control_t *self, zmsg_t *envelope, msgpack_sbuffer *reply)
     fed_metrics_add (self->node->metrics, "fednode_messages_total", "direction=\"out\"", 1);
 }
 
+//  Sends a failure reply; errors (size bytes of a packed array, or NULL)
+//  lists every problem when the command gave them.
 static void
-s_send_error (fed_control_t *self, zmsg_t *envelope, const char *command, const char *code,
-              const char *message)
+s_send_error_list (fed_control_t *self, zmsg_t *envelope, const char *command, const char *code,
+                   const char *message, const uint8_t *errors, size_t size)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    fed_ctl_reply_error (&pk, code, message);
+    fed_ctl_reply_error_list (&pk, code, message, errors, size);
     s_send (self, envelope, &buffer);
     msgpack_sbuffer_destroy (&buffer);
     s_count (self, command, code);
+}
+
+static void
+s_send_error (fed_control_t *self, zmsg_t *envelope, const char *command, const char *code,
+              const char *message)
+{
+    s_send_error_list (self, envelope, command, code, message, NULL, 0);
 }
 
 static const fed_command_t *
@@ -188,7 +197,7 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send_error (self, *envelope_p, "unknown", "unknown_command", message);
         return 0;
     }
-    fed_call_t call = {node, request, {0}, FED_ROLE_VIEWER, NULL, NULL, {0}, 0, false, 0, 0, false};
+    fed_call_t call = {.node = node, .request = request, .role = FED_ROLE_VIEWER};
     memcpy (call.caller, caller, 32);
     if (held) {
         call.resuming = true;
@@ -266,8 +275,9 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
         s_send (self, *envelope_p, &buffer);
         s_count (self, command->name, "ok");
     } else if (rc < 0)
-        s_send_error (self, *envelope_p, command->name, call.code ? call.code : "internal",
-                      call.err.text);
+        s_send_error_list (self, *envelope_p, command->name, call.code ? call.code : "internal",
+                           call.err.text, call.errors, call.errors_size);
+    free (call.errors);
     msgpack_sbuffer_destroy (&buffer);
     return parked;
 }

@@ -766,5 +766,8 @@ const fed_command_t fed_commands [] = {
     {"agents.deregister-edge", O, true, fed_cmd_agents_deregister_edge},
     {"agents.run", O, true, fed_cmd_agents_run},
     {"agents.processes", V | A | O, false, fed_cmd_agents_processes},
+    {"workflow.publish", O, true, fed_cmd_workflow_publish},
+    {"workflow.list", V | A | O, false, fed_cmd_workflow_list},
+    {"workflow.show", V | A | O, false, fed_cmd_workflow_show},
 };
 const size_t fed_command_count = sizeof fed_commands / sizeof fed_commands [0];

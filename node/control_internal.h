@@ -23,6 +23,8 @@ typedef struct {
     uint64_t resume_after;      //  the cursor it had reached
     uint64_t cursor;            //  set by events.tail: where its walk got to
     bool park_full;             //  the caller may not park one more request now
+    uint8_t *errors;            //  on failure, optionally: a packed msgpack array of str,
+    size_t errors_size;         //  every problem found (owned; the server frees it)
 } fed_call_t;
 
 //  A command: 0 with the result packed, or -1 with call->code and call->err.
@@ -59,6 +61,11 @@ int fed_cmd_agents_register_edge (fed_call_t *call);
 int fed_cmd_agents_deregister_edge (fed_call_t *call);
 int fed_cmd_agents_run (fed_call_t *call);
 int fed_cmd_agents_processes (fed_call_t *call);
+
+//  The workflow commands (control_workflow.c).
+int fed_cmd_workflow_publish (fed_call_t *call);
+int fed_cmd_workflow_list (fed_call_t *call);
+int fed_cmd_workflow_show (fed_call_t *call);
 
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);

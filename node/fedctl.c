@@ -15,6 +15,7 @@
 #include "json.h"
 #include "memberfilter.h"
 #include "node.h"
+#include "workflow.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -57,7 +58,8 @@ enum {
     OPT_LOCATION = 1 << 17,
     OPT_AGENT_VERSION = 1 << 18,
     OPT_PARAMS = 1 << 19,
-    OPT_TASK_TIMEOUT = 1 << 20
+    OPT_TASK_TIMEOUT = 1 << 20,
+    OPT_YAML = 1 << 21
 };
 #define LABELS_MAX 32 //  --label and --capability, as many as a record holds
 
@@ -98,6 +100,7 @@ typedef struct {
     const char *agent_version; //  --agent-version
     const char *params;        //  --params
     int64_t task_timeout_ms;   //  --task-timeout
+    bool yaml;                 //  --yaml
     char **words;              //  positional arguments (command words first)
     int word_count;
 } s_args_t;
@@ -164,6 +167,32 @@ s_pack_bin (msgpack_packer *pk, const char *key, const uint8_t *value, size_t si
     msgpack_pack_bin_with_body (pk, value, size);
 }
 
+//  Says why the node refused: every problem it listed ("errors", one per
+//  line, as a compiler would), else its code and message.
+static void
+s_print_failure (s_ctx_t *ctx, const char *code, const fed_err_t *err)
+{
+    fed_blob_t failure = fed_client_last_error (ctx->client), errors;
+    fed_mpr_t reader;
+    uint32_t count = 0;
+    if (failure.data && fed_print_get (failure, "errors", &errors) == 0) {
+        fed_mpr_init (&reader, errors.data, errors.size);
+        if (fed_mpr_array (&reader, &count))
+            count = 0;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        const char *line;
+        uint32_t size;
+        if (fed_mpr_str (&reader, &line, &size))
+            break;
+        fprintf (stderr, "%.*s\n", (int) size, line);
+    }
+    if (count)
+        fprintf (stderr, "fedctl: %s: %u error%s\n", code, count, count == 1 ? "" : "s");
+    else
+        fprintf (stderr, "fedctl: %s: %s\n", code, err->text);
+}
+
 //  Sends the request (and frees its buffer) with extra_ms added to the
 //  timeout. Returns 0 with *reply_p (caller frees) and *result, or the exit
 //  code after printing why.
@@ -189,9 +218,7 @@ s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p,
     msgpack_sbuffer_destroy (&request->buffer);
     switch (status) {
         case FED_CLIENT_OK: return 0;
-        case FED_CLIENT_FAILED:
-            fprintf (stderr, "fedctl: %s: %s\n", code, err.text);
-            return EXIT_FAILED;
+        case FED_CLIENT_FAILED: s_print_failure (ctx, code, &err); return EXIT_FAILED;
         case FED_CLIENT_INTERRUPTED: return EXIT_INTERRUPTED;
         default:
             fprintf (stderr,
@@ -989,6 +1016,197 @@ s_cmd_agents_run (s_ctx_t *ctx)
     return s_run_waiting (ctx, &request, task_ms + 2000, s_print_kv);
 }
 
+//  --- workflows ---------------------------------------------------------------
+
+//  The most a workflow sent in one control message may hold, leaving room
+//  for the request around it.
+#define WORKFLOW_SEND_MAX (FED_CLIENT_MAX_MESSAGE - 4096)
+
+//  Packs one str entry of a map under construction.
+static void
+s_pack_kv_str (msgpack_packer *pk, const char *key, const char *value, size_t size)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_str_with_body (pk, value, size);
+}
+
+//  workflow validate FILE: offline, with the default limits. Exit 0 valid,
+//  1 invalid (every error printed), as a compiler does.
+static int
+s_cmd_workflow_validate (s_ctx_t *ctx)
+{
+    const char *path = ctx->params [0];
+    fed_wf_errors_t *errors = fed_wf_errors_new ();
+    fed_workflow_t *wf = fed_workflow_load (path, NULL, errors);
+    size_t count = fed_wf_errors_count (errors);
+    char hex [65] = "";
+    if (wf)
+        fed_hex_encode (hex, fed_workflow_hash (wf), 32);
+    if (ctx->args->json) {
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, wf ? 7 : 3);
+        msgpack_pack_str_with_body (&pk, "valid", 5);
+        if (wf)
+            msgpack_pack_true (&pk);
+        else
+            msgpack_pack_false (&pk);
+        s_pack_kv_str (&pk, "file", path, strlen (path));
+        msgpack_pack_str_with_body (&pk, "errors", 6);
+        msgpack_pack_array (&pk, (uint32_t) count);
+        for (size_t i = 0; i < count; i++)
+            msgpack_pack_str_with_body (&pk, fed_wf_errors_text (errors, i),
+                                        strlen (fed_wf_errors_text (errors, i)));
+        if (wf) {
+            s_pack_kv_str (&pk, "name", fed_workflow_name (wf), strlen (fed_workflow_name (wf)));
+            s_pack_kv_str (&pk, "version", fed_workflow_version (wf),
+                           strlen (fed_workflow_version (wf)));
+            s_pack_kv_str (&pk, "hash", hex, 64);
+            s_pack_uint (&pk, "steps", fed_workflow_step_count (wf));
+        }
+        (void) s_print_json ((fed_blob_t){(const uint8_t *) buffer.data, buffer.size}, true);
+        msgpack_sbuffer_destroy (&buffer);
+    } else if (wf)
+        printf ("%s: valid: %s %s, %zu step%s, hash %s\n", path, fed_workflow_name (wf),
+                fed_workflow_version (wf), fed_workflow_step_count (wf),
+                fed_workflow_step_count (wf) == 1 ? "" : "s", hex);
+    else {
+        for (size_t i = 0; i < count; i++)
+            fprintf (stderr, "%s\n", fed_wf_errors_text (errors, i));
+        fprintf (stderr, "%s: invalid: %zu error%s\n", path, count, count == 1 ? "" : "s");
+    }
+    int rc = wf ? 0 : EXIT_FAILED;
+    fed_workflow_destroy (&wf);
+    fed_wf_errors_destroy (&errors);
+    return rc;
+}
+
+static int
+s_print_published (fed_blob_t result)
+{
+    fed_blob_t unchanged;
+    bool same = false;
+    if (fed_print_get (result, "unchanged", &unchanged) == 0) {
+        fed_mpr_t reader;
+        fed_mpr_init (&reader, unchanged.data, unchanged.size);
+        if (fed_mpr_bool (&reader, &same))
+            return -1;
+    }
+    char *name = fed_print_field (result, "name", 0),
+         *version = fed_print_field (result, "version", 0),
+         *hash = fed_print_field (result, "hash", 0), *steps = fed_print_field (result, "steps", 0),
+         *seq = fed_print_field (result, "seq", 0);
+    if (same)
+        printf ("%s@%s is already published with this content (hash %s); nothing written\n", name,
+                version, hash);
+    else
+        printf ("published %s@%s: %s steps, hash %s (event seq %s)\n", name, version, steps, hash,
+                seq);
+    free (name);
+    free (version);
+    free (hash);
+    free (steps);
+    free (seq);
+    return 0;
+}
+
+//  workflow publish FILE: the node checks it (with its own limits) and
+//  writes it to its log, from where every node learns it.
+static int
+s_cmd_workflow_publish (s_ctx_t *ctx)
+{
+    const char *path = ctx->params [0];
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        fprintf (stderr, "fedctl: %s: %s\n", path, strerror (errno));
+        return EXIT_FAILED;
+    }
+    char *text = (char *) fed_malloc (WORKFLOW_SEND_MAX + 1);
+    size_t size = fread (text, 1, WORKFLOW_SEND_MAX + 1, file);
+    bool failed = ferror (file);
+    fclose (file);
+    if (failed || size > WORKFLOW_SEND_MAX) {
+        if (failed)
+            fprintf (stderr, "fedctl: %s: cannot read it\n", path);
+        else
+            fprintf (stderr,
+                     "fedctl: %s: over %d bytes, more than one control message carries; the "
+                     "node's limit (limits.yaml_file, 1 MiB by default) is lower still\n",
+                     path, WORKFLOW_SEND_MAX);
+        free (text);
+        return EXIT_FAILED;
+    }
+    s_request_t request;
+    s_request_begin (&request, "workflow.publish", 2 + 2);
+    s_pack_kv_str (&request.pk, "yaml", text, size);
+    s_pack_str (&request.pk, "file", path);
+    fed_client_pack_replay (&request.pk);
+    free (text);
+    return s_run (ctx, &request, s_print_published);
+}
+
+static int
+s_print_workflows (fed_blob_t result)
+{
+    return fed_print_workflows (stdout, result);
+}
+
+static int
+s_cmd_workflow_list (s_ctx_t *ctx)
+{
+    s_request_t request;
+    s_request_begin (&request, "workflow.list", ctx->args->name ? 1 : 0);
+    if (ctx->args->name)
+        s_pack_str (&request.pk, "name", ctx->args->name);
+    return s_run (ctx, &request, s_print_workflows);
+}
+
+static int
+s_print_workflow (fed_blob_t result)
+{
+    return fed_print_workflow (stdout, result);
+}
+
+//  --yaml: the text exactly as published, nothing added (so that it
+//  hashes to the workflow's hash).
+static int
+s_print_workflow_yaml (fed_blob_t result)
+{
+    fed_blob_t yaml;
+    fed_mpr_t reader;
+    const char *text;
+    uint32_t size;
+    if (fed_print_get (result, "yaml", &yaml))
+        return -1;
+    fed_mpr_init (&reader, yaml.data, yaml.size);
+    if (fed_mpr_str (&reader, &text, &size))
+        return -1;
+    fwrite (text, 1, size, stdout);
+    return 0;
+}
+
+//  workflow show NAME[@VERSION] [--yaml]
+static int
+s_cmd_workflow_show (s_ctx_t *ctx)
+{
+    const char *spec = ctx->params [0];
+    const char *at = strchr (spec, '@');
+    size_t name_size = at ? (size_t) (at - spec) : strlen (spec);
+    if (!fed_workflow_name_valid (spec, name_size)
+        || (at && !fed_workflow_version_valid (at + 1, strlen (at + 1))))
+        return s_usage_error (ctx->command,
+                              "NAME[@VERSION] must be a workflow name, optionally with @ and a "
+                              "version, like etl or etl@1.2.0");
+    s_request_t request;
+    s_request_begin (&request, "workflow.show", at ? 2 : 1);
+    s_pack_kv_str (&request.pk, "name", spec, name_size);
+    if (at)
+        s_pack_str (&request.pk, "version", at + 1);
+    return s_run (ctx, &request, ctx->args->yaml ? s_print_workflow_yaml : s_print_workflow);
+}
+
 static int
 s_cmd_keygen (s_ctx_t *ctx)
 {
@@ -1048,6 +1266,15 @@ static const s_command_t s_commands [] = {
      "external agent processes connected to this node: label, key, slots, agents", 0, 0, 0},
     {"agents deregister-edge", s_cmd_agents_deregister_edge, "NAME",
      "remove an edge agent this node registered", 0, 1, 1},
+    {"workflow validate", s_cmd_workflow_validate, "FILE",
+     "check a workflow file and print every error (no node needed)", 0, 1, 1},
+    {"workflow publish", s_cmd_workflow_publish, "FILE",
+     "publish a workflow to the cluster's catalog (versions are immutable)", 0, 1, 1},
+    {"workflow list", s_cmd_workflow_list, "[--name NAME]",
+     "the published workflows and their versions, from any node", OPT_NAME, 0, 0},
+    {"workflow show", s_cmd_workflow_show, "NAME[@VERSION] [--yaml]",
+     "one workflow (its latest version by default); --yaml prints its text as published", OPT_YAML,
+     1, 1},
     {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
     {"keygen", s_cmd_keygen, "NAME", "write NAME.key (secret, 0600) and NAME.pub (no node needed)",
      0, 1, 1},
@@ -1356,7 +1583,8 @@ s_parse (int argc, char **argv, s_args_t *args)
         C_LOCATION,
         C_AGENT_VERSION,
         C_PARAMS,
-        C_TASK_TIMEOUT
+        C_TASK_TIMEOUT,
+        C_YAML
     };
     static const struct option options [] = {
         {"endpoint", required_argument, NULL, G_ENDPOINT},
@@ -1388,6 +1616,7 @@ s_parse (int argc, char **argv, s_args_t *args)
         {"agent-version", required_argument, NULL, C_AGENT_VERSION},
         {"params", required_argument, NULL, C_PARAMS},
         {"task-timeout", required_argument, NULL, C_TASK_TIMEOUT},
+        {"yaml", no_argument, NULL, C_YAML},
         {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
@@ -1522,6 +1751,10 @@ s_parse (int argc, char **argv, s_args_t *args)
                                           "like 30s",
                                           value);
                 break;
+            case C_YAML:
+                args->given |= OPT_YAML;
+                args->yaml = true;
+                break;
             case ':': return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
             default: return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
         }
@@ -1536,9 +1769,10 @@ static const char *
 s_option_name (unsigned bit)
 {
     static const char *names [] = {
-        "--follow", "--type",   "--origin", "--limit",    "--body",         "--role",   "--name",
-        "--ttl",    "--uses",   "--status", "--tag",      "--capability",   "--region", "--kind",
-        "--label",  "--within", "-k",       "--location", "--agent-version"};
+        "--follow",        "--type",   "--origin",       "--limit",  "--body", "--role",
+        "--name",          "--ttl",    "--uses",         "--status", "--tag",  "--capability",
+        "--region",        "--kind",   "--label",        "--within", "-k",     "--location",
+        "--agent-version", "--params", "--task-timeout", "--yaml"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];

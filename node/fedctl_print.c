@@ -283,6 +283,113 @@ fed_print_agents (FILE *out, fed_blob_t result)
     return rc;
 }
 
+static void
+s_workflow_row (fed_blob_t row, void *arg)
+{
+    fed_table_t *table = (fed_table_t *) arg;
+    fed_blob_t latest;
+    bool is_latest = false;
+    if (fed_print_get (row, "latest", &latest) == 0) {
+        fed_mpr_t reader;
+        fed_mpr_init (&reader, latest.data, latest.size);
+        if (fed_mpr_bool (&reader, &is_latest))
+            is_latest = false;
+    }
+    fed_table_add (table, fed_print_field (row, "name", 0), fed_print_field (row, "version", 0),
+                   fed_strdup (is_latest ? "*" : ""), fed_print_field (row, "hash", 16),
+                   fed_print_time_field (row, "published_ms"),
+                   fed_print_field (row, "published_by", 8), fed_print_field (row, "conflicts", 0));
+}
+
+int
+fed_print_workflows (FILE *out, fed_blob_t result)
+{
+    fed_table_t *table =
+        fed_table_new ("NAME", "VERSION", "LATEST", "HASH", "PUBLISHED", "BY", "CONFLICTS", NULL);
+    int rc = fed_print_each (result, s_workflow_row, table);
+    if (rc == 0 && fed_table_rows (table))
+        fed_table_print (table, out);
+    else if (rc == 0)
+        fprintf (out, "no workflows published\n");
+    fed_table_destroy (&table);
+    return rc;
+}
+
+//  One refused publication of a shown version, as a line.
+static void
+s_other_line (fed_blob_t other, void *arg)
+{
+    fed_table_t *table = (fed_table_t *) arg;
+    char *hash = fed_print_field (other, "hash", 0),
+         *when = fed_print_time_field (other, "published_ms"),
+         *by = fed_print_field (other, "published_by", 0),
+         *origin = fed_print_field (other, "origin", 0);
+    fed_table_add (table, fed_strdup ("refused:"),
+                   fed_sprintf ("%s (published %s by %s from node %s)", hash, when, by, origin));
+    free (hash);
+    free (when);
+    free (by);
+    free (origin);
+}
+
+//  The versions array as "1.0, 1.1, 2.0".
+static char *
+s_versions_text (fed_blob_t map)
+{
+    fed_blob_t versions;
+    if (fed_print_get (map, "versions", &versions))
+        return fed_strdup ("-");
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, versions.data, versions.size);
+    uint32_t count;
+    if (fed_mpr_array (&reader, &count))
+        return fed_strdup ("?");
+    char *text = fed_strdup ("");
+    for (uint32_t i = 0; i < count; i++) {
+        const char *version;
+        uint32_t size;
+        if (fed_mpr_str (&reader, &version, &size))
+            break;
+        char *longer = fed_sprintf ("%s%s%.*s", text, i ? ", " : "", (int) size, version);
+        free (text);
+        text = longer;
+    }
+    return text;
+}
+
+int
+fed_print_workflow (FILE *out, fed_blob_t result)
+{
+    fed_blob_t yaml;
+    fed_mpr_t reader;
+    const char *text;
+    uint32_t size;
+    if (fed_print_get (result, "yaml", &yaml))
+        return FED_MALFORMED;
+    fed_mpr_init (&reader, yaml.data, yaml.size);
+    if (fed_mpr_str (&reader, &text, &size))
+        return FED_MALFORMED;
+    fed_table_t *table = fed_table_new ("", "", NULL);
+    static const char *const keys [] = {"name",  "version", "hash",       "latest",
+                                        "valid", "steps",   "description"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++)
+        fed_table_add (table, fed_sprintf ("%s:", keys [i]), fed_print_field (result, keys [i], 0));
+    fed_table_add (table, fed_strdup ("published:"), fed_print_time_field (result, "published_ms"));
+    fed_table_add (table, fed_strdup ("published_by:"),
+                   fed_print_field (result, "published_by", 0));
+    fed_table_add (table, fed_strdup ("origin:"), fed_print_field (result, "origin", 0));
+    fed_table_add (table, fed_strdup ("versions:"), s_versions_text (result));
+    fed_blob_t others;
+    if (fed_print_get (result, "others", &others) == 0)
+        (void) fed_print_each (others, s_other_line, table);
+    fed_table_print (table, out);
+    fed_table_destroy (&table);
+    fprintf (out, "\n%.*s", (int) size, text);
+    if (size && text [size - 1] != '\n')
+        fprintf (out, "\n");
+    return 0;
+}
+
 fed_table_t *
 fed_table_new (const char *header, ...)
 {

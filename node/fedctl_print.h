@@ -51,6 +51,18 @@ int fed_print_agents (FILE *out, fed_blob_t result);
 //  FED_MALFORMED when result is not an array.
 int fed_print_members (FILE *out, fed_blob_t result);
 
+//  Prints a workflow.list result (doc/protocol.md §3.4) as a table: NAME,
+//  VERSION, LATEST ("*" for the name's latest), HASH (first 16 hex),
+//  PUBLISHED (UTC), BY (the publisher's key, first 8 chars), CONFLICTS.
+//  Returns 0, or FED_MALFORMED when result is not an array.
+int fed_print_workflows (FILE *out, fed_blob_t result);
+
+//  Prints a workflow.show result: "key: value" lines (name, version, hash,
+//  latest, valid, steps, description, published, published_by, origin,
+//  versions, and each refused publication), a blank line, then the YAML as
+//  published. Returns 0, or FED_MALFORMED when result is not a map.
+int fed_print_workflow (FILE *out, fed_blob_t result);
+
 typedef struct fed_table_t fed_table_t;
 
 //  A table with columns named by the NULL-terminated list of headers (at

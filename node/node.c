@@ -12,6 +12,7 @@
 #include "peer.h"
 #include "coreviews.h"
 #include "registry.h"
+#include "catalog.h"
 #include "tasks.h"
 #include "log.h"
 
@@ -148,7 +149,8 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
     }
     fed_evlog_set_signer (log, fed_identity_public (identity), fed_identity_secret (identity));
     fed_evlog_set_trust (log, s_trust_config, (void *) config);
-    if (fed_coreviews_register (log, err) || fed_registry_register (log, err)) {
+    if (fed_coreviews_register (log, err) || fed_registry_register (log, err)
+        || fed_catalog_register (log, err)) {
         fed_evlog_destroy (&log);
         fed_identity_destroy (&identity);
         return NULL;

@@ -241,14 +241,25 @@ fed_ctl_reply_ok (msgpack_packer *pk)
 void
 fed_ctl_reply_error (msgpack_packer *pk, const char *code, const char *message)
 {
+    fed_ctl_reply_error_list (pk, code, message, NULL, 0);
+}
+
+void
+fed_ctl_reply_error_list (msgpack_packer *pk, const char *code, const char *message,
+                          const void *errors, size_t size)
+{
     msgpack_pack_array (pk, 3);
     msgpack_pack_uint8 (pk, FED_CTL_VERSION);
     msgpack_pack_false (pk);
-    msgpack_pack_map (pk, 2);
+    msgpack_pack_map (pk, errors ? 3 : 2);
     msgpack_pack_str_with_body (pk, "code", 4);
     msgpack_pack_str_with_body (pk, code, strlen (code));
     msgpack_pack_str_with_body (pk, "message", 7);
     msgpack_pack_str_with_body (pk, message, strlen (message));
+    if (errors) {
+        msgpack_pack_str_with_body (pk, "errors", 6);
+        pk->callback (pk->data, (const char *) errors, size);
+    }
 }
 
 void

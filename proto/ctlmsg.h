@@ -76,6 +76,11 @@ int fed_ctl_args_all_used (const fed_ctl_request_t *request, fed_err_t *err) FED
 void fed_ctl_reply_ok (msgpack_packer *pk);
 //  Packs a whole failure reply [1, false, {code, message}].
 void fed_ctl_reply_error (msgpack_packer *pk, const char *code, const char *message);
+//  The same with "errors": every problem found (a command that checks many
+//  things at once, like workflow.publish), given as size bytes of one
+//  packed msgpack array of str; errors NULL packs none.
+void fed_ctl_reply_error_list (msgpack_packer *pk, const char *code, const char *message,
+                               const void *errors, size_t size);
 
 //  Client side: packs [1, command, and a map header of arg_count entries;
 //  the caller packs the entries.

@@ -1,7 +1,8 @@
 /*  tests/fuzz/fuzz_smoke.c: runs the event decoder's fuzz target
-    (fuzz_event.c), the peer message decoder's (fuzz_wire.c) and the agent
-    message decoder's (fuzz_agentwire.c) over generated corpora, so `make
-    check` exercises them without clang or libFuzzer.
+    (fuzz_event.c), the peer message decoder's (fuzz_wire.c), the agent
+    message decoder's (fuzz_agentwire.c) and the workflow parser's
+    (fuzz_workflow.c) over generated corpora, so `make check` exercises them
+    without clang or libFuzzer.
 
     The corpus, from a seeded PRNG (FED_FUZZ_SEED, default fixed so a run
     repeats; the seed is printed): a dozen validly signed events with varied
@@ -23,11 +24,19 @@
     over the 16-level cap, versions 0, 2 and 2^64-1, unknown and
     wrongly cased types, trailing bytes).
 
+    The workflow corpus: the example workflow and the broken ones in
+    tests/data/workflows, a few written here (every key, flow style,
+    references, approvals), each mutated as text (truncations, YAML's
+    special characters put in, lines dropped, doubled and swapped), and
+    crafted files (deep nesting, anchors, NUL, bad UTF-8, long keys, a
+    chain and a ring of steps, more steps than the limit).
+
         fuzz_smoke                  run the corpus
         fuzz_smoke --write DIR      also write the valid events and crafted
                                     inputs to DIR (seed-NNN), the wire ones
-                                    (wire-NNN) and the agent ones
-                                    (agent-NNN), seed corpora for libFuzzer
+                                    (wire-NNN), the agent ones (agent-NNN)
+                                    and the workflows (wf-NNN), seed
+                                    corpora for libFuzzer
 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,6 +52,7 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int fed_fuzz_wire (const uint8_t *data, size_t size);
 int fed_fuzz_agentwire (const uint8_t *data, size_t size);
+int fed_fuzz_workflow (const uint8_t *data, size_t size);
 
 #define INPUT_MAX 8192
 #define VALID_EVENTS 12
@@ -53,7 +63,7 @@ typedef struct {
     const char *write_dir;                            //  seed corpus output, or NULL
     uint64_t written;                                 //  files written there
     int (*target) (const uint8_t *data, size_t size); //  the decoder's target
-    const char *prefix;                               //  seed file names: "seed", "wire", "agent"
+    const char *prefix; //  seed file names: "seed", "wire", "agent", "wf"
 } smoke_t;
 
 static uint64_t
@@ -534,6 +544,155 @@ s_agentwire (smoke_t *self)
     return 0;
 }
 
+//  The text mutations of one workflow.
+static void
+s_mutate_text (smoke_t *self, const uint8_t *text, size_t size)
+{
+    static const char specials [] = " \n\t:-[]{},&*!|>'\"#$%@`?~.0123456789\\";
+    uint8_t *copy = fed_malloc (2 * size + 64);
+    size_t stride = size > 512 ? size / 128 : 1;
+    for (size_t len = 0; len < size; len += stride)
+        s_run (self, text, len);
+    //  A special character in place of one, or put in.
+    for (int i = 0; i < 300 && size; i++) {
+        size_t at = s_rand (self) % size;
+        char c = specials [s_rand (self) % (sizeof specials - 1)];
+        memcpy (copy, text, size);
+        copy [at] = (uint8_t) c;
+        s_run (self, copy, size);
+        memcpy (copy, text, at);
+        copy [at] = (uint8_t) c;
+        memcpy (copy + at + 1, text + at, size - at);
+        s_run (self, copy, size + 1);
+    }
+    //  A run of bytes dropped; a random byte (bad UTF-8, NUL) put in.
+    for (int i = 0; i < 100 && size > 8; i++) {
+        size_t at = s_rand (self) % size, n = 1 + s_rand (self) % 16;
+        if (at + n > size)
+            n = size - at;
+        memcpy (copy, text, at);
+        memcpy (copy + at, text + at + n, size - at - n);
+        s_run (self, copy, size - n);
+        memcpy (copy, text, size);
+        copy [at] = (uint8_t) s_rand (self);
+        s_run (self, copy, size);
+    }
+    //  Whole lines dropped, doubled, swapped with the next.
+    size_t starts [512], lines = 0;
+    for (size_t i = 0; i < size && lines < 512; i++)
+        if (i == 0 || text [i - 1] == '\n')
+            starts [lines++] = i;
+    for (size_t l = 0; l + 1 < lines; l++) {
+        size_t a = starts [l], b = starts [l + 1], c = l + 2 < lines ? starts [l + 2] : size;
+        memcpy (copy, text, a);
+        memcpy (copy + a, text + b, size - b);
+        s_run (self, copy, size - (b - a));
+        memcpy (copy, text, b);
+        memcpy (copy + b, text + a, size - a);
+        s_run (self, copy, size + (b - a));
+        memcpy (copy, text, a);
+        memcpy (copy + a, text + b, c - b);
+        memcpy (copy + a + (c - b), text + a, b - a);
+        memcpy (copy + c, text + c, size - c);
+        s_run (self, copy, size);
+    }
+    free (copy);
+}
+
+//  The workflow corpus: files, inline workflows, their mutations, crafted.
+static int
+s_workflows (smoke_t *self)
+{
+    self->target = fed_fuzz_workflow;
+    self->prefix = "wf";
+    self->written = 0;
+    static const char *files [] = {
+        "config/example_workflow.yaml", "tests/data/workflows/bad_five.yaml",
+        "tests/data/workflows/bad_cycle.yaml", "tests/data/workflows/bad_laughs.yaml"};
+    for (size_t i = 0; i < sizeof files / sizeof files [0]; i++) {
+        char *path = fed_sprintf ("%s/%s", FED_SRCDIR, files [i]);
+        FILE *file = fopen (path, "rb");
+        uint8_t *text = fed_malloc (INPUT_MAX);
+        size_t size = file ? fread (text, 1, INPUT_MAX, file) : 0;
+        if (file)
+            fclose (file);
+        if (!size) {
+            fprintf (stderr, "fuzz_smoke: expected to read %s\n", path);
+            return -1;
+        }
+        s_seed (self, text, size);
+        s_mutate_text (self, text, size);
+        free (text);
+        free (path);
+    }
+    static const char *inline_workflows [] = {
+        "name: a\nversion: \"1\"\nparams: {n: {type: int, default: 3}, s: {required: true}, "
+        "f: {type: float, default: 1}, l: {default: [1, {a: b}]}}\nsteps:\n"
+        "  - {id: x, agent: sys.echo, with: {a: \"${params.n}\", b: [1, 2.5, true, ~, 0x1f]}}\n"
+        "  - {id: y, agent: sys.sleep, needs: x, retries: 3, backoff: {initial: 1s, max: 1m, "
+        "factor: 1.5}, timeout: 5m, with: {ms: \"${steps.x.output.a}\"}}\n"
+        "  - {id: z, needs: [x, y], hitl: {approvers: [approver, "
+        "0000000000000000000000000000000000000000000000000000000000000001], message: \"ok "
+        "${steps.x.output}?\", timeout: 1h, on_timeout: escalate, min_approvals: 2, values: "
+        "[a, b], forbid_submitter: true}}\n"
+        "  - {id: w, agent: sys.echo, needs: z, location: {region: r, zone: z, site: s, node: "
+        "n, labels: {k: v}, near: {lat: 1, lon: 2, within_km: 3}, prefer: {labels: {t: "
+        "edge}}}, with: {v: \"${steps.z.output.value} $${lit}\"}}\n",
+        "name: b\nversion: 1.0-rc.1+x\ndescription: |\n  text\n  more\nsteps:\n- id: a\n  agent: "
+        "sys.echo\n  with:\n    k: >\n      folded ${params.p}\n- id: b\n  agent: sys.echo\n  "
+        "needs:\n  - a\n  hitl: true\n",
+        "name: c\nversion: \"1\"\nsteps: [{id: a, agent: sys.echo, needs: [b]}, {id: b, agent: "
+        "sys.echo, needs: [a]}, {id: c, agent: sys.echo, needs: [c, d]}]\n",
+    };
+    for (size_t i = 0; i < sizeof inline_workflows / sizeof inline_workflows [0]; i++) {
+        const uint8_t *text = (const uint8_t *) inline_workflows [i];
+        s_seed (self, text, strlen (inline_workflows [i]));
+        s_mutate_text (self, text, strlen (inline_workflows [i]));
+    }
+    //  Crafted: deep nesting, hostile YAML, long texts, graphs at the limits.
+    uint8_t *big = fed_malloc (65536 + 1024);
+    size_t n = (size_t) sprintf ((char *) big, "name: d\nversion: \"1\"\nparams: {p: {default: ");
+    for (int i = 0; i < 3000; i++)
+        big [n++] = i % 2 ? '{' : '[';
+    s_seed (self, big, n);
+    static const char *crafted [] = {
+        "a: &x [*x]\n",
+        "name: \"\\0\"\n",
+        "name: \"\xff\xfe\"\n",
+        "name: t\nversion: \"1\"\nsteps: [{id: a, agent: sys.echo, with: {x: "
+        "\"${${${}}}$${$$$\"}}]\n",
+        "? [a]\n: b\n",
+        "name: !!binary aGk=\n",
+        "%YAML 1.1\n---\nname: t\n...\n---\nx: 1\n",
+        "\xef\xbb\xbfname: t\n",
+    };
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
+        s_seed (self, (const uint8_t *) crafted [i], strlen (crafted [i]));
+    //  A key of 60 KiB.
+    n = 0;
+    for (int i = 0; i < 61440; i++)
+        big [n++] = 'k';
+    memcpy (big + n, ": v\n", 4);
+    s_run (self, big, n + 4);
+    //  A chain of 200 steps (the smoke limit), a ring of 150, and 201 steps.
+    const int counts [] = {200, 150, 201};
+    for (int k = 0; k < 3; k++) {
+        n = (size_t) sprintf ((char *) big, "name: g\nversion: \"1\"\nsteps:\n");
+        for (int i = 0; i < counts [k]; i++)
+            n += (size_t) sprintf ((char *) big + n,
+                                   "  - {id: s%d, agent: sys.echo, needs: [s%d], with: {v: "
+                                   "\"${steps.s%d.output}\"}}\n",
+                                   i,
+                                   k == 1  ? (i + counts [k] - 1) % counts [k]
+                                       : i ? i - 1
+                                           : 0,
+                                   i > 2 ? i - 3 : 0);
+        s_seed (self, big, n);
+    }
+    free (big);
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -589,7 +748,7 @@ main (int argc, char *argv [])
     }
     s_crafted (&self);
     free (body);
-    if (s_wire (&self) || s_agentwire (&self))
+    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self))
         return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64

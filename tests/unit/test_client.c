@@ -59,7 +59,14 @@ s_answer (zsock_t *router)
         fed_ctl_reply_error (&pk, code, err.text);
     else if (streq (request.command, "fail"))
         fed_ctl_reply_error (&pk, "not_found", "no event has that id");
-    else if (streq (request.command, "silent"))
+    else if (streq (request.command, "fail-list")) {
+        //  ["a:1:1: one", "a:2:1: two"]
+        static const char list [] = "\x92\xaa"
+                                    "a:1:1: one"
+                                    "\xaa"
+                                    "a:2:1: two";
+        fed_ctl_reply_error_list (&pk, "invalid", "2 errors", list, sizeof list - 1);
+    } else if (streq (request.command, "silent"))
         answer = false;
     else if (streq (request.command, "garbage"))
         msgpack_pack_str_with_body (&pk, "nonsense", 8);
@@ -286,11 +293,25 @@ test_failed (void **state)
     assert_int_equal (s_call (client, "fail", false, 5000, &json, code, &err), FED_CLIENT_FAILED);
     assert_string_equal (code, "not_found");
     assert_string_equal (err.text, "no event has that id");
+    fed_blob_t failure = fed_client_last_error (client);
+    assert_non_null (failure.data);
+    //  A failure with every problem listed: the error map keeps them.
+    assert_int_equal (s_call (client, "fail-list", false, 5000, &json, code, &err),
+                      FED_CLIENT_FAILED);
+    assert_string_equal (code, "invalid");
+    assert_string_equal (err.text, "2 errors");
+    failure = fed_client_last_error (client);
+    char *map = fed_json_from_msgpack (failure.data, failure.size, false);
+    assert_non_null (map);
+    assert_contains (map, "\"errors\":[\"a:1:1: one\",\"a:2:1: two\"]");
+    free (map);
     assert_int_equal (s_call (client, "garbage", false, 5000, &json, code, &err),
                       FED_CLIENT_FAILED);
     assert_string_equal (code, "bad_reply");
+    assert_null (fed_client_last_error (client).data);
     //  Still usable afterwards.
     assert_int_equal (s_call (client, "status", false, 5000, &json, code, &err), FED_CLIENT_OK);
+    assert_null (fed_client_last_error (client).data);
     free (json);
     fed_client_destroy (&client);
 }
