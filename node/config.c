@@ -438,21 +438,6 @@ s_format_size (char *text, size_t size, uint64_t value)
     snprintf (text, size, "%llu", (unsigned long long) value);
 }
 
-static void
-s_format_duration (char *text, size_t size, int64_t value)
-{
-    static const struct {
-        const char *suffix;
-        int64_t unit;
-    } units [] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-    for (size_t i = 0; i < sizeof units / sizeof units [0]; i++)
-        if (value && value % units [i].unit == 0) {
-            snprintf (text, size, "%lld%s", (long long) (value / units [i].unit), units [i].suffix);
-            return;
-        }
-    snprintf (text, size, "%lldms", (long long) value);
-}
-
 static int
 s_parse_size (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
               void *slot)
@@ -481,8 +466,8 @@ s_parse_duration (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value
     const char *text = "";
     int64_t ms;
     char low [32], high [32];
-    s_format_duration (low, sizeof low, (int64_t) field->min);
-    s_format_duration (high, sizeof high, (int64_t) field->max);
+    fed_format_duration (low, sizeof low, (int64_t) field->min);
+    fed_format_duration (high, sizeof high, (int64_t) field->max);
     if (s_scalar (ctx, field, value, "a duration", &text))
         return -1;
     if (fed_parse_duration (text, &ms))
@@ -800,7 +785,7 @@ s_print_number (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg, c
     if (field->kind->parse == s_parse_size)
         s_format_size (text, sizeof text, s_slot_get (slot, field->size));
     else if (field->kind->parse == s_parse_duration)
-        s_format_duration (text, sizeof text, (int64_t) s_slot_get (slot, field->size));
+        fed_format_duration (text, sizeof text, (int64_t) s_slot_get (slot, field->size));
     else
         snprintf (text, sizeof text, "%llu", (unsigned long long) s_slot_get (slot, field->size));
     s_put (out, " %s\n", text);

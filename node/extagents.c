@@ -1079,9 +1079,7 @@ fed_extagents_cancel (fed_extagents_t *self, uint64_t id)
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
 {
-    size_t size = strlen (text);
-    msgpack_pack_str (pk, size);
-    msgpack_pack_str_body (pk, text, size);
+    msgpack_pack_str_with_body (pk, text, strlen (text));
 }
 
 void

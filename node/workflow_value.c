@@ -51,21 +51,6 @@ s_plain (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named, const c
     return NULL;
 }
 
-static void
-s_format_duration (char *text, size_t size, int64_t value)
-{
-    static const struct {
-        const char *suffix;
-        int64_t unit;
-    } units [] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-    for (size_t i = 0; i < sizeof units / sizeof units [0]; i++)
-        if (value && value % units [i].unit == 0) {
-            snprintf (text, size, "%lld%s", (long long) (value / units [i].unit), units [i].suffix);
-            return;
-        }
-    snprintf (text, size, "%lldms", (long long) value);
-}
-
 int
 fed_wf_duration (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named, int64_t min_ms,
                  int64_t max_ms, int64_t *ms)
@@ -77,8 +62,8 @@ fed_wf_duration (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
     }
     const char *text = value->text;
     char low [32], high [32];
-    s_format_duration (low, sizeof low, min_ms);
-    s_format_duration (high, sizeof high, max_ms);
+    fed_format_duration (low, sizeof low, min_ms);
+    fed_format_duration (high, sizeof high, max_ms);
     if (*text && strspn (text, "0123456789") == strlen (text)) {
         fed_wf_fail (p, value, "%s: bad duration '%.32s': give a unit, like %ss or %sms", named,
                      text, text, text);

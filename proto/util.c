@@ -251,6 +251,21 @@ s_split_number (const char *text, uint64_t *number, const char **suffix)
     return 0;
 }
 
+void
+fed_format_duration (char *text, size_t size, int64_t ms)
+{
+    static const struct {
+        const char *suffix;
+        int64_t unit;
+    } units [] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+    for (size_t i = 0; i < sizeof units / sizeof units [0]; i++)
+        if (ms && ms % units [i].unit == 0) {
+            snprintf (text, size, "%lld%s", (long long) (ms / units [i].unit), units [i].suffix);
+            return;
+        }
+    snprintf (text, size, "%lldms", (long long) ms);
+}
+
 int
 fed_parse_duration (const char *text, int64_t *value)
 {

@@ -85,6 +85,9 @@ int64_t fed_wall_ms (void);
 //  Parses "250ms", "5s", "2m", "1h", "1d" (and a bare number of ms) into
 //  milliseconds. Returns 0, or -1 with *value untouched.
 int fed_parse_duration (const char *text, int64_t *value) FED_MUST_USE;
+//  Writes ms as a duration fed_parse_duration reads back, in the largest
+//  unit that divides it (90000 -> "90s", 7200000 -> "2h", 250 -> "250ms").
+void fed_format_duration (char *text, size_t size, int64_t ms);
 //  Parses "512", "64KiB", "1MiB", "4MB", "1GiB" into bytes. Returns 0 or -1.
 int fed_parse_size (const char *text, uint64_t *value) FED_MUST_USE;
 
