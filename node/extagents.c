@@ -1056,26 +1056,6 @@ fed_extagents_submit (fed_extagents_t *self, uint64_t id, const fed_task_spec_t 
     s_dispatch (self);
 }
 
-void
-fed_extagents_cancel (fed_extagents_t *self, uint64_t id)
-{
-    char key [24];
-    s_task_key (key, id);
-    ext_task_t *task = (ext_task_t *) zhashx_lookup (self->tasks, key);
-    if (!task)
-        return;
-    if (task->process) {
-        fed_aw_msg_t cancel;
-        memset (&cancel, 0, sizeof cancel);
-        cancel.type = FED_AW_CANCEL;
-        cancel.task = id;
-        snprintf (cancel.code, sizeof cancel.code, "cancelled");
-        s_send (self, task->process->routing, &cancel);
-    }
-    s_finish (self, task, NULL, 0, "cancelled", "the task was cancelled");
-    s_dispatch (self);
-}
-
 static void
 s_pack_str (msgpack_packer *pk, const char *text)
 {

@@ -49,9 +49,6 @@ const char *fed_extagents_endpoint (fed_extagents_t *self);
 //  "no_agent": no ready process offers it; "bad_params"), arrives as
 //  reports. spec is copied.
 void fed_extagents_submit (fed_extagents_t *self, uint64_t id, const fed_task_spec_t *spec);
-//  Cancels id: a failed report, code "cancelled", at once, and CANCEL to
-//  its process. Unknown or ended ids are ignored.
-void fed_extagents_cancel (fed_extagents_t *self, uint64_t id);
 
 typedef struct {
     size_t processes;     //  ready agent processes connected
@@ -59,7 +56,7 @@ typedef struct {
     size_t queued;        //  tasks waiting for a free slot
     uint64_t submitted;   //  tasks submitted
     uint64_t completed;   //  final reports, by kind
-    uint64_t failed;      //  (refusals, timeouts, cancellations, agent_gone included)
+    uint64_t failed;      //  (refusals, timeouts and agent_gone included)
     uint64_t timed_out;   //  of the failed, code "timeout"
     uint64_t failovers;   //  tasks moved off a process that went
     uint64_t gone;        //  processes forgotten after missed heartbeats

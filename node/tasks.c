@@ -201,18 +201,6 @@ fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec)
 }
 
 void
-fed_tasks_cancel (fed_tasks_t *self, uint64_t id)
-{
-    for (void *item = zhashx_first (self->pool_ids); item; item = zhashx_next (self->pool_ids))
-        if ((uintptr_t) item == id) {
-            const char *key = (const char *) zhashx_cursor (self->pool_ids);
-            fed_pool_cancel (self->pool, strtoull (key, NULL, 10));
-            return;
-        }
-    fed_extagents_cancel (self->external, id);
-}
-
-void
 fed_tasks_external_stats (fed_tasks_t *self, fed_extagents_stats_t *stats)
 {
     fed_extagents_stats (self->external, stats);

@@ -35,8 +35,6 @@ int fed_tasks_register_builtins (fed_tasks_t *self, fed_err_t *err) FED_MUST_USE
 //  it (≥ 1, increasing). Every outcome, refusals included, arrives as a
 //  report numbered with that id (fed_tasks_result).
 uint64_t fed_tasks_submit (fed_tasks_t *self, const fed_task_spec_t *spec);
-//  Cancels task id wherever it runs; its report says "cancelled".
-void fed_tasks_cancel (fed_tasks_t *self, uint64_t id);
 
 //  The final report of task id once it has arrived, else NULL. Borrowed:
 //  valid until fed_tasks_forget (id) or, for the oldest of more than 256
