@@ -202,6 +202,7 @@ s_run (fed_control_t *self, zmsg_t **envelope_p, zframe_t **frame_p, fed_ctl_req
     if (held) {
         call.resuming = true;
         call.resume_after = held->cursor;
+        call.expired = held->deadline == 0;
     }
     if (!fed_trust_role (node->trust, caller, &call.role) || call.role == FED_ROLE_PEER
         || call.role == FED_ROLE_AGENT) {

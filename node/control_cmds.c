@@ -769,5 +769,14 @@ const fed_command_t fed_commands [] = {
     {"workflow.publish", O, true, fed_cmd_workflow_publish},
     {"workflow.list", V | A | O, false, fed_cmd_workflow_list},
     {"workflow.show", V | A | O, false, fed_cmd_workflow_show},
+    {"run.start", O, true, fed_cmd_run_start},
+    {"run.list", V | A | O, false, fed_cmd_run_list},
+    {"run.show", V | A | O, false, fed_cmd_run_show},
+    {"run.wait", V | A | O, false, fed_cmd_run_wait},
+    {"run.cancel", O, true, fed_cmd_run_cancel},
+    {"approvals", V | A | O, false, fed_cmd_approvals},
+    //  Any role may ask; the step's approvers decide who may vote.
+    {"approve", V | A | O, true, fed_cmd_approve},
+    {"reject", V | A | O, true, fed_cmd_reject},
 };
 const size_t fed_command_count = sizeof fed_commands / sizeof fed_commands [0];

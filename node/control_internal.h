@@ -23,6 +23,7 @@ typedef struct {
     uint64_t resume_after;      //  the cursor it had reached
     uint64_t cursor;            //  set by events.tail: where its walk got to
     bool park_full;             //  the caller may not park one more request now
+    bool expired;               //  a parked request run for the last time (its wait ended)
     uint8_t *errors;            //  on failure, optionally: a packed msgpack array of str,
     size_t errors_size;         //  every problem found (owned; the server frees it)
 } fed_call_t;
@@ -66,6 +67,16 @@ int fed_cmd_agents_processes (fed_call_t *call);
 int fed_cmd_workflow_publish (fed_call_t *call);
 int fed_cmd_workflow_list (fed_call_t *call);
 int fed_cmd_workflow_show (fed_call_t *call);
+
+//  The run commands (control_runs.c).
+int fed_cmd_run_start (fed_call_t *call);
+int fed_cmd_run_list (fed_call_t *call);
+int fed_cmd_run_show (fed_call_t *call);
+int fed_cmd_run_wait (fed_call_t *call);
+int fed_cmd_run_cancel (fed_call_t *call);
+int fed_cmd_approvals (fed_call_t *call);
+int fed_cmd_approve (fed_call_t *call);
+int fed_cmd_reject (fed_call_t *call);
 
 //  The members command (control_members.c).
 int fed_cmd_members (fed_call_t *call);

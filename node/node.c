@@ -13,7 +13,9 @@
 #include "coreviews.h"
 #include "registry.h"
 #include "catalog.h"
+#include "runs.h"
 #include "tasks.h"
+#include "executor.h"
 #include "log.h"
 
 #include <czmq.h>
@@ -150,7 +152,7 @@ fed_node_open_log (const fed_config_t *config, bool read_only, fed_identity_t **
     fed_evlog_set_signer (log, fed_identity_public (identity), fed_identity_secret (identity));
     fed_evlog_set_trust (log, s_trust_config, (void *) config);
     if (fed_coreviews_register (log, err) || fed_registry_register (log, err)
-        || fed_catalog_register (log, err)) {
+        || fed_catalog_register (log, err) || fed_runs_register (log, err)) {
         fed_evlog_destroy (&log);
         fed_identity_destroy (&identity);
         return NULL;
@@ -335,9 +337,19 @@ s_node_actor (zsock_t *pipe, void *arg)
         zloop_destroy (&self.loop);
         return;
     }
+    self.node->executor = fed_executor_new (self.node, self.loop, &err);
+    if (!self.node->executor) {
+        zsock_send (pipe, "is", -1, err.text);
+        fed_tasks_destroy (&self.node->tasks);
+        fed_peer_destroy (&self.node->peer);
+        fed_control_destroy (&self.node->control);
+        zloop_destroy (&self.loop);
+        return;
+    }
     zloop_reader (self.loop, pipe, s_actor_pipe, &self);
     zsock_send (pipe, "is", 0, "");
     zloop_start (self.loop);
+    fed_executor_destroy (&self.node->executor);
     fed_tasks_destroy (&self.node->tasks);
     fed_peer_destroy (&self.node->peer);
     fed_control_destroy (&self.node->control);
@@ -528,6 +540,7 @@ fed_node_log_changed (fed_node_t *self, bool trust_too)
             fed_peer_trust_changed (self->peer);
     }
     fed_control_log_changed (self->control);
+    fed_executor_log_changed (self->executor);
 }
 
 void

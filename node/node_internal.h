@@ -13,6 +13,7 @@
 typedef struct fed_control_t fed_control_t;
 typedef struct fed_peer_t fed_peer_t;
 typedef struct fed_tasks_t fed_tasks_t;
+typedef struct fed_executor_t fed_executor_t;
 
 struct fed_node_t {
     fed_config_t *config;      //  copy of the config, owned
@@ -27,6 +28,7 @@ struct fed_node_t {
     fed_control_t *control;    //  control server; made and used on the actor thread
     fed_peer_t *peer;          //  peer endpoint and membership; actor thread
     fed_tasks_t *tasks;        //  built-in agents and their worker pool; actor thread
+    fed_executor_t *executor;  //  workflow runs; actor thread
     fed_agentset_t *agents;    //  the embedder's agents (fed_node_register_agent), owned;
                                //  fixed once start_called, then read by the actor
     bool start_called;         //  fed_node_start was called, even if it failed

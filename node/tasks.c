@@ -4,6 +4,7 @@
 #include "control.h"
 #include "registry.h"
 #include "extagents.h"
+#include "executor.h"
 #include "sys.h"
 #include "log.h"
 
@@ -29,6 +30,11 @@ struct fed_tasks_t {
 static void
 s_keep (fed_tasks_t *self, fed_report_t *report)
 {
+    //  A workflow step's task: the executor writes its outcome.
+    if (*fed_report_run (report) && self->node->executor) {
+        fed_executor_task_report (self->node->executor, &report);
+        return;
+    }
     if (!fed_report_is_final (report)) {
         fed_report_destroy (&report); //  progress: nobody asks for it yet
         return;
@@ -238,6 +244,19 @@ fed_tasks_forget (fed_tasks_t *self, uint64_t id)
             self->kept_count--;
             return;
         }
+}
+
+void
+fed_tasks_cancel (fed_tasks_t *self, uint64_t id)
+{
+    zlistx_t *keys = zhashx_keys (self->pool_ids);
+    for (const char *key = (const char *) zlistx_first (keys); key;
+         key = (const char *) zlistx_next (keys))
+        if ((uintptr_t) zhashx_lookup (self->pool_ids, key) == id) {
+            fed_pool_cancel (self->pool, strtoull (key, NULL, 10));
+            break;
+        }
+    zlistx_destroy (&keys);
 }
 
 void

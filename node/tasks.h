@@ -49,6 +49,11 @@ const char *fed_tasks_agent_endpoint (fed_tasks_t *self);
 //  The external agent processes connected (fed_extagents_pack_processes).
 void fed_tasks_pack_processes (fed_tasks_t *self, msgpack_packer *pk);
 
+//  Cancels task id when it runs on the pool (its final report still
+//  arrives, "cancelled" unless it ended first). A task on an external
+//  agent runs on; its result is ignored by whoever cancelled it.
+void fed_tasks_cancel (fed_tasks_t *self, uint64_t id);
+
 //  Drops the kept result of id (collected).
 void fed_tasks_forget (fed_tasks_t *self, uint64_t id);
 
