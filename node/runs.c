@@ -420,18 +420,26 @@ s_field_name (uint32_t bit)
 fed_rev_t *
 fed_rev_decode (const fed_event_t *event, fed_err_t *err)
 {
-    fed_rev_type_t type = fed_rev_type (fed_event_type (event));
-    if (type == FED_REV_NONE) {
-        fed_err_set (err, 0, "%s: not a run event", fed_event_type (event));
+    return fed_rev_decode_body (fed_rev_type (fed_event_type (event)), fed_event_origin (event),
+                                fed_event_hlc (event), fed_event_body (event),
+                                fed_event_body_size (event), err);
+}
+
+fed_rev_t *
+fed_rev_decode_body (fed_rev_type_t type, const uint8_t origin [32], uint64_t hlc,
+                     const uint8_t *body, size_t size, fed_err_t *err)
+{
+    if (type <= FED_REV_NONE || type >= FED_REV_TYPES) {
+        fed_err_set (err, 0, "not a run event");
         return NULL;
     }
     fed_rev_t *r = fed_calloc (1, sizeof *r);
     r->type = type;
-    memcpy (r->origin, fed_event_origin (event), 32);
-    r->hlc = fed_event_hlc (event);
+    memcpy (r->origin, origin, 32);
+    r->hlc = hlc;
     r->ms_wall = fed_hlc_ms (r->hlc);
     s_dec_t d = {.err = err, .type = s_type_names [type]};
-    fed_mpr_init (&d.reader, fed_event_body (event), fed_event_body_size (event));
+    fed_mpr_init (&d.reader, body, size);
     uint32_t count, seen = 0;
     if (fed_mpr_peek (&d.reader) != FED_MP_MAP || fed_mpr_map (&d.reader, &count)) {
         fed_err_set (err, 0, "%s: the body must be a map", d.type);

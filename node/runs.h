@@ -110,6 +110,10 @@ typedef struct {
 //  the fields its type requires. Returns the record (caller destroys it),
 //  or NULL with err naming the field when the body is not one.
 fed_rev_t *fed_rev_decode (const fed_event_t *event, fed_err_t *err);
+//  The same from the parts of an event: its type, writer, hlc and body
+//  (size bytes, which need not be checked msgpack).
+fed_rev_t *fed_rev_decode_body (fed_rev_type_t type, const uint8_t origin [32], uint64_t hlc,
+                                const uint8_t *body, size_t size, fed_err_t *err);
 void fed_rev_destroy (fed_rev_t **self_p);
 
 //  Registers the "run" view on log. Call before the log takes events.

@@ -47,12 +47,14 @@
 #include "agentwire.h"
 #include "event.h"
 #include "identity.h"
+#include "runs.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int fed_fuzz_wire (const uint8_t *data, size_t size);
 int fed_fuzz_agentwire (const uint8_t *data, size_t size);
 int fed_fuzz_workflow (const uint8_t *data, size_t size);
+int fed_fuzz_runs (const uint8_t *data, size_t size);
 
 #define INPUT_MAX 8192
 #define VALID_EVENTS 12
@@ -693,6 +695,97 @@ s_workflows (smoke_t *self)
     return 0;
 }
 
+//  The run event corpus: a valid body of every type (from the packers),
+//  with the writer that may write it, then their mutations.
+static int
+s_runs (smoke_t *self)
+{
+    self->target = fed_fuzz_runs;
+    self->prefix = "run";
+    const char *run = "0123456789abcdef";
+    uint8_t hash [32] = {1}, node [32], by [32];
+    memset (node, 0x11, 32); //  fuzz_runs' writer 1
+    memset (by, 0x13, 32);
+    const char *list [] = {"approver", "go"};
+    for (int type = 1; type < FED_REV_TYPES; type++) {
+        msgpack_sbuffer b;
+        msgpack_sbuffer_init (&b);
+        int writer = 0;
+        switch ((fed_rev_type_t) type) {
+            case FED_REV_RUN_STARTED:
+                fed_rev_pack_run_started (&b, run, "w", "1", hash, "\x81\xa1n\x01", 4, by);
+                break;
+            case FED_REV_STEP_WAITING:
+                fed_rev_pack_waiting (&b, run, "a", "no node in region edge");
+                break;
+            case FED_REV_STEP_ASSIGNED:
+                fed_rev_pack_assigned (&b, run, "a", 2, node, "sys.echo", "\x80", 1, 1000, "retry");
+                break;
+            case FED_REV_STEP_STARTED:
+                fed_rev_pack_step_started (&b, run, "a", 1);
+                writer = 1;
+                break;
+            case FED_REV_STEP_COMPLETED:
+                fed_rev_pack_completed (&b, run, "a", 1, "\x81\xa1k\x92\x01\x02", 6, 7);
+                writer = 1;
+                break;
+            case FED_REV_STEP_FAILED:
+                fed_rev_pack_failed (&b, run, "a", 1, "boom", "it broke", 7);
+                writer = 1;
+                break;
+            case FED_REV_STEP_AWAITING:
+                fed_rev_pack_awaiting (&b, run, "gate", "ok?", list, 1, 1, true, list + 1, 1, 9,
+                                       "escalate");
+                break;
+            case FED_REV_STEP_APPROVED:
+            case FED_REV_STEP_REJECTED:
+                fed_rev_pack_vote (&b, run, "gate", by, "fine",
+                                   type == FED_REV_STEP_APPROVED ? "go" : NULL);
+                writer = 2;
+                break;
+            case FED_REV_STEP_DECIDED:
+                fed_rev_pack_decided (&b, run, "gate", "approved", "go",
+                                      (const uint8_t (*) [32]) by, 1, "ok");
+                break;
+            case FED_REV_STEP_ESCALATED: fed_rev_pack_escalated (&b, run, "gate"); break;
+            case FED_REV_RUN_CANCEL_REQUESTED:
+            case FED_REV_RUN_CANCELLED:
+                fed_rev_pack_cancel (&b, run, by, "stop");
+                writer = type == FED_REV_RUN_CANCEL_REQUESTED ? 2 : 0;
+                break;
+            case FED_REV_RUN_COMPLETED: fed_rev_pack_run_completed (&b, run, 5); break;
+            case FED_REV_RUN_FAILED:
+                fed_rev_pack_run_failed (&b, run, "a", "timeout", "no result");
+                break;
+            default: break;
+        }
+        //  fuzz_runs: type = 1 + byte % (TYPES - 1), writer = (byte >> 4) & 3.
+        uint8_t first = 0;
+        for (int c = 0; c < 256; c++)
+            if (1 + c % (FED_REV_TYPES - 1) == type && ((c >> 4) & 3) == writer) {
+                first = (uint8_t) c;
+                break;
+            }
+        uint8_t *input = fed_malloc (b.size + 1);
+        input [0] = first;
+        memcpy (input + 1, b.data, b.size);
+        fed_err_t err;
+        fed_rev_t *rev = fed_rev_decode_body ((fed_rev_type_t) type, node, 1,
+                                              (const uint8_t *) b.data, b.size, &err);
+        if (!rev) {
+            fprintf (stderr, "fuzz_smoke: expected the %s body to decode, got: %s\n",
+                     fed_rev_type_name ((fed_rev_type_t) type), err.text);
+            return 1;
+        }
+        fed_rev_destroy (&rev);
+        s_seed (self, input, b.size + 1);
+        s_mutate (self, input, b.size + 1);
+        free (input);
+        msgpack_sbuffer_destroy (&b);
+    }
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -748,7 +841,7 @@ main (int argc, char *argv [])
     }
     s_crafted (&self);
     free (body);
-    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self))
+    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self) || s_runs (&self))
         return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64
