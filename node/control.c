@@ -498,6 +498,14 @@ static const struct {
      "External agent tasks now, by state (running on a process, queued for a slot)."},
     {"fednode_external_failovers_total", FED_METRIC_COUNTER,
      "External agent tasks moved off a process that went away."},
+    {"fednode_runs_total", FED_METRIC_COUNTER,
+     "Workflow runs this node coordinated, by event (started, ended)."},
+    {"fednode_runs_coordinating", FED_METRIC_GAUGE, "Unfinished runs this node coordinates."},
+    {"fednode_steps_assigned_total", FED_METRIC_COUNTER,
+     "Step attempts this node placed as a coordinator (reassigned: moved off a dead or silent "
+     "node)."},
+    {"fednode_steps_run_total", FED_METRIC_COUNTER, "Step attempts this node ran for a run."},
+    {"fednode_steps_running", FED_METRIC_GAUGE, "Step attempts running on this node now."},
     {"fednode_agent_messages_dropped_total", FED_METRIC_COUNTER,
      "Agent protocol messages dropped, by reason (version, type, limit, malformed), and READYs "
      "refused (refused)."},

@@ -9,6 +9,7 @@
 #include "peer.h"
 #include "repl.h"
 #include "tasks.h"
+#include "executor.h"
 #include "json.h"
 #include "log.h"
 
@@ -166,9 +167,10 @@ s_replication_metrics (fed_metrics_t *metrics, fed_repl_t *repl, fed_swim_t *swi
                          (double) events [i].value);
 }
 
-//  The worker pool of built-in agents (agents/pool.h).
+//  The worker pool of built-in agents (agents/pool.h), the external agents
+//  and the workflow executor.
 static void
-s_agent_metrics (fed_metrics_t *metrics, fed_tasks_t *tasks)
+s_agent_metrics (fed_metrics_t *metrics, fed_tasks_t *tasks, fed_executor_t *executor)
 {
     fed_pool_stats_t p;
     fed_tasks_stats (tasks, &p);
@@ -210,6 +212,17 @@ s_agent_metrics (fed_metrics_t *metrics, fed_tasks_t *tasks)
     }
     fed_metrics_set (metrics, "fednode_agent_messages_dropped_total", "reason=\"refused\"",
                      (double) x.refused);
+    fed_executor_stats_t e;
+    fed_executor_stats (executor, &e);
+    fed_metrics_set (metrics, "fednode_runs_total", "event=\"started\"", (double) e.runs_started);
+    fed_metrics_set (metrics, "fednode_runs_total", "event=\"ended\"", (double) e.runs_ended);
+    fed_metrics_set (metrics, "fednode_runs_coordinating", "", (double) e.coordinating);
+    fed_metrics_set (metrics, "fednode_steps_assigned_total", "why=\"placed\"",
+                     (double) (e.steps_assigned - e.reassigned));
+    fed_metrics_set (metrics, "fednode_steps_assigned_total", "why=\"reassigned\"",
+                     (double) e.reassigned);
+    fed_metrics_set (metrics, "fednode_steps_run_total", "", (double) e.tasks_started);
+    fed_metrics_set (metrics, "fednode_steps_running", "", (double) e.tasks_running);
 }
 
 static int
@@ -263,7 +276,7 @@ s_metrics (fed_call_t *call)
     fed_metrics_set (metrics, "fednode_peer_send_dropped_total", "",
                      (double) peer_stats.send_dropped);
     s_replication_metrics (metrics, fed_peer_repl (node->peer), swim);
-    s_agent_metrics (metrics, node->tasks);
+    s_agent_metrics (metrics, node->tasks, node->executor);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"admitted\"",
                      (double) peer_stats.admitted);
     fed_metrics_set (metrics, "fednode_joins_total", "result=\"refused\"",
