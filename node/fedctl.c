@@ -1185,6 +1185,24 @@ static const fed_fedctl_command_t s_commands [] = {
     {"workflow show", s_cmd_workflow_show, "NAME[@VERSION] [--yaml]",
      "one workflow (its latest version by default); --yaml prints its text as published", OPT_YAML,
      1, 1},
+    {"run start", fed_fedctl_cmd_run_start,
+     "NAME[@VERSION] [-p KEY=VALUE]... [--params JSON] [--wait [DURATION]]",
+     "start a run of a workflow and print its id; --wait waits for it to end",
+     OPT_PARAM | OPT_PARAMS | OPT_WAIT, 1, 1},
+    {"run list", fed_fedctl_cmd_run_list, "[--state S] [--workflow NAME] [--limit N]",
+     "workflow runs, newest first", OPT_STATE | OPT_WORKFLOW | OPT_LIMIT, 0, 0},
+    {"run show", fed_fedctl_cmd_run_show, "RUN",
+     "one run: its state and params, each step with its node, time and details", 0, 1, 1},
+    {"run wait", fed_fedctl_cmd_run_wait, "RUN [--timeout DURATION]",
+     "wait until a run ends; exit 0 completed, 1 failed or cancelled, 3 still running", 0, 1, 1},
+    {"run cancel", fed_fedctl_cmd_run_cancel, "RUN [--reason TEXT]", "cancel a running run",
+     OPT_REASON, 1, 1},
+    {"approvals", fed_fedctl_cmd_approvals, "[--run RUN]",
+     "steps awaiting an approval decision, oldest first", OPT_RUN, 0, 0},
+    {"approve", fed_fedctl_cmd_approve, "RUN STEP [-m COMMENT] [--value V]",
+     "approve a step awaiting approval", OPT_MESSAGE | OPT_VALUE, 2, 2},
+    {"reject", fed_fedctl_cmd_reject, "RUN STEP -m REASON",
+     "reject a step awaiting approval (the reason is required)", OPT_MESSAGE, 2, 2},
     {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
     {"keygen", s_cmd_keygen, "NAME", "write NAME.key (secret, 0600) and NAME.pub (no node needed)",
      0, 1, 1},
@@ -1212,7 +1230,8 @@ s_usage (FILE *out)
              "  --server-key KEY     the node's public key: Z85, hex, or a .pub/.key file\n"
              "  --data-dir DIR       use DIR/admin.key, DIR/node.key, DIR/control.endpoint\n"
              "                       (default: $FEDNODE_DATA_DIR)\n"
-             "  --timeout DURATION   how long to wait for the node (default 5s)\n"
+             "  --timeout DURATION   how long to wait for the node (default 5s); for\n"
+             "                       'run wait', how long to wait for the run\n"
              "  --json               print the result as JSON\n"
              "  --config FILE        settings (default ~/.config/fednode/fedctl.yaml)\n"
              "  -h, --help           this help; 'fedctl COMMAND --help' for one command\n"
@@ -1411,11 +1430,11 @@ s_parse_uint (const char *text, uint64_t *value)
 }
 
 //  True if arg names an option of options that takes a value (so the next
-//  argument is that value), or -k.
+//  argument is that value), or -k, -p or -m.
 static bool
 s_takes_value (const char *arg, const struct option *options)
 {
-    if (!strcmp (arg, "-k"))
+    if (!strcmp (arg, "-k") || !strcmp (arg, "-p") || !strcmp (arg, "-m"))
         return true;
     if (strncmp (arg, "--", 2) != 0 || strchr (arg, '='))
         return false;
@@ -1495,7 +1514,13 @@ s_parse (int argc, char **argv, fed_fedctl_args_t *args)
         C_AGENT_VERSION,
         C_PARAMS,
         C_TASK_TIMEOUT,
-        C_YAML
+        C_YAML,
+        C_WAIT,
+        C_STATE,
+        C_WORKFLOW,
+        C_RUN,
+        C_VALUE,
+        C_REASON
     };
     static const struct option options [] = {
         {"endpoint", required_argument, NULL, G_ENDPOINT},
@@ -1528,13 +1553,20 @@ s_parse (int argc, char **argv, fed_fedctl_args_t *args)
         {"params", required_argument, NULL, C_PARAMS},
         {"task-timeout", required_argument, NULL, C_TASK_TIMEOUT},
         {"yaml", no_argument, NULL, C_YAML},
+        {"wait", optional_argument, NULL, C_WAIT},
+        {"state", required_argument, NULL, C_STATE},
+        {"workflow", required_argument, NULL, C_WORKFLOW},
+        {"run", required_argument, NULL, C_RUN},
+        {"message", required_argument, NULL, 'm'},
+        {"value", required_argument, NULL, C_VALUE},
+        {"reason", required_argument, NULL, C_REASON},
         {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
     argv = s_keys_last (&argc, argv, options);
     opterr = 0;
     int option;
-    while ((option = getopt_long (argc, argv, ":hVfk:", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, ":hVfk:p:m:", options, NULL)) != -1) {
         const char *value = optarg;
         switch (option) {
             case G_ENDPOINT: args->endpoint = value; break;
@@ -1672,6 +1704,50 @@ s_parse (int argc, char **argv, fed_fedctl_args_t *args)
                 args->given |= OPT_YAML;
                 args->yaml = true;
                 break;
+            case 'p':
+                //  KEY=VALUE is checked by the command, which can show its usage.
+                args->given |= OPT_PARAM;
+                if (args->run_param_count == RUN_PARAMS_MAX)
+                    return fed_fedctl_usage_error (NULL, "at most %d -p options", RUN_PARAMS_MAX);
+                args->run_params [args->run_param_count++] = value;
+                break;
+            case C_WAIT:
+                //  --wait, --wait=D, or --wait D when the next argument is
+                //  a duration (so a workflow named like one needs --wait=D).
+                args->given |= OPT_WAIT;
+                args->wait_ms = 0;
+                if (!value && optind < argc && argv [optind][0] != '-'
+                    && fed_parse_duration (argv [optind], &args->wait_ms) == 0)
+                    value = argv [optind++];
+                else if (value
+                         && (fed_parse_duration (value, &args->wait_ms) || args->wait_ms <= 0))
+                    return fed_fedctl_usage_error (
+                        NULL, "--wait=%s is not a duration like 30s, 10m, 1h", value);
+                break;
+            case C_STATE:
+                args->given |= OPT_STATE;
+                args->state = value;
+                break;
+            case C_WORKFLOW:
+                args->given |= OPT_WORKFLOW;
+                args->workflow = value;
+                break;
+            case C_RUN:
+                args->given |= OPT_RUN;
+                args->run = value;
+                break;
+            case 'm':
+                args->given |= OPT_MESSAGE;
+                args->message = value;
+                break;
+            case C_VALUE:
+                args->given |= OPT_VALUE;
+                args->value = value;
+                break;
+            case C_REASON:
+                args->given |= OPT_REASON;
+                args->reason = value;
+                break;
             case ':':
                 return fed_fedctl_usage_error (NULL, "option '%s' needs a value",
                                                argv [optind - 1]);
@@ -1688,10 +1764,11 @@ static const char *
 s_option_name (unsigned bit)
 {
     static const char *names [] = {
-        "--follow",        "--type",   "--origin",       "--limit",  "--body", "--role",
-        "--name",          "--ttl",    "--uses",         "--status", "--tag",  "--capability",
-        "--region",        "--kind",   "--label",        "--within", "-k",     "--location",
-        "--agent-version", "--params", "--task-timeout", "--yaml"};
+        "--follow",        "--type",     "--origin",       "--limit",  "--body",  "--role",
+        "--name",          "--ttl",      "--uses",         "--status", "--tag",   "--capability",
+        "--region",        "--kind",     "--label",        "--within", "-k",      "--location",
+        "--agent-version", "--params",   "--task-timeout", "--yaml",   "-p",      "--wait",
+        "--state",         "--workflow", "--run",          "-m",       "--value", "--reason"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];

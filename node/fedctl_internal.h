@@ -1,9 +1,10 @@
 /*  node/fedctl_internal.h: what fedctl's command files share.
 
     fedctl is split by role: node/fedctl.c parses the command line, holds
-    the command table and talks to the node; other files may hold groups of
-    commands. This header is the little they share: the parsed command
-    line, one command's context, building a request and sending it. Part of fedctl only, not of the
+    the command table and talks to the node; node/fedctl_runs.c holds the
+    workflow-run commands (run, approvals, approve, reject). This header is
+    the little they share: the parsed command line, one command's context,
+    building a request and sending it. Part of fedctl only, not of the
     library; nothing here is installed.
 */
 #ifndef FED_FEDCTL_INTERNAL_H_INCLUDED
@@ -47,9 +48,18 @@ enum {
     OPT_AGENT_VERSION = 1 << 18,
     OPT_PARAMS = 1 << 19,
     OPT_TASK_TIMEOUT = 1 << 20,
-    OPT_YAML = 1 << 21
+    OPT_YAML = 1 << 21,
+    OPT_PARAM = 1 << 22,    //  -p KEY=VALUE
+    OPT_WAIT = 1 << 23,     //  --wait [DURATION]
+    OPT_STATE = 1 << 24,    //  --state
+    OPT_WORKFLOW = 1 << 25, //  --workflow
+    OPT_RUN = 1 << 26,      //  --run
+    OPT_MESSAGE = 1 << 27,  //  -m, --message
+    OPT_VALUE = 1 << 28,    //  --value
+    OPT_REASON = 1 << 29    //  --reason
 };
-#define LABELS_MAX 32 //  --label and --capability, as many as a record holds
+#define LABELS_MAX 32      //  --label and --capability, as many as a record holds
+#define RUN_PARAMS_MAX 256 //  -p, as many as one command line sensibly holds
 
 //  The command line, parsed.
 typedef struct {
@@ -80,16 +90,25 @@ typedef struct {
     size_t capability_count;
     const char *labels [LABELS_MAX]; //  --label KEY=VALUE, each
     size_t label_count;
-    const char *region;        //  --region
-    const char *kind;          //  --kind
-    double within_km;          //  --within
-    uint64_t k;                //  -k
-    const char *location;      //  --location
-    const char *agent_version; //  --agent-version
-    const char *params;        //  --params
-    int64_t task_timeout_ms;   //  --task-timeout
-    bool yaml;                 //  --yaml
-    char **words;              //  positional arguments (command words first)
+    const char *region;                      //  --region
+    const char *kind;                        //  --kind
+    double within_km;                        //  --within
+    uint64_t k;                              //  -k
+    const char *location;                    //  --location
+    const char *agent_version;               //  --agent-version
+    const char *params;                      //  --params
+    int64_t task_timeout_ms;                 //  --task-timeout
+    bool yaml;                               //  --yaml
+    const char *run_params [RUN_PARAMS_MAX]; //  -p KEY=VALUE, each (checked to hold '=')
+    size_t run_param_count;
+    int64_t wait_ms;      //  --wait DURATION; 0 for --wait alone (no limit)
+    const char *state;    //  --state
+    const char *workflow; //  --workflow
+    const char *run;      //  --run
+    const char *message;  //  -m, --message
+    const char *value;    //  --value
+    const char *reason;   //  --reason
+    char **words;         //  positional arguments (command words first)
     int word_count;
 } fed_fedctl_args_t;
 
@@ -157,5 +176,18 @@ int fed_fedctl_run (fed_fedctl_ctx_t *ctx, fed_fedctl_request_t *request,
 //  pointer to --help when command is NULL), on stderr. Returns EXIT_USAGE.
 int fed_fedctl_usage_error (const fed_fedctl_command_t *command, const char *format, ...)
     FED_PRINTF (2, 3);
+
+//  The run commands (node/fedctl_runs.c), one per row of fedctl's command
+//  table. Each checks its arguments (EXIT_USAGE before sending anything),
+//  sends one request (`run wait` as many as its wait takes) and returns the
+//  exit code.
+int fed_fedctl_cmd_run_start (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_run_list (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_run_show (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_run_wait (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_run_cancel (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_approvals (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_approve (fed_fedctl_ctx_t *ctx);
+int fed_fedctl_cmd_reject (fed_fedctl_ctx_t *ctx);
 
 #endif
