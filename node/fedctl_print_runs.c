@@ -67,7 +67,13 @@ static bool
 s_field (s_reader_t *rd, fed_blob_t map, const char *key, fed_mp_type_t type, const char *wanted,
          fed_blob_t *value)
 {
-    if (fed_print_get (map, key, value))
+    int rc = fed_print_get (map, key, value);
+    if (rc == FED_MALFORMED && !rd->bad) {
+        fed_err_set (rd->err, FED_MALFORMED, "%s%snot a whole msgpack map", rd->where,
+                     *rd->where ? ": " : "");
+        rd->bad = true;
+    }
+    if (rc)
         return false;
     fed_mp_type_t got = s_type (*value);
     if (got == FED_MP_NIL)
@@ -257,8 +263,16 @@ static int
 s_expect (s_reader_t *rd, fed_blob_t value, fed_mp_type_t type, const char *what)
 {
     fed_mp_type_t got = s_type (value);
-    if (got == type)
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, value.data, value.size);
+    if (got == type && fed_mpr_skip (&reader, NULL) == 0)
         return 0;
+    if (got == type) {
+        fed_err_set (rd->err, FED_MALFORMED, "%s is cut short: not whole msgpack",
+                     *rd->where ? rd->where : "the result");
+        rd->bad = true;
+        return FED_MALFORMED;
+    }
     fed_err_set (rd->err, FED_MALFORMED, "%s is %s, not %s", *rd->where ? rd->where : "the result",
                  s_type_name (got), what);
     rd->bad = true;
