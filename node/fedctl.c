@@ -11,6 +11,7 @@
 #include "client.h"
 #include "ctlmsg.h"
 #include "fedctl_config.h"
+#include "fedctl_internal.h"
 #include "fedctl_print.h"
 #include "json.h"
 #include "memberfilter.h"
@@ -27,134 +28,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
-#define EXIT_UNREACHABLE 3
-#define EXIT_INTERRUPTED 130
-
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7702"
 #define DEFAULT_TIMEOUT_MS 5000
 #define FOLLOW_WAIT_MS 10000
 
-//  Command options, as bits: a command lists those it takes.
-enum {
-    OPT_FOLLOW = 1 << 0,
-    OPT_TYPE = 1 << 1,
-    OPT_ORIGIN = 1 << 2,
-    OPT_LIMIT = 1 << 3,
-    OPT_BODY = 1 << 4,
-    OPT_ROLE = 1 << 5,
-    OPT_NAME = 1 << 6,
-    OPT_TTL = 1 << 7,
-    OPT_USES = 1 << 8,
-    OPT_STATUS = 1 << 9,
-    OPT_TAG = 1 << 10,
-    OPT_CAPABILITY = 1 << 11,
-    OPT_REGION = 1 << 12,
-    OPT_KIND = 1 << 13,
-    OPT_LABEL = 1 << 14,
-    OPT_WITHIN = 1 << 15,
-    OPT_K = 1 << 16,
-    OPT_LOCATION = 1 << 17,
-    OPT_AGENT_VERSION = 1 << 18,
-    OPT_PARAMS = 1 << 19,
-    OPT_TASK_TIMEOUT = 1 << 20,
-    OPT_YAML = 1 << 21
-};
-#define LABELS_MAX 32 //  --label and --capability, as many as a record holds
-
-//  The command line, parsed.
-typedef struct {
-    const char *endpoint;   //  --endpoint
-    const char *key;        //  --key
-    const char *server_key; //  --server-key
-    const char *data_dir;   //  --data-dir (or FEDNODE_DATA_DIR)
-    const char *config;     //  --config
-    int64_t timeout_ms;     //  --timeout, -1 if not given
-    bool json;              //  --json
-    bool help;              //  -h, --help
-    bool version;           //  -V, --version
-    unsigned given;         //  OPT_* bits given
-    const char *type;       //  --type
-    const char *origin;     //  --origin
-    uint64_t limit;         //  --limit
-    const char *body;       //  --body
-    const char *role;       //  --role
-    const char *name;       //  --name
-    int64_t ttl_ms;         //  --ttl
-    uint64_t uses;          //  --uses
-    //  Each --status, and each --tag KEY=REGEXP, in order.
-    const char *statuses [FED_MEMBER_FILTER_STATUSES_MAX];
-    size_t status_count;
-    const char *tags [FED_MEMBER_FILTER_TAGS_MAX];
-    size_t tag_count;
-    const char *capabilities [LABELS_MAX]; //  --capability, each
-    size_t capability_count;
-    const char *labels [LABELS_MAX]; //  --label KEY=VALUE, each
-    size_t label_count;
-    const char *region;        //  --region
-    const char *kind;          //  --kind
-    double within_km;          //  --within
-    uint64_t k;                //  -k
-    const char *location;      //  --location
-    const char *agent_version; //  --agent-version
-    const char *params;        //  --params
-    int64_t task_timeout_ms;   //  --task-timeout
-    bool yaml;                 //  --yaml
-    char **words;              //  positional arguments (command words first)
-    int word_count;
-} s_args_t;
-
-typedef struct s_command_t s_command_t;
-
-//  One run of a command.
-typedef struct {
-    s_args_t *args;             //  the command line
-    const s_command_t *command; //  the command being run
-    char **params;              //  its positional arguments (after the command words)
-    int param_count;
-    fed_client_t *client;     //  connection to the node, made by the first request
-    fed_identity_t *identity; //  the caller's key
-    int64_t timeout_ms;       //  reply timeout
-} s_ctx_t;
-
-struct s_command_t {
-    const char *name; //  one or two words, e.g. "events tail"
-    int (*handler) (s_ctx_t *ctx);
-    const char *usage;          //  arguments after the name
-    const char *summary;        //  one line
-    unsigned options;           //  OPT_* bits it accepts
-    int min_params, max_params; //  positional arguments after the name
-};
-
-static int s_open (s_ctx_t *ctx);
-static int s_usage_error (const s_command_t *command, const char *format, ...) FED_PRINTF (2, 3);
+static int s_open (fed_fedctl_ctx_t *ctx);
 
 //  --- Talking to the node ---------------------------------------------------
 
-//  A request being built: buffer and packer.
-typedef struct {
-    msgpack_sbuffer buffer;
-    msgpack_packer pk;
-} s_request_t;
-
-static void
-s_request_begin (s_request_t *request, const char *command, uint32_t arg_count)
+void
+fed_fedctl_request_begin (fed_fedctl_request_t *request, const char *command, uint32_t arg_count)
 {
     msgpack_sbuffer_init (&request->buffer);
     msgpack_packer_init (&request->pk, &request->buffer, msgpack_sbuffer_write);
     fed_ctl_request_begin (&request->pk, command, arg_count);
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *key, const char *value)
+void
+fed_fedctl_pack_str (msgpack_packer *pk, const char *key, const char *value)
 {
     msgpack_pack_str_with_body (pk, key, strlen (key));
     msgpack_pack_str_with_body (pk, value, strlen (value));
 }
 
-static void
-s_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
+void
+fed_fedctl_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
 {
     msgpack_pack_str_with_body (pk, key, strlen (key));
     msgpack_pack_uint64 (pk, value);
@@ -170,7 +68,7 @@ s_pack_bin (msgpack_packer *pk, const char *key, const uint8_t *value, size_t si
 //  Says why the node refused: every problem it listed ("errors", one per
 //  line, as a compiler would), else its code and message.
 static void
-s_print_failure (s_ctx_t *ctx, const char *code, const fed_err_t *err)
+s_print_failure (fed_fedctl_ctx_t *ctx, const char *code, const fed_err_t *err)
 {
     fed_blob_t failure = fed_client_last_error (ctx->client), errors;
     fed_mpr_t reader;
@@ -196,8 +94,9 @@ s_print_failure (s_ctx_t *ctx, const char *code, const fed_err_t *err)
 //  Sends the request (and frees its buffer) with extra_ms added to the
 //  timeout. Returns 0 with *reply_p (caller frees) and *result, or the exit
 //  code after printing why.
-static int
-s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p, fed_blob_t *result)
+int
+fed_fedctl_send (fed_fedctl_ctx_t *ctx, fed_fedctl_request_t *request, int64_t extra_ms,
+                 uint8_t **reply_p, fed_blob_t *result)
 {
     //  Connect only now, so that a command checks its arguments first.
     if (!ctx->client) {
@@ -231,8 +130,8 @@ s_send (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms, uint8_t **reply_p,
 }
 
 //  Prints the result as pretty JSON. Returns 0 or EXIT_FAILED.
-static int
-s_print_json (fed_blob_t result, bool pretty)
+int
+fed_fedctl_print_json (fed_blob_t result, bool pretty)
 {
     char *json = fed_json_from_msgpack (result.data, result.size, pretty);
     if (!json) {
@@ -246,17 +145,17 @@ s_print_json (fed_blob_t result, bool pretty)
 
 //  Sends, then prints the result as JSON (--json) or through print. Returns
 //  the exit code.
-static int
-s_run_waiting (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms,
-               int (*print) (fed_blob_t result))
+int
+fed_fedctl_run_waiting (fed_fedctl_ctx_t *ctx, fed_fedctl_request_t *request, int64_t extra_ms,
+                        int (*print) (fed_blob_t result))
 {
     uint8_t *reply;
     fed_blob_t result;
-    int rc = s_send (ctx, request, extra_ms, &reply, &result);
+    int rc = fed_fedctl_send (ctx, request, extra_ms, &reply, &result);
     if (rc)
         return rc;
     if (ctx->args->json)
-        rc = s_print_json (result, true);
+        rc = fed_fedctl_print_json (result, true);
     else if (print (result)) {
         fprintf (stderr,
                  "fedctl: bad_reply: the result does not have the documented shape "
@@ -268,10 +167,11 @@ s_run_waiting (s_ctx_t *ctx, s_request_t *request, int64_t extra_ms,
 }
 
 //  Sends request, prints its result with print (or as JSON with --json).
-static int
-s_run (s_ctx_t *ctx, s_request_t *request, int (*print) (fed_blob_t result))
+int
+fed_fedctl_run (fed_fedctl_ctx_t *ctx, fed_fedctl_request_t *request,
+                int (*print) (fed_blob_t result))
 {
-    return s_run_waiting (ctx, request, 0, print);
+    return fed_fedctl_run_waiting (ctx, request, 0, print);
 }
 
 //  --- Printers ---------------------------------------------------------------
@@ -433,11 +333,11 @@ s_print_event (fed_blob_t result)
 //  --- Command handlers --------------------------------------------------------
 
 static int
-s_cmd_simple (s_ctx_t *ctx, const char *command, int (*print) (fed_blob_t result))
+s_cmd_simple (fed_fedctl_ctx_t *ctx, const char *command, int (*print) (fed_blob_t result))
 {
-    s_request_t request;
-    s_request_begin (&request, command, 0);
-    return s_run (ctx, &request, print);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, command, 0);
+    return fed_fedctl_run (ctx, &request, print);
 }
 
 static void
@@ -481,13 +381,13 @@ s_print_sync (fed_blob_t result)
 }
 
 static int
-s_cmd_sync_status (s_ctx_t *ctx)
+s_cmd_sync_status (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "sync.status", s_print_sync);
 }
 
 static int
-s_cmd_status (s_ctx_t *ctx)
+s_cmd_status (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "status", s_print_kv);
 }
@@ -496,33 +396,34 @@ s_cmd_status (s_ctx_t *ctx)
 //  here with the node's own rules (node/memberfilter.h), so a typo is a
 //  usage error before anything is sent.
 static int
-s_cmd_members (s_ctx_t *ctx)
+s_cmd_members (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     fed_member_filter_t *filter = fed_member_filter_new ();
     fed_err_t err;
     int rc = 0;
     for (size_t i = 0; i < args->status_count && rc == 0; i++)
         if (fed_member_filter_add_status (filter, args->statuses [i], &err))
-            rc = s_usage_error (ctx->command, "--status: %s", err.text);
+            rc = fed_fedctl_usage_error (ctx->command, "--status: %s", err.text);
     for (size_t i = 0; i < args->tag_count && rc == 0; i++) {
         const char *tag = args->tags [i];
         const char *equals = strchr (tag, '=');
         if (!equals)
-            rc = s_usage_error (ctx->command, "--tag '%s' must be KEY=REGEXP, like region=eu-.*",
-                                tag);
+            rc = fed_fedctl_usage_error (ctx->command,
+                                         "--tag '%s' must be KEY=REGEXP, like region=eu-.*", tag);
         else {
             char *key = fed_strndup (tag, (size_t) (equals - tag));
             if (fed_member_filter_add_tag (filter, key, equals + 1, &err))
-                rc = s_usage_error (ctx->command, "--tag: %s", err.text);
+                rc = fed_fedctl_usage_error (ctx->command, "--tag: %s", err.text);
             free (key);
         }
     }
     fed_member_filter_destroy (&filter);
     if (rc)
         return rc;
-    s_request_t request;
-    s_request_begin (&request, "members", (args->status_count ? 1 : 0) + (args->tag_count ? 1 : 0));
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "members",
+                              (args->status_count ? 1 : 0) + (args->tag_count ? 1 : 0));
     if (args->status_count) {
         msgpack_pack_str_with_body (&request.pk, "status", 6);
         msgpack_pack_array (&request.pk, (uint32_t) args->status_count);
@@ -540,29 +441,29 @@ s_cmd_members (s_ctx_t *ctx)
             msgpack_pack_str_with_body (&request.pk, equals + 1, strlen (equals + 1));
         }
     }
-    return s_run (ctx, &request, s_print_members);
+    return fed_fedctl_run (ctx, &request, s_print_members);
 }
 
 static int
-s_cmd_trust_list (s_ctx_t *ctx)
+s_cmd_trust_list (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "trust.list", s_print_trust);
 }
 
 static int
-s_cmd_token_list (s_ctx_t *ctx)
+s_cmd_token_list (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "token.list", s_print_tokens);
 }
 
 static int
-s_cmd_agents_processes (s_ctx_t *ctx)
+s_cmd_agents_processes (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "agents.processes", s_print_processes);
 }
 
 static int
-s_cmd_metrics (s_ctx_t *ctx)
+s_cmd_metrics (fed_fedctl_ctx_t *ctx)
 {
     return s_cmd_simple (ctx, "metrics", s_print_metrics);
 }
@@ -570,45 +471,45 @@ s_cmd_metrics (s_ctx_t *ctx)
 //  Reads a key argument (Z85, hex, or a key file) into key. Returns 0 or
 //  prints why and returns EXIT_USAGE.
 static int
-s_key_param (s_ctx_t *ctx, const char *what, const char *text, uint8_t key [32])
+s_key_param (fed_fedctl_ctx_t *ctx, const char *what, const char *text, uint8_t key [32])
 {
     fed_err_t err;
     if (fed_identity_read_public (text, key, &err) == 0)
         return 0;
-    return s_usage_error (ctx->command, "%s: %s", what, err.text);
+    return fed_fedctl_usage_error (ctx->command, "%s: %s", what, err.text);
 }
 
 static int
-s_cmd_events_tail (s_ctx_t *ctx)
+s_cmd_events_tail (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     uint8_t origin [32];
     if (args->origin && s_key_param (ctx, "--origin", args->origin, origin))
         return EXIT_USAGE;
     if ((args->given & OPT_LIMIT) && (args->limit == 0 || args->limit > 1000))
-        return s_usage_error (ctx->command, "--limit must be 1..1000");
+        return fed_fedctl_usage_error (ctx->command, "--limit must be 1..1000");
     bool follow = args->given & OPT_FOLLOW;
     char *cursor = NULL;
     bool header = !args->json;
     int rc = 0;
     do {
-        s_request_t request;
+        fed_fedctl_request_t request;
         uint32_t count = (cursor ? 1 : 0) + (follow ? 1 : 0) + ((args->given & OPT_LIMIT) ? 1 : 0)
             + (args->type ? 1 : 0) + (args->origin ? 1 : 0);
-        s_request_begin (&request, "events.tail", count);
+        fed_fedctl_request_begin (&request, "events.tail", count);
         if (cursor)
-            s_pack_str (&request.pk, "after", cursor);
+            fed_fedctl_pack_str (&request.pk, "after", cursor);
         if (follow)
-            s_pack_uint (&request.pk, "wait_ms", FOLLOW_WAIT_MS);
+            fed_fedctl_pack_uint (&request.pk, "wait_ms", FOLLOW_WAIT_MS);
         if (args->given & OPT_LIMIT)
-            s_pack_uint (&request.pk, "limit", args->limit);
+            fed_fedctl_pack_uint (&request.pk, "limit", args->limit);
         if (args->type)
-            s_pack_str (&request.pk, "type", args->type);
+            fed_fedctl_pack_str (&request.pk, "type", args->type);
         if (args->origin)
             s_pack_bin (&request.pk, "origin", origin, 32);
         uint8_t *reply;
         fed_blob_t result;
-        rc = s_send (ctx, &request, follow ? FOLLOW_WAIT_MS : 0, &reply, &result);
+        rc = fed_fedctl_send (ctx, &request, follow ? FOLLOW_WAIT_MS : 0, &reply, &result);
         if (rc)
             break;
         fed_blob_t events, next;
@@ -624,7 +525,7 @@ s_cmd_events_tail (s_ctx_t *ctx)
         free (cursor);
         cursor = fed_print_text (next, 0);
         if (args->json && !follow)
-            rc = s_print_json (result, true);
+            rc = fed_fedctl_print_json (result, true);
         else {
             if (header) {
                 printf ("%-8s  %-7s  %-24s  %-16s  %s\n", "ORIGIN", "SEQ", "TIME", "TYPE", "BODY");
@@ -644,49 +545,50 @@ s_cmd_events_tail (s_ctx_t *ctx)
 }
 
 static int
-s_cmd_events_show (s_ctx_t *ctx)
+s_cmd_events_show (fed_fedctl_ctx_t *ctx)
 {
     uint8_t id [32];
     if (strlen (ctx->params [0]) != 64 || fed_hex_decode (id, 32, ctx->params [0]))
-        return s_usage_error (ctx->command, "ID must be 64 hex characters (an event id)");
-    s_request_t request;
-    s_request_begin (&request, "events.show", 1);
+        return fed_fedctl_usage_error (ctx->command, "ID must be 64 hex characters (an event id)");
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "events.show", 1);
     s_pack_bin (&request.pk, "id", id, 32);
-    return s_run (ctx, &request, s_print_event);
+    return fed_fedctl_run (ctx, &request, s_print_event);
 }
 
 static int
-s_cmd_events_publish (s_ctx_t *ctx)
+s_cmd_events_publish (fed_fedctl_ctx_t *ctx)
 {
     const char *type = ctx->params [0];
     if (strncmp (type, "user.", 5) != 0 || strlen (type) < 6 || strlen (type) > 64)
-        return s_usage_error (ctx->command,
-                              "TYPE must start with \"user.\" (e.g. user.deploy), "
-                              "at most 64 characters");
+        return fed_fedctl_usage_error (ctx->command,
+                                       "TYPE must start with \"user.\" (e.g. user.deploy), "
+                                       "at most 64 characters");
     uint8_t *body = NULL;
     size_t body_size = 0;
     const char *text = ctx->args->body ? ctx->args->body : "{}";
     fed_err_t err;
     if (fed_json_to_msgpack (text, strlen (text), NULL, &body, &body_size, &err))
-        return s_usage_error (ctx->command, "--body: %s", err.text);
+        return fed_fedctl_usage_error (ctx->command, "--body: %s", err.text);
     fed_mpr_t reader;
     fed_mpr_init (&reader, body, body_size);
     if (fed_mpr_peek (&reader) != FED_MP_MAP) {
         free (body);
-        return s_usage_error (ctx->command, "--body must be a JSON object, like '{\"k\": 1}'");
+        return fed_fedctl_usage_error (ctx->command,
+                                       "--body must be a JSON object, like '{\"k\": 1}'");
     }
-    s_request_t request;
-    s_request_begin (&request, "events.publish", 4);
-    s_pack_str (&request.pk, "type", type);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "events.publish", 4);
+    fed_fedctl_pack_str (&request.pk, "type", type);
     msgpack_pack_str_with_body (&request.pk, "body", 4);
     msgpack_sbuffer_write (&request.buffer, (const char *) body, body_size);
     fed_client_pack_replay (&request.pk);
     free (body);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 static int
-s_cmd_trust_add (s_ctx_t *ctx)
+s_cmd_trust_add (fed_fedctl_ctx_t *ctx)
 {
     uint8_t key [32];
     if (s_key_param (ctx, "KEY", ctx->params [0], key))
@@ -697,56 +599,56 @@ s_cmd_trust_add (s_ctx_t *ctx)
     for (size_t i = 0; role && i < sizeof roles / sizeof roles [0]; i++)
         known = known || streq (role, roles [i]);
     if (!known)
-        return s_usage_error (ctx->command,
-                              "--role must be admin, operator, approver, viewer, peer or agent");
-    s_request_t request;
-    s_request_begin (&request, "trust.add", ctx->args->name ? 5 : 4);
+        return fed_fedctl_usage_error (
+            ctx->command, "--role must be admin, operator, approver, viewer, peer or agent");
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "trust.add", ctx->args->name ? 5 : 4);
     s_pack_bin (&request.pk, "key", key, 32);
-    s_pack_str (&request.pk, "role", role);
+    fed_fedctl_pack_str (&request.pk, "role", role);
     if (ctx->args->name)
-        s_pack_str (&request.pk, "name", ctx->args->name);
+        fed_fedctl_pack_str (&request.pk, "name", ctx->args->name);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 static int
-s_cmd_trust_remove (s_ctx_t *ctx)
+s_cmd_trust_remove (fed_fedctl_ctx_t *ctx)
 {
     uint8_t key [32];
     if (s_key_param (ctx, "KEY", ctx->params [0], key))
         return EXIT_USAGE;
-    s_request_t request;
-    s_request_begin (&request, "trust.remove", 3);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "trust.remove", 3);
     s_pack_bin (&request.pk, "key", key, 32);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 static int
-s_cmd_token_create (s_ctx_t *ctx)
+s_cmd_token_create (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     bool ttl = args->given & OPT_TTL, uses = args->given & OPT_USES;
-    s_request_t request;
-    s_request_begin (&request, "token.create", 2 + ttl + uses + (args->name ? 1 : 0));
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "token.create", 2 + ttl + uses + (args->name ? 1 : 0));
     if (ttl)
-        s_pack_uint (&request.pk, "ttl_ms", (uint64_t) args->ttl_ms);
+        fed_fedctl_pack_uint (&request.pk, "ttl_ms", (uint64_t) args->ttl_ms);
     if (uses)
-        s_pack_uint (&request.pk, "uses", args->uses);
+        fed_fedctl_pack_uint (&request.pk, "uses", args->uses);
     if (args->name)
-        s_pack_str (&request.pk, "name", args->name);
+        fed_fedctl_pack_str (&request.pk, "name", args->name);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_token);
+    return fed_fedctl_run (ctx, &request, s_print_token);
 }
 
 static int
-s_cmd_token_revoke (s_ctx_t *ctx)
+s_cmd_token_revoke (fed_fedctl_ctx_t *ctx)
 {
-    s_request_t request;
-    s_request_begin (&request, "token.revoke", 3);
-    s_pack_str (&request.pk, "id", ctx->params [0]);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "token.revoke", 3);
+    fed_fedctl_pack_str (&request.pk, "id", ctx->params [0]);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 //  --- agents ----------------------------------------------------------------------
@@ -761,7 +663,7 @@ s_print_agents (fed_blob_t result)
 //  --label) as request entries; returns how many entries that is when
 //  pk is NULL (count first, then pack).
 static uint32_t
-s_pack_filters (s_args_t *args, msgpack_packer *pk, const char *kind)
+s_pack_filters (fed_fedctl_args_t *args, msgpack_packer *pk, const char *kind)
 {
     uint32_t count = 0;
     const char *keys [] = {"name", "capability", "region", "kind"};
@@ -771,7 +673,7 @@ s_pack_filters (s_args_t *args, msgpack_packer *pk, const char *kind)
         if (values [i]) {
             count++;
             if (pk)
-                s_pack_str (pk, keys [i], values [i]);
+                fed_fedctl_pack_str (pk, keys [i], values [i]);
         }
     if (args->label_count) {
         count++;
@@ -790,33 +692,33 @@ s_pack_filters (s_args_t *args, msgpack_packer *pk, const char *kind)
 }
 
 static int
-s_agents_listing (s_ctx_t *ctx, const char *kind)
+s_agents_listing (fed_fedctl_ctx_t *ctx, const char *kind)
 {
     if (ctx->args->capability_count > 1)
-        return s_usage_error (ctx->command, "give one --capability to filter on");
-    s_request_t request;
-    s_request_begin (&request, "agents.list", s_pack_filters (ctx->args, NULL, kind));
+        return fed_fedctl_usage_error (ctx->command, "give one --capability to filter on");
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "agents.list", s_pack_filters (ctx->args, NULL, kind));
     s_pack_filters (ctx->args, &request.pk, kind);
-    return s_run (ctx, &request, s_print_agents);
+    return fed_fedctl_run (ctx, &request, s_print_agents);
 }
 
 static int
-s_cmd_agents_list (s_ctx_t *ctx)
+s_cmd_agents_list (fed_fedctl_ctx_t *ctx)
 {
     return s_agents_listing (ctx, NULL);
 }
 
 static int
-s_cmd_agents_edge (s_ctx_t *ctx)
+s_cmd_agents_edge (fed_fedctl_ctx_t *ctx)
 {
     return s_agents_listing (ctx, "edge");
 }
 
 //  agents near LAT,LON [--within KM] [-k N] [filters]
 static int
-s_cmd_agents_near (s_ctx_t *ctx)
+s_cmd_agents_near (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     double lat, lon;
     char *end;
     const char *point = ctx->params [0];
@@ -828,14 +730,15 @@ s_cmd_agents_near (s_ctx_t *ctx)
         ok = end != second && *end == 0;
     }
     if (!ok || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180))
-        return s_usage_error (ctx->command,
-                              "LAT,LON must be two numbers in degrees, like 48.8566,2.3522 "
-                              "(lat -90..90, lon -180..180)");
+        return fed_fedctl_usage_error (
+            ctx->command,
+            "LAT,LON must be two numbers in degrees, like 48.8566,2.3522 "
+            "(lat -90..90, lon -180..180)");
     if (args->capability_count > 1)
-        return s_usage_error (ctx->command, "give one --capability to filter on");
+        return fed_fedctl_usage_error (ctx->command, "give one --capability to filter on");
     uint32_t count = 2 + s_pack_filters (args, NULL, NULL) + (args->within_km > 0) + (args->k > 0);
-    s_request_t request;
-    s_request_begin (&request, "agents.near", count);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "agents.near", count);
     msgpack_pack_str_with_body (&request.pk, "lat", 3);
     msgpack_pack_double (&request.pk, lat);
     msgpack_pack_str_with_body (&request.pk, "lon", 3);
@@ -849,14 +752,14 @@ s_cmd_agents_near (s_ctx_t *ctx)
         msgpack_pack_uint64 (&request.pk, args->k);
     }
     s_pack_filters (args, &request.pk, NULL);
-    return s_run (ctx, &request, s_print_agents);
+    return fed_fedctl_run (ctx, &request, s_print_agents);
 }
 
 //  --location: a JSON object, or region=R,zone=Z,site=S,lat=N,lon=N,
 //  label.KEY=VALUE as a comma list. Packs the location map into pk.
 //  Returns 0, or EXIT_USAGE after saying why.
 static int
-s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
+s_pack_location (fed_fedctl_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
 {
     const char *spec = ctx->args->location;
     if (spec [0] == '{') {
@@ -864,7 +767,7 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
         size_t size;
         fed_err_t err;
         if (fed_json_to_msgpack (spec, strlen (spec), NULL, &map, &size, &err))
-            return s_usage_error (ctx->command, "--location: %s", err.text);
+            return fed_fedctl_usage_error (ctx->command, "--location: %s", err.text);
         msgpack_sbuffer_write (buffer, (const char *) map, size);
         free (map);
         return 0;
@@ -882,7 +785,7 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
          item = strtok_r (NULL, ",", &save)) {
         char *equals = strchr (item, '=');
         if (!equals) {
-            rc = s_usage_error (ctx->command, "--location: '%s' is not KEY=VALUE", item);
+            rc = fed_fedctl_usage_error (ctx->command, "--location: '%s' is not KEY=VALUE", item);
             break;
         }
         *equals = 0;
@@ -898,13 +801,14 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
                 char *end;
                 coords [i] = strtod (value, &end);
                 if (end == value || *end)
-                    rc = s_usage_error (ctx->command, "--location: %s '%s' is not a number", item,
-                                        value);
+                    rc = fed_fedctl_usage_error (
+                        ctx->command, "--location: %s '%s' is not a number", item, value);
                 has [i] = known = true;
             }
         if (!known && !strncmp (item, "label.", 6) && item [6]) {
             if (labels == LABELS_MAX)
-                rc = s_usage_error (ctx->command, "--location: at most %d labels", LABELS_MAX);
+                rc = fed_fedctl_usage_error (ctx->command, "--location: at most %d labels",
+                                             LABELS_MAX);
             else {
                 label_keys [labels] = item + 6;
                 label_values [labels++] = value;
@@ -912,10 +816,11 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
             known = true;
         }
         if (!known && rc == 0)
-            rc = s_usage_error (ctx->command,
-                                "--location: '%s' is not a location key (region, zone, site, "
-                                "lat, lon, label.KEY)",
-                                item);
+            rc = fed_fedctl_usage_error (
+                ctx->command,
+                "--location: '%s' is not a location key (region, zone, site, "
+                "lat, lon, label.KEY)",
+                item);
     }
     if (rc == 0) {
         msgpack_pack_map (pk, 6);
@@ -936,7 +841,7 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
         msgpack_pack_str_with_body (pk, "labels", 6);
         msgpack_pack_map (pk, (uint32_t) labels);
         for (size_t i = 0; i < labels; i++)
-            s_pack_str (pk, label_keys [i], label_values [i]);
+            fed_fedctl_pack_str (pk, label_keys [i], label_values [i]);
     }
     free (copy);
     return rc;
@@ -944,17 +849,18 @@ s_pack_location (s_ctx_t *ctx, msgpack_packer *pk, msgpack_sbuffer *buffer)
 
 //  agents register-edge NAME --location SPEC [--capability C]... [--agent-version V]
 static int
-s_cmd_agents_register_edge (s_ctx_t *ctx)
+s_cmd_agents_register_edge (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     if (!args->location)
-        return s_usage_error (ctx->command,
-                              "--location is required, like region=eu-west,site=paris-3,lat=48.85,"
-                              "lon=2.35,label.camera=4k (or a JSON object)");
+        return fed_fedctl_usage_error (
+            ctx->command,
+            "--location is required, like region=eu-west,site=paris-3,lat=48.85,"
+            "lon=2.35,label.camera=4k (or a JSON object)");
     uint32_t count = 2 + 2 + (args->capability_count > 0) + (args->agent_version != NULL);
-    s_request_t request;
-    s_request_begin (&request, "agents.register-edge", count);
-    s_pack_str (&request.pk, "name", ctx->params [0]);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "agents.register-edge", count);
+    fed_fedctl_pack_str (&request.pk, "name", ctx->params [0]);
     msgpack_pack_str_with_body (&request.pk, "location", 8);
     int rc = s_pack_location (ctx, &request.pk, &request.buffer);
     if (rc) {
@@ -969,51 +875,52 @@ s_cmd_agents_register_edge (s_ctx_t *ctx)
                                         strlen (args->capabilities [i]));
     }
     if (args->agent_version)
-        s_pack_str (&request.pk, "version", args->agent_version);
+        fed_fedctl_pack_str (&request.pk, "version", args->agent_version);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 static int
-s_cmd_agents_deregister_edge (s_ctx_t *ctx)
+s_cmd_agents_deregister_edge (fed_fedctl_ctx_t *ctx)
 {
-    s_request_t request;
-    s_request_begin (&request, "agents.deregister-edge", 1 + 2);
-    s_pack_str (&request.pk, "name", ctx->params [0]);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "agents.deregister-edge", 1 + 2);
+    fed_fedctl_pack_str (&request.pk, "name", ctx->params [0]);
     fed_client_pack_replay (&request.pk);
-    return s_run (ctx, &request, s_print_kv);
+    return fed_fedctl_run (ctx, &request, s_print_kv);
 }
 
 //  agents run NAME [--params JSON] [--task-timeout D]: one task on the
 //  node's built-in agent NAME; waits for its result (the reply timeout is
 //  stretched by the task's).
 static int
-s_cmd_agents_run (s_ctx_t *ctx)
+s_cmd_agents_run (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     const char *text = args->params ? args->params : "{}";
     uint8_t *params = NULL;
     size_t params_size = 0;
     fed_err_t err;
     if (fed_json_to_msgpack (text, strlen (text), NULL, &params, &params_size, &err))
-        return s_usage_error (ctx->command, "--params: %s", err.text);
+        return fed_fedctl_usage_error (ctx->command, "--params: %s", err.text);
     fed_mpr_t reader;
     fed_mpr_init (&reader, params, params_size);
     if (fed_mpr_peek (&reader) != FED_MP_MAP) {
         free (params);
-        return s_usage_error (ctx->command, "--params must be a JSON object, like '{\"ms\": 100}'");
+        return fed_fedctl_usage_error (ctx->command,
+                                       "--params must be a JSON object, like '{\"ms\": 100}'");
     }
     int64_t task_ms = args->task_timeout_ms > 0 ? args->task_timeout_ms : 30000;
-    s_request_t request;
-    s_request_begin (&request, "agents.run", 3 + 2);
-    s_pack_str (&request.pk, "agent", ctx->params [0]);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "agents.run", 3 + 2);
+    fed_fedctl_pack_str (&request.pk, "agent", ctx->params [0]);
     msgpack_pack_str_with_body (&request.pk, "params", 6);
     msgpack_sbuffer_write (&request.buffer, (const char *) params, params_size);
     free (params);
     msgpack_pack_str_with_body (&request.pk, "timeout_ms", 10);
     msgpack_pack_uint64 (&request.pk, (uint64_t) task_ms);
     fed_client_pack_replay (&request.pk);
-    return s_run_waiting (ctx, &request, task_ms + 2000, s_print_kv);
+    return fed_fedctl_run_waiting (ctx, &request, task_ms + 2000, s_print_kv);
 }
 
 //  --- workflows ---------------------------------------------------------------
@@ -1033,7 +940,7 @@ s_pack_kv_str (msgpack_packer *pk, const char *key, const char *value, size_t si
 //  workflow validate FILE: offline, with the default limits. Exit 0 valid,
 //  1 invalid (every error printed), as a compiler does.
 static int
-s_cmd_workflow_validate (s_ctx_t *ctx)
+s_cmd_workflow_validate (fed_fedctl_ctx_t *ctx)
 {
     const char *path = ctx->params [0];
     fed_wf_errors_t *errors = fed_wf_errors_new ();
@@ -1064,9 +971,10 @@ s_cmd_workflow_validate (s_ctx_t *ctx)
             s_pack_kv_str (&pk, "version", fed_workflow_version (wf),
                            strlen (fed_workflow_version (wf)));
             s_pack_kv_str (&pk, "hash", hex, 64);
-            s_pack_uint (&pk, "steps", fed_workflow_step_count (wf));
+            fed_fedctl_pack_uint (&pk, "steps", fed_workflow_step_count (wf));
         }
-        (void) s_print_json ((fed_blob_t){(const uint8_t *) buffer.data, buffer.size}, true);
+        (void) fed_fedctl_print_json ((fed_blob_t){(const uint8_t *) buffer.data, buffer.size},
+                                      true);
         msgpack_sbuffer_destroy (&buffer);
     } else if (wf)
         printf ("%s: valid: %s %s, %zu step%s, hash %s\n", path, fed_workflow_name (wf),
@@ -1115,7 +1023,7 @@ s_print_published (fed_blob_t result)
 //  workflow publish FILE: the node checks it (with its own limits) and
 //  writes it to its log, from where every node learns it.
 static int
-s_cmd_workflow_publish (s_ctx_t *ctx)
+s_cmd_workflow_publish (fed_fedctl_ctx_t *ctx)
 {
     const char *path = ctx->params [0];
     FILE *file = fopen (path, "rb");
@@ -1138,13 +1046,13 @@ s_cmd_workflow_publish (s_ctx_t *ctx)
         free (text);
         return EXIT_FAILED;
     }
-    s_request_t request;
-    s_request_begin (&request, "workflow.publish", 2 + 2);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "workflow.publish", 2 + 2);
     s_pack_kv_str (&request.pk, "yaml", text, size);
-    s_pack_str (&request.pk, "file", path);
+    fed_fedctl_pack_str (&request.pk, "file", path);
     fed_client_pack_replay (&request.pk);
     free (text);
-    return s_run (ctx, &request, s_print_published);
+    return fed_fedctl_run (ctx, &request, s_print_published);
 }
 
 static int
@@ -1154,13 +1062,13 @@ s_print_workflows (fed_blob_t result)
 }
 
 static int
-s_cmd_workflow_list (s_ctx_t *ctx)
+s_cmd_workflow_list (fed_fedctl_ctx_t *ctx)
 {
-    s_request_t request;
-    s_request_begin (&request, "workflow.list", ctx->args->name ? 1 : 0);
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "workflow.list", ctx->args->name ? 1 : 0);
     if (ctx->args->name)
-        s_pack_str (&request.pk, "name", ctx->args->name);
-    return s_run (ctx, &request, s_print_workflows);
+        fed_fedctl_pack_str (&request.pk, "name", ctx->args->name);
+    return fed_fedctl_run (ctx, &request, s_print_workflows);
 }
 
 static int
@@ -1189,30 +1097,32 @@ s_print_workflow_yaml (fed_blob_t result)
 
 //  workflow show NAME[@VERSION] [--yaml]
 static int
-s_cmd_workflow_show (s_ctx_t *ctx)
+s_cmd_workflow_show (fed_fedctl_ctx_t *ctx)
 {
     const char *spec = ctx->params [0];
     const char *at = strchr (spec, '@');
     size_t name_size = at ? (size_t) (at - spec) : strlen (spec);
     if (!fed_workflow_name_valid (spec, name_size)
         || (at && !fed_workflow_version_valid (at + 1, strlen (at + 1))))
-        return s_usage_error (ctx->command,
-                              "NAME[@VERSION] must be a workflow name, optionally with @ and a "
-                              "version, like etl or etl@1.2.0");
-    s_request_t request;
-    s_request_begin (&request, "workflow.show", at ? 2 : 1);
+        return fed_fedctl_usage_error (
+            ctx->command,
+            "NAME[@VERSION] must be a workflow name, optionally with @ and a "
+            "version, like etl or etl@1.2.0");
+    fed_fedctl_request_t request;
+    fed_fedctl_request_begin (&request, "workflow.show", at ? 2 : 1);
     s_pack_kv_str (&request.pk, "name", spec, name_size);
     if (at)
-        s_pack_str (&request.pk, "version", at + 1);
-    return s_run (ctx, &request, ctx->args->yaml ? s_print_workflow_yaml : s_print_workflow);
+        fed_fedctl_pack_str (&request.pk, "version", at + 1);
+    return fed_fedctl_run (ctx, &request,
+                           ctx->args->yaml ? s_print_workflow_yaml : s_print_workflow);
 }
 
 static int
-s_cmd_keygen (s_ctx_t *ctx)
+s_cmd_keygen (fed_fedctl_ctx_t *ctx)
 {
     const char *name = ctx->params [0];
     if (name [0] == '-' || !name [0])
-        return s_usage_error (ctx->command, "NAME must be a file name prefix");
+        return fed_fedctl_usage_error (ctx->command, "NAME must be a file name prefix");
     fed_err_t err;
     fed_identity_t *identity = fed_identity_keygen (name, &err);
     if (!identity) {
@@ -1226,7 +1136,7 @@ s_cmd_keygen (s_ctx_t *ctx)
 }
 
 //  The commands, in the order help lists them.
-static const s_command_t s_commands [] = {
+static const fed_fedctl_command_t s_commands [] = {
     {"status", s_cmd_status, "", "the node: id, name, version, uptime, log size", 0, 0, 0},
     {"members", s_cmd_members, "[--status S]... [--tag KEY=REGEXP]...",
      "the cluster's nodes as this node sees them (* is this node)", OPT_STATUS | OPT_TAG, 0, 0},
@@ -1275,6 +1185,24 @@ static const s_command_t s_commands [] = {
     {"workflow show", s_cmd_workflow_show, "NAME[@VERSION] [--yaml]",
      "one workflow (its latest version by default); --yaml prints its text as published", OPT_YAML,
      1, 1},
+    {"run start", fed_fedctl_cmd_run_start,
+     "NAME[@VERSION] [-p KEY=VALUE]... [--params JSON] [--wait [DURATION]]",
+     "start a run of a workflow and print its id; --wait waits for it to end",
+     OPT_PARAM | OPT_PARAMS | OPT_WAIT, 1, 1},
+    {"run list", fed_fedctl_cmd_run_list, "[--state S] [--workflow NAME] [--limit N]",
+     "workflow runs, newest first", OPT_STATE | OPT_WORKFLOW | OPT_LIMIT, 0, 0},
+    {"run show", fed_fedctl_cmd_run_show, "RUN",
+     "one run: its state and params, each step with its node, time and details", 0, 1, 1},
+    {"run wait", fed_fedctl_cmd_run_wait, "RUN [--timeout DURATION]",
+     "wait until a run ends; exit 0 completed, 1 failed or cancelled, 3 still running", 0, 1, 1},
+    {"run cancel", fed_fedctl_cmd_run_cancel, "RUN [--reason TEXT]", "cancel a running run",
+     OPT_REASON, 1, 1},
+    {"approvals", fed_fedctl_cmd_approvals, "[--run RUN]",
+     "steps awaiting an approval decision, oldest first", OPT_RUN, 0, 0},
+    {"approve", fed_fedctl_cmd_approve, "RUN STEP [-m COMMENT] [--value V]",
+     "approve a step awaiting approval", OPT_MESSAGE | OPT_VALUE, 2, 2},
+    {"reject", fed_fedctl_cmd_reject, "RUN STEP -m REASON",
+     "reject a step awaiting approval (the reason is required)", OPT_MESSAGE, 2, 2},
     {"metrics", s_cmd_metrics, "", "the node's metrics (Prometheus text)", 0, 0, 0},
     {"keygen", s_cmd_keygen, "NAME", "write NAME.key (secret, 0600) and NAME.pub (no node needed)",
      0, 1, 1},
@@ -1302,7 +1230,8 @@ s_usage (FILE *out)
              "  --server-key KEY     the node's public key: Z85, hex, or a .pub/.key file\n"
              "  --data-dir DIR       use DIR/admin.key, DIR/node.key, DIR/control.endpoint\n"
              "                       (default: $FEDNODE_DATA_DIR)\n"
-             "  --timeout DURATION   how long to wait for the node (default 5s)\n"
+             "  --timeout DURATION   how long to wait for the node (default 5s); for\n"
+             "                       'run wait', how long to wait for the run\n"
              "  --json               print the result as JSON\n"
              "  --config FILE        settings (default ~/.config/fednode/fedctl.yaml)\n"
              "  -h, --help           this help; 'fedctl COMMAND --help' for one command\n"
@@ -1312,14 +1241,14 @@ s_usage (FILE *out)
 }
 
 static void
-s_command_usage (FILE *out, const s_command_t *command)
+s_command_usage (FILE *out, const fed_fedctl_command_t *command)
 {
     fprintf (out, "usage: fedctl [OPTIONS] %s%s%s\n", command->name, *command->usage ? " " : "",
              command->usage);
 }
 
-static int
-s_usage_error (const s_command_t *command, const char *format, ...)
+int
+fed_fedctl_usage_error (const fed_fedctl_command_t *command, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -1380,9 +1309,9 @@ s_server_key (const char *text, bool from_data_dir, uint8_t key [32])
 //  dir, then the settings file, then defaults), loads the key and connects.
 //  Returns 0 or the exit code after printing why.
 static int
-s_open (s_ctx_t *ctx)
+s_open (fed_fedctl_ctx_t *ctx)
 {
-    s_args_t *args = ctx->args;
+    fed_fedctl_args_t *args = ctx->args;
     fed_fedctl_config_t config;
     fed_fedctl_config_init (&config);
     fed_err_t err;
@@ -1420,10 +1349,11 @@ s_open (s_ctx_t *ctx)
         : config.timeout_ms > 0            ? config.timeout_ms
                                            : DEFAULT_TIMEOUT_MS;
     if (!key_path || !server_text) {
-        rc = s_usage_error (ctx->command,
-                            "which node, as whom? Give --data-dir DIR (the node's "
-                            "data dir), or --key FILE and --server-key KEY, or set them in %s",
-                            config_path ? config_path : "~/.config/fednode/fedctl.yaml");
+        rc = fed_fedctl_usage_error (
+            ctx->command,
+            "which node, as whom? Give --data-dir DIR (the node's "
+            "data dir), or --key FILE and --server-key KEY, or set them in %s",
+            config_path ? config_path : "~/.config/fednode/fedctl.yaml");
         goto err;
     }
     ctx->identity = fed_identity_load (key_path, &err);
@@ -1438,7 +1368,7 @@ s_open (s_ctx_t *ctx)
         goto err;
     ctx->client = fed_client_new (endpoint, ctx->identity, server, &err);
     if (!ctx->client) {
-        rc = s_usage_error (ctx->command, "%s", err.text);
+        rc = fed_fedctl_usage_error (ctx->command, "%s", err.text);
         goto err;
     }
 err:
@@ -1452,7 +1382,7 @@ err:
 
 //  --- Argument parsing ---------------------------------------------------------
 
-static const s_command_t *
+static const fed_fedctl_command_t *
 s_find_command (char **words, int count, int *used)
 {
     for (size_t i = 0; i < S_COMMAND_COUNT; i++) {
@@ -1500,11 +1430,11 @@ s_parse_uint (const char *text, uint64_t *value)
 }
 
 //  True if arg names an option of options that takes a value (so the next
-//  argument is that value), or -k.
+//  argument is that value), or -k, -p or -m.
 static bool
 s_takes_value (const char *arg, const struct option *options)
 {
-    if (!strcmp (arg, "-k"))
+    if (!strcmp (arg, "-k") || !strcmp (arg, "-p") || !strcmp (arg, "-m"))
         return true;
     if (strncmp (arg, "--", 2) != 0 || strchr (arg, '='))
         return false;
@@ -1555,7 +1485,7 @@ s_keys_last (int *argc_p, char **argv, const struct option *options)
 
 //  Parses argv into *args. Returns 0 or EXIT_USAGE after saying why.
 static int
-s_parse (int argc, char **argv, s_args_t *args)
+s_parse (int argc, char **argv, fed_fedctl_args_t *args)
 {
     enum {
         G_ENDPOINT = 256,
@@ -1584,7 +1514,13 @@ s_parse (int argc, char **argv, s_args_t *args)
         C_AGENT_VERSION,
         C_PARAMS,
         C_TASK_TIMEOUT,
-        C_YAML
+        C_YAML,
+        C_WAIT,
+        C_STATE,
+        C_WORKFLOW,
+        C_RUN,
+        C_VALUE,
+        C_REASON
     };
     static const struct option options [] = {
         {"endpoint", required_argument, NULL, G_ENDPOINT},
@@ -1617,13 +1553,20 @@ s_parse (int argc, char **argv, s_args_t *args)
         {"params", required_argument, NULL, C_PARAMS},
         {"task-timeout", required_argument, NULL, C_TASK_TIMEOUT},
         {"yaml", no_argument, NULL, C_YAML},
+        {"wait", optional_argument, NULL, C_WAIT},
+        {"state", required_argument, NULL, C_STATE},
+        {"workflow", required_argument, NULL, C_WORKFLOW},
+        {"run", required_argument, NULL, C_RUN},
+        {"message", required_argument, NULL, 'm'},
+        {"value", required_argument, NULL, C_VALUE},
+        {"reason", required_argument, NULL, C_REASON},
         {NULL, 0, NULL, 0}};
     memset (args, 0, sizeof *args);
     args->timeout_ms = -1;
     argv = s_keys_last (&argc, argv, options);
     opterr = 0;
     int option;
-    while ((option = getopt_long (argc, argv, ":hVfk:", options, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, ":hVfk:p:m:", options, NULL)) != -1) {
         const char *value = optarg;
         switch (option) {
             case G_ENDPOINT: args->endpoint = value; break;
@@ -1657,52 +1600,55 @@ s_parse (int argc, char **argv, s_args_t *args)
                 break;
             case G_TIMEOUT:
                 if (fed_parse_duration (value, &args->timeout_ms) || args->timeout_ms <= 0)
-                    return s_usage_error (
+                    return fed_fedctl_usage_error (
                         NULL, "--timeout '%s' is not a duration like 500ms, 5s, 1m", value);
                 break;
             case C_TTL:
                 args->given |= OPT_TTL;
                 if (fed_parse_duration (value, &args->ttl_ms) || args->ttl_ms <= 0)
-                    return s_usage_error (NULL, "--ttl '%s' is not a duration like 30m, 1h, 7d",
-                                          value);
+                    return fed_fedctl_usage_error (
+                        NULL, "--ttl '%s' is not a duration like 30m, 1h, 7d", value);
                 break;
             case C_LIMIT:
                 args->given |= OPT_LIMIT;
                 if (s_parse_uint (value, &args->limit))
-                    return s_usage_error (NULL, "--limit '%s' is not a whole number", value);
+                    return fed_fedctl_usage_error (NULL, "--limit '%s' is not a whole number",
+                                                   value);
                 break;
             case C_USES:
                 args->given |= OPT_USES;
                 if (s_parse_uint (value, &args->uses) || args->uses == 0)
-                    return s_usage_error (NULL, "--uses '%s' is not a whole number >= 1", value);
+                    return fed_fedctl_usage_error (NULL, "--uses '%s' is not a whole number >= 1",
+                                                   value);
                 break;
             case C_STATUS:
                 args->given |= OPT_STATUS;
                 if (args->status_count == FED_MEMBER_FILTER_STATUSES_MAX)
-                    return s_usage_error (NULL, "at most %d --status options",
-                                          FED_MEMBER_FILTER_STATUSES_MAX);
+                    return fed_fedctl_usage_error (NULL, "at most %d --status options",
+                                                   FED_MEMBER_FILTER_STATUSES_MAX);
                 args->statuses [args->status_count++] = value;
                 break;
             case C_TAG:
                 args->given |= OPT_TAG;
                 if (args->tag_count == FED_MEMBER_FILTER_TAGS_MAX)
-                    return s_usage_error (NULL, "at most %d --tag options",
-                                          FED_MEMBER_FILTER_TAGS_MAX);
+                    return fed_fedctl_usage_error (NULL, "at most %d --tag options",
+                                                   FED_MEMBER_FILTER_TAGS_MAX);
                 args->tags [args->tag_count++] = value;
                 break;
             case C_CAPABILITY:
                 args->given |= OPT_CAPABILITY;
                 if (args->capability_count == LABELS_MAX)
-                    return s_usage_error (NULL, "at most %d --capability options", LABELS_MAX);
+                    return fed_fedctl_usage_error (NULL, "at most %d --capability options",
+                                                   LABELS_MAX);
                 args->capabilities [args->capability_count++] = value;
                 break;
             case C_LABEL:
                 args->given |= OPT_LABEL;
                 if (args->label_count == LABELS_MAX)
-                    return s_usage_error (NULL, "at most %d --label options", LABELS_MAX);
+                    return fed_fedctl_usage_error (NULL, "at most %d --label options", LABELS_MAX);
                 if (!strchr (value, '=') || value [0] == '=')
-                    return s_usage_error (NULL, "--label '%s' must be KEY=VALUE, like gpu=a100",
-                                          value);
+                    return fed_fedctl_usage_error (
+                        NULL, "--label '%s' must be KEY=VALUE, like gpu=a100", value);
                 args->labels [args->label_count++] = value;
                 break;
             case C_REGION:
@@ -1713,7 +1659,8 @@ s_parse (int argc, char **argv, s_args_t *args)
                 args->given |= OPT_KIND;
                 if (strcmp (value, "builtin") && strcmp (value, "external")
                     && strcmp (value, "edge"))
-                    return s_usage_error (NULL, "--kind must be builtin, external or edge");
+                    return fed_fedctl_usage_error (NULL,
+                                                   "--kind must be builtin, external or edge");
                 args->kind = value;
                 break;
             case C_WITHIN: {
@@ -1721,14 +1668,15 @@ s_parse (int argc, char **argv, s_args_t *args)
                 char *end;
                 args->within_km = strtod (value, &end);
                 if (end == value || *end || !(args->within_km > 0) || args->within_km > 40100)
-                    return s_usage_error (NULL, "--within '%s' must be a distance in km above 0",
-                                          value);
+                    return fed_fedctl_usage_error (
+                        NULL, "--within '%s' must be a distance in km above 0", value);
                 break;
             }
             case 'k':
                 args->given |= OPT_K;
                 if (s_parse_uint (value, &args->k) || args->k == 0)
-                    return s_usage_error (NULL, "-k '%s' is not a whole number >= 1", value);
+                    return fed_fedctl_usage_error (NULL, "-k '%s' is not a whole number >= 1",
+                                                   value);
                 break;
             case C_LOCATION:
                 args->given |= OPT_LOCATION;
@@ -1746,17 +1694,64 @@ s_parse (int argc, char **argv, s_args_t *args)
                 args->given |= OPT_TASK_TIMEOUT;
                 if (fed_parse_duration (value, &args->task_timeout_ms) || args->task_timeout_ms <= 0
                     || args->task_timeout_ms > 3600000)
-                    return s_usage_error (NULL,
-                                          "--task-timeout '%s' is not a duration of 1ms to 1h, "
-                                          "like 30s",
-                                          value);
+                    return fed_fedctl_usage_error (
+                        NULL,
+                        "--task-timeout '%s' is not a duration of 1ms to 1h, "
+                        "like 30s",
+                        value);
                 break;
             case C_YAML:
                 args->given |= OPT_YAML;
                 args->yaml = true;
                 break;
-            case ':': return s_usage_error (NULL, "option '%s' needs a value", argv [optind - 1]);
-            default: return s_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
+            case 'p':
+                //  KEY=VALUE is checked by the command, which can show its usage.
+                args->given |= OPT_PARAM;
+                if (args->run_param_count == RUN_PARAMS_MAX)
+                    return fed_fedctl_usage_error (NULL, "at most %d -p options", RUN_PARAMS_MAX);
+                args->run_params [args->run_param_count++] = value;
+                break;
+            case C_WAIT:
+                //  --wait, --wait=D, or --wait D when the next argument is
+                //  a duration (so a workflow named like one needs --wait=D).
+                args->given |= OPT_WAIT;
+                args->wait_ms = 0;
+                if (!value && optind < argc && argv [optind][0] != '-'
+                    && fed_parse_duration (argv [optind], &args->wait_ms) == 0)
+                    value = argv [optind++];
+                else if (value
+                         && (fed_parse_duration (value, &args->wait_ms) || args->wait_ms <= 0))
+                    return fed_fedctl_usage_error (
+                        NULL, "--wait=%s is not a duration like 30s, 10m, 1h", value);
+                break;
+            case C_STATE:
+                args->given |= OPT_STATE;
+                args->state = value;
+                break;
+            case C_WORKFLOW:
+                args->given |= OPT_WORKFLOW;
+                args->workflow = value;
+                break;
+            case C_RUN:
+                args->given |= OPT_RUN;
+                args->run = value;
+                break;
+            case 'm':
+                args->given |= OPT_MESSAGE;
+                args->message = value;
+                break;
+            case C_VALUE:
+                args->given |= OPT_VALUE;
+                args->value = value;
+                break;
+            case C_REASON:
+                args->given |= OPT_REASON;
+                args->reason = value;
+                break;
+            case ':':
+                return fed_fedctl_usage_error (NULL, "option '%s' needs a value",
+                                               argv [optind - 1]);
+            default: return fed_fedctl_usage_error (NULL, "unknown option '%s'", argv [optind - 1]);
         }
     }
     args->words = argv + optind;
@@ -1769,10 +1764,11 @@ static const char *
 s_option_name (unsigned bit)
 {
     static const char *names [] = {
-        "--follow",        "--type",   "--origin",       "--limit",  "--body", "--role",
-        "--name",          "--ttl",    "--uses",         "--status", "--tag",  "--capability",
-        "--region",        "--kind",   "--label",        "--within", "-k",     "--location",
-        "--agent-version", "--params", "--task-timeout", "--yaml"};
+        "--follow",        "--type",     "--origin",       "--limit",  "--body",  "--role",
+        "--name",          "--ttl",      "--uses",         "--status", "--tag",   "--capability",
+        "--region",        "--kind",     "--label",        "--within", "-k",      "--location",
+        "--agent-version", "--params",   "--task-timeout", "--yaml",   "-p",      "--wait",
+        "--state",         "--workflow", "--run",          "-m",       "--value", "--reason"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == 1u << i)
             return names [i];
@@ -1782,7 +1778,7 @@ s_option_name (unsigned bit)
 int
 main (int argc, char **argv)
 {
-    s_args_t args;
+    fed_fedctl_args_t args;
     int rc = s_parse (argc, argv, &args);
     if (rc)
         return rc;
@@ -1795,7 +1791,7 @@ main (int argc, char **argv)
         return args.help ? 0 : EXIT_USAGE;
     }
     int used = 0;
-    const s_command_t *command = s_find_command (args.words, args.word_count, &used);
+    const fed_fedctl_command_t *command = s_find_command (args.words, args.word_count, &used);
     if (!command) {
         FILE *out = args.help ? stdout : stderr;
         if (args.word_count >= 1 && s_group_usage (out, args.words [0])) {
@@ -1803,7 +1799,7 @@ main (int argc, char **argv)
                 fprintf (stderr, "fedctl: no command '%s %s'\n", args.words [0], args.words [1]);
             return args.help ? 0 : EXIT_USAGE;
         }
-        return s_usage_error (NULL, "unknown command '%s'", args.words [0]);
+        return fed_fedctl_usage_error (NULL, "unknown command '%s'", args.words [0]);
     }
     if (args.help) {
         s_command_usage (stdout, command);
@@ -1812,18 +1808,18 @@ main (int argc, char **argv)
     }
     unsigned extra = args.given & ~command->options;
     if (extra)
-        return s_usage_error (command, "'%s' does not take %s", command->name,
-                              s_option_name (extra & -extra));
-    s_ctx_t ctx = {.args = &args,
-                   .command = command,
-                   .params = args.words + used,
-                   .param_count = args.word_count - used};
+        return fed_fedctl_usage_error (command, "'%s' does not take %s", command->name,
+                                       s_option_name (extra & -extra));
+    fed_fedctl_ctx_t ctx = {.args = &args,
+                            .command = command,
+                            .params = args.words + used,
+                            .param_count = args.word_count - used};
     if (ctx.param_count < command->min_params || ctx.param_count > command->max_params)
-        return s_usage_error (command, "'%s' takes %s", command->name,
-                              command->max_params == 0 ? "no arguments"
-                                  : command->min_params == command->max_params
-                                  ? "exactly the arguments shown"
-                                  : "the arguments shown");
+        return fed_fedctl_usage_error (command, "'%s' takes %s", command->name,
+                                       command->max_params == 0 ? "no arguments"
+                                           : command->min_params == command->max_params
+                                           ? "exactly the arguments shown"
+                                           : "the arguments shown");
     rc = command->handler (&ctx);
     fed_client_destroy (&ctx.client);
     fed_identity_destroy (&ctx.identity);

@@ -14,6 +14,7 @@
 struct fed_table_t {
     size_t columns; //  number of columns
     char **cells;   //  rows * columns owned strings, header row first
+    char **notes;   //  per row: owned lines under it ("\n" between), or NULL
     size_t rows;    //  rows including the header
 };
 
@@ -405,6 +406,7 @@ fed_table_new (const char *header, ...)
     self->cells = (char **) fed_calloc (self->columns, sizeof (char *));
     for (size_t c = 0; c < self->columns; c++)
         self->cells [c] = fed_strdup (names [c]);
+    self->notes = (char **) fed_calloc (1, sizeof (char *));
     self->rows = 1;
     return self;
 }
@@ -414,6 +416,8 @@ fed_table_add (fed_table_t *self, ...)
 {
     self->cells =
         (char **) fed_realloc (self->cells, (self->rows + 1) * self->columns * sizeof (char *));
+    self->notes = (char **) fed_realloc (self->notes, (self->rows + 1) * sizeof (char *));
+    self->notes [self->rows] = NULL;
     va_list args;
     va_start (args, self);
     for (size_t c = 0; c < self->columns; c++) {
@@ -422,6 +426,30 @@ fed_table_add (fed_table_t *self, ...)
     }
     va_end (args);
     self->rows++;
+}
+
+void
+fed_table_note (fed_table_t *self, char *text)
+{
+    char **note = &self->notes [self->rows - 1];
+    if (*note) {
+        char *longer = fed_sprintf ("%s\n%s", *note, text);
+        free (*note);
+        free (text);
+        *note = longer;
+    } else
+        *note = text;
+}
+
+//  Characters in text as a terminal shows them: bytes, less UTF-8
+//  continuation bytes.
+static size_t
+s_width (const char *text)
+{
+    size_t width = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        width += (*p & 0xc0) != 0x80;
+    return width;
 }
 
 size_t
@@ -436,7 +464,7 @@ fed_table_print (fed_table_t *self, FILE *out)
     size_t widths [S_COLUMNS_MAX] = {0};
     for (size_t r = 0; r < self->rows; r++)
         for (size_t c = 0; c < self->columns; c++) {
-            size_t w = strlen (self->cells [r * self->columns + c]);
+            size_t w = s_width (self->cells [r * self->columns + c]);
             if (w > widths [c])
                 widths [c] = w;
         }
@@ -449,8 +477,10 @@ fed_table_print (fed_table_t *self, FILE *out)
             if (c + 1 == self->columns)
                 fprintf (out, "%s\n", cell);
             else
-                fprintf (out, "%-*s  ", (int) widths [c], cell);
+                fprintf (out, "%s%*s  ", cell, (int) (widths [c] - s_width (cell)), "");
         }
+        if (self->notes [r])
+            fprintf (out, "%s\n", self->notes [r]);
     }
 }
 
@@ -462,7 +492,10 @@ fed_table_destroy (fed_table_t **self_p)
     fed_table_t *self = *self_p;
     for (size_t i = 0; i < self->rows * self->columns; i++)
         free (self->cells [i]);
+    for (size_t r = 0; r < self->rows; r++)
+        free (self->notes [r]);
     free (self->cells);
+    free (self->notes);
     free (self);
     *self_p = NULL;
 }

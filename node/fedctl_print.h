@@ -9,6 +9,8 @@
 #ifndef FED_FEDCTL_PRINT_H_INCLUDED
 #define FED_FEDCTL_PRINT_H_INCLUDED
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mpread.h"
@@ -63,6 +65,45 @@ int fed_print_workflows (FILE *out, fed_blob_t result);
 //  published. Returns 0, or FED_MALFORMED when result is not a map.
 int fed_print_workflow (FILE *out, fed_blob_t result);
 
+//  --- Workflow runs (node/fedctl_print_runs.c) ---
+//
+//  The results of run.start, run.list, run.show, run.wait, run.cancel,
+//  approvals, approve and reject (doc/protocol.md §3.4 "Runs"). Each checks
+//  the whole result before printing anything: a field may be absent or nil
+//  (shown as "-"), but one of the wrong type leaves out nothing silently.
+//  Each returns 0, or FED_MALFORMED with nothing printed and err naming
+//  the field, like "steps[2]: 'state' is a uint, not a str". now_ms is the
+//  wall clock (ms since the epoch) ages and deadlines are counted from.
+//  Strings from the node are printed with control characters replaced, so
+//  a message cannot move the cursor or fake a line.
+
+//  run.start: the run id alone on one line, for RUN=$(fedctl run start …).
+int fed_print_run_started (FILE *out, fed_blob_t result, fed_err_t *err);
+//  run.list: RUN, WORKFLOW, VERSION, STATE, STEPS (done/total), STARTED
+//  (age), COORDINATOR (its name, else its key's first 8 characters); "no
+//  runs" for an empty array.
+int fed_print_runs (FILE *out, fed_blob_t result, int64_t now_ms, fed_err_t *err);
+//  run.show: "key: value" lines (run, workflow, state, coordinator, by,
+//  started, ended, duration, params, reason), then a table of the steps
+//  (STEP, AGENT, STATE, NODE, ATTEMPT, TIME) with, under a step, its error,
+//  why it waits, its approval (message, votes, outcome) and its output as
+//  compact JSON cut to about 100 characters.
+int fed_print_run (FILE *out, fed_blob_t result, int64_t now_ms, fed_err_t *err);
+//  A run summary (run.wait) as one line: "RUN NAME@VERSION STATE: DONE/STEPS
+//  steps in DURATION", then "reason: …" when it has one.
+int fed_print_run_summary (FILE *out, fed_blob_t result, int64_t now_ms, fed_err_t *err);
+//  run.cancel: "cancelled RUN", or "cancelling RUN (…)" when another node
+//  coordinates it.
+int fed_print_run_cancel (FILE *out, fed_blob_t result, fed_err_t *err);
+//  approvals: RUN, STEP, WORKFLOW, WAITING (age), VOTES (approvals/needed),
+//  DEADLINE, MESSAGE, with the values a decision must name (and whether it
+//  is escalated) on a line under the step; "no steps awaiting approval" for
+//  an empty array.
+int fed_print_approvals (FILE *out, fed_blob_t result, int64_t now_ms, fed_err_t *err);
+//  approve (approve true) or reject: "approved RUN/STEP (1 of 2
+//  approvals)", "rejected RUN/STEP".
+int fed_print_decision (FILE *out, fed_blob_t result, bool approve, fed_err_t *err);
+
 typedef struct fed_table_t fed_table_t;
 
 //  A table with columns named by the NULL-terminated list of headers (at
@@ -71,8 +112,13 @@ fed_table_t *fed_table_new (const char *header, ...);
 //  Adds one row, taking ownership of the column count strings given (NULL
 //  shows as "-").
 void fed_table_add (fed_table_t *self, ...);
-//  Prints header and rows with columns padded to their widest cell; a
-//  header of empty names is not printed.
+//  Adds a line of text (owned by the table) under the last row added,
+//  outside the columns: a step's error under the step. Several notes
+//  print in the order added.
+void fed_table_note (fed_table_t *self, char *text);
+//  Prints header and rows with columns padded to their widest cell (in
+//  characters: UTF-8 sequences count as one), each row followed by its
+//  notes; a header of empty names is not printed.
 void fed_table_print (fed_table_t *self, FILE *out);
 //  Rows added so far.
 size_t fed_table_rows (fed_table_t *self);
