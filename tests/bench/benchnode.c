@@ -130,6 +130,23 @@ bench_free_ports (int *ports, int count, int salt, const char *program)
     }
 }
 
+void
+bench_free_ports_in (int *ports, int count, int low, int high, int salt, const char *program)
+{
+    int span = high - low + 1;
+    int start = (int) ((getpid () + salt * 97) % span);
+    int found = 0;
+    for (int step = 0; found < count && step < span; step++) {
+        int port = low + (start + step) % span;
+        if (s_connect_tcp (port, true) == 0)
+            ports [found++] = port;
+    }
+    if (found < count) {
+        fprintf (stderr, "%s: no %d free loopback ports in %d-%d\n", program, count, low, high);
+        exit (1);
+    }
+}
+
 //  --- nodes -------------------------------------------------------------------------
 
 void
@@ -351,10 +368,8 @@ s_pack_str (msgpack_packer *pk, const char *text)
     msgpack_pack_str_with_body (pk, text, strlen (text));
 }
 
-//  Reads map entries (count of them) until key; the reader is left at its
-//  value. Returns 0, or -1 if absent or malformed.
-static int
-s_find (fed_mpr_t *reader, uint32_t count, const char *key)
+int
+bench_find (fed_mpr_t *reader, uint32_t count, const char *key)
 {
     for (uint32_t i = 0; i < count; i++) {
         const char *name;
@@ -379,7 +394,7 @@ bench_events (fed_client_t *client, uint64_t *events)
     fed_mpr_t result;
     uint32_t count;
     int rc = s_call (client, &request, CALL_TIMEOUT_MS, &reply, &result) == 0
-            && fed_mpr_map (&result, &count) == 0 && s_find (&result, count, "events") == 0
+            && fed_mpr_map (&result, &count) == 0 && bench_find (&result, count, "events") == 0
             && fed_mpr_uint (&result, events) == 0
         ? 0
         : -1;
@@ -447,7 +462,7 @@ bench_publish (fed_client_t *client, const char *type, const uint8_t *body, size
     uint32_t count;
     uint64_t value = 0;
     int rc = s_call (client, &request, CALL_TIMEOUT_MS, &reply, &result) == 0
-            && fed_mpr_map (&result, &count) == 0 && s_find (&result, count, "seq") == 0
+            && fed_mpr_map (&result, &count) == 0 && bench_find (&result, count, "seq") == 0
             && fed_mpr_uint (&result, &value) == 0
         ? 0
         : -1;
@@ -485,8 +500,8 @@ bench_tail (fed_client_t *client, const char *type, uint64_t *cursor, int wait_m
     if (s_call (client, &request, wait_ms + CALL_TIMEOUT_MS, &reply, &result) == 0
         && fed_mpr_map (&result, &count) == 0) {
         fed_mpr_t again = result;
-        if (s_find (&result, count, "events") == 0 && fed_mpr_array (&result, &events) == 0
-            && s_find (&again, count, "cursor") == 0 && fed_mpr_str (&again, &text, &size) == 0
+        if (bench_find (&result, count, "events") == 0 && fed_mpr_array (&result, &events) == 0
+            && bench_find (&again, count, "cursor") == 0 && fed_mpr_str (&again, &text, &size) == 0
             && size < 24) {
             char digits [24];
             snprintf (digits, sizeof digits, "%.*s", (int) size, text);

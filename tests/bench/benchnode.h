@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "identity.h"
+#include "mpread.h"
 
 //  One fednode: its data dir and ports, the process once started, and a
 //  control client once connected.
@@ -49,6 +50,10 @@ char *bench_fednode_path (const char *program);
 //  place picked from the pid and salt (benches running at once differ).
 void bench_free_ports (int *ports, int count, int salt, const char *program);
 
+//  The same in low..high (a bench given its own range), scanning from a
+//  place picked from the pid and salt and wrapping round.
+void bench_free_ports_in (int *ports, int count, int low, int high, int salt, const char *program);
+
 //  A node named name with data dir WORK/name: creates the dir and its node
 //  key (fed_identity_open) so that its key can go into trust lists before
 //  it runs. Exits on failure.
@@ -75,6 +80,10 @@ void bench_node_free (bench_node_t *self);
 void bench_node_print_log (const bench_node_t *self);
 
 //  --- control calls --------------------------------------------------------------
+
+//  Reads map entries (count of them) until key; the reader is left at its
+//  value. Returns 0, or -1 if absent or malformed.
+int bench_find (fed_mpr_t *reader, uint32_t count, const char *key);
 
 //  Events the node holds (status "events"). Returns 0 or -1.
 int bench_events (fed_client_t *client, uint64_t *events);
