@@ -674,9 +674,10 @@ s_pass (fed_executor_t *self, s_run_t *r)
         if (step->hitl.enabled && !s_approved (st->decided->outcome)) {
             bool timed_out = strcmp (st->decided->outcome, "timeout_rejected") == 0;
             s_fail_run (self, r, step->id, timed_out ? "approval_timeout" : "rejected",
-                        "step %s: %s%s%s", step->id,
-                        timed_out ? "no decision before the deadline" : "rejected: ",
-                        timed_out ? "" : (st->decided->text ? st->decided->text : ""), "");
+                        "step %s: %s", step->id,
+                        timed_out ? "no decision before the deadline"
+                                  : (st->decided->text && *st->decided->text ? st->decided->text
+                                                                             : "no reason given"));
             return;
         }
         const fed_attempt_t *latest = fed_run_step_latest (st);
