@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "benchecho.h"
 #include "config.h"
 #include "ctlmsg.h"
 #include "curve.h"
@@ -68,42 +69,7 @@ s_fail (const char *what, const char *text)
     exit (1);
 }
 
-//  --- baseline: the echo server ------------------------------------------------
-
-typedef struct {
-    const fed_identity_t *server; //  the node's identity: its CURVE keys; not owned
-    size_t reply_size;            //  bytes each reply carries
-} echo_args_t;
-
-//  Actor: a CURVE REP socket on a free loopback port (sent on the pipe after
-//  the ready signal, -1 if it cannot bind) answering every request with
-//  reply_size bytes.
-static void
-s_echo_actor (zsock_t *pipe, void *arg)
-{
-    echo_args_t *args = (echo_args_t *) arg;
-    zsock_t *rep = zsock_new (ZMQ_REP);
-    fed_socket_defaults (rep, FED_CLIENT_MAX_MESSAGE);
-    fed_curve_server (rep, fed_identity_curve_secret (args->server),
-                      fed_identity_curve_public (args->server), "control");
-    int rc = zsock_bind (rep, "tcp://127.0.0.1:*");
-    zsock_signal (pipe, 0); //  zactor_new waits for this
-    zsock_send (pipe, "i", rc < 0 ? -1 : rc);
-    uint8_t *reply = (uint8_t *) calloc (1, args->reply_size);
-    zpoller_t *poller = zpoller_new (pipe, rep, NULL);
-    while (rc >= 0) {
-        void *which = zpoller_wait (poller, -1);
-        if (which != rep)
-            break; //  $TERM, or interrupted
-        zframe_t *request = zframe_recv (rep);
-        zframe_destroy (&request);
-        zframe_t *frame = zframe_new (reply, args->reply_size);
-        zframe_send (&frame, rep, 0);
-    }
-    zpoller_destroy (&poller);
-    free (reply);
-    zsock_destroy (&rep);
-}
+//  --- baseline: the echo server (benchecho.h) -----------------------------------
 
 //  ROUNDS REQ/REP round trips of request (size bytes) to the echo server;
 //  fills samples (µs).
@@ -209,8 +175,8 @@ main (void)
     size_t reply_size = 0;
     s_status_rounds (client, request.data, request.size, status_us, &reply_size);
 
-    echo_args_t echo = {server, reply_size};
-    zactor_t *echo_actor = zactor_new (s_echo_actor, &echo);
+    bench_echo_args_t echo = {server, reply_size, 0};
+    zactor_t *echo_actor = zactor_new (bench_echo_actor, &echo);
     int raw_port = -1;
     if (zsock_recv (echo_actor, "i", &raw_port) || raw_port < 0)
         s_fail ("raw bind", "cannot bind the echo server");

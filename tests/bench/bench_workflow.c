@@ -46,6 +46,7 @@
 */
 #include "benchutil.h"
 #include "benchnode.h"
+#include "benchecho.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -534,39 +535,6 @@ s_is_next_started (const fed_mpr_t *result, const char *run)
         && s_map_str (&at, "run", of, sizeof of) == 0 && strcmp (of, run) == 0;
 }
 
-typedef struct {
-    const fed_identity_t *server; //  the node's identity: its CURVE keys; not owned
-    size_t reply_size;            //  bytes each reply carries
-    int port;                     //  to bind
-} echo_args_t;
-
-//  Actor: a CURVE REP socket in ZAP domain "control" on args->port (0 or -1
-//  sent on the pipe after the ready signal) answering every request with
-//  reply_size bytes.
-static void
-s_echo_actor (zsock_t *pipe, void *arg)
-{
-    echo_args_t *args = (echo_args_t *) arg;
-    zsock_t *rep = zsock_new (ZMQ_REP);
-    fed_socket_defaults (rep, FED_CLIENT_MAX_MESSAGE);
-    fed_curve_server (rep, fed_identity_curve_secret (args->server),
-                      fed_identity_curve_public (args->server), "control");
-    int rc = zsock_bind (rep, "tcp://127.0.0.1:%d", args->port) < 0 ? -1 : 0;
-    zsock_signal (pipe, 0);
-    zsock_send (pipe, "i", rc);
-    uint8_t *reply = (uint8_t *) fed_calloc (1, args->reply_size);
-    zpoller_t *poller = zpoller_new (pipe, rep, NULL);
-    while (rc == 0 && zpoller_wait (poller, -1) == rep) {
-        zframe_t *request = zframe_recv (rep);
-        zframe_destroy (&request);
-        zframe_t *frame = zframe_new (reply, args->reply_size);
-        zframe_send (&frame, rep, 0);
-    }
-    zpoller_destroy (&poller);
-    free (reply);
-    zsock_destroy (&rep);
-}
-
 //  count REQ/REP round trips of request to the echo; samples in ms.
 static void
 s_raw_rounds (zsock_t *req, const msgpack_sbuffer *request, double *samples, size_t count)
@@ -790,8 +758,8 @@ s_gates (gate_t *self, int raw_port)
     for (int i = 0; i < GATE_WARMUP && rc >= 0; i++)
         rc = s_gate_round (self, &approve_ms, &next_ms);
     //  The raw pair: the approve request's bytes, the approve reply's size.
-    echo_args_t args = {self->server, self->reply_size, raw_port};
-    zactor_t *echo = zactor_new (s_echo_actor, &args);
+    bench_echo_args_t args = {self->server, self->reply_size, raw_port};
+    zactor_t *echo = zactor_new (bench_echo_actor, &args);
     int bound = -1;
     if (zsock_recv (echo, "i", &bound) || bound < 0)
         s_fail ("raw bind", "cannot bind the echo server");
