@@ -222,6 +222,50 @@ out=$(as alice 1 approve "$R2b" gate 2>&1); rc=$?
 expect "alice again: exit 1" 1 "$rc"
 contains "as duplicate" "duplicate" "$out"
 expect "still awaiting after one of two" awaiting_approval "$(rget 1 "$R2b" 'S("gate")["state"]')"
+has_votes() { [ "$(rget "$1" "$2" "len(S('gate')['approval']['votes'])")" = "$3" ]; }
+wait_for 10 has_votes 3 "$R2b" 1 || fail "n3 never saw alice's vote"
+out=$(as alice 3 approve "$R2b" gate 2>&1); rc=$?
+contains "alice again, on n3 once her vote is there: duplicate" "duplicate" "$out"
+
+# Two approvers on two nodes at once, one approval needed: decided once.
+wf t.race <<'Y'
+name: t.race
+version: "1"
+steps:
+  - id: gate
+    hitl: true
+  - id: after
+    agent: sys.echo
+    needs: [gate]
+Y
+wait_for 10 listed 3 t.race || fail "n3 has no t.race"
+R2r=$(begin 1 t.race)
+wait_for 15 awaiting_on 2 "$R2r" gate && wait_for 15 awaiting_on 3 "$R2r" gate ||
+    fail "n2/n3 do not list t.race's gate"
+as alice 2 approve "$R2r" gate -m "from n2" >"$work/race2" 2>&1 &
+p2=$!
+pids+=("$p2")
+as carol 3 approve "$R2r" gate -m "from n3" >"$work/race3" 2>&1 &
+p3=$!
+pids+=("$p3")
+wait $p2; rc2=$?
+wait $p3; rc3=$?
+taken=$(( (rc2 == 0) + (rc3 == 0) ))
+[ $taken -ge 1 ] && ok "at once on n2 and n3: $taken vote(s) taken" ||
+    fail "neither vote taken: $(cat "$work/race2" "$work/race3")"
+for n in 2 3; do
+    rcn=rc$n
+    [ "${!rcn}" = 0 ] || contains "the vote refused on n$n was already_decided" already_decided "$(cat "$work/race$n")"
+done
+out=$(T=20s ctl 1 run wait "$R2r" --json 2>&1)
+expect "the run completes" completed "$(pj 'r["state"]' <<<"$out")"
+wait_for 10 same_everywhere "$R2r" && ok "every node shows the same votes and decision" ||
+    fail "run show of the race differs between nodes"
+expect "every vote taken is recorded" "$taken" "$(rget 1 "$R2r" 'len(S("gate")["approval"]["votes"])')"
+decided=$(ctl 1 events tail --type step.decided --limit 100 --json 2>/dev/null |
+    pj "len([e for e in r['events'] if e['body']['run']=='$R2r'])")
+expect "one step.decided" 1 "$decided"
+expect "after ran once" 1 "$(rget 2 "$R2r" 'len(S("after")["attempts"])')"
 
 # --- 3. who may decide ----------------------------------------------------------------------
 phase "3. who may decide"
@@ -422,12 +466,28 @@ expect "long completed once, with its output" '4000 {"slept": 4000}' \
 start 3 --seed "${seed[1]}"
 wait_for 20 alive 1 && wait_for 20 alive 3 || fail "n3 did not rejoin"
 wait_for 15 same_everywhere "$R5" && ok "n3 back: every node shows the same run" || fail "run show differs after n3's return"
+# metric I NAME{LABELS}: its value in node nI's metrics.
+metric() { ctl "$1" metrics 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }'; }
+no_step_running() { [ "$(metric "$1" fednode_steps_running)" = 0 ]; }
+cancelled_tasks() {
+    local n=0 i v
+    for i in 1 2 3; do v=$(metric $i 'fednode_agent_tasks_total{result="cancelled"}'); n=$((n + ${v:-0})); done
+    echo $n
+}
 completions() {
     ctl "$1" events tail --type step.completed --limit 1000 --json 2>/dev/null |
         pj "len([e for e in r['events'] if e['body']['run']=='$R5' and e['body']['step']=='long'])"
 }
-expect "one step.completed for long (n3's attempt never reported)" 1 "$(completions 1)"
-expect "and the run view counts it once" 1 "$(rget 3 "$R5" 'len([a for a in S("long")["attempts"] if a["outcome"]=="completed"])')"
+expect "the run view counts one completion" 1 "$(rget 3 "$R5" 'len([a for a in S("long")["attempts"] if a["outcome"]=="completed"])')"
+# n3 restarted with attempt 1 in its log, assigned to it and unreported, and
+# learns from the others that attempt 2 superseded it and the run ended: it
+# must not run attempt 1 to the end. Once nothing runs on n3, its own log
+# says whether it did (a completion it wrote) or not.
+wait_for 10 no_step_running 3 && ok "nothing left running on n3" ||
+    fail "n3 still runs $(metric 3 fednode_steps_running) step(s)"
+expect "n3 wrote no completion for the superseded attempt (sys.sleep tasks it ran: $(metric 3 fednode_steps_run_total))" \
+    1 "$(completions 3)"
+expect "one step.completed for long in n1's log" 1 "$(completions 1)"
 
 # --- 6. retries, then cancel ---------------------------------------------------------------------
 phase "6. retries and cancel"
@@ -479,6 +539,7 @@ wait_for 10 listed 2 t.long || fail "n2 has no t.long"
 for where in 1 2; do
     R6c=$(begin 1 t.long)
     wait_for 10 step_is 1 "$R6c" nap running || fail "nap never ran: $(rget 1 "$R6c" 'S("nap")')"
+    c0=$(cancelled_tasks)
     out=$(ctl $where run cancel "$R6c" --reason "enough napping" --json 2>&1); rc=$?
     if [ $where = 1 ]; then
         expect "cancel on the coordinator: cancelled at once" "0 cancelled" "$rc $(pj 'r["state"]' <<<"$out")"
@@ -489,6 +550,11 @@ for where in 1 2; do
     expect "cancel on n$where: the run ends cancelled (wait exits 1)" "1 cancelled" "$rc $(pj 'r["state"]' <<<"$out")"
     contains "with the reason" "enough napping" "$(pj 'r["reason"]' <<<"$out")"
     expect "after skipped" skipped "$(rget 1 "$R6c" 'S("after")["state"]')"
+    nap_node=$(rget 1 "$R6c" 'S("nap")["node_name"]')
+    nap_idle() { no_step_running "${nap_node#n}"; }
+    wait_for 5 nap_idle && ok "nap's task no longer runs on its worker ($nap_node)" ||
+        fail "$nap_node still runs $(metric "${nap_node#n}" fednode_steps_running) step(s)"
+    expect "one agent task cancelled in the cluster" $((c0 + 1)) "$(cancelled_tasks)"
     out=$(ctl 3 run cancel "$R6c" 2>&1); rc=$?
     expect "cancelling it again: exit 1" 1 "$rc"
     contains "as already_ended" "already_ended" "$out"
