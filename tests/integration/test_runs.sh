@@ -227,6 +227,38 @@ wait_for 10 has_votes 3 "$R2b" 1 || fail "n3 never saw alice's vote"
 out=$(as alice 3 approve "$R2b" gate 2>&1); rc=$?
 contains "alice again, on n3 once her vote is there: duplicate" "duplicate" "$out"
 
+# (R2b stays awaiting for part 3.) Another run: one approval of two, then a rejection.
+R2j=$(begin 2 t.two)
+wait_for 15 awaiting_on 1 "$R2j" gate || fail "n1 does not list the second t.two run"
+as alice 1 approve "$R2j" gate >/dev/null 2>&1 || fail "alice's approval of R2j"
+out=$(as carol 1 reject "$R2j" gate -m "one no is enough" 2>&1); rc=$?
+expect "carol rejects after alice's approval (one of two)" 0 "$rc"
+out=$(T=20s ctl 1 run wait "$R2j" --json 2>&1)
+expect "one rejection decides it: the run fails" failed "$(pj 'r["state"]' <<<"$out")"
+expect "as rejected, after skipped" "rejected rejected skipped" \
+    "$(rget 2 "$R2j" 'S("gate")["state"] + " " + S("gate")["approval"]["outcome"] + " " + S("after")["state"]')"
+
+# A hitl step with an agent: the approval comes first, then the agent runs.
+wf t.act <<'Y'
+name: t.act
+version: "1"
+steps:
+  - id: deploy
+    agent: sys.echo
+    hitl: {values: [canary, full]}
+    with: {target: prod}
+Y
+wait_for 10 listed 2 t.act || fail "n2 has no t.act"
+R2a=$(begin 2 t.act)
+wait_for 15 awaiting_on 2 "$R2a" deploy || fail "n2 does not list t.act's deploy"
+expect "the agent has not run before the approval" 0 "$(rget 2 "$R2a" 'len(S("deploy")["attempts"])')"
+as alice 2 approve "$R2a" deploy --value canary >/dev/null 2>&1 || fail "approving deploy"
+out=$(T=20s ctl 2 run wait "$R2a" --json 2>&1)
+expect "then it runs and the run completes" completed "$(pj 'r["state"]' <<<"$out")"
+expect "its one attempt assigned as 'approved'" "approved completed" \
+    "$(rget 2 "$R2a" '" ".join(S("deploy")["attempts"][0][k] for k in ("why","outcome")) if len(S("deploy")["attempts"]) == 1 else S("deploy")["attempts"]')"
+expect "its output is the agent's" '{"target": "prod"}' "$(rget 2 "$R2a" 'S("deploy")["output"]')"
+
 # Two approvers on two nodes at once, one approval needed: decided once.
 wf t.race <<'Y'
 name: t.race
@@ -432,6 +464,35 @@ for variant in after during; do
     wait_for 10 same_everywhere "$R4" && ok "$variant: every node shows the same run" || fail "$variant: run show differs between nodes"
 done
 
+# The coordinator killed while a step runs elsewhere: the worker reports
+# while it is down, and the restarted coordinator carries on.
+wf t.coord <<'Y'
+name: t.coord
+version: "1"
+steps:
+  - id: work
+    agent: sys.sleep
+    with: {ms: 1500}
+    location: {node: n1}
+  - id: last
+    agent: sys.echo
+    needs: [work]
+    with: {slept: "${steps.work.output.slept_ms}"}
+Y
+wait_for 10 listed 2 t.coord || fail "n2 has no t.coord"
+R4c=$(begin 2 t.coord)
+wait_for 10 step_is 1 "$R4c" work running || fail "work never ran on n1: $(rget 1 "$R4c" 'S("work")')"
+kill9 2
+wait_for 10 step_is 1 "$R4c" work completed && ok "n1 completes work while the coordinator is down" ||
+    fail "work on n1: $(rget 1 "$R4c" 'S("work")["state"]')"
+start 2 --seed "${seed[1]}"
+out=$(T=20s ctl 2 run wait "$R4c" --json 2>&1); rc=$?
+expect "the restarted coordinator carries on: the run completes" "0 completed 2" \
+    "$rc $(pj 'r["state"]' <<<"$out") $(pj 'r["done"]' <<<"$out")"
+expect "each step ran once" "1 1" "$(rget 2 "$R4c" '"%d %d" % (len(S("work")["attempts"]), len(S("last")["attempts"]))')"
+expect "last got work's output" '{"slept": 1500}' "$(rget 2 "$R4c" 'S("last")["output"]')"
+wait_for 20 alive 1 || fail "n2 did not rejoin after the second kill"
+
 # --- 5. a worker killed mid-step ----------------------------------------------------------------
 phase "5. worker killed mid-step"
 wf t.worker <<'Y'
@@ -522,6 +583,45 @@ expect "run.failed names the step and its code" '[["flaky", "disk_full"]]' "$ev"
 # backoff: each retry assigned at least 200 ms after the failure before it
 gaps=$(ctl 1 events tail --type step.assigned --limit 1000 --json 2>/dev/null | pj "(lambda ev: [ev[i+1]-ev[i] for i in range(len(ev)-1)])(sorted(e['hlc']>>16 for e in r['events'] if e['type']=='step.assigned' and e['body']['run']=='$R6'))")
 expect "retries wait for the 200 ms backoff" True "$($python -c "import json; g=json.loads('$gaps'); print(len(g)==2 and all(x>=200 for x in g))")"
+
+# A step over its timeout fails 'timeout' and is retried.
+wf t.slow <<'Y'
+name: t.slow
+version: "1"
+steps:
+  - id: slow
+    agent: sys.sleep
+    with: {ms: 5000}
+    timeout: 300ms
+    retries: 1
+    backoff: 100ms
+Y
+wait_for 10 listed 1 t.slow || fail "n1 has no t.slow"
+R6t=$(begin 1 t.slow)
+out=$(T=20s ctl 1 run wait "$R6t" --json 2>&1); rc=$?
+expect "a step over its timeout, retried once: the run fails" "1 failed" "$rc $(pj 'r["state"]' <<<"$out")"
+expect "two attempts, each failed 'timeout'" "first failed timeout|retry failed timeout" \
+    "$(rget 2 "$R6t" '"|".join("%s %s %s" % (a["why"], a["outcome"], a["code"]) for a in S("slow")["attempts"])')"
+
+# A step no node can take waits, saying why, and its run can be cancelled.
+wf t.mars <<'Y'
+name: t.mars
+version: "1"
+steps:
+  - id: there
+    agent: sys.echo
+    location: {region: mars}
+Y
+wait_for 10 listed 1 t.mars || fail "n1 has no t.mars"
+R6w=$(begin 1 t.mars)
+wait_for 10 step_is 3 "$R6w" there waiting && ok "a step for region mars waits" ||
+    fail "there: $(rget 3 "$R6w" 'S("there")')"
+contains "saying why, on another node" "none is in region mars" "$(rget 3 "$R6w" 'S("there")["waiting"]')"
+out=$(ctl 3 run cancel "$R6w" --reason "no such region" 2>&1); rc=$?
+expect "cancelled from n3" 0 "$rc"
+wait_for 10 run_is 1 "$R6w" cancelled && ok "the waiting run ends cancelled" ||
+    fail "state: $(rget 1 "$R6w" 'r["state"]')"
+expect "its step skipped" skipped "$(rget 1 "$R6w" 'S("there")["state"]')"
 
 wf t.long <<'Y'
 name: t.long
