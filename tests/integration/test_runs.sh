@@ -390,6 +390,28 @@ expect "alice, listed by her key, approves" 0 "$rc"
 out=$(T=20s ctl 3 run wait "$R3k" --json 2>&1)
 expect "and the run completes" completed "$(pj 'r["state"]' <<<"$out")"
 
+# The approved value is the one most votes carry; the first among equals.
+wf t.vote <<'Y'
+name: t.vote
+version: "1"
+steps:
+  - id: gate
+    hitl: {min_approvals: 3, values: [red, blue]}
+  - id: after
+    agent: sys.echo
+    needs: [gate]
+    with: {v: "${steps.gate.output.value}"}
+Y
+wait_for 10 listed 2 t.vote || fail "n2 has no t.vote"
+R3v=$(begin 2 t.vote)
+wait_for 15 awaiting_on 2 "$R3v" gate || fail "n2 does not list t.vote's gate"
+as alice 2 approve "$R3v" gate --value red >/dev/null 2>&1 &&
+    as carol 2 approve "$R3v" gate --value blue >/dev/null 2>&1 &&
+    as dora 2 approve "$R3v" gate --value blue >/dev/null 2>&1 || fail "the three t.vote approvals"
+out=$(T=20s ctl 2 run wait "$R3v" --json 2>&1)
+expect "three approvals: the run completes" completed "$(pj 'r["state"]' <<<"$out")"
+expect "with the value two of three carry" '{"v": "blue"}' "$(rget 2 "$R3v" 'S("after")["output"]')"
+
 # on_timeout
 out=$(T=20s ctl 1 run wait "$RTr" --json 2>&1); rc=$?
 expect "on_timeout reject: the run fails (exit 1)" "1 failed" "$rc $(pj 'r["state"]' <<<"$out")"
@@ -639,6 +661,10 @@ wait_for 10 listed 2 t.long || fail "n2 has no t.long"
 for where in 1 2; do
     R6c=$(begin 1 t.long)
     wait_for 10 step_is 1 "$R6c" nap running || fail "nap never ran: $(rget 1 "$R6c" 'S("nap")')"
+    if [ $where = 1 ]; then
+        T=500ms ctl 2 run wait "$R6c" >/dev/null 2>&1
+        expect "run wait --timeout 500ms on a running run exits 3" 3 $?
+    fi
     c0=$(cancelled_tasks)
     out=$(ctl $where run cancel "$R6c" --reason "enough napping" --json 2>&1); rc=$?
     if [ $where = 1 ]; then
@@ -659,6 +685,20 @@ for where in 1 2; do
     expect "cancelling it again: exit 1" 1 "$rc"
     contains "as already_ended" "already_ended" "$out"
 done
+
+# Cancelled while a step awaits approval: nothing is left to approve.
+R6g=$(begin 2 t.gate)
+wait_for 15 awaiting_on 3 "$R6g" gate || fail "n3 does not list t.gate's gate"
+ctl 3 run cancel "$R6g" --reason "not today" >/dev/null 2>&1 || fail "cancelling R6g on n3"
+wait_for 10 run_is 3 "$R6g" cancelled && ok "a run awaiting approval, cancelled from n3, ends cancelled" ||
+    fail "state: $(rget 3 "$R6g" 'r["state"]')"
+gone() { [ "$(ctl "$1" approvals --run "$R6g" --json 2>/dev/null | pj 'len(r)')" = 0 ]; }
+wait_for 10 gone 1 && ok "n1 no longer lists its gate" || fail "n1 approvals: $(ctl 1 approvals 2>&1)"
+out=$(as alice 1 approve "$R6g" gate 2>&1); rc=$?
+expect "approving it now: exit 1" 1 "$rc"
+contains "as not_awaiting" "not_awaiting" "$out"
+out=$(ctl 1 run cancel 0123456789abcdef 2>&1)
+contains "cancel of an unknown run: not_found" "not_found" "$out"
 
 # --- 7. a 1,000-step DAG -------------------------------------------------------------------------
 phase "7. 1,000 steps"
@@ -717,6 +757,7 @@ out=$(ctl 1 approve 0123456789abcdef gate 2>&1); rc=$?
 contains "approve on an unknown run: not_found" "not_found" "$out"
 out=$(as otto 1 run start t.gate 2>&1); rc=$?
 expect "an operator may start a run" 0 "$rc"
+ctl 1 run cancel "$out" >/dev/null 2>&1 || fail "cancelling otto's run $out"
 out=$(as vic 1 run start t.gate 2>&1); rc=$?
 contains "a viewer may not" "forbidden" "$out"
 expect "nothing started a run of no.such.flow" 0 \
@@ -750,6 +791,20 @@ expect "and ran version 1's text" '{"from": "one"}' "$(pj 'S("say")["output"]' <
 R8b=$(begin 1 t.pin)
 expect "a new run takes version 2" "$pin2 2" "$(rget 1 "$R8b" 'r["hash"] + " " + r["version"]')"
 ctl 1 run cancel "$R8b" >/dev/null 2>&1
+
+lists_agree() {
+    local a b c
+    a=$(ctl 1 run list --limit 1000 --json 2>/dev/null | pj r) && b=$(ctl 2 run list --limit 1000 --json 2>/dev/null | pj r) &&
+        c=$(ctl 3 run list --limit 1000 --json 2>/dev/null | pj r)
+    [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ]
+}
+wait_for 10 lists_agree && ok "run list --json is the same on every node" ||
+    fail "run list differs: n1 $(ctl 1 run list --limit 1000 --json 2>/dev/null | pj 'len(r)') runs, n2 $(ctl 2 run list --limit 1000 --json 2>/dev/null | pj 'len(r)'), n3 $(ctl 3 run list --limit 1000 --json 2>/dev/null | pj 'len(r)')"
+expect "run list --state failed on n3 has the failed runs" \
+    "$(printf '%s\n' "$R2" "$R2j" "$RTr" "$R6" "$R6t" | sort | tr '\n' ' ')" \
+    "$(ctl 3 run list --state failed --json 2>/dev/null | pj '" ".join(sorted(x["run"] for x in r)) + " "')"
+expect "approvals agree: nothing awaits anywhere" "0 0 0" \
+    "$(for i in 1 2 3; do ctl $i approvals --json 2>/dev/null | pj 'len(r)'; done | tr '\n' ' ' | sed 's/ $//')"
 
 phase "done"
 for i in 1 2 3; do
