@@ -394,7 +394,8 @@ s_pack_step (fed_node_t *node, msgpack_packer *pk, const fed_run_t *run, const f
     const fed_attempt_t *latest = fed_run_step_latest (st);
     msgpack_pack_map (pk, 15);
     fed_call_pack_kv (pk, "id", id);
-    fed_call_pack_kv (pk, "agent", step ? step->agent : latest ? latest->assigned->agent : "");
+    fed_call_pack_str (pk, "agent");
+    fed_call_pack_str (pk, step ? step->agent : latest ? latest->assigned->agent : "");
     fed_call_pack_kv (pk, "state", view.state);
     s_kv_key (pk, "node", latest ? latest->assigned->node : NULL);
     s_kv_node_name (pk, node, "node_name", latest ? latest->assigned->node : NULL);
@@ -602,13 +603,11 @@ fed_cmd_run_list (fed_call_t *call)
     return 0;
 }
 
-//  Loads the run named by the 'run' argument; fails the call with
+//  Loads run_id; fails the call with
 //  not_found when this node holds none of it.
 static int
-s_load_arg (fed_call_t *call, char run_id [FED_RUN_ID_SIZE + 1], fed_run_t **run_p)
+s_load_id (fed_call_t *call, const char *run_id, fed_run_t **run_p)
 {
-    if (s_run_arg (call, run_id))
-        return -1;
     int found = fed_run_load (call->node->log, run_id, run_p, &call->err);
     if (found < 0)
         return fed_call_fail (call, "failed", "%s", call->err.text);
@@ -620,6 +619,13 @@ s_load_arg (fed_call_t *call, char run_id [FED_RUN_ID_SIZE + 1], fed_run_t **run
                               run_id);
     }
     return 0;
+}
+
+//  Loads the run the 'run' argument names, as s_load_id.
+static int
+s_load_arg (fed_call_t *call, char run_id [FED_RUN_ID_SIZE + 1], fed_run_t **run_p)
+{
+    return s_run_arg (call, run_id) ? -1 : s_load_id (call, run_id, run_p);
 }
 
 int
@@ -828,17 +834,22 @@ s_vote (fed_call_t *call, bool approve)
     }
     if (!approve && !*comment)
         return fed_call_fail (call, "bad_request", "a rejection needs a 'comment': the reason");
-    if (s_load_arg (call, run_id, &run))
+    if (s_run_arg (call, run_id))
         return -1;
+    //  The coordinator holds its runs up to date in memory: no need to load.
+    const fed_run_t *held = fed_executor_run (call->node->executor, run_id);
+    if (!held && s_load_id (call, run_id, &run))
+        return -1;
+    const fed_run_t *view = held ? held : run;
     int rc = -1;
     if (fed_ctl_args_all_used (call->request, &call->err)) {
         fed_call_fail (call, "bad_request", "%s", call->err.text);
         goto done;
     }
-    const fed_run_step_t *st = fed_run_step (run, step_id);
-    fed_run_state_t state = fed_run_state (run, NULL);
+    const fed_run_step_t *st = fed_run_step (view, step_id);
+    fed_run_state_t state = fed_run_state (view, NULL);
     if (!st || !st->awaiting) {
-        fed_workflow_t *wf = s_definition (call->node, fed_run_started (run));
+        fed_workflow_t *wf = s_definition (call->node, fed_run_started (view));
         bool exists = st || (wf && fed_workflow_step_find (wf, step_id) != SIZE_MAX);
         fed_workflow_destroy (&wf);
         if (!exists)
@@ -863,7 +874,7 @@ s_vote (fed_call_t *call, bool approve)
                        fed_run_state_name (state));
         goto done;
     }
-    if (s_may_decide (call, run, st))
+    if (s_may_decide (call, view, st))
         goto done;
     const fed_rev_t *awaiting = st->awaiting;
     if (approve && awaiting->value_count) {

@@ -58,7 +58,8 @@ struct fed_executor_t {
     zhashx_t *tasks;      //  "RUN/STEP/ATTEMPT" -> s_task_t: attempts running here, owned
     zhashx_t *dirty;      //  run ids whose pass is due (values unused)
     uint64_t cursor;      //  the log's arrival number read up to
-    bool feeding;         //  inside log_changed (appends call back into it)
+    bool feeding;         //  inside a round (appends call back into log_changed)
+    int deferred;         //  the one-shot timer of a round due on the next turn, or 0
     fed_placer_t *placer; //  candidates for this round, loaded on first need
     zhashx_t *active;     //  node hex -> active steps, this round, owned
     fed_executor_stats_t stats;
@@ -673,9 +674,10 @@ s_pass (fed_executor_t *self, s_run_t *r)
         if (step->hitl.enabled && !s_approved (st->decided->outcome)) {
             bool timed_out = strcmp (st->decided->outcome, "timeout_rejected") == 0;
             s_fail_run (self, r, step->id, timed_out ? "approval_timeout" : "rejected",
-                        "step %s: %s%s%s", step->id,
-                        timed_out ? "no decision before the deadline" : "rejected: ",
-                        timed_out ? "" : (st->decided->text ? st->decided->text : ""), "");
+                        "step %s: %s", step->id,
+                        timed_out ? "no decision before the deadline"
+                                  : (st->decided->text && *st->decided->text ? st->decided->text
+                                                                             : "no reason given"));
             return;
         }
         const fed_attempt_t *latest = fed_run_step_latest (st);
@@ -823,11 +825,10 @@ s_evaluate (fed_executor_t *self)
     s_round_end (self);
 }
 
-void
-fed_executor_log_changed (fed_executor_t *self)
+//  A round: reads what the log got since the last one and acts on it.
+static void
+s_round (fed_executor_t *self)
 {
-    if (!self || self->feeding)
-        return; //  the outer call reads what was just written
     self->feeding = true;
     for (;;) {
         uint64_t last = self->cursor;
@@ -843,6 +844,61 @@ fed_executor_log_changed (fed_executor_t *self)
     }
     s_evaluate (self);
     self->feeding = false;
+}
+
+const fed_run_t *
+fed_executor_run (fed_executor_t *self, const char *run_id)
+{
+    s_run_t *r = (s_run_t *) zhashx_lookup (self->runs, run_id);
+    if (!r)
+        return NULL;
+    if (!self->feeding && fed_evlog_arrivals (self->node->log) != self->cursor) {
+        //  Brings every run held up to date with the log; the decisions
+        //  that follow are left to the round already due.
+        self->feeding = true;
+        for (;;) {
+            uint64_t last = self->cursor;
+            fed_err_t err;
+            if (fed_evlog_feed (self->node->log, self->cursor, S_FEED_BATCH, s_on_event, self,
+                                &last, &err)
+                || last == self->cursor)
+                break;
+            self->cursor = last;
+        }
+        self->feeding = false;
+        if (zhashx_size (self->dirty) && !self->deferred)
+            fed_executor_log_changed (self);
+        r = (s_run_t *) zhashx_lookup (self->runs, run_id);
+    }
+    return r ? r->run : NULL;
+}
+
+static int
+s_on_deferred (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    fed_executor_t *self = (fed_executor_t *) arg;
+    self->deferred = 0;
+    s_round (self);
+    return 0;
+}
+
+void
+fed_executor_log_changed (fed_executor_t *self)
+{
+    //  Inside a round, what was just written is read before it ends.
+    //  Otherwise the round runs on the loop's next turn (a timer due at
+    //  once), after whoever appended has finished: an approver's reply, or
+    //  a batch of replicated events, never waits for the decisions that
+    //  follow from it.
+    if (!self || self->feeding || self->deferred)
+        return;
+    self->deferred = zloop_timer (self->loop, 0, 1, s_on_deferred, self);
+    if (self->deferred < 0) {
+        self->deferred = 0;
+        s_round (self);
+    }
 }
 
 static int
@@ -935,6 +991,8 @@ fed_executor_destroy (fed_executor_t **self_p)
         return;
     if (self->timer > 0)
         zloop_timer_end (self->loop, self->timer);
+    if (self->deferred > 0)
+        zloop_timer_end (self->loop, self->deferred);
     zhashx_destroy (&self->runs);
     zhashx_destroy (&self->tasks);
     zhashx_destroy (&self->dirty);

@@ -25,6 +25,7 @@
 
 #include <czmq.h>
 #include "report.h"
+#include "runs.h"
 #include "util.h"
 
 typedef struct fed_node_t fed_node_t;
@@ -37,7 +38,8 @@ fed_executor_t *fed_executor_new (fed_node_t *node, zloop_t *loop, fed_err_t *er
 //  the pool until it stops; their results are not written.
 void fed_executor_destroy (fed_executor_t **self_p);
 
-//  The log changed: reads the events stored since the last call and acts.
+//  The log changed: on the loop's next turn (not inside the caller's
+//  append), reads the events stored since the last round and acts.
 void fed_executor_log_changed (fed_executor_t *self);
 
 //  A report of a task the executor submitted (takes report).
@@ -60,6 +62,12 @@ int fed_executor_start (fed_executor_t *self, const char *name, const char *vers
 int fed_executor_cancel (fed_executor_t *self, const char *run_id, const uint8_t caller [32],
                          const char *reason, bool *coordinated_p, const char **code_p,
                          fed_err_t *err) FED_MUST_USE;
+
+//  The run run_id as this node, its coordinator, holds it, brought up to
+//  date with the log; NULL when this node does not coordinate it (or it
+//  ended). Borrowed: valid until the executor runs again (the next loop
+//  turn or append).
+const fed_run_t *fed_executor_run (fed_executor_t *self, const char *run_id);
 
 typedef struct {
     uint64_t runs_started;   //  by this node
