@@ -298,6 +298,17 @@ decided=$(ctl 1 events tail --type step.decided --limit 100 --json 2>/dev/null |
     pj "len([e for e in r['events'] if e['body']['run']=='$R2r'])")
 expect "one step.decided" 1 "$decided"
 expect "after ran once" 1 "$(rget 2 "$R2r" 'len(S("after")["attempts"])')"
+# late: a vote is late when it was recorded after the decision, by (hlc)
+# order of its event and the step.decided event.
+evs() {
+    ctl 1 events tail --type "$1" --limit 100 --json 2>/dev/null |
+        pj "[[e['hlc'], e['body'].get('comment')] for e in r['events'] if e['body']['run']=='$R2r']"
+}
+want_late=$($python -c "import json,sys
+a=json.loads(sys.argv[1]); d=json.loads(sys.argv[2])[0][0]
+print(' '.join('%s:%s' % (c, h > d) for h, c in sorted(a, key=lambda x: x[1])))" "$(evs step.approved)" "$(evs step.decided)" 2>&1)
+expect "each vote is late exactly when recorded after the decision" "$want_late" \
+    "$(rget 3 "$R2r" '" ".join("%s:%s" % (v["comment"], v["late"]) for v in sorted(S("gate")["approval"]["votes"], key=lambda v: v["comment"]))')"
 
 # --- 3. who may decide ----------------------------------------------------------------------
 phase "3. who may decide"
@@ -514,6 +525,47 @@ expect "the restarted coordinator carries on: the run completes" "0 completed 2"
 expect "each step ran once" "1 1" "$(rget 2 "$R4c" '"%d %d" % (len(S("work")["attempts"]), len(S("last")["attempts"]))')"
 expect "last got work's output" '{"slept": 1500}' "$(rget 2 "$R4c" 'S("last")["output"]')"
 wait_for 20 alive 1 || fail "n2 did not rejoin after the second kill"
+
+# The coordinator killed while its own step runs: restarted, it runs the
+# attempt again (nobody reported it) and the run completes.
+wf t.self <<'Y'
+name: t.self
+version: "1"
+steps:
+  - id: work
+    agent: sys.sleep
+    with: {ms: 1500}
+    location: {node: n2}
+  - id: last
+    agent: sys.echo
+    needs: [work]
+Y
+wait_for 10 listed 2 t.self || fail "n2 has no t.self"
+R4s=$(begin 2 t.self)
+wait_for 10 step_is 1 "$R4s" work running || fail "work never ran on n2: $(rget 1 "$R4s" 'S("work")')"
+kill9 2
+start 2 --seed "${seed[1]}"
+out=$(T=20s ctl 2 run wait "$R4s" --json 2>&1); rc=$?
+expect "coordinator and worker killed mid-step, restarted: the run completes" "0 completed 2" \
+    "$rc $(pj 'r["state"]' <<<"$out") $(pj 'r["done"]' <<<"$out")"
+expect "work counted once" 1 "$(rget 2 "$R4s" 'len([a for a in S("work")["attempts"] if a["outcome"]=="completed"])')"
+wait_for 20 alive 1 || fail "n2 did not rejoin after the third kill"
+
+# An approval deadline that passes while the coordinator is down: decided
+# by on_timeout once it is back.
+R4d=$(begin 2 t.to-reject)
+wait_for 15 awaiting_on 1 "$R4d" gate || fail "n1 does not list t.to-reject's gate"
+deadline=$(ctl 1 approvals --run "$R4d" --json 2>/dev/null | pj 'r[0]["deadline_ms"]')
+kill9 2
+past() { [ "$(date +%s%3N)" -gt "$deadline" ]; }
+wait_for 10 past || fail "the deadline $deadline never passed"
+expect "past the deadline, with the coordinator down, the run is still running" running "$(rget 1 "$R4d" 'r["state"]')"
+start 2 --seed "${seed[1]}"
+out=$(T=20s ctl 2 run wait "$R4d" --json 2>&1); rc=$?
+expect "the coordinator back: the run fails" "1 failed" "$rc $(pj 'r["state"]' <<<"$out")"
+expect "as timed out" "timed_out timeout_rejected" \
+    "$(rget 2 "$R4d" 'S("gate")["state"] + " " + S("gate")["approval"]["outcome"]')"
+wait_for 20 alive 1 || fail "n2 did not rejoin after the fourth kill"
 
 # --- 5. a worker killed mid-step ----------------------------------------------------------------
 phase "5. worker killed mid-step"
@@ -801,7 +853,7 @@ lists_agree() {
 wait_for 10 lists_agree && ok "run list --json is the same on every node" ||
     fail "run list differs: n1 $(ctl 1 run list --limit 1000 --json 2>/dev/null | pj 'len(r)') runs, n2 $(ctl 2 run list --limit 1000 --json 2>/dev/null | pj 'len(r)'), n3 $(ctl 3 run list --limit 1000 --json 2>/dev/null | pj 'len(r)')"
 expect "run list --state failed on n3 has the failed runs" \
-    "$(printf '%s\n' "$R2" "$R2j" "$RTr" "$R6" "$R6t" | sort | tr '\n' ' ')" \
+    "$(printf '%s\n' "$R2" "$R2j" "$RTr" "$R4d" "$R6" "$R6t" | sort | tr '\n' ' ')" \
     "$(ctl 3 run list --state failed --json 2>/dev/null | pj '" ".join(sorted(x["run"] for x in r)) + " "')"
 expect "approvals agree: nothing awaits anywhere" "0 0 0" \
     "$(for i in 1 2 3; do ctl $i approvals --json 2>/dev/null | pj 'len(r)'; done | tr '\n' ' ' | sed 's/ $//')"
