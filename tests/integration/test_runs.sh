@@ -6,21 +6,25 @@
 #   1. the example workflow (config/example_workflow.yaml) runs to completion:
 #      its approval listed on another node, approved there by an approver key,
 #      the value flowing downstream; every node shows the same run;
-#   2. the reject path, and approve/reject refusals (usage, bad_value,
-#      duplicate, already_decided);
+#   2. the reject path; approve/reject refusals (usage, bad_value, not_found,
+#      not_awaiting, duplicate, already_decided); a rejection after an
+#      approval; a hitl step with an agent; two approvers at once on two
+#      nodes decide once, late votes marked by the events' order;
 #   3. who may decide: roles, forbid_submitter, min_approvals, approvers by
-#      key, and the three on_timeout outcomes;
-#   4. the coordinator killed (-9) while a step awaits approval: approved after
-#      its restart, and approved while it is down;
+#      key, the majority value, and the three on_timeout outcomes;
+#   4. the coordinator killed (-9) while a step awaits approval (approved
+#      after its restart, and while it is down), while a step runs on
+#      another node, while its own step runs, and past an approval deadline;
 #   5. a worker killed mid-step: the step is reassigned and completes once;
-#   6. retries with backoff, then the run fails; run cancel, on the
-#      coordinator and on another node;
+#      the restarted worker does not finish the superseded attempt;
+#   6. retries with backoff and step timeouts, then the run fails; an
+#      unplaceable step waits with its reason; run cancel on the coordinator
+#      and on another node (the task stops on its worker), and while a step
+#      awaits approval;
 #   7. a generated 1,000-step DAG completes;
 #   8. bad input to run start and run show; a run keeps its pinned definition
-#      when a new version is published.
-#
-# Checks marked NODE BUG name a behaviour the node gets wrong; see the report
-# printed with them.
+#      when a new version is published; run list and approvals agree on
+#      every node at the end.
 set -uo pipefail
 bin=${FED_BUILDDIR:-$(pwd)}
 src=${FED_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -215,6 +219,9 @@ Y
 wait_for 10 listed 2 t.two || fail "n2 has no t.two"
 R2b=$(begin 2 t.two)
 wait_for 15 awaiting_on 1 "$R2b" gate || fail "n1 approvals: $(ctl 1 approvals 2>&1)"
+out=$(as alice 1 approve "$R2b" gate --value publish 2>&1); rc=$?
+expect "a value for a step that lists none: exit 1" 1 "$rc"
+contains "as bad_value" "bad_value: step gate takes no value" "$out"
 out=$(as alice 1 approve "$R2b" gate 2>&1); rc=$?
 expect "alice's first approval (no values listed, none given)" 0 "$rc"
 contains "1 of 2" "(1 of 2 approvals)" "$out"
