@@ -574,6 +574,11 @@ s_approval_notes (s_reader_t *rd, fed_table_t *table, fed_blob_t approval, int64
     bool escalated = s_bool (rd, approval, "escalated");
     char *outcome = s_str (rd, approval, "outcome");
     char *value = s_str (rd, approval, "value");
+    if (outcome) {
+        //  Decided: the deadline no longer means anything.
+        free (deadline_text);
+        deadline_text = NULL;
+    }
     int64_t approvals = s_votes (rd, approval, NULL);
     char *counted = has_needed
         ? fed_sprintf ("%" PRId64 " of %" PRId64 " approvals", approvals, needed)
