@@ -392,7 +392,7 @@ s_pack_step (fed_node_t *node, msgpack_packer *pk, const fed_run_t *run, const f
     s_view_step (run, wf, index, st, &view);
     const fed_wf_step_t *step = wf ? fed_workflow_step (wf, index) : NULL;
     const fed_attempt_t *latest = fed_run_step_latest (st);
-    msgpack_pack_map (pk, 15);
+    msgpack_pack_map (pk, 16);
     fed_call_pack_kv (pk, "id", id);
     fed_call_pack_str (pk, "agent");
     fed_call_pack_str (pk, step ? step->agent : latest ? latest->assigned->agent : "");
@@ -435,6 +435,17 @@ s_pack_step (fed_node_t *node, msgpack_packer *pk, const fed_run_t *run, const f
     } else
         msgpack_pack_nil (pk);
     s_kv_opt (pk, "waiting", *view.waiting ? view.waiting : NULL);
+    fed_call_pack_str (pk, "progress");
+    const fed_rev_t *progress =
+        latest && !latest->completed && !latest->failed ? latest->progress : NULL;
+    if (progress) {
+        msgpack_pack_map (pk, 4);
+        s_kv_uint (pk, "done", progress->done);
+        s_kv_uint (pk, "total", progress->total);
+        s_kv_opt (pk, "text", progress->text && *progress->text ? progress->text : NULL);
+        s_kv_int (pk, "ms", progress->ms_wall);
+    } else
+        msgpack_pack_nil (pk);
     fed_call_pack_str (pk, "approval");
     if (st && st->awaiting)
         s_pack_approval (node, pk, run, st);

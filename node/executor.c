@@ -20,7 +20,9 @@
 #include "workflow.h"
 #include "log.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #define S_FEED_BATCH 1024
 #define S_DEFAULT_TIMEOUT_MS (60 * 60 * 1000) //  a step without `timeout`
 #define S_SILENCE_GRACE_MS 5000               //  past an attempt's timeout before it is given up
+#define S_PROGRESS_EVERY_MS 1000              //  at most one step.progress per attempt this often
 #define S_TASK_KEY_MAX (FED_RUN_ID_SIZE + 1 + 64 + 1 + 10 + 1)
 
 //  A run this node coordinates.
@@ -48,6 +51,7 @@ typedef struct {
     char run [FED_RUN_ID_SIZE + 1];
     char *step;
     uint32_t attempt;
+    int64_t progress_ms; //  when its last step.progress was written (mono), 0: never
 } s_task_t;
 
 struct fed_executor_t {
@@ -135,6 +139,27 @@ s_node_state (fed_executor_t *self, const uint8_t node [32])
 
 //  --- Worker: attempts assigned to this node -----------------------------------------
 
+//  mkdir -p path (mode 0700). 0, or -1 with errno.
+static int
+s_make_dirs (const char *path)
+{
+    char *copy = fed_strdup (path);
+    int rc = 0;
+    for (char *slash = copy + 1; rc == 0; slash++) {
+        bool end = *slash == 0;
+        if (*slash != '/' && !end)
+            continue;
+        *slash = 0;
+        if (mkdir (copy, 0700) && errno != EEXIST)
+            rc = -1;
+        if (end)
+            break;
+        *slash = '/';
+    }
+    free (copy);
+    return rc;
+}
+
 static void
 s_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_started)
 {
@@ -161,6 +186,15 @@ s_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_started)
     spec.step = assigned->step;
     spec.attempt = assigned->attempt;
     spec.timeout_ms = (int64_t) assigned->timeout_ms;
+    //  The step's workspace: {data_dir}/work/RUN/STEP/, made on demand (an
+    //  agent that writes nothing leaves it empty). Run and step ids are
+    //  checked names ([0-9a-f], [A-Za-z0-9_-]), so they are safe in a path.
+    char *workspace =
+        fed_sprintf ("%s/work/%s/%s", self->node->config->data_dir, assigned->run, assigned->step);
+    if (s_make_dirs (workspace) == 0)
+        spec.workspace = workspace;
+    else
+        fed_warn ("executor: cannot make the workspace %s: %s", workspace, strerror (errno));
     s_task_t *task = fed_calloc (1, sizeof *task);
     memcpy (task->run, assigned->run, sizeof task->run);
     task->step = fed_strdup (assigned->step);
@@ -171,11 +205,12 @@ s_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_started)
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
         fed_rev_pack_step_started (&body, assigned->run, assigned->step, assigned->attempt);
-        if (s_append (self, "step.started", &body))
-            return; //  the task still runs; its result is what matters
+        //  On failure the task still runs: its result is what matters.
+        (void) s_append (self, "step.started", &body);
     }
     //  Submitted last: a built-in agent's refusal may be reported at once.
     task->task = fed_tasks_submit (self->node->tasks, &spec);
+    free (workspace);
 }
 
 //  Cancels the attempts of run running here (the run ended).
@@ -199,16 +234,28 @@ fed_executor_task_report (fed_executor_t *self, fed_report_t **report_p)
 {
     fed_report_t *report = *report_p;
     *report_p = NULL;
-    if (!fed_report_is_final (report)) {
-        fed_report_destroy (&report);
-        return;
-    }
     char key [S_TASK_KEY_MAX];
     s_task_key (key, fed_report_run (report), fed_report_step (report),
                 fed_report_attempt (report));
     s_task_t *task = (s_task_t *) zhashx_lookup (self->tasks, key);
     if (!task || task->task != fed_report_task (report)) {
         fed_report_destroy (&report); //  cancelled or superseded: nobody waits for it
+        return;
+    }
+    if (!fed_report_is_final (report)) {
+        //  Progress is recorded for everyone to see (fedctl run show on any
+        //  node), at most once a second per attempt.
+        int64_t now = fed_mono_ms ();
+        if (!task->progress_ms || now - task->progress_ms >= S_PROGRESS_EVERY_MS) {
+            task->progress_ms = now;
+            msgpack_sbuffer body;
+            msgpack_sbuffer_init (&body);
+            fed_rev_pack_progress (&body, task->run, task->step, task->attempt,
+                                   fed_report_done (report), fed_report_total (report),
+                                   fed_report_text (report));
+            (void) s_append (self, "step.progress", &body);
+        }
+        fed_report_destroy (&report);
         return;
     }
     msgpack_sbuffer body;

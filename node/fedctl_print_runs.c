@@ -661,6 +661,20 @@ s_step_row (fed_blob_t step, void *arg)
     if (waiting)
         fed_table_note (steps->table, fed_sprintf ("    waiting: %s", waiting));
     free (waiting);
+    if (s_field (rd, step, "progress", FED_MP_MAP, "a map", &value)) {
+        int64_t done = 0, total = 0;
+        (void) s_int (rd, value, "done", &done);
+        (void) s_int (rd, value, "total", &total);
+        char *text = s_str (rd, value, "text");
+        char *amount = total > 0 ? fed_sprintf ("%" PRId64 " of %" PRId64 " (%" PRId64 "%%)", done,
+                                                total, total ? done * 100 / total : 0)
+                                 : fed_sprintf ("%" PRId64, done);
+        fed_table_note (
+            steps->table,
+            fed_sprintf ("    progress: %s%s%s", amount, text ? ": " : "", text ? text : ""));
+        free (amount);
+        free (text);
+    }
     if (s_field (rd, step, "approval", FED_MP_MAP, "a map", &value))
         s_approval_notes (rd, steps->table, value, steps->now_ms);
     if (s_field (rd, step, "output", FED_MP_MAP, "a map", &value)) {

@@ -36,6 +36,7 @@ static const char *s_type_names [FED_REV_TYPES] = {
     "run.completed",
     "run.failed",
     "run.cancelled",
+    "step.progress",
 };
 
 fed_rev_type_t
@@ -127,6 +128,8 @@ enum {
     F_FORBID = 1 << 21,
     F_DEADLINE = 1 << 22,
     F_ON_TIMEOUT = 1 << 23,
+    F_DONE = 1 << 24,
+    F_TOTAL = 1 << 25,
 };
 
 //  What each type must carry.
@@ -147,6 +150,7 @@ static const uint32_t s_required [FED_REV_TYPES] = {
     F_RUN,
     F_RUN | F_CODE,
     F_RUN,
+    F_RUN | F_STEP | F_ATTEMPT | F_DONE | F_TOTAL,
 };
 
 typedef struct {
@@ -373,6 +377,11 @@ s_member (s_dec_t *d, fed_rev_t *r, const char *key, uint32_t ks, uint32_t *seen
         else
             r->has_deadline = true;
         *seen |= F_DEADLINE;
+    } else if (s_is (key, ks, "done") || s_is (key, ks, "total")) {
+        bool is_done = ks == 4;
+        if (s_uint (d, is_done ? "done" : "total", UINT64_MAX, is_done ? &r->done : &r->total))
+            return -1;
+        *seen |= is_done ? F_DONE : F_TOTAL;
     } else if (s_is (key, ks, "on_timeout")) {
         if (s_text (d, "on_timeout", 16, true, &r->on_timeout))
             return -1;
@@ -410,7 +419,9 @@ s_field_name (uint32_t bit)
                                    "min_approvals",
                                    "forbid_submitter",
                                    "deadline_ms",
-                                   "on_timeout"};
+                                   "on_timeout",
+                                   "done",
+                                   "total"};
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         if (bit == (1u << i))
             return names [i];
@@ -793,6 +804,18 @@ fed_rev_pack_decided (msgpack_sbuffer *buffer, const char *run, const char *step
         msgpack_pack_bin_body (&pk, by [i], 32);
     }
     s_kv (&pk, "comment", comment);
+}
+
+void
+fed_rev_pack_progress (msgpack_sbuffer *buffer, const char *run, const char *step, uint32_t attempt,
+                       uint64_t done, uint64_t total, const char *text)
+{
+    msgpack_packer pk;
+    s_head (&pk, buffer, 4, run, step);
+    s_kv_uint (&pk, "attempt", attempt);
+    s_kv_uint (&pk, "done", done);
+    s_kv_uint (&pk, "total", total);
+    s_kv (&pk, "message", text);
 }
 
 void

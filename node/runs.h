@@ -57,6 +57,7 @@ typedef enum {
     FED_REV_RUN_COMPLETED,
     FED_REV_RUN_FAILED,
     FED_REV_RUN_CANCELLED,
+    FED_REV_STEP_PROGRESS,
     FED_REV_TYPES
 } fed_rev_type_t;
 
@@ -84,6 +85,7 @@ typedef struct {
     size_t output_size;
     uint64_t timeout_ms;      //  step.assigned
     uint64_t ms;              //  step.completed|failed, run.completed
+    uint64_t done, total;     //  step.progress
     char *why;                //  step.assigned
     char *code;               //  step.failed, run.failed
     char *text;               //  message, comment or reason
@@ -143,6 +145,7 @@ typedef struct {
     const fed_rev_t *started;   //  from the assigned node, or NULL
     const fed_rev_t *completed; //  likewise
     const fed_rev_t *failed;    //  likewise
+    const fed_rev_t *progress;  //  the latest step.progress from it, or NULL
 } fed_attempt_t;
 
 //  The attempt's state (ASSIGNED when only results from other nodes, or
@@ -231,6 +234,9 @@ void fed_rev_pack_vote (msgpack_sbuffer *buffer, const char *run, const char *st
 void fed_rev_pack_decided (msgpack_sbuffer *buffer, const char *run, const char *step,
                            const char *outcome, const char *value, const uint8_t (*by) [32],
                            size_t by_count, const char *comment);
+//  step.progress: done of total units (total 0: unknown), text ≤ 255 bytes.
+void fed_rev_pack_progress (msgpack_sbuffer *buffer, const char *run, const char *step,
+                            uint32_t attempt, uint64_t done, uint64_t total, const char *text);
 void fed_rev_pack_escalated (msgpack_sbuffer *buffer, const char *run, const char *step);
 //  run.cancel_requested and run.cancelled (by may be NULL for cancelled).
 void fed_rev_pack_cancel (msgpack_sbuffer *buffer, const char *run, const uint8_t *by,

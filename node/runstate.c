@@ -278,6 +278,12 @@ s_rebuild (const fed_run_t *run, s_step_t *step)
         const fed_rev_t *rev = step->recs [i];
         fed_attempt_t *attempt;
         switch (rev->type) {
+            case FED_REV_STEP_PROGRESS:
+                attempt = s_attempt (step, rev->attempt);
+                if (attempt && s_from (rev, attempt->assigned->node)
+                    && (!attempt->progress || rev->hlc > attempt->progress->hlc))
+                    attempt->progress = rev;
+                break;
             case FED_REV_STEP_STARTED:
             case FED_REV_STEP_COMPLETED:
             case FED_REV_STEP_FAILED:

@@ -754,6 +754,10 @@ s_runs (smoke_t *self)
                 writer = type == FED_REV_RUN_CANCEL_REQUESTED ? 2 : 0;
                 break;
             case FED_REV_RUN_COMPLETED: fed_rev_pack_run_completed (&b, run, 5); break;
+            case FED_REV_STEP_PROGRESS:
+                fed_rev_pack_progress (&b, run, "a", 1, 40, 100, "rows");
+                writer = 1;
+                break;
             case FED_REV_RUN_FAILED:
                 fed_rev_pack_run_failed (&b, run, "a", "timeout", "no result");
                 break;

@@ -123,6 +123,15 @@ test_every_type_round_trips (void **state)
     fed_rev_destroy (&r);
 
     msgpack_sbuffer_init (&b);
+    fed_rev_pack_progress (&b, RUN, "fetch", 3, 250, 1000, "rows read");
+    r = s_rev (s_keys.worker1, 3, "step.progress", &b);
+    assert_int_equal (r->type, FED_REV_STEP_PROGRESS);
+    assert_int_equal (r->done, 250);
+    assert_int_equal (r->total, 1000);
+    assert_string_equal (r->text, "rows read");
+    fed_rev_destroy (&r);
+
+    msgpack_sbuffer_init (&b);
     fed_rev_pack_failed (&b, RUN, "fetch", 1, "timeout", "took too long", 9);
     r = s_rev (s_keys.worker1, 4, "step.failed", &b);
     assert_string_equal (r->code, "timeout");
