@@ -531,7 +531,24 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     want.prefer = step->prefer;
     fed_placement_result_t result;
     uint8_t node [32];
-    if (fed_placer_place (self->placer, &want, self->active, &result, node, &err)) {
+    //  A retry steers away from the node where the last attempt failed or
+    //  went silent, unless the step's location or preferences rank that
+    //  node first: counted as busier than any other, it loses the
+    //  fewest-active-steps tie-break.
+    char failed_hex [65] = "";
+    uintptr_t failed_count = 0;
+    const fed_attempt_t *previous =
+        attempt > 1 ? fed_run_step_latest (fed_run_step (r->run, step->id)) : NULL;
+    if (previous && previous->assigned
+        && (strcmp (why, "retry") == 0 || strcmp (why, "timeout") == 0)) {
+        fed_hex_encode (failed_hex, previous->assigned->node, 32);
+        failed_count = (uintptr_t) zhashx_lookup (self->active, failed_hex);
+        zhashx_update (self->active, failed_hex, (void *) (failed_count + 1000000));
+    }
+    int placed = fed_placer_place (self->placer, &want, self->active, &result, node, &err);
+    if (*failed_hex)
+        zhashx_update (self->active, failed_hex, (void *) failed_count);
+    if (placed) {
         msgpack_sbuffer_destroy (&params);
         s_fail_run (self, r, step->id, "bad_location", "step %s: %s", step->id, err.text);
         return -1;
