@@ -8,8 +8,10 @@
     silent node, an approval's deadline) and decisions that depend on the
     registry or the membership (a step waiting for a node) are retried by a
     tick that re-runs the pass over every run this node coordinates.
+
+    The worker's part is in executor_worker.c.
 */
-#include "executor.h"
+#include "executor_internal.h"
 #include "node_internal.h"
 #include "catalog.h"
 #include "peer.h"
@@ -31,8 +33,6 @@
 #define S_FEED_BATCH 1024
 #define S_DEFAULT_TIMEOUT_MS (60 * 60 * 1000) //  a step without `timeout`
 #define S_SILENCE_GRACE_MS 5000               //  past an attempt's timeout before it is given up
-#define S_PROGRESS_EVERY_MS 1000              //  at most one step.progress per attempt this often
-#define S_TASK_KEY_MAX (FED_RUN_ID_SIZE + 1 + 64 + 1 + 10 + 1)
 
 //  A run this node coordinates.
 typedef struct {
@@ -45,40 +45,16 @@ typedef struct {
     uint64_t startup; //  ms since epoch of run.started
 } s_run_t;
 
-//  An attempt running here.
-typedef struct {
-    uint64_t task; //  fed_tasks id
-    char run [FED_RUN_ID_SIZE + 1];
-    char *step;
-    uint32_t attempt;
-    int64_t progress_ms; //  when its last step.progress was written (mono), 0: never
-} s_task_t;
-
-struct fed_executor_t {
-    fed_node_t *node;     //  borrowed
-    zloop_t *loop;        //  borrowed
-    int timer;            //  the tick
-    zhashx_t *runs;       //  run id -> s_run_t: runs this node coordinates, owned
-    zhashx_t *tasks;      //  "RUN/STEP/ATTEMPT" -> s_task_t: attempts running here, owned
-    zhashx_t *dirty;      //  run ids whose pass is due (values unused)
-    uint64_t cursor;      //  the log's arrival number read up to
-    bool feeding;         //  inside a round (appends call back into log_changed)
-    int deferred;         //  the one-shot timer of a round due on the next turn, or 0
-    fed_placer_t *placer; //  candidates for this round, loaded on first need
-    zhashx_t *active;     //  node hex -> active steps, this round, owned
-    fed_executor_stats_t stats;
-};
-
 //  --- Small helpers ------------------------------------------------------------------
 
-static const uint8_t *
-s_me (fed_executor_t *self)
+const uint8_t *
+fed_exec_me (fed_executor_t *self)
 {
     return fed_identity_public (self->node->identity);
 }
 
-static int
-s_append (fed_executor_t *self, const char *type, msgpack_sbuffer *body)
+int
+fed_exec_append (fed_executor_t *self, const char *type, msgpack_sbuffer *body)
 {
     fed_err_t err;
     int rc = fed_node_append_local (self->node, type, body->data, body->size, NULL, NULL, &err);
@@ -86,23 +62,6 @@ s_append (fed_executor_t *self, const char *type, msgpack_sbuffer *body)
         fed_error ("executor: could not write %s: %s", type, err.text);
     msgpack_sbuffer_destroy (body);
     return rc;
-}
-
-static void
-s_task_key (char key [S_TASK_KEY_MAX], const char *run, const char *step, uint32_t attempt)
-{
-    snprintf (key, S_TASK_KEY_MAX, "%s/%s/%u", run, step, attempt);
-}
-
-static void
-s_task_destroy (void **item_p)
-{
-    s_task_t *task = (s_task_t *) *item_p;
-    if (task) {
-        free (task->step);
-        free (task);
-        *item_p = NULL;
-    }
 }
 
 static void
@@ -130,164 +89,11 @@ s_run_destroy (void **item_p)
 static fed_wire_state_t
 s_node_state (fed_executor_t *self, const uint8_t node [32])
 {
-    if (memcmp (node, s_me (self), 32) == 0)
+    if (memcmp (node, fed_exec_me (self), 32) == 0)
         return FED_WIRE_ALIVE;
     const fed_member_t *member =
         self->node->peer ? fed_swim_find (fed_peer_swim (self->node->peer), node) : NULL;
     return member ? member->state : (fed_wire_state_t) 0;
-}
-
-//  --- Worker: attempts assigned to this node -----------------------------------------
-
-//  mkdir -p path (mode 0700). 0, or -1 with errno.
-static int
-s_make_dirs (const char *path)
-{
-    char *copy = fed_strdup (path);
-    int rc = 0;
-    for (char *slash = copy + 1; rc == 0; slash++) {
-        bool end = *slash == 0;
-        if (*slash != '/' && !end)
-            continue;
-        *slash = 0;
-        if (mkdir (copy, 0700) && errno != EEXIST)
-            rc = -1;
-        if (end)
-            break;
-        *slash = '/';
-    }
-    free (copy);
-    return rc;
-}
-
-static void
-s_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_started)
-{
-    char key [S_TASK_KEY_MAX];
-    s_task_key (key, assigned->run, assigned->step, assigned->attempt);
-    if (zhashx_lookup (self->tasks, key))
-        return;
-    //  An earlier attempt of the same step running here is superseded.
-    for (uint32_t a = 1; a < assigned->attempt && a < 64; a++) {
-        char old [S_TASK_KEY_MAX];
-        s_task_key (old, assigned->run, assigned->step, assigned->attempt - a);
-        s_task_t *task = (s_task_t *) zhashx_lookup (self->tasks, old);
-        if (task) {
-            fed_tasks_cancel (self->node->tasks, task->task);
-            zhashx_delete (self->tasks, old);
-        }
-    }
-    fed_task_spec_t spec;
-    memset (&spec, 0, sizeof spec);
-    spec.agent = assigned->agent;
-    spec.params = assigned->params;
-    spec.params_size = assigned->params_size;
-    spec.run = assigned->run;
-    spec.step = assigned->step;
-    spec.attempt = assigned->attempt;
-    spec.timeout_ms = (int64_t) assigned->timeout_ms;
-    //  The step's workspace: {data_dir}/work/RUN/STEP/, made on demand (an
-    //  agent that writes nothing leaves it empty). Run and step ids are
-    //  checked names ([0-9a-f], [A-Za-z0-9_-]), so they are safe in a path.
-    char *workspace =
-        fed_sprintf ("%s/work/%s/%s", self->node->config->data_dir, assigned->run, assigned->step);
-    if (s_make_dirs (workspace) == 0)
-        spec.workspace = workspace;
-    else
-        fed_warn ("executor: cannot make the workspace %s: %s", workspace, strerror (errno));
-    s_task_t *task = fed_calloc (1, sizeof *task);
-    memcpy (task->run, assigned->run, sizeof task->run);
-    task->step = fed_strdup (assigned->step);
-    task->attempt = assigned->attempt;
-    zhashx_insert (self->tasks, key, task);
-    self->stats.tasks_started++;
-    if (write_started) {
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init (&body);
-        fed_rev_pack_step_started (&body, assigned->run, assigned->step, assigned->attempt);
-        //  On failure the task still runs: its result is what matters.
-        (void) s_append (self, "step.started", &body);
-    }
-    //  Submitted last: a built-in agent's refusal may be reported at once.
-    task->task = fed_tasks_submit (self->node->tasks, &spec);
-    free (workspace);
-}
-
-//  Cancels the attempts of run running here (the run ended).
-static void
-s_drop_tasks (fed_executor_t *self, const char *run)
-{
-    zlistx_t *keys = zhashx_keys (self->tasks);
-    for (const char *key = (const char *) zlistx_first (keys); key;
-         key = (const char *) zlistx_next (keys)) {
-        s_task_t *task = (s_task_t *) zhashx_lookup (self->tasks, key);
-        if (task && strcmp (task->run, run) == 0) {
-            fed_tasks_cancel (self->node->tasks, task->task);
-            zhashx_delete (self->tasks, key);
-        }
-    }
-    zlistx_destroy (&keys);
-}
-
-void
-fed_executor_task_report (fed_executor_t *self, fed_report_t **report_p)
-{
-    fed_report_t *report = *report_p;
-    *report_p = NULL;
-    char key [S_TASK_KEY_MAX];
-    s_task_key (key, fed_report_run (report), fed_report_step (report),
-                fed_report_attempt (report));
-    s_task_t *task = (s_task_t *) zhashx_lookup (self->tasks, key);
-    if (!task || task->task != fed_report_task (report)) {
-        fed_report_destroy (&report); //  cancelled or superseded: nobody waits for it
-        return;
-    }
-    if (!fed_report_is_final (report)) {
-        //  Progress is recorded for everyone to see (fedctl run show on any
-        //  node), at most once a second per attempt.
-        int64_t now = fed_mono_ms ();
-        if (!task->progress_ms || now - task->progress_ms >= S_PROGRESS_EVERY_MS) {
-            task->progress_ms = now;
-            msgpack_sbuffer body;
-            msgpack_sbuffer_init (&body);
-            fed_rev_pack_progress (&body, task->run, task->step, task->attempt,
-                                   fed_report_done (report), fed_report_total (report),
-                                   fed_report_text (report));
-            (void) s_append (self, "step.progress", &body);
-        }
-        fed_report_destroy (&report);
-        return;
-    }
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init (&body);
-    uint64_t ms =
-        (uint64_t) (fed_report_elapsed_ms (report) > 0 ? fed_report_elapsed_ms (report) : 0);
-    const char *type;
-    if (fed_report_kind (report) == FED_REPORT_COMPLETED) {
-        const uint8_t *output;
-        size_t size;
-        fed_report_output (report, &output, &size);
-        fed_rev_pack_completed (&body, task->run, task->step, task->attempt, output, size, ms);
-        type = "step.completed";
-    } else {
-        fed_rev_pack_failed (&body, task->run, task->step, task->attempt, fed_report_code (report),
-                             fed_report_message (report), ms);
-        type = "step.failed";
-    }
-    if (body.size > self->node->config->limits.event_body) {
-        //  An output the log cannot hold fails the attempt, saying so.
-        char message [256];
-        snprintf (message, sizeof message,
-                  "the output (%zu bytes) does not fit in one event (limits.event_body: %llu)",
-                  body.size, (unsigned long long) self->node->config->limits.event_body);
-        msgpack_sbuffer_clear (&body);
-        fed_rev_pack_failed (&body, task->run, task->step, task->attempt, "output_too_large",
-                             message, ms);
-        type = "step.failed";
-    }
-    zhashx_delete (self->tasks, key);
-    fed_report_destroy (&report);
-    s_append (self, type, &body);
 }
 
 //  --- Coordinator --------------------------------------------------------------------
@@ -329,7 +135,7 @@ s_adopt (fed_executor_t *self, fed_run_t **run_p)
 static void
 s_end (fed_executor_t *self, s_run_t *r, const char *type, msgpack_sbuffer *body)
 {
-    if (s_append (self, type, body) == 0)
+    if (fed_exec_append (self, type, body) == 0)
         self->stats.runs_ended++;
     (void) r;
 }
@@ -513,7 +319,7 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     if (!self->placer) {
         self->placer = fed_placer_load (self->node->log,
                                         self->node->peer ? fed_peer_swim (self->node->peer) : NULL,
-                                        s_me (self), &err);
+                                        fed_exec_me (self), &err);
         if (!self->placer) {
             fed_error ("executor: %s", err.text);
             msgpack_sbuffer_destroy (&params);
@@ -562,7 +368,7 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
         fed_rev_pack_waiting (&body, run_id, step->id, result.text);
-        s_append (self, "step.waiting", &body);
+        fed_exec_append (self, "step.waiting", &body);
         return 0;
     }
     free (r->waiting [i]);
@@ -572,7 +378,7 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     fed_rev_pack_assigned (&body, run_id, step->id, attempt, node, step->agent, params.data,
                            params.size, (uint64_t) s_timeout_ms (step), why);
     msgpack_sbuffer_destroy (&params);
-    if (s_append (self, "step.assigned", &body) == 0) {
+    if (fed_exec_append (self, "step.assigned", &body) == 0) {
         self->stats.steps_assigned++;
         char hex [65];
         fed_hex_encode (hex, node, 32);
@@ -607,7 +413,7 @@ s_open_approval (fed_executor_t *self, s_run_t *r, size_t i, int64_t now)
                            hitl->approver_count, hitl->min_approvals ? hitl->min_approvals : 1,
                            hitl->forbid_submitter, hitl->values, hitl->value_count,
                            hitl->timeout_ms > 0 ? now + hitl->timeout_ms : -1, on_timeout);
-    s_append (self, "step.awaiting", &body);
+    fed_exec_append (self, "step.awaiting", &body);
     free (approvers);
     free (message);
 }
@@ -620,7 +426,7 @@ s_decide (fed_executor_t *self, s_run_t *r, const char *step, const char *outcom
     msgpack_sbuffer_init (&body);
     fed_rev_pack_decided (&body, fed_run_id (r->run), step, outcome, value, by, by_count,
                           comment ? comment : "");
-    s_append (self, "step.decided", &body);
+    fed_exec_append (self, "step.decided", &body);
 }
 
 //  Counts the votes of an awaiting step and decides when they, or its
@@ -680,7 +486,7 @@ s_weigh_votes (fed_executor_t *self, s_run_t *r, size_t i, const fed_run_step_t 
             msgpack_sbuffer body;
             msgpack_sbuffer_init (&body);
             fed_rev_pack_escalated (&body, fed_run_id (r->run), step->id);
-            s_append (self, "step.escalated", &body);
+            fed_exec_append (self, "step.escalated", &body);
         } else
             s_decide (self, r, step->id,
                       strcmp (on_timeout, "approve") == 0 ? "timeout_approved" : "timeout_rejected",
@@ -815,7 +621,7 @@ s_on_event (void *arg, const fed_event_t *event)
     fed_rev_t *rev = fed_rev_decode (event, &err);
     if (!rev)
         return 0; //  the view ignored it too
-    if (rev->type == FED_REV_STEP_ASSIGNED && memcmp (rev->node, s_me (self), 32) == 0) {
+    if (rev->type == FED_REV_STEP_ASSIGNED && memcmp (rev->node, fed_exec_me (self), 32) == 0) {
         //  The coordinator wrote it after run.started and before any end
         //  (one origin, in order), so the run is live unless it ended.
         char key [2 + FED_RUN_ID_SIZE + 1];
@@ -826,16 +632,17 @@ s_on_event (void *arg, const fed_event_t *event)
         snprintf (full, sizeof full, "run/%s", key);
         if (fed_evlog_view_get (self->node->log, full, strlen (full), &active, &size) == 0
             && active)
-            s_work (self, rev, true);
+            fed_exec_work (self, rev, true);
         free (active);
     } else if (rev->type == FED_REV_RUN_COMPLETED || rev->type == FED_REV_RUN_FAILED
                || rev->type == FED_REV_RUN_CANCELLED)
-        s_drop_tasks (self, rev->run);
+        fed_exec_drop_tasks (self, rev->run);
     s_run_t *r = (s_run_t *) zhashx_lookup (self->runs, rev->run);
     if (r) {
         if (fed_run_add (r->run, &rev))
             zhashx_update (self->dirty, fed_run_id (r->run), (void *) 1);
-    } else if (rev->type == FED_REV_RUN_STARTED && memcmp (rev->origin, s_me (self), 32) == 0) {
+    } else if (rev->type == FED_REV_RUN_STARTED
+               && memcmp (rev->origin, fed_exec_me (self), 32) == 0) {
         fed_run_t *run = fed_run_new (rev->run);
         fed_run_add (run, &rev);
         s_adopt (self, &run);
@@ -1007,12 +814,13 @@ s_resume_run (void *arg, const char *run_id)
     const fed_run_step_t **steps = fed_run_steps (run, &count);
     for (size_t k = 0; k < count; k++) {
         const fed_attempt_t *latest = fed_run_step_latest (steps [k]);
-        if (latest && latest->assigned && memcmp (latest->assigned->node, s_me (self), 32) == 0
-            && !latest->completed && !latest->failed)
-            s_work (self, latest->assigned, latest->started == NULL);
+        if (latest && latest->assigned
+            && memcmp (latest->assigned->node, fed_exec_me (self), 32) == 0 && !latest->completed
+            && !latest->failed)
+            fed_exec_work (self, latest->assigned, latest->started == NULL);
     }
     free (steps);
-    if (memcmp (fed_run_coordinator (run), s_me (self), 32) == 0)
+    if (memcmp (fed_run_coordinator (run), fed_exec_me (self), 32) == 0)
         s_adopt (self, &run);
     fed_run_destroy (&run);
     return 0;
@@ -1027,7 +835,7 @@ fed_executor_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->runs = zhashx_new ();
     zhashx_set_destructor (self->runs, s_run_destroy);
     self->tasks = zhashx_new ();
-    zhashx_set_destructor (self->tasks, s_task_destroy);
+    zhashx_set_destructor (self->tasks, fed_exec_task_destroy);
     self->dirty = zhashx_new ();
     //  Events stored from now on arrive through the feed; those stored
     //  before are in the view, read once here.
@@ -1162,7 +970,7 @@ fed_executor_cancel (fed_executor_t *self, const char *run_id, const uint8_t cal
         return -1;
     }
     fed_run_state_t state = fed_run_state (run, NULL);
-    bool coordinated = memcmp (fed_run_coordinator (run), s_me (self), 32) == 0;
+    bool coordinated = memcmp (fed_run_coordinator (run), fed_exec_me (self), 32) == 0;
     fed_run_destroy (&run);
     if (state != FED_RUN_RUNNING) {
         *code_p = "already_ended";
