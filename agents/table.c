@@ -255,6 +255,8 @@ s_reject (fed_table_t *self, fed_table_why_t why, uint64_t at, const char *detai
 static void
 s_record_reset (fed_table_t *self)
 {
+    if (!self->started)
+        (void) s_fill (self); //  skips a BOM, so the first record's offset is after it
     self->arena_used = 0;
     self->cell_count = 0;
     self->field_start = 0;
