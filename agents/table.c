@@ -549,7 +549,7 @@ s_jsonl_line (fed_table_t *self, char **line_p, size_t *len_p)
             if (!self->bad && size + take > self->opt.max_record)
                 s_reject (self, FED_TABLE_RECORD_TOO_LONG,
                           self->offset + (self->opt.max_record - size), NULL);
-            if (!self->bad) {
+            if (!self->bad && take) {
                 if (size + take > cap) {
                     cap = (size + take) * 2 > self->opt.max_record ? self->opt.max_record
                                                                    : (size + take) * 2;
