@@ -95,6 +95,9 @@ typedef struct {
     char text [320];     //  "line 7 (byte 120): invalid UTF-8 at byte 131"
 } fed_table_reject_t;
 
+//  True if c can separate fields: an ASCII byte other than NUL, '"', CR, LF.
+bool fed_table_delimiter_ok (char c);
+
 //  Defaults for every option (delimiter ',', no header, strict width).
 void fed_table_options_default (fed_table_options_t *options);
 
