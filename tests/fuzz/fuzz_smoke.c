@@ -1,7 +1,8 @@
 /*  tests/fuzz/fuzz_smoke.c: runs the event decoder's fuzz target
     (fuzz_event.c), the peer message decoder's (fuzz_wire.c), the agent
     message decoder's (fuzz_agentwire.c) and the workflow parser's
-    (fuzz_workflow.c) over generated corpora, so `make check` exercises them
+    (fuzz_workflow.c) and the CSV reader's (fuzz_csv.c) over generated
+    corpora, so `make check` exercises them
     without clang or libFuzzer.
 
     The corpus, from a seeded PRNG (FED_FUZZ_SEED, default fixed so a run
@@ -31,11 +32,16 @@
     crafted files (deep nesting, anchors, NUL, bad UTF-8, long keys, a
     chain and a ring of steps, more steps than the limit).
 
+    The CSV corpus: valid texts (RFC 4180's, quotes, line breaks, BOM,
+    other delimiters, ragged rows) under several option bytes, mutated, and
+    crafted inputs (a field far over the limits, bad UTF-8 of each kind).
+
         fuzz_smoke                  run the corpus
         fuzz_smoke --write DIR      also write the valid events and crafted
                                     inputs to DIR (seed-NNN), the wire ones
                                     (wire-NNN), the agent ones (agent-NNN)
-                                    and the workflows (wf-NNN), seed
+                                    the workflows (wf-NNN) and the CSV
+                                    texts (csv-NNN), seed
                                     corpora for libFuzzer
 */
 #include <inttypes.h>
@@ -48,6 +54,7 @@
 #include "event.h"
 #include "identity.h"
 #include "runs.h"
+#include "table.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -55,6 +62,7 @@ int fed_fuzz_wire (const uint8_t *data, size_t size);
 int fed_fuzz_agentwire (const uint8_t *data, size_t size);
 int fed_fuzz_workflow (const uint8_t *data, size_t size);
 int fed_fuzz_runs (const uint8_t *data, size_t size);
+int fed_fuzz_csv (const uint8_t *data, size_t size);
 
 #define INPUT_MAX 8192
 #define VALID_EVENTS 12
@@ -790,6 +798,73 @@ s_runs (smoke_t *self)
     return 0;
 }
 
+//  The CSV corpus: valid texts under a few option bytes (fuzz_csv's first
+//  byte: delimiter, header, ragged, buffer, limits), their mutations, and
+//  crafted inputs (a field far over the limit, an unterminated quote at
+//  the end of a long input, bad UTF-8 of each kind).
+static int
+s_csv (smoke_t *self)
+{
+    self->target = fed_fuzz_csv;
+    self->prefix = "csv";
+    self->written = 0;
+    static const char *texts [] = {
+        "aaa,bbb,ccc\r\nzzz,yyy,xxx\r\n",
+        "id,name,score\n1,\"Smith, J\",3.5\n2,\"say \"\"hi\"\"\",\n3,\"two\nlines\",1e3\n",
+        "a,b\n\n,\n\"\"\n \"x\" ,y\n",
+        "\xef\xbb\xbfk,v\r\n\xc3\xa9,\xe2\x82\xac\r\n\xf0\x9f\x98\x80,\"\xc3\xa9\r\"\n",
+        "a;b\tc|d\n1;2\t3|4\r5;6\t7|8",
+        "x,y,z\n1,2\n1,2,3,4\n\"a\"b,c\n\"open\n",
+    };
+    //  Option bytes: default ',' with header; tight limits and a 16-byte
+    //  buffer; ';' ragged with a 64-byte buffer; tab with loose limits.
+    static const uint8_t picks [] = {0x34, 0x0c, 0x59, 0xa2, 0xf7};
+    uint8_t *input = fed_malloc (INPUT_MAX + 1);
+    for (size_t i = 0; i < sizeof texts / sizeof texts [0]; i++) {
+        size_t size = strlen (texts [i]);
+        for (size_t p = 0; p < sizeof picks; p++) {
+            input [0] = picks [p];
+            memcpy (input + 1, texts [i], size);
+            s_seed (self, input, size + 1);
+            if (p < 2)
+                s_mutate (self, input, size + 1);
+        }
+    }
+    //  A quoted field of 6 KiB with line breaks, under tight and loose limits.
+    size_t n = 0;
+    input [n++] = 0;
+    n += (size_t) sprintf ((char *) input + n, "a,b\n1,\"");
+    for (int i = 0; i < 6144; i++)
+        input [n++] = i % 100 == 99 ? '\n' : (uint8_t) ('a' + i % 26);
+    n += (size_t) sprintf ((char *) input + n, "\"\n2,after\n");
+    static const uint8_t big_picks [] = {0x00, 0x40, 0x80, 0xc0, 0x14};
+    for (size_t p = 0; p < sizeof big_picks; p++) {
+        input [0] = big_picks [p];
+        s_seed (self, input, n);
+    }
+    input [0] = 0x80;
+    input [n - 12] = 'x'; //  the closing quote gone: unterminated to the end
+    s_seed (self, input, n);
+    static const char *crafted [] = {
+        "\x30\xc0\xaf,x\n",
+        "\x30\xed\xa0\x80\n",
+        "\x30\xf4\x90\x80\x80\n",
+        "\x30\xe2\x82",
+        "\x30\xff\xfe\n",
+        "\x30\xef\xbb\xbf",
+        "\x30\xef\xbb\xbf\xef\xbb\xbf",
+        "\x30\"\"\"",
+        "\x30\r\r\n\n\r",
+        "\x30,,,,,,,,,,,,,,,,,,,,",
+        "\x30\"a\"\"",
+        "\x30 \t, ",
+    };
+    for (size_t i = 0; i < sizeof crafted / sizeof crafted [0]; i++)
+        s_seed (self, (const uint8_t *) crafted [i], strlen (crafted [i]));
+    free (input);
+    return 0;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -845,7 +920,8 @@ main (int argc, char *argv [])
     }
     s_crafted (&self);
     free (body);
-    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self) || s_runs (&self))
+    if (s_wire (&self) || s_agentwire (&self) || s_workflows (&self) || s_runs (&self)
+        || s_csv (&self))
         return 1;
     fed_identity_destroy (&identity);
     printf ("fuzz_smoke: seed %" PRIu64 ", %" PRIu64 " inputs, no invariant broken (%" PRId64

@@ -1,0 +1,292 @@
+/*  agents/table_write.c: the streaming CSV and JSONL writers, and type
+    inference, for the data-preparation agents (see table.h).
+
+    The writers write each record as it comes, straight to the FILE, and
+    keep nothing but the column names. The CSV writer quotes a field only
+    when the reader would otherwise read it differently, so a file written
+    here reads back field for field.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "table.h"
+
+struct _fed_table_writer_t {
+    FILE *file;           //  output, not owned
+    bool jsonl;           //  JSONL rather than CSV
+    char delimiter;       //  CSV separator
+    char *column_bytes;   //  the column names, each NUL-terminated
+    fed_field_t *columns; //  the column names
+    size_t column_count;  //  how many
+};
+
+static fed_table_writer_t *
+s_writer_new (FILE *file, bool jsonl, char delimiter)
+{
+    fed_table_writer_t *self = fed_calloc (1, sizeof *self);
+    self->file = file;
+    self->jsonl = jsonl;
+    self->delimiter = delimiter;
+    return self;
+}
+
+fed_table_writer_t *
+fed_table_writer_new_csv (FILE *file, char delimiter)
+{
+    if (!delimiter)
+        delimiter = ',';
+    if (!fed_table_delimiter_ok (delimiter))
+        return NULL;
+    return s_writer_new (file, false, delimiter);
+}
+
+fed_table_writer_t *
+fed_table_writer_new_jsonl (FILE *file)
+{
+    return s_writer_new (file, true, ',');
+}
+
+void
+fed_table_writer_destroy (fed_table_writer_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fed_table_writer_t *self = *self_p;
+    free (self->column_bytes);
+    free (self->columns);
+    free (self);
+    *self_p = NULL;
+}
+
+//  True if the CSV field must be quoted to read back as itself.
+static bool
+s_needs_quotes (const fed_table_writer_t *self, const fed_field_t *field, bool only)
+{
+    if (field->len == 0)
+        return only;
+    const char *p = field->ptr;
+    size_t n = field->len;
+    if (p [0] == ' ' || p [0] == '\t' || p [n - 1] == ' ' || p [n - 1] == '\t')
+        return true;
+    if (n >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (p [i] == self->delimiter || p [i] == '"' || p [i] == '\r' || p [i] == '\n')
+            return true;
+    return false;
+}
+
+static void
+s_write_csv_field (fed_table_writer_t *self, const fed_field_t *field, bool only)
+{
+    if (!s_needs_quotes (self, field, only)) {
+        fwrite (field->ptr, 1, field->len, self->file);
+        return;
+    }
+    fputc ('"', self->file);
+    const char *p = field->ptr, *end = field->ptr + field->len;
+    while (p < end) {
+        const char *quote = memchr (p, '"', (size_t) (end - p));
+        size_t run = quote ? (size_t) (quote - p) + 1 : (size_t) (end - p);
+        fwrite (p, 1, run, self->file);
+        if (quote)
+            fputc ('"', self->file);
+        p += run;
+    }
+    fputc ('"', self->file);
+}
+
+static void
+s_write_csv (fed_table_writer_t *self, const fed_field_t *fields, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            fputc (self->delimiter, self->file);
+        s_write_csv_field (self, &fields [i], count == 1);
+    }
+    fputc ('\n', self->file);
+}
+
+//  A JSON string: quotes, backslashes and control characters escaped.
+static void
+s_write_json_string (FILE *file, const char *ptr, size_t len)
+{
+    fputc ('"', file);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) ptr [i];
+        if (c == '"' || c == '\\') {
+            fputc ('\\', file);
+            fputc (c, file);
+        } else if (c == '\n')
+            fputs ("\\n", file);
+        else if (c == '\r')
+            fputs ("\\r", file);
+        else if (c == '\t')
+            fputs ("\\t", file);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf (file, "\\u%04x", c);
+        else
+            fputc (c, file);
+    }
+    fputc ('"', file);
+}
+
+static void
+s_write_jsonl (fed_table_writer_t *self, const fed_field_t *fields, const fed_field_t *names,
+               size_t count)
+{
+    fputc ('{', self->file);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            fputc (',', self->file);
+        s_write_json_string (self->file, names [i].ptr, names [i].len);
+        fputc (':', self->file);
+        const fed_field_t *f = &fields [i];
+        if (f->kind == FED_CELL_NULL || (f->kind != FED_CELL_TEXT && f->len == 0))
+            fputs ("null", self->file);
+        else if (f->kind == FED_CELL_TEXT)
+            s_write_json_string (self->file, f->ptr, f->len);
+        else
+            fwrite (f->ptr, 1, f->len, self->file);
+    }
+    fputs ("}\n", self->file);
+}
+
+int
+fed_table_writer_columns (fed_table_writer_t *self, const fed_field_t *names, size_t count)
+{
+    if (count == 0)
+        return -1;
+    size_t bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        bytes += names [i].len + 1;
+    free (self->column_bytes);
+    free (self->columns);
+    self->column_bytes = fed_malloc (bytes);
+    self->columns = fed_calloc (count, sizeof *self->columns);
+    self->column_count = count;
+    char *p = self->column_bytes;
+    for (size_t i = 0; i < count; i++) {
+        memcpy (p, names [i].ptr, names [i].len);
+        p [names [i].len] = 0;
+        self->columns [i].ptr = p;
+        self->columns [i].len = names [i].len;
+        self->columns [i].kind = FED_CELL_TEXT;
+        p += names [i].len + 1;
+    }
+    if (!self->jsonl)
+        s_write_csv (self, self->columns, count);
+    return ferror (self->file) ? -1 : 0;
+}
+
+int
+fed_table_write (fed_table_writer_t *self, const fed_record_t *record)
+{
+    if (record->count == 0)
+        return -1;
+    if (self->jsonl) {
+        const fed_field_t *names = record->names;
+        if (!names) {
+            if (self->column_count != record->count)
+                return -1;
+            names = self->columns;
+        }
+        s_write_jsonl (self, record->fields, names, record->count);
+    } else
+        s_write_csv (self, record->fields, record->count);
+    return ferror (self->file) ? -1 : 0;
+}
+
+//  Type inference.
+
+static bool
+s_word (const char *ptr, size_t len, const char *word)
+{
+    return strlen (word) == len && strncasecmp (ptr, word, len) == 0;
+}
+
+fed_table_type_t
+fed_table_infer (const char *ptr, size_t len)
+{
+    if (len == 0)
+        return FED_TYPE_EMPTY;
+    if ((len == 4
+         && (!memcmp (ptr, "true", 4) || !memcmp (ptr, "True", 4) || !memcmp (ptr, "TRUE", 4)))
+        || (len == 5
+            && (!memcmp (ptr, "false", 5) || !memcmp (ptr, "False", 5)
+                || !memcmp (ptr, "FALSE", 5))))
+        return FED_TYPE_BOOL;
+    size_t i = 0;
+    bool negative = false;
+    if (ptr [0] == '+' || ptr [0] == '-') {
+        negative = ptr [0] == '-';
+        i++;
+    }
+    if (s_word (ptr + i, len - i, "nan") || s_word (ptr + i, len - i, "inf")
+        || s_word (ptr + i, len - i, "infinity"))
+        return FED_TYPE_FLOAT;
+    size_t int_digits = 0, frac_digits = 0;
+    uint64_t magnitude = 0;
+    bool overflow = false;
+    for (; i < len && ptr [i] >= '0' && ptr [i] <= '9'; i++, int_digits++) {
+        unsigned d = (unsigned) (ptr [i] - '0');
+        if (magnitude > (UINT64_MAX - d) / 10)
+            overflow = true;
+        else
+            magnitude = magnitude * 10 + d;
+    }
+    if (i == len) {
+        if (!int_digits)
+            return FED_TYPE_STRING;
+        uint64_t max = negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+        return overflow || magnitude > max ? FED_TYPE_FLOAT : FED_TYPE_INT;
+    }
+    if (ptr [i] == '.')
+        for (i++; i < len && ptr [i] >= '0' && ptr [i] <= '9'; i++)
+            frac_digits++;
+    if (!int_digits && !frac_digits)
+        return FED_TYPE_STRING;
+    if (i < len && (ptr [i] == 'e' || ptr [i] == 'E')) {
+        i++;
+        if (i < len && (ptr [i] == '+' || ptr [i] == '-'))
+            i++;
+        size_t exp_digits = 0;
+        for (; i < len && ptr [i] >= '0' && ptr [i] <= '9'; i++)
+            exp_digits++;
+        if (!exp_digits)
+            return FED_TYPE_STRING;
+    }
+    return i == len ? FED_TYPE_FLOAT : FED_TYPE_STRING;
+}
+
+const char *
+fed_table_type_name (fed_table_type_t type)
+{
+    static const char *names [] = {"empty", "int", "float", "bool", "string"};
+    return (unsigned) type < 5 ? names [type] : "?";
+}
+
+void
+fed_table_coltype_init (fed_table_coltype_t *self)
+{
+    memset (self, 0, sizeof *self);
+    self->type = FED_TYPE_EMPTY;
+}
+
+fed_table_type_t
+fed_table_coltype_add (fed_table_coltype_t *self, const char *ptr, size_t len)
+{
+    fed_table_type_t type = fed_table_infer (ptr, len);
+    self->values++;
+    if (type == FED_TYPE_EMPTY)
+        self->empty++;
+    else if (self->type == FED_TYPE_EMPTY || self->type == type)
+        self->type = type;
+    else if (self->type == FED_TYPE_STRING || type == FED_TYPE_STRING || self->type == FED_TYPE_BOOL
+             || type == FED_TYPE_BOOL)
+        self->type = FED_TYPE_STRING;
+    else
+        self->type = FED_TYPE_FLOAT; //  int with float, either way round
+    return self->type;
+}
