@@ -115,20 +115,6 @@ s_remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw
 
 //  --- Control calls --------------------------------------------------------------
 
-static void
-s_begin (msgpack_sbuffer *buffer, msgpack_packer *pk, const char *command, uint32_t args)
-{
-    msgpack_sbuffer_init (buffer);
-    msgpack_packer_init (pk, buffer, msgpack_sbuffer_write);
-    fed_ctl_request_begin (pk, command, args);
-}
-
-static void
-s_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str_with_body (pk, text, strlen (text));
-}
-
 //  Sends request (destroyed here): 0 with *result reading the result, which
 //  lives in *reply_p (caller frees it), or -1 with the refusal printed.
 static int
@@ -181,9 +167,9 @@ s_publish (fed_client_t *client, const char *yaml)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "workflow.publish", 3);
-    s_str (&pk, "yaml");
-    s_str (&pk, yaml);
+    bench_request (&request, &pk, "workflow.publish", 3);
+    bench_pack_str (&pk, "yaml");
+    bench_pack_str (&pk, yaml);
     fed_client_pack_replay (&pk);
     uint8_t *reply = NULL;
     fed_mpr_t result;
@@ -198,9 +184,9 @@ s_start (fed_client_t *client, const char *workflow, char run [17])
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "run.start", 3);
-    s_str (&pk, "workflow");
-    s_str (&pk, workflow);
+    bench_request (&request, &pk, "run.start", 3);
+    bench_pack_str (&pk, "workflow");
+    bench_pack_str (&pk, workflow);
     fed_client_pack_replay (&pk);
     uint8_t *reply = NULL;
     fed_mpr_t result;
@@ -225,10 +211,10 @@ s_wait (fed_client_t *client, const char *run, int limit_ms, char state [16], ui
             return 0;
         msgpack_sbuffer request;
         msgpack_packer pk;
-        s_begin (&request, &pk, "run.wait", 2);
-        s_str (&pk, "run");
-        s_str (&pk, run);
-        s_str (&pk, "wait_ms");
+        bench_request (&request, &pk, "run.wait", 2);
+        bench_pack_str (&pk, "run");
+        bench_pack_str (&pk, run);
+        bench_pack_str (&pk, "wait_ms");
         msgpack_pack_uint64 (&pk, (uint64_t) (left_ms < 30000 ? left_ms : 30000));
         uint8_t *reply = NULL;
         fed_mpr_t result;
@@ -249,11 +235,11 @@ s_cancel (fed_client_t *client, const char *run)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "run.cancel", 4);
-    s_str (&pk, "run");
-    s_str (&pk, run);
-    s_str (&pk, "reason");
-    s_str (&pk, "bench_workflow: past its time limit");
+    bench_request (&request, &pk, "run.cancel", 4);
+    bench_pack_str (&pk, "run");
+    bench_pack_str (&pk, run);
+    bench_pack_str (&pk, "reason");
+    bench_pack_str (&pk, "bench_workflow: past its time limit");
     fed_client_pack_replay (&pk);
     uint8_t *reply = NULL;
     fed_mpr_t result;
@@ -268,9 +254,9 @@ s_hosts (fed_client_t *client, const char *agent)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "agents.list", 1);
-    s_str (&pk, "name");
-    s_str (&pk, agent);
+    bench_request (&request, &pk, "agents.list", 1);
+    bench_pack_str (&pk, "name");
+    bench_pack_str (&pk, agent);
     uint8_t *reply = NULL;
     fed_mpr_t result;
     uint32_t count = 0;
@@ -296,12 +282,12 @@ s_agents_rate (fed_client_t *client)
     for (int i = 0; i < BASE_CALLS; i++) {
         msgpack_sbuffer request;
         msgpack_packer pk;
-        s_begin (&request, &pk, "agents.run", 4);
-        s_str (&pk, "agent");
-        s_str (&pk, "sys.echo");
-        s_str (&pk, "params");
+        bench_request (&request, &pk, "agents.run", 4);
+        bench_pack_str (&pk, "agent");
+        bench_pack_str (&pk, "sys.echo");
+        bench_pack_str (&pk, "params");
         msgpack_pack_map (&pk, 1);
-        s_str (&pk, "i");
+        bench_pack_str (&pk, "i");
         msgpack_pack_int64 (&pk, i);
         fed_client_pack_replay (&pk);
         uint8_t *reply = NULL;
@@ -438,9 +424,9 @@ s_spread (fed_client_t *client, const char *run, const char **names, size_t *cou
     memset (counts, 0, n * sizeof (size_t));
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "run.show", 1);
-    s_str (&pk, "run");
-    s_str (&pk, run);
+    bench_request (&request, &pk, "run.show", 1);
+    bench_pack_str (&pk, "run");
+    bench_pack_str (&pk, run);
     uint8_t *reply = NULL;
     fed_mpr_t result;
     uint32_t fields, steps;
@@ -574,8 +560,8 @@ s_end_cursor (fed_client_t *client, uint64_t *cursor)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "events.tail", 1);
-    s_str (&pk, "limit");
+    bench_request (&request, &pk, "events.tail", 1);
+    bench_pack_str (&pk, "limit");
     msgpack_pack_uint64 (&pk, 1);
     uint8_t *reply = NULL;
     fed_mpr_t result;
@@ -606,9 +592,9 @@ s_gate_round (gate_t *self, double *approve_ms, double *next_ms)
     for (uint32_t waiting = 0; !waiting;) {
         msgpack_sbuffer request;
         msgpack_packer pk;
-        s_begin (&request, &pk, "approvals", 1);
-        s_str (&pk, "run");
-        s_str (&pk, run);
+        bench_request (&request, &pk, "approvals", 1);
+        bench_pack_str (&pk, "run");
+        bench_pack_str (&pk, run);
         uint8_t *reply = NULL;
         fed_mpr_t result;
         int rc = s_call (client, &request, CALL_MS, &reply, &result) == 0
@@ -628,21 +614,21 @@ s_gate_round (gate_t *self, double *approve_ms, double *next_ms)
     msgpack_packer pk;
     char after [24];
     snprintf (after, sizeof after, "%llu", (unsigned long long) cursor);
-    s_begin (&tail, &pk, "events.tail", 4);
-    s_str (&pk, "after");
-    s_str (&pk, after);
-    s_str (&pk, "type");
-    s_str (&pk, "step.started");
-    s_str (&pk, "limit");
+    bench_request (&tail, &pk, "events.tail", 4);
+    bench_pack_str (&pk, "after");
+    bench_pack_str (&pk, after);
+    bench_pack_str (&pk, "type");
+    bench_pack_str (&pk, "step.started");
+    bench_pack_str (&pk, "limit");
     msgpack_pack_uint64 (&pk, 1);
-    s_str (&pk, "wait_ms");
+    bench_pack_str (&pk, "wait_ms");
     msgpack_pack_uint64 (&pk, TAIL_WAIT_MS);
-    s_begin (&status, &pk, "status", 0);
-    s_begin (&approve, &pk, "approve", 4);
-    s_str (&pk, "run");
-    s_str (&pk, run);
-    s_str (&pk, "step");
-    s_str (&pk, "gate");
+    bench_request (&status, &pk, "status", 0);
+    bench_request (&approve, &pk, "approve", 4);
+    bench_pack_str (&pk, "run");
+    bench_pack_str (&pk, run);
+    bench_pack_str (&pk, "step");
+    bench_pack_str (&pk, "gate");
     fed_client_pack_replay (&pk);
     self->request_size = approve.size;
     s_send (self->tail, &tail);
@@ -710,12 +696,12 @@ s_publish_once (gate_t *self)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_begin (&request, &pk, "events.publish", 4);
-    s_str (&pk, "type");
-    s_str (&pk, "user.bench");
-    s_str (&pk, "body");
+    bench_request (&request, &pk, "events.publish", 4);
+    bench_pack_str (&pk, "type");
+    bench_pack_str (&pk, "user.bench");
+    bench_pack_str (&pk, "body");
     msgpack_pack_map (&pk, 1);
-    s_str (&pk, "ok");
+    bench_pack_str (&pk, "ok");
     msgpack_pack_true (&pk);
     fed_client_pack_replay (&pk);
     zmq_msg_t frame;

@@ -354,16 +354,16 @@ s_call (fed_client_t *client, msgpack_sbuffer *request, int timeout_ms, uint8_t 
     return 0;
 }
 
-static void
-s_request (msgpack_sbuffer *buffer, msgpack_packer *pk, const char *command, uint32_t args)
+void
+bench_request (msgpack_sbuffer *buffer, msgpack_packer *pk, const char *command, uint32_t args)
 {
     msgpack_sbuffer_init (buffer);
     msgpack_packer_init (pk, buffer, msgpack_sbuffer_write);
     fed_ctl_request_begin (pk, command, args);
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
+void
+bench_pack_str (msgpack_packer *pk, const char *text)
 {
     msgpack_pack_str_with_body (pk, text, strlen (text));
 }
@@ -389,7 +389,7 @@ bench_events (fed_client_t *client, uint64_t *events)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_request (&request, &pk, "status", 0);
+    bench_request (&request, &pk, "status", 0);
     uint8_t *reply;
     fed_mpr_t result;
     uint32_t count;
@@ -407,7 +407,7 @@ bench_members (fed_client_t *client, const char *name, uint64_t *seq, size_t *al
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_request (&request, &pk, "members", 0);
+    bench_request (&request, &pk, "members", 0);
     uint8_t *reply;
     fed_mpr_t result;
     uint32_t members;
@@ -451,10 +451,10 @@ bench_publish (fed_client_t *client, const char *type, const uint8_t *body, size
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_request (&request, &pk, "events.publish", 4);
-    s_pack_str (&pk, "type");
-    s_pack_str (&pk, type);
-    s_pack_str (&pk, "body");
+    bench_request (&request, &pk, "events.publish", 4);
+    bench_pack_str (&pk, "type");
+    bench_pack_str (&pk, type);
+    bench_pack_str (&pk, "body");
     msgpack_sbuffer_write (&request, (const char *) body, size);
     fed_client_pack_replay (&pk);
     uint8_t *reply;
@@ -478,17 +478,17 @@ bench_tail (fed_client_t *client, const char *type, uint64_t *cursor, int wait_m
     msgpack_sbuffer request;
     msgpack_packer pk;
     bool from_end = *cursor == UINT64_MAX;
-    s_request (&request, &pk, "events.tail", from_end ? 2 : 4);
-    s_pack_str (&pk, "type");
-    s_pack_str (&pk, type);
-    s_pack_str (&pk, "limit");
+    bench_request (&request, &pk, "events.tail", from_end ? 2 : 4);
+    bench_pack_str (&pk, "type");
+    bench_pack_str (&pk, type);
+    bench_pack_str (&pk, "limit");
     msgpack_pack_uint64 (&pk, 1);
     if (!from_end) {
         char text [24];
         snprintf (text, sizeof text, "%llu", (unsigned long long) *cursor);
-        s_pack_str (&pk, "after");
-        s_pack_str (&pk, text);
-        s_pack_str (&pk, "wait_ms");
+        bench_pack_str (&pk, "after");
+        bench_pack_str (&pk, text);
+        bench_pack_str (&pk, "wait_ms");
         msgpack_pack_uint64 (&pk, (uint64_t) wait_ms);
     }
     uint8_t *reply;
@@ -519,7 +519,7 @@ bench_metric (fed_client_t *client, const char *name_and_labels)
 {
     msgpack_sbuffer request;
     msgpack_packer pk;
-    s_request (&request, &pk, "metrics", 0);
+    bench_request (&request, &pk, "metrics", 0);
     uint8_t *reply;
     fed_mpr_t result;
     const char *text;

@@ -123,4 +123,11 @@ void bench_wait_idle (pid_t pid, int wait_ms);
 double bench_median (double *samples, size_t count);
 double bench_percentile (double *samples, size_t count, double fraction);
 
+//  Starts a control request [1, command, {args entries}] in buffer (which
+//  the caller then owns and destroys), with pk packing into it.
+void bench_request (msgpack_sbuffer *buffer, msgpack_packer *pk, const char *command,
+                    uint32_t args);
+//  Packs text as a msgpack str.
+void bench_pack_str (msgpack_packer *pk, const char *text);
+
 #endif
