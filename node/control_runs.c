@@ -154,13 +154,6 @@ typedef struct {
     char waiting [640]; //  why it is not running, or ""
 } s_step_view_t;
 
-static bool
-s_approved (const char *outcome)
-{
-    return outcome
-        && (strcmp (outcome, "approved") == 0 || strcmp (outcome, "timeout_approved") == 0);
-}
-
 static void
 s_view_step (const fed_run_t *run, const fed_workflow_t *wf, size_t index, const fed_run_step_t *st,
              s_step_view_t *view)
@@ -172,7 +165,7 @@ s_view_step (const fed_run_t *run, const fed_workflow_t *wf, size_t index, const
     const fed_attempt_t *latest = fed_run_step_latest (st);
     if (st && st->decided) {
         const char *outcome = st->decided->outcome;
-        if (!s_approved (outcome)) {
+        if (!fed_run_approved (outcome)) {
             view->state = strcmp (outcome, "rejected") == 0 ? "rejected" : "timed_out";
             return;
         }
@@ -200,11 +193,7 @@ s_view_step (const fed_run_t *run, const fed_workflow_t *wf, size_t index, const
                 view->done = true;
                 return;
             case FED_ATTEMPT_FAILED: {
-                uint32_t failures = 0;
-                for (size_t k = 0; k < st->attempt_count; k++)
-                    failures += st->attempts [k].failed != NULL
-                        || (k + 1 < st->attempt_count && st->attempts [k + 1].assigned
-                            && strcmp (st->attempts [k + 1].assigned->why, "timeout") == 0);
+                uint32_t failures = fed_run_step_failures (st);
                 if (!ended && step && failures <= step->retries) {
                     view->state = "backoff";
                     snprintf (view->waiting, sizeof view->waiting,

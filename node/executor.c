@@ -158,13 +158,6 @@ s_fail_run (fed_executor_t *self, s_run_t *r, const char *step, const char *code
     s_end (self, r, "run.failed", &body);
 }
 
-static bool
-s_approved (const char *outcome)
-{
-    return outcome
-        && (strcmp (outcome, "approved") == 0 || strcmp (outcome, "timeout_approved") == 0);
-}
-
 //  True when step i has succeeded: its latest attempt completed, or, for
 //  an approval gate, it was approved.
 static bool
@@ -174,7 +167,7 @@ s_step_done (s_run_t *r, size_t i, const fed_run_step_t *st)
     if (!st)
         return false;
     if (!*step->agent)
-        return st->decided && s_approved (st->decided->outcome);
+        return st->decided && fed_run_approved (st->decided->outcome);
     const fed_attempt_t *latest = fed_run_step_latest (st);
     return latest && fed_attempt_state (latest) == FED_ATTEMPT_COMPLETED;
 }
@@ -235,23 +228,6 @@ s_output_of (void *arg, size_t index, size_t *size_p)
         return NULL;
     *size_p = latest->completed->output_size;
     return latest->completed->output;
-}
-
-//  Attempts of st that used up a retry: each failed one, and each given up
-//  for silence (its successor says "timeout").
-static uint32_t
-s_failures (const fed_run_step_t *st)
-{
-    uint32_t failures = 0;
-    for (size_t k = 0; k < st->attempt_count; k++) {
-        const fed_attempt_t *a = &st->attempts [k];
-        if (a->failed)
-            failures++;
-        else if (k + 1 < st->attempt_count && st->attempts [k + 1].assigned
-                 && strcmp (st->attempts [k + 1].assigned->why, "timeout") == 0)
-            failures++;
-    }
-    return failures;
 }
 
 //  Delay before retry n (1-based) as the step's backoff says.
@@ -541,7 +517,7 @@ s_pass (fed_executor_t *self, s_run_t *r)
                 s_weigh_votes (self, r, i, st, now);
             continue;
         }
-        if (step->hitl.enabled && !s_approved (st->decided->outcome)) {
+        if (step->hitl.enabled && !fed_run_approved (st->decided->outcome)) {
             bool timed_out = strcmp (st->decided->outcome, "timeout_rejected") == 0;
             s_fail_run (self, r, step->id, timed_out ? "approval_timeout" : "rejected",
                         "step %s: %s", step->id,
@@ -558,7 +534,7 @@ s_pass (fed_executor_t *self, s_run_t *r)
         }
         fed_attempt_state_t state = fed_attempt_state (latest);
         if (state == FED_ATTEMPT_FAILED) {
-            uint32_t failures = s_failures (st);
+            uint32_t failures = fed_run_step_failures (st);
             if (failures > step->retries) {
                 s_fail_run (self, r, step->id, latest->failed->code, "step %s, attempt %u: %s",
                             step->id, latest->attempt,
@@ -581,7 +557,7 @@ s_pass (fed_executor_t *self, s_run_t *r)
         }
         if (now > latest->assigned->ms_wall + (int64_t) latest->assigned->timeout_ms
                 + S_SILENCE_GRACE_MS) {
-            if (s_failures (st) + 1 > step->retries) {
+            if (fed_run_step_failures (st) + 1 > step->retries) {
                 s_fail_run (self, r, step->id, "timeout",
                             "step %s, attempt %u: no result from its node within its timeout",
                             step->id, latest->attempt);

@@ -198,6 +198,12 @@ const fed_run_step_t *fed_run_step (const fed_run_t *self, const char *id);
 //  (the array is the caller's to free; the steps are borrowed, valid until
 //  the next fed_run_add).
 const fed_run_step_t **fed_run_steps (const fed_run_t *self, size_t *count_p);
+//  Attempts of step that used up a retry: each failed one, and each given
+//  up for silence (the attempt after it says why "timeout").
+uint32_t fed_run_step_failures (const fed_run_step_t *step);
+//  True for a step.decided outcome that lets the run go on ("approved",
+//  "timeout_approved").
+bool fed_run_approved (const char *outcome);
 //  The latest attempt of step (NULL when none).
 const fed_attempt_t *fed_run_step_latest (const fed_run_step_t *step);
 //  The attempt numbered n of step, or NULL.

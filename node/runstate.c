@@ -359,6 +359,28 @@ fed_run_steps (const fed_run_t *self, size_t *count_p)
     return steps;
 }
 
+uint32_t
+fed_run_step_failures (const fed_run_step_t *step)
+{
+    uint32_t failures = 0;
+    for (size_t k = 0; k < step->attempt_count; k++) {
+        const fed_attempt_t *a = &step->attempts [k];
+        if (a->failed)
+            failures++;
+        else if (k + 1 < step->attempt_count && step->attempts [k + 1].assigned
+                 && strcmp (step->attempts [k + 1].assigned->why, "timeout") == 0)
+            failures++;
+    }
+    return failures;
+}
+
+bool
+fed_run_approved (const char *outcome)
+{
+    return outcome
+        && (strcmp (outcome, "approved") == 0 || strcmp (outcome, "timeout_approved") == 0);
+}
+
 const fed_attempt_t *
 fed_run_step_latest (const fed_run_step_t *step)
 {
