@@ -660,18 +660,11 @@ fed_cmd_run_wait (fed_call_t *call)
     //  the one key that says whether the run is still going before loading
     //  it (an unfinished run of 1,000 steps has thousands of events).
     if (call->resuming && !call->expired) {
-        char key [64];
-        snprintf (key, sizeof key, "run/a/%s", run_id);
-        uint8_t *active = NULL;
-        size_t size = 0;
-        if (fed_evlog_view_get (call->node->log, key, strlen (key), &active, &size) == 0
-            && active) {
-            free (active);
+        if (fed_runs_active (call->node->log, run_id)) {
             call->wait_ms = 1; //  still running: stay parked (nothing is sent)
             msgpack_pack_nil (call->pk);
             return 0;
         }
-        free (active);
     }
     fed_run_t *run = NULL;
     int found = fed_run_load (call->node->log, run_id, &run, &call->err);

@@ -600,16 +600,8 @@ s_on_event (void *arg, const fed_event_t *event)
     if (rev->type == FED_REV_STEP_ASSIGNED && memcmp (rev->node, fed_exec_me (self), 32) == 0) {
         //  The coordinator wrote it after run.started and before any end
         //  (one origin, in order), so the run is live unless it ended.
-        char key [2 + FED_RUN_ID_SIZE + 1];
-        snprintf (key, sizeof key, "a/%s", rev->run);
-        uint8_t *active = NULL;
-        size_t size;
-        char full [64];
-        snprintf (full, sizeof full, "run/%s", key);
-        if (fed_evlog_view_get (self->node->log, full, strlen (full), &active, &size) == 0
-            && active)
+        if (fed_runs_active (self->node->log, rev->run))
             fed_exec_work (self, rev, true);
-        free (active);
     } else if (rev->type == FED_REV_RUN_COMPLETED || rev->type == FED_REV_RUN_FAILED
                || rev->type == FED_REV_RUN_CANCELLED)
         fed_exec_drop_tasks (self, rev->run);
@@ -625,6 +617,24 @@ s_on_event (void *arg, const fed_event_t *event)
     }
     fed_rev_destroy (&rev);
     return 0;
+}
+
+//  Reads every event stored since the cursor (s_on_event) and moves it on.
+static void
+s_feed (fed_executor_t *self)
+{
+    for (;;) {
+        uint64_t last = self->cursor;
+        fed_err_t err;
+        if (fed_evlog_feed (self->node->log, self->cursor, S_FEED_BATCH, s_on_event, self, &last,
+                            &err)) {
+            fed_error ("executor: %s", err.text);
+            return;
+        }
+        if (last == self->cursor)
+            return;
+        self->cursor = last;
+    }
 }
 
 static void
@@ -646,18 +656,7 @@ s_evaluate (fed_executor_t *self)
         }
         zlistx_destroy (&ids);
         //  What the pass wrote is read before the next pass.
-        for (;;) {
-            uint64_t last = self->cursor;
-            fed_err_t err;
-            if (fed_evlog_feed (self->node->log, self->cursor, S_FEED_BATCH, s_on_event, self,
-                                &last, &err)) {
-                fed_error ("executor: %s", err.text);
-                break;
-            }
-            if (last == self->cursor)
-                break;
-            self->cursor = last;
-        }
+        s_feed (self);
     }
     //  Ended runs are forgotten after their end was read.
     zlistx_t *ids = zhashx_keys (self->runs);
@@ -677,18 +676,7 @@ static void
 s_round (fed_executor_t *self)
 {
     self->feeding = true;
-    for (;;) {
-        uint64_t last = self->cursor;
-        fed_err_t err;
-        if (fed_evlog_feed (self->node->log, self->cursor, S_FEED_BATCH, s_on_event, self, &last,
-                            &err)) {
-            fed_error ("executor: %s", err.text);
-            break;
-        }
-        if (last == self->cursor)
-            break;
-        self->cursor = last;
-    }
+    s_feed (self);
     s_evaluate (self);
     self->feeding = false;
 }
@@ -703,15 +691,7 @@ fed_executor_run (fed_executor_t *self, const char *run_id)
         //  Brings every run held up to date with the log; the decisions
         //  that follow are left to the round already due.
         self->feeding = true;
-        for (;;) {
-            uint64_t last = self->cursor;
-            fed_err_t err;
-            if (fed_evlog_feed (self->node->log, self->cursor, S_FEED_BATCH, s_on_event, self,
-                                &last, &err)
-                || last == self->cursor)
-                break;
-            self->cursor = last;
-        }
+        s_feed (self);
         self->feeding = false;
         if (zhashx_size (self->dirty) && !self->deferred)
             fed_executor_log_changed (self);

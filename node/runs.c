@@ -584,6 +584,18 @@ s_scan_one (void *arg, const uint8_t *key, size_t key_size, const uint8_t *value
     return 0;
 }
 
+bool
+fed_runs_active (fed_evlog_t *log, const char *run_id)
+{
+    char key [6 + FED_RUN_ID_SIZE + 1];
+    snprintf (key, sizeof key, "run/a/%s", run_id);
+    uint8_t *held = NULL;
+    size_t size = 0;
+    bool active = fed_evlog_view_get (log, key, strlen (key), &held, &size) == 0 && held;
+    free (held);
+    return active;
+}
+
 int
 fed_runs_scan (fed_evlog_t *log, bool active_only, size_t limit, fed_runs_each_fn *each, void *arg,
                fed_err_t *err)

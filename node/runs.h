@@ -260,6 +260,10 @@ typedef int (fed_runs_each_fn) (void *arg, const char *run_id);
 int fed_runs_scan (fed_evlog_t *log, bool active_only, size_t limit, fed_runs_each_fn *each,
                    void *arg, fed_err_t *err) FED_MUST_USE;
 
+//  True when the view holds run_id as started and not ended (one key read;
+//  false too on a storage error).
+bool fed_runs_active (fed_evlog_t *log, const char *run_id);
+
 //  True for a run id: 16 lowercase hex characters (size bytes at id).
 bool fed_run_id_valid (const char *id, size_t size);
 
