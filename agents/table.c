@@ -192,6 +192,12 @@ fed_table_columns (const fed_table_t *self, size_t *count)
 }
 
 uint64_t
+fed_table_offset (const fed_table_t *self)
+{
+    return self->offset;
+}
+
+uint64_t
 fed_table_rows (const fed_table_t *self)
 {
     return self->rows;

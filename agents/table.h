@@ -141,6 +141,10 @@ const fed_field_t *fed_table_columns (const fed_table_t *self, size_t *count);
 //  Rows consumed so far, good and malformed (the header not counted).
 uint64_t fed_table_rows (const fed_table_t *self);
 
+//  Bytes consumed so far (the offset where the next row starts, counted
+//  from where the reader began).
+uint64_t fed_table_offset (const fed_table_t *self);
+
 //  Opens a CSV writer on file (not owned). Fields are quoted only when
 //  needed: they contain the delimiter, a quote, CR or LF, start or end with
 //  a space or tab, start with a BOM, or are the only field and empty (a

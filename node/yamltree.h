@@ -66,11 +66,6 @@ bool fed_ynode_is_null (const fed_ynode_t *node);
 //  "a single value", "a mapping" or "a list", for "expected …, got …".
 const char *fed_ynode_shape_name (const fed_ynode_t *node);
 
-//  The nearest of count candidates to word by edit distance (insertions,
-//  deletions, substitutions and swaps of neighbours count one each), for
-//  "did you mean …?"; NULL when none is within 3 edits and a third of
-//  word's length. Words of 64 bytes or more are never near anything.
-const char *fed_nearest_word (const char *word, const char *const *candidates, size_t count);
 
 #ifdef __cplusplus
 }

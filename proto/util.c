@@ -308,3 +308,51 @@ fed_parse_size (const char *text, uint64_t *value)
         }
     return -1;
 }
+
+//  Edit distance of two short words, counting a swap of two neighbouring
+//  characters as one edit (optimal string alignment: "fecth" is one edit
+//  from "fetch"); SIZE_MAX when either is long.
+static size_t
+s_distance (const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t rows [3][64], *before = rows [0], *above = rows [1], *row = rows [2];
+    if (alen >= 64 || blen >= 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= blen; j++)
+        above [j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        row [0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t best = above [j - 1] + (a [i - 1] != b [j - 1]);
+            if (above [j] + 1 < best)
+                best = above [j] + 1;
+            if (row [j - 1] + 1 < best)
+                best = row [j - 1] + 1;
+            if (i > 1 && j > 1 && a [i - 1] == b [j - 2] && a [i - 2] == b [j - 1]
+                && before [j - 2] + 1 < best)
+                best = before [j - 2] + 1;
+            row [j] = best;
+        }
+        size_t *spare = before;
+        before = above;
+        above = row;
+        row = spare;
+    }
+    return above [blen];
+}
+
+const char *
+fed_nearest_word (const char *word, const char *const *candidates, size_t count)
+{
+    const char *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    size_t length = strlen (word);
+    for (size_t i = 0; i < count; i++) {
+        size_t distance = s_distance (word, length, candidates [i], strlen (candidates [i]));
+        if (distance < best_distance) {
+            best = candidates [i];
+            best_distance = distance;
+        }
+    }
+    return best_distance <= 3 && best_distance * 3 <= length ? best : NULL;
+}

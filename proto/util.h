@@ -91,6 +91,12 @@ void fed_format_duration (char *text, size_t size, int64_t ms);
 //  Parses "512", "64KiB", "1MiB", "4MB", "1GiB" into bytes. Returns 0 or -1.
 int fed_parse_size (const char *text, uint64_t *value) FED_MUST_USE;
 
+//  The nearest of count candidates to word by edit distance (insertions,
+//  deletions, substitutions and swaps of neighbours count one each), for
+//  "did you mean …?"; NULL when none is within 3 edits and a third of
+//  word's length. Words of 64 bytes or more are never near anything.
+const char *fed_nearest_word (const char *word, const char *const *candidates, size_t count);
+
 #ifdef __cplusplus
 }
 #endif
