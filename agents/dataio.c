@@ -442,6 +442,12 @@ fed_data_reader_line (const fed_data_reader_t *self)
 }
 
 uint64_t
+fed_data_reader_line_offset (const fed_data_reader_t *self)
+{
+    return self->record.offset;
+}
+
+uint64_t
 fed_data_reader_rows (const fed_data_reader_t *self)
 {
     return self->rows;

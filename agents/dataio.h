@@ -122,6 +122,7 @@ const fed_table_reject_t *fed_data_reader_reject (fed_data_reader_t *self, const
 
 //  The line and byte offset where the row last returned starts.
 uint64_t fed_data_reader_line (const fed_data_reader_t *self);
+uint64_t fed_data_reader_line_offset (const fed_data_reader_t *self);
 //  Rows returned so far (good ones), malformed rows, bytes consumed, and
 //  the file's size.
 uint64_t fed_data_reader_rows (const fed_data_reader_t *self);
