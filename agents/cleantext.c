@@ -58,10 +58,22 @@ fed_fold (const char *in_text, size_t len, char *out, int flags)
     size_t kept = 0;      //  output length up to the last non-space (for trim)
     bool pending = false; //  collapse: a space is owed before the next character
     for (size_t i = 0; i < len;) {
+        //  ASCII first, without the general checks below.
+        unsigned char c = in [i];
+        if (c < 0x80 && c != ' ' && (c < 0x09 || c > 0x0d)) {
+            if (pending) {
+                out [n++] = ' ';
+                pending = false;
+            }
+            out [n++] = (char) (lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+            kept = n;
+            i++;
+            continue;
+        }
         size_t size;
         uint32_t cp;
-        if (in [i] < 0x80) {
-            cp = in [i];
+        if (c < 0x80) {
+            cp = c;
             size = 1;
         } else
             cp = s_decode (in, i, &size);
@@ -100,6 +112,25 @@ fed_fold (const char *in_text, size_t len, char *out, int flags)
     return trim ? kept : n;
 }
 
+bool
+fed_trim_ascii (const char *in_text, size_t len, size_t *start, size_t *trimmed)
+{
+    const unsigned char *in = (const unsigned char *) in_text;
+    unsigned char any = 0;
+    for (size_t i = 0; i < len; i++)
+        any |= in [i];
+    if (any & 0x80)
+        return false;
+    size_t a = 0, b = len;
+    while (a < b && (in [a] == ' ' || (in [a] >= 0x09 && in [a] <= 0x0d)))
+        a++;
+    while (b > a && (in [b - 1] == ' ' || (in [b - 1] >= 0x09 && in [b - 1] <= 0x0d)))
+        b--;
+    *start = a;
+    *trimmed = b - a;
+    return true;
+}
+
 //  Copies the number text without surrounding ASCII whitespace into buffer
 //  (NUL-terminated), refusing what strtod would read but is no plain
 //  number (hex floats, "nan(...)"). Returns false when it is none.
@@ -134,9 +165,49 @@ s_number_text (const char *in, size_t len, char *buffer, size_t size)
     return true;
 }
 
+//  The common case exactly and fast: [-]digits[.digits] with at most 15
+//  significant digits is an integer below 2^53 divided by a power of ten
+//  up to 1e22, both exact doubles, so one IEEE division rounds it
+//  correctly, as strtod would.
+static bool
+s_parse_simple (const char *in, size_t len, double *value)
+{
+    static const double powers [] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = 0;
+    bool negative = len && in [0] == '-';
+    i += negative;
+    uint64_t mantissa = 0;
+    int digits = 0, fraction = -1;
+    for (; i < len; i++) {
+        char c = in [i];
+        if (c >= '0' && c <= '9') {
+            mantissa = mantissa * 10 + (uint64_t) (c - '0');
+            if (mantissa && ++digits > 15)
+                return false;
+            if (fraction >= 0)
+                fraction++;
+        } else if (c == '.' && fraction < 0)
+            fraction = 0;
+        else
+            return false;
+    }
+    if (i == (size_t) negative || (fraction >= 0 && i == (size_t) negative + 1))
+        return false; //  "" or "-" or "."
+    if (fraction > 15)
+        return false;
+    double result = (double) mantissa;
+    if (fraction > 0)
+        result /= powers [fraction];
+    *value = negative ? -result : result;
+    return true;
+}
+
 bool
 fed_parse_double (const char *in, size_t len, double *value)
 {
+    if (s_parse_simple (in, len, value))
+        return true;
     char buffer [400];
     if (!s_number_text (in, len, buffer, sizeof buffer)) {
         //  inf, infinity, nan (checked above, not copied)

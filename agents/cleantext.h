@@ -32,6 +32,11 @@ extern "C" {
 //  folded length. in and out must not overlap.
 size_t fed_fold (const char *in, size_t len, char *out, int flags);
 
+//  FED_FOLD_TRIM without copying, for ASCII text: sets the trimmed text's
+//  start and length and returns true; false (nothing set) when the text
+//  holds a non-ASCII byte, for fed_fold to handle.
+bool fed_trim_ascii (const char *in, size_t len, size_t *start, size_t *trimmed);
+
 //  The longest text the coercions write (out has this many bytes).
 #define FED_COERCE_MAX 32
 

@@ -66,8 +66,9 @@ s_grow (char **buffer, size_t *cap, size_t need)
 static int
 s_refuse (s_run_t *self, size_t c, const fed_field_t *field, const char *why)
 {
-    snprintf (self->reason, sizeof self->reason, "column '%.100s': '%.200s' %s",
-              self->plan->columns [c].ptr, field->ptr, why);
+    snprintf (self->reason, sizeof self->reason, "column '%.100s': '%.*s' %s",
+              self->plan->columns [c].ptr, (int) (field->len < 200 ? field->len : 200), field->ptr,
+              why);
     return 1;
 }
 
@@ -84,7 +85,17 @@ s_prepare (s_run_t *self, const fed_field_t *fields)
     for (size_t c = 0; c < plan->ncols; c++) {
         fed_clean_col_t *col = &plan->cols [c];
         fed_field_t field = fields [c];
-        if (col->fold && field.len) {
+        size_t start, trimmed;
+        if (col->fold == FED_FOLD_TRIM && field.len
+            && fed_trim_ascii (field.ptr, field.len, &start, &trimmed)) {
+            //  Points into the reader's row, not NUL-terminated: every
+            //  use below goes by length.
+            if (trimmed != field.len) {
+                field.ptr += start;
+                field.len = trimmed;
+                self->trimmed += self->counting;
+            }
+        } else if (col->fold && field.len) {
             size_t len = fed_fold (field.ptr, field.len, at, col->fold);
             if (len != field.len || memcmp (at, field.ptr, len)) {
                 at [len] = '\0';

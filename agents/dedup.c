@@ -136,14 +136,17 @@ s_set_add (s_set_t *set, const uint8_t *hash)
 {
     uint64_t a, b;
     s_set_words (hash, &a, &b);
+    size_t at = 0;
     if (set->cap) {
-        size_t at = s_set_find (set, a, b);
+        at = s_set_find (set, a, b);
         if (set->slots [2 * at] || set->slots [2 * at + 1])
             return 0;
     }
-    if ((set->count + 1) * 4 > set->cap * 3 && !s_set_grow (set))
-        return 2;
-    size_t at = s_set_find (set, a, b);
+    if ((set->count + 1) * 4 > set->cap * 3) {
+        if (!s_set_grow (set))
+            return 2;
+        at = s_set_find (set, a, b);
+    }
     set->slots [2 * at] = a;
     set->slots [2 * at + 1] = b;
     set->count++;
@@ -171,6 +174,11 @@ fed_dedup_new (const char *dir, size_t budget, uint64_t expected)
     self->budget = budget < 64 * 1024 ? 64 * 1024 : budget;
     self->expected = expected;
     s_set_init (&self->set, self->budget / 2);
+    //  Sized for the rows expected at once, rather than grown and rehashed
+    //  step by step (as far as the budget allows).
+    while (self->set.cap < self->set.max_cap && self->set.cap / 4 * 3 < expected)
+        if (!s_set_grow (&self->set))
+            break;
     return self;
 }
 

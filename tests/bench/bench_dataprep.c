@@ -181,6 +181,7 @@ s_run_fednode (const char *dir, const char *input)
 
 typedef struct {
     double seconds;  //  wall time, fork to reaped
+    double cpu;      //  its user + system CPU seconds
     double peak_mib; //  the child's peak RSS
     int status;      //  its exit status (-1: killed)
 } s_result_t;
@@ -190,7 +191,7 @@ static s_result_t
 s_measure (int (*fn) (const char *, const char *), const char *dir, const char *input,
            char *const *argv)
 {
-    s_result_t result = {0, 0, -1};
+    s_result_t result = {0, 0, 0, -1};
     fflush (NULL);
     int64_t start = fed_bench_now_ns ();
     pid_t pid = fork ();
@@ -208,6 +209,8 @@ s_measure (int (*fn) (const char *, const char *), const char *dir, const char *
         ;
     result.seconds = (double) (fed_bench_now_ns () - start) / 1e9;
     result.peak_mib = (double) usage.ru_maxrss / 1024.0;
+    result.cpu = (double) usage.ru_utime.tv_sec + (double) usage.ru_utime.tv_usec / 1e6
+        + (double) usage.ru_stime.tv_sec + (double) usage.ru_stime.tv_usec / 1e6;
     result.status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
     return result;
 }
@@ -266,8 +269,8 @@ main (void)
     }
     snprintf (path, sizeof path, "%s/run/clean/data.csv", dir);
     long fed_rows = s_rows (path);
-    printf ("%-28s %6.2f s  %10.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
-            "fednode data.clean", fed.seconds, ROWS / fed.seconds, fed.peak_mib, fed_rows);
+    printf ("%-28s %6.2f s (cpu %5.2f s)  %9.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
+            "fednode data.clean", fed.seconds, fed.cpu, ROWS / fed.seconds, fed.peak_mib, fed_rows);
     const char *script_env = getenv ("FED_PANDAS_SCRIPT");
     char script [PATH_MAX];
     snprintf (script, sizeof script, "%s",
@@ -278,7 +281,7 @@ main (void)
     char *probe [] = {(char *) PYTHON, (char *) "-c", (char *) "import pandas", NULL};
     s_result_t probed = access (PYTHON, X_OK) == 0 && access (script, R_OK) == 0
         ? s_measure (NULL, NULL, NULL, probe)
-        : (s_result_t){0, 0, -1};
+        : (s_result_t){0, 0, 0, -1};
     if (probed.status != 0) {
         printf ("%-28s SKIP (no %s with pandas, or no %s)\n", "pandas baseline", PYTHON, script);
         rc = 0;
@@ -290,8 +293,8 @@ main (void)
         goto done;
     }
     snprintf (path, sizeof path, "%s/pandas/data.csv", dir);
-    printf ("%-28s %6.2f s  %10.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
-            "pandas (baseline)", pandas.seconds, ROWS / pandas.seconds, pandas.peak_mib,
+    printf ("%-28s %6.2f s (cpu %5.2f s)  %9.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
+            "pandas (baseline)", pandas.seconds, pandas.cpu, ROWS / pandas.seconds, pandas.peak_mib,
             s_rows (path));
     double speed = pandas.seconds / fed.seconds, memory = pandas.peak_mib / fed.peak_mib;
     printf ("%-28s speed %5.2fx pandas (goal >= %.0fx), memory 1/%.2f of pandas (goal <= 1/%.0f)"
