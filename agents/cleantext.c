@@ -48,6 +48,13 @@ s_zero_width (uint32_t cp)
     return cp == 0x200b || cp == 0x2060 || cp == 0xfeff;
 }
 
+//  ASCII and not whitespace.
+static inline bool
+s_plain (unsigned char c)
+{
+    return (c > 0x20 && c < 0x80) || c < 0x09 || (c > 0x0d && c < 0x20);
+}
+
 size_t
 fed_fold (const char *in_text, size_t len, char *out, int flags)
 {
@@ -58,16 +65,22 @@ fed_fold (const char *in_text, size_t len, char *out, int flags)
     size_t kept = 0;      //  output length up to the last non-space (for trim)
     bool pending = false; //  collapse: a space is owed before the next character
     for (size_t i = 0; i < len;) {
-        //  ASCII first, without the general checks below.
+        //  A run of ASCII other than whitespace first, in a tight loop.
         unsigned char c = in [i];
-        if (c < 0x80 && c != ' ' && (c < 0x09 || c > 0x0d)) {
+        if (s_plain (c)) {
             if (pending) {
                 out [n++] = ' ';
                 pending = false;
             }
-            out [n++] = (char) (lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+            if (lower)
+                do
+                    out [n++] = (char) (c + ((unsigned) (c - 'A') < 26u ? 32 : 0));
+                while (++i < len && s_plain (c = in [i]));
+            else
+                do
+                    out [n++] = (char) c;
+                while (++i < len && s_plain (c = in [i]));
             kept = n;
-            i++;
             continue;
         }
         size_t size;

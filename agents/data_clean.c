@@ -85,6 +85,10 @@ s_prepare (s_run_t *self, const fed_field_t *fields)
     for (size_t c = 0; c < plan->ncols; c++) {
         fed_clean_col_t *col = &plan->cols [c];
         fed_field_t field = fields [c];
+        if (!self->counting && !col->values && !col->numeric && !col->type) {
+            self->row [c] = field; //  the first pass needs nothing of it
+            continue;
+        }
         size_t start, trimmed;
         if (col->fold == FED_FOLD_TRIM && field.len
             && fed_trim_ascii (field.ptr, field.len, &start, &trimmed)) {

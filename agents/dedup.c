@@ -176,9 +176,11 @@ fed_dedup_new (const char *dir, size_t budget, uint64_t expected)
     s_set_init (&self->set, self->budget / 2);
     //  Sized for the rows expected at once, rather than grown and rehashed
     //  step by step (as far as the budget allows).
-    while (self->set.cap < self->set.max_cap && self->set.cap / 4 * 3 < expected)
-        if (!s_set_grow (&self->set))
-            break;
+    size_t cap = 1024;
+    while (cap < self->set.max_cap && cap / 4 * 3 < expected)
+        cap *= 2;
+    self->set.cap = cap;
+    self->set.slots = (uint64_t *) fed_calloc (cap * 2, sizeof (uint64_t));
     return self;
 }
 

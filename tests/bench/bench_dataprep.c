@@ -73,7 +73,7 @@ s_text (uint64_t j, char *out)
 {
     uint64_t h = s_mix (j + 1);
     size_t n = 0;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 7; k++) {
         const char *word = s_words [(h >> (5 * k)) & 31];
         n += (size_t) sprintf (out + n, "%s%s", k ? " " : "", word);
     }
