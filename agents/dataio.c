@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "sha256.h"
 
 #define PROGRESS_ROWS 1024
 #define RAW_MAX 4096
@@ -497,7 +498,7 @@ fed_data_reader_rewind (fed_data_reader_t *self)
 //  A file written through stdio whose bytes are hashed on their way out.
 typedef struct {
     int fd;
-    crypto_hash_sha256_state sha;
+    fed_sha256_t sha; //  SHA instructions when the CPU has them
     uint64_t bytes;
 } s_sink_t;
 
@@ -512,7 +513,7 @@ s_sink_write (void *cookie, const char *data, size_t size)
             continue;
         if (n <= 0)
             return done ? (ssize_t) done : -1;
-        crypto_hash_sha256_update (&sink->sha, (const unsigned char *) data + done, (size_t) n);
+        fed_sha256_update (&sink->sha, data + done, (size_t) n);
         done += (size_t) n;
         sink->bytes += (uint64_t) n;
     }
@@ -541,7 +542,7 @@ s_out_open (fed_task_t *task, const char *name, s_out_t *out)
     out->sink.fd = open (out->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out->sink.fd < 0)
         return fed_task_fail (task, "io_error", "%.300s: %s", out->path, strerror (errno));
-    crypto_hash_sha256_init (&out->sink.sha);
+    fed_sha256_init (&out->sink.sha);
     out->sink.bytes = 0;
     cookie_io_functions_t io = {NULL, s_sink_write, NULL, s_sink_close};
     out->file = fopencookie (&out->sink, "w", io);
@@ -567,7 +568,7 @@ s_out_close (s_out_t *out, char *hex)
     }
     close (out->sink.fd);
     unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&out->sink.sha, digest);
+    fed_sha256_final (&out->sink.sha, digest);
     if (hex)
         fed_hex_encode (hex, digest, sizeof digest);
     errno = saved;
@@ -1069,16 +1070,16 @@ fed_data_sha256_file (const char *path, char *hex)
     FILE *file = fopen (path, "rb");
     if (!file)
         return -1;
-    crypto_hash_sha256_state sha;
-    crypto_hash_sha256_init (&sha);
+    fed_sha256_t sha;
+    fed_sha256_init (&sha);
     unsigned char buffer [65536];
     size_t n;
     while ((n = fread (buffer, 1, sizeof buffer, file)) > 0)
-        crypto_hash_sha256_update (&sha, buffer, n);
+        fed_sha256_update (&sha, buffer, n);
     int rc = ferror (file) ? -1 : 0;
     fclose (file);
     unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final (&sha, digest);
+    fed_sha256_final (&sha, digest);
     fed_hex_encode (hex, digest, sizeof digest);
     return rc;
 }
