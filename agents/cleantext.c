@@ -55,6 +55,24 @@ s_plain (unsigned char c)
     return (c > 0x20 && c < 0x80) || c < 0x09 || (c > 0x0d && c < 0x20);
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+//  Eight bytes, each from 0x21 to 0x7f (no adds carry: bytes stay < 0x100).
+static inline bool
+s_plain8 (uint64_t v)
+{
+    return !(v & HIGHS) && ((v + ONES * 0x5f) & HIGHS) == HIGHS;
+}
+
+//  Eight such bytes with A-Z lowered.
+static inline uint64_t
+s_lower8 (uint64_t v)
+{
+    uint64_t at_least_a = v + ONES * (0x80 - 'A'), above_z = v + ONES * (0x7f - 'Z');
+    return v | ((at_least_a & ~above_z & HIGHS) >> 2);
+}
+
 size_t
 fed_fold (const char *in_text, size_t len, char *out, int flags)
 {
@@ -72,14 +90,22 @@ fed_fold (const char *in_text, size_t len, char *out, int flags)
                 out [n++] = ' ';
                 pending = false;
             }
-            if (lower)
-                do
-                    out [n++] = (char) (c + ((unsigned) (c - 'A') < 26u ? 32 : 0));
-                while (++i < len && s_plain (c = in [i]));
-            else
-                do
-                    out [n++] = (char) c;
-                while (++i < len && s_plain (c = in [i]));
+            while (i < len) {
+                uint64_t v;
+                if (len - i >= 8 && (memcpy (&v, in + i, 8), s_plain8 (v))) {
+                    if (lower)
+                        v = s_lower8 (v);
+                    memcpy (out + n, &v, 8);
+                    n += 8;
+                    i += 8;
+                    continue;
+                }
+                c = in [i];
+                if (!s_plain (c))
+                    break;
+                out [n++] = (char) (lower && (unsigned) (c - 'A') < 26u ? c + 32 : c);
+                i++;
+            }
             kept = n;
             continue;
         }

@@ -37,8 +37,8 @@ s_blocks (uint32_t *state, const uint8_t *data, size_t count)
     const __m128i mask = _mm_set_epi64x (0x0c0d0e0f08090a0bull, 0x0405060700010203ull);
     __m128i tmp = _mm_loadu_si128 ((const __m128i *) &state [0]);
     __m128i state1 = _mm_loadu_si128 ((const __m128i *) &state [4]);
-    tmp = _mm_shuffle_epi32 (tmp, 0xb1);              //  CDAB
-    state1 = _mm_shuffle_epi32 (state1, 0x1b);        //  EFGH
+    tmp = _mm_shuffle_epi32 (tmp, 0xb1);               //  CDAB
+    state1 = _mm_shuffle_epi32 (state1, 0x1b);         //  EFGH
     __m128i state0 = _mm_alignr_epi8 (tmp, state1, 8); //  ABEF
     state1 = _mm_blend_epi16 (state1, tmp, 0xf0);      //  CDGH
     while (count--) {
@@ -47,8 +47,8 @@ s_blocks (uint32_t *state, const uint8_t *data, size_t count)
         for (int i = 0; i < 16; i++) {
             __m128i words;
             if (i < 4)
-                words = _mm_shuffle_epi8 (_mm_loadu_si128 ((const __m128i *) (data + 16 * i)),
-                                          mask);
+                words =
+                    _mm_shuffle_epi8 (_mm_loadu_si128 ((const __m128i *) (data + 16 * i)), mask);
             else {
                 //  w[t] = s1(w[t-2]) + w[t-7] + s0(w[t-15]) + w[t-16], four at a time
                 __m128i w0 = w [i % 4], w1 = w [(i + 1) % 4], w2 = w [(i + 2) % 4],
@@ -57,7 +57,8 @@ s_blocks (uint32_t *state, const uint8_t *data, size_t count)
                 words = _mm_sha256msg2_epu32 (words, w3);
             }
             w [i % 4] = words;
-            __m128i message = _mm_add_epi32 (words, _mm_loadu_si128 ((const __m128i *) &s_k [4 * i]));
+            __m128i message =
+                _mm_add_epi32 (words, _mm_loadu_si128 ((const __m128i *) &s_k [4 * i]));
             state1 = _mm_sha256rnds2_epu32 (state1, state0, message);
             message = _mm_shuffle_epi32 (message, 0x0e);
             state0 = _mm_sha256rnds2_epu32 (state0, state1, message);

@@ -359,6 +359,20 @@ s_put_run (fed_table_t *self, uint8_t delim)
         return;
     const uint8_t *p = self->buf + self->buf_pos, *end = self->buf + self->buf_len;
     const uint8_t *start = p;
+    //  Eight bytes at a time while none is special (the usual test for a
+    //  zero byte in a word, on the word xor each special byte), then one by
+    //  one.
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const uint64_t d = ones * delim, lf = ones * '\n', cr = ones * '\r';
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy (&v, p, 8);
+        uint64_t a = v ^ d, b = v ^ lf, c = v ^ cr;
+        uint64_t x = v | ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
+        if (x & highs)
+            break;
+        p += 8;
+    }
     while (p < end && *p < 0x80 && *p != delim && *p != '\n' && *p != '\r')
         p++;
     size_t n = (size_t) (p - start);

@@ -12,6 +12,13 @@
 
 #include "table.h"
 
+//  A writer's file is its own, used by one thread: the unlocked stdio calls
+//  save a lock per field (a tenth of data.clean's time on a large table).
+#ifdef __GLIBC__
+#define fputc fputc_unlocked
+#define fwrite fwrite_unlocked
+#endif
+
 struct _fed_table_writer_t {
     FILE *file;           //  output, not owned
     bool jsonl;           //  JSONL rather than CSV
