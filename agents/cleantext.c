@@ -58,11 +58,18 @@ s_plain (unsigned char c)
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-//  Eight bytes, each from 0x21 to 0x7f (no adds carry: bytes stay < 0x100).
+//  Eight bytes that fold as they are but for case: each from 0x20 to 0x7f,
+//  no two spaces side by side and the last not a space (a single space
+//  between other characters stays one space). The adds never carry out of
+//  a byte: every byte is below 0x80 by then.
 static inline bool
 s_plain8 (uint64_t v)
 {
-    return !(v & HIGHS) && ((v + ONES * 0x5f) & HIGHS) == HIGHS;
+    if ((v & HIGHS) || ((v + ONES * 0x60) & HIGHS) != HIGHS)
+        return false;
+    uint64_t x = v ^ (ONES * ' ');
+    uint64_t spaces = ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS; //  exactly the spaces
+    return !(spaces & (spaces << 8)) && !(spaces >> 63);
 }
 
 //  Eight such bytes with A-Z lowered.
@@ -101,6 +108,11 @@ fed_fold (const char *in_text, size_t len, char *out, int flags)
                     continue;
                 }
                 c = in [i];
+                if (c == ' ' && i + 1 < len && s_plain (in [i + 1])) {
+                    out [n++] = ' '; //  one space inside the run stays
+                    i++;
+                    continue;
+                }
                 if (!s_plain (c))
                     break;
                 out [n++] = (char) (lower && (unsigned) (c - 'A') < 26u ? c + 32 : c);

@@ -44,6 +44,58 @@ test_fold (void **state)
     s_fold (" \t ", key, "");
 }
 
+//  The plain definition for ASCII: collapse runs of whitespace to one
+//  space, trim, lower case.
+static size_t
+s_reference (const char *in, size_t len, char *out)
+{
+    size_t n = 0;
+    bool pending = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = in [i];
+        if (c == ' ' || (c >= 0x09 && c <= 0x0d)) {
+            pending = n > 0;
+            continue;
+        }
+        if (pending)
+            out [n++] = ' ';
+        pending = false;
+        out [n++] = (char) (c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    return n;
+}
+
+static void
+test_fold_random (void **state)
+{
+    (void) state;
+    static const char alphabet [] = "aZ  \t.b Q";
+    uint32_t seed = 1;
+    for (int round = 0; round < 20000; round++) {
+        char in [64], want [64], got [64];
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % 40;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            in [i] = alphabet [(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        size_t w = s_reference (in, len, want);
+        size_t g = fed_fold (in, len, got, FED_FOLD_COLLAPSE | FED_FOLD_CASE);
+        if (w != g || memcmp (want, got, w))
+            fail_msg ("fold of '%.*s': expected '%.*s', got '%.*s'", (int) len, in, (int) w, want,
+                      (int) g, got);
+        //  trim alone: the text between the first and last non-space, as is
+        size_t a = 0, b = len;
+        while (a < b && (in [a] == ' ' || in [a] == '\t'))
+            a++;
+        while (b > a && (in [b - 1] == ' ' || in [b - 1] == '\t'))
+            b--;
+        g = fed_fold (in, len, got, FED_FOLD_TRIM);
+        if (g != b - a || memcmp (in + a, got, g))
+            fail_msg ("trim of '%.*s': got '%.*s'", (int) len, in, (int) g, got);
+    }
+}
+
 static void
 test_coerce (void **state)
 {
@@ -91,6 +143,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_fold),
+        cmocka_unit_test (test_fold_random),
         cmocka_unit_test (test_coerce),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
