@@ -20,7 +20,7 @@
 #define RAW_MAX 4096
 #define WRITE_BUFFER (256 * 1024)
 
-static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20, NULL};
+static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20};
 
 const fed_data_config_t *
 fed_data_config (fed_task_t *task)
