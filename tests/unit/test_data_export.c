@@ -104,6 +104,34 @@ test_records_typed (void **state)
 }
 
 static void
+test_records_from_jsonl (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    //  A JSON string stays a string even when it reads as a number; nested
+    //  values and numbers stay as they were; a missing key is null.
+    dt_write (&env, "in.jsonl",
+              "{\"id\": 1, \"zip\": \"00501\", \"tags\": [\"a\", 2], "
+              "\"p\": 0.25, \"ok\": true}\n"
+              "{\"id\": 2, \"zip\": \"\", \"tags\": {\"k\": null}, "
+              "\"ok\": false}\n");
+    fed_report_t *report = s_export (&env, "{\"input\": \"in.jsonl\"}");
+    s_expect_completed (report);
+    s_expect_file (&env, "data.jsonl",
+                   "{\"id\":1,\"zip\":\"00501\",\"tags\":[\"a\",2],\"p\":0.25,\"ok\":true}\n"
+                   "{\"id\":2,\"zip\":\"\",\"tags\":{\"k\":null},\"p\":null,\"ok\":false}\n");
+    char *json = dt_output_json (report);
+    s_expect_in (json,
+                 "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"zip\","
+                 "\"type\":\"string\"},{\"name\":\"tags\",\"type\":\"string\"},{\"name\":"
+                 "\"p\",\"type\":\"float\"},{\"name\":\"ok\",\"type\":\"bool\"}]");
+    free (json);
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
 test_prompt_completion (void **state)
 {
     (void) state;
@@ -564,10 +592,15 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_records_typed), cmocka_unit_test (test_prompt_completion),
-        cmocka_unit_test (test_messages),      cmocka_unit_test (test_csv),
-        cmocka_unit_test (test_manifest),      cmocka_unit_test (test_rejects_and_huge_field),
-        cmocka_unit_test (test_empty_input),   cmocka_unit_test (test_bad_params),
+        cmocka_unit_test (test_records_typed),
+        cmocka_unit_test (test_records_from_jsonl),
+        cmocka_unit_test (test_prompt_completion),
+        cmocka_unit_test (test_messages),
+        cmocka_unit_test (test_csv),
+        cmocka_unit_test (test_manifest),
+        cmocka_unit_test (test_rejects_and_huge_field),
+        cmocka_unit_test (test_empty_input),
+        cmocka_unit_test (test_bad_params),
         cmocka_unit_test (test_after_split),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
