@@ -754,6 +754,13 @@ s_writer_free (fed_data_writer_t *self)
 int
 fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task, const char *key)
 {
+    return fed_data_writer_finish (self_p, task, key, NULL);
+}
+
+int
+fed_data_writer_finish (fed_data_writer_t **self_p, fed_task_t *task, const char *key,
+                        fed_data_file_t *file)
+{
     fed_data_writer_t *self = *self_p;
     *self_p = NULL;
     char hex [65];
@@ -761,10 +768,33 @@ fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task, const char 
     int rc = s_out_close (&self->out, hex);
     if (rc)
         fed_task_fail (task, "io_error", "%.300s: %s", self->out.path, strerror (errno));
-    else if (key)
-        s_output_file (task, key, self->out.path, (int64_t) self->rows, self->out.sink.bytes, hex);
+    else {
+        if (key)
+            s_output_file (task, key, self->out.path, (int64_t) self->rows, self->out.sink.bytes,
+                           hex);
+        if (file) {
+            snprintf (file->path, sizeof file->path, "%s", self->out.path);
+            file->rows = self->rows;
+            file->bytes = self->out.sink.bytes;
+            memcpy (file->sha256, hex, sizeof file->sha256);
+        }
+    }
     s_writer_free (self);
     return rc;
+}
+
+void
+fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file)
+{
+    msgpack_pack_map (pk, 4);
+    s_pack_key (pk, "path");
+    s_pack_key (pk, file->path);
+    s_pack_key (pk, "rows");
+    msgpack_pack_uint64 (pk, file->rows);
+    s_pack_key (pk, "bytes");
+    msgpack_pack_uint64 (pk, file->bytes);
+    s_pack_key (pk, "sha256");
+    s_pack_key (pk, file->sha256);
 }
 
 void

@@ -161,6 +161,22 @@ uint64_t fed_data_writer_rows (const fed_data_writer_t *self);
 int fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task,
                            const char *key) FED_MUST_USE;
 
+//  What fed_data_writer_close reports of a file, for an agent that nests
+//  it in its output or a manifest rather than under one key.
+typedef struct {
+    char path [PATH_MAX]; //  in the workspace
+    uint64_t rows;        //  rows written (the header not counted)
+    uint64_t bytes;       //  bytes in the file
+    char sha256 [65];     //  of those bytes, lowercase hex
+} fed_data_file_t;
+
+//  fed_data_writer_close that also fills *file (when not NULL) on success.
+int fed_data_writer_finish (fed_data_writer_t **self_p, fed_task_t *task, const char *key,
+                            fed_data_file_t *file) FED_MUST_USE;
+
+//  Packs file as the map {path, rows, bytes, sha256} the outputs use.
+void fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file);
+
 //  Closes and removes the file (after a failure). Accepts NULL.
 void fed_data_writer_abort (fed_data_writer_t **self_p);
 
