@@ -26,6 +26,7 @@
     Memory: one row, its rendered texts, and a type per column.
 */
 #include "data_internal.h"
+#include "datafilter.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,6 +75,7 @@ typedef struct {
     fed_data_file_t file;         //  the written file
     fed_data_file_t rejects;      //  its rejects file
     uint64_t dropped;             //  rows skipped by drop_empty
+    uint64_t filtered;            //  rows skipped by filter
 } s_split_t;
 
 typedef struct {
@@ -83,6 +85,7 @@ typedef struct {
     fed_data_format_t format;           //  FED_DATA_JSONL or FED_DATA_CSV
     s_style_t style;                    //  the shape of a JSONL record
     bool drop_empty;                    //  skip rows whose completion is empty
+    fed_data_filter_t filter;           //  keep rows whose column is in a range
     s_source_t prompt, completion;      //  prompt_completion
     s_source_t system, user, assistant; //  messages
     fed_data_reader_t *reference;       //  the first split with columns (borrowed)
@@ -384,6 +387,8 @@ s_parse_params (s_state_t *self)
     if (self->drop_empty && self->style == S_RECORDS)
         return fed_task_fail (task, "bad_params",
                               "param \"drop_empty\" needs style prompt_completion or messages");
+    if (fed_data_filter_parse (task, "filter", &self->filter))
+        return -1;
     if (s_parse_source (task, "prompt", false, &self->prompt)
         || s_parse_source (task, "completion", false, &self->completion)
         || s_parse_source (task, "system", true, &self->system)
@@ -443,7 +448,8 @@ s_open_inputs (s_state_t *self)
     }
     if (self->column_count == 0)
         return 0;
-    return s_resolve_source (self, &self->prompt) || s_resolve_source (self, &self->completion)
+    return fed_data_filter_resolve (self->task, "filter", &self->filter, self->reference)
+        || s_resolve_source (self, &self->prompt) || s_resolve_source (self, &self->completion)
         || s_resolve_source (self, &self->system) || s_resolve_source (self, &self->user)
         || s_resolve_source (self, &self->assistant);
 }
@@ -624,7 +630,9 @@ s_export_split (s_state_t *self, s_split_t *split)
             continue;
         }
         fed_field_t shaped [2];
-        if (self->style == S_RECORDS) {
+        if (!fed_data_filter_keeps (&self->filter, fields))
+            split->filtered++;
+        else if (self->style == S_RECORDS) {
             if (self->format == FED_DATA_JSONL)
                 fields = s_typed_row (self, fields);
             if (fed_data_writer_row (writer, fields))
@@ -646,7 +654,8 @@ s_export_split (s_state_t *self, s_split_t *split)
         return -1;
     }
     uint64_t rejected = fed_data_rejects_count (rejects);
-    if (fed_data_rejects_close (&rejects, task, split->file.rows + split->dropped, NULL))
+    if (fed_data_rejects_close (&rejects, task, split->file.rows + split->dropped + split->filtered,
+                                NULL))
         return -1;
     //  Rejects are few: their file is hashed once more here rather than
     //  widening the rejects API.
@@ -683,13 +692,18 @@ s_pack_files (const s_state_t *self, msgpack_packer *pk, bool rejects)
 }
 
 //  Packs {split: n} of rows written (or dropped).
+//  Per split: what 0 rows written, 1 dropped by drop_empty, 2 filtered.
 static void
-s_pack_counts (const s_state_t *self, msgpack_packer *pk, bool dropped)
+s_pack_counts (const s_state_t *self, msgpack_packer *pk, int what)
 {
     msgpack_pack_map (pk, self->split_count);
     for (size_t i = 0; i < self->split_count; i++) {
-        s_pack_str (pk, self->splits [i].name);
-        msgpack_pack_uint64 (pk, dropped ? self->splits [i].dropped : self->splits [i].file.rows);
+        const s_split_t *split = &self->splits [i];
+        s_pack_str (pk, split->name);
+        msgpack_pack_uint64 (pk,
+                             what == 1       ? split->dropped
+                                 : what == 2 ? split->filtered
+                                             : split->file.rows);
     }
 }
 
@@ -741,7 +755,7 @@ s_write_manifest (s_state_t *self)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, self->drop_empty ? 11 : 10);
+    msgpack_pack_map (&pk, 10 + self->drop_empty + self->filter.given);
     s_pack_str (&pk, "name");
     s_pack_str (&pk, name);
     s_pack_str (&pk, "created_at");
@@ -758,7 +772,11 @@ s_write_manifest (s_state_t *self)
     msgpack_pack_uint64 (&pk, total);
     if (self->drop_empty) {
         s_pack_str (&pk, "dropped");
-        s_pack_counts (self, &pk, true);
+        s_pack_counts (self, &pk, 1);
+    }
+    if (self->filter.given) {
+        s_pack_str (&pk, "filtered");
+        s_pack_counts (self, &pk, 2);
     }
     s_pack_str (&pk, "rejects");
     s_pack_files (self, &pk, true);
@@ -787,16 +805,17 @@ s_output (s_state_t *self)
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     struct {
         const char *key;
-        int what; //  0 files, 1 rows, 2 dropped, 3 rejects, 4 schema
-    } outputs [] = {{"files", 0}, {"rows", 1}, {"dropped", 2}, {"rejects", 3}, {"schema", 4}};
+        int what; //  0 files, 1 rows, 2 dropped, 3 rejects, 4 schema, 5 filtered
+    } outputs [] = {{"files", 0},    {"rows", 1},    {"dropped", 2},
+                    {"filtered", 5}, {"rejects", 3}, {"schema", 4}};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs [0]; i++) {
         int what = outputs [i].what;
-        if (what == 2 && !self->drop_empty)
+        if ((what == 2 && !self->drop_empty) || (what == 5 && !self->filter.given))
             continue;
         if (what == 0 || what == 3)
             s_pack_files (self, &pk, what == 3);
-        else if (what == 1 || what == 2)
-            s_pack_counts (self, &pk, what == 2);
+        else if (what == 1 || what == 2 || what == 5)
+            s_pack_counts (self, &pk, what == 1 ? 0 : what == 2 ? 1 : 2);
         else
             s_pack_schema (self, &pk);
         if (fed_task_output_raw (self->task, outputs [i].key, buffer.data, buffer.size))

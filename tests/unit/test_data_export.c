@@ -549,6 +549,57 @@ s_object_after (const char *json, const char *key)
     return strndup (at, (size_t) (end - at));
 }
 
+//  filter keeps the rows whose column is a number in range; its bounds may
+//  be texts (a HITL step's value); empty and non-numeric values are out.
+static void
+test_filter (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", s_train);
+    fed_report_t *report = s_export (&env,
+                                     "{\"input\": \"in.csv\", \"filter\": {\"column\": "
+                                     "\"score\", \"min\": \"1\"}}");
+    s_expect_completed (report);
+    s_expect_file (&env, "data.jsonl",
+                   "{\"id\":1,\"text\":\"hi \\\"there\\\"\\nnext\",\"label\":\"pos\",\"score\":1.5,"
+                   "\"ok\":true}\n");
+    char *json = dt_output_json (report);
+    s_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
+    free (json);
+    fed_report_destroy (&report);
+    report = s_export (&env,
+                       "{\"input\": \"in.csv\", \"filter\": {\"column\": \"id\", \"min\": 2, "
+                       "\"max\": 2.5}}");
+    s_expect_completed (report);
+    json = dt_output_json (report);
+    s_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
+    free (json);
+    fed_report_destroy (&report);
+    struct {
+        const char *filter;
+        const char *message;
+    } cases [] = {
+        {"{\"column\": \"scor\", \"min\": 1}",
+         "no column 'scor' in the input; did you mean 'score'?"},
+        {"{\"column\": \"score\"}", "needs column and at least one of min and max"},
+        {"{\"column\": \"score\", \"min\": \"high\"}", "min must be a number"},
+        {"{\"column\": \"score\", \"min\": 2, \"max\": 1}", "min 2 is over max 1"},
+        {"{\"column\": \"score\", \"above\": 1}", "unknown key 'above'"},
+        {"[1]", "param \"filter\" must be a map"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char params [256];
+        snprintf (params, sizeof params, "{\"input\": \"in.csv\", \"filter\": %s}",
+                  cases [i].filter);
+        report = s_export (&env, params);
+        s_expect_failed (report, "bad_params", cases [i].message);
+        fed_report_destroy (&report);
+    }
+    dt_teardown (&env);
+}
+
 static void
 test_after_split (void **state)
 {
@@ -602,6 +653,7 @@ main (void)
         cmocka_unit_test (test_empty_input),
         cmocka_unit_test (test_bad_params),
         cmocka_unit_test (test_after_split),
+        cmocka_unit_test (test_filter),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
