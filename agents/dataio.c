@@ -20,7 +20,7 @@
 #define RAW_MAX 4096
 #define WRITE_BUFFER (256 * 1024)
 
-static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20, NULL};
+static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20};
 
 const fed_data_config_t *
 fed_data_config (fed_task_t *task)
@@ -114,8 +114,8 @@ fed_data_check_path (fed_task_t *task, const char *given, char *path)
         given = joined;
     }
     if (!realpath (given, path))
-        return fed_task_fail (task, errno == ENOENT ? "not_found" : "io_error", "%.300s: %s",
-                              given, strerror (errno));
+        return fed_task_fail (task, errno == ENOENT ? "not_found" : "io_error", "%.300s: %s", given,
+                              strerror (errno));
     if (have_run && s_under (path, run_dir))
         return 0;
     const fed_data_config_t *config = fed_data_config (task);
@@ -251,8 +251,7 @@ fed_data_reader_open (fed_task_t *task, const char *path, const fed_table_option
     snprintf (self->path, sizeof self->path, "%s", path);
     if (fed_data_format_of (path, &self->format)) {
         fed_task_fail (task, "bad_params",
-                       "%.300s: unknown format; name the file .csv, .tsv, .jsonl or .ndjson",
-                       path);
+                       "%.300s: unknown format; name the file .csv, .tsv, .jsonl or .ndjson", path);
         goto err;
     }
     if (options)
@@ -371,8 +370,7 @@ s_progress (fed_data_reader_t *self)
 {
     char text [128];
     snprintf (text, sizeof text, "rows %" PRIu64 ", %.1f of %.1f MiB", self->rows,
-              (double) fed_table_offset (self->table) / 1048576.0,
-              (double) self->size / 1048576.0);
+              (double) fed_table_offset (self->table) / 1048576.0, (double) self->size / 1048576.0);
     uint64_t done = fed_table_offset (self->table);
     fed_task_progress (self->task, done > self->size ? self->size : done, self->size, text);
 }
@@ -425,8 +423,9 @@ fed_data_reader_reject (fed_data_reader_t *self, const char **raw, size_t *raw_l
             size_t want = end - reject->offset > RAW_MAX ? RAW_MAX : end - reject->offset;
             ssize_t got = pread (fileno (self->file), self->raw, want, (off_t) reject->offset);
             self->raw_len = got > 0 ? (size_t) got : 0;
-            while (self->raw_len
-                   && (self->raw [self->raw_len - 1] == '\n' || self->raw [self->raw_len - 1] == '\r'))
+            while (
+                self->raw_len
+                && (self->raw [self->raw_len - 1] == '\n' || self->raw [self->raw_len - 1] == '\r'))
                 self->raw_len--;
         }
         *raw = self->raw;

@@ -52,7 +52,6 @@ typedef struct {
     size_t root_count;        //  (config agents.data_roots)
     uint64_t memory_budget;   //  bytes one task may hold for hash sets, sort runs,
                               //  vocabularies (config agents.data_memory)
-    const char *temp_dir;     //  where spill files go when no workspace is set; may be NULL
 } fed_data_config_t;
 
 //  The config of the agent running task (its record's arg); a default one

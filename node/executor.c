@@ -309,6 +309,21 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     want.step_id = step->id;
     want.agent = step->agent;
     want.require = step->require;
+    //  location.same_node_as: where that need completed, by its node id.
+    char same_hex [65];
+    if (step->same_node_as != SIZE_MAX) {
+        const fed_wf_step_t *need = fed_workflow_step (r->wf, step->same_node_as);
+        const fed_attempt_t *done = fed_run_step_latest (fed_run_step (r->run, need->id));
+        if (!done || !done->assigned) {
+            msgpack_sbuffer_destroy (&params);
+            s_fail_run (self, r, step->id, "bad_location",
+                        "step %s: location.same_node_as %s, which has no completed attempt",
+                        step->id, need->id);
+            return -1;
+        }
+        fed_hex_encode (same_hex, done->assigned->node, 32);
+        want.require.node = same_hex;
+    }
     want.near = step->near;
     want.prefer = step->prefer;
     fed_placement_result_t result;
