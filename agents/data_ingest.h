@@ -5,8 +5,8 @@
     checks them against the declared types, writes the good ones to
     data.csv (or data.jsonl), sends the refused ones to rejects.csv, infers
     the schema, and at the end sets the outputs. data_ingest.c holds the
-    sink, the file sources and the entry point; data_ingest_url.c the
-    download; data_ingest_sql.c the two databases.
+    sink and the entry point; data_ingest_files.c the files and globs;
+    data_ingest_url.c the download; data_ingest_sql.c the two databases.
 
     Ownership. The sink belongs to the entry point, which destroys it; a
     source borrows it. Every function that returns -1 has failed the task.
@@ -92,6 +92,7 @@ void fed_ingest_pack_str (msgpack_packer *pk, const char *text);
 
 //  The sources. Each reads its params, feeds the sink and sets the source
 //  output. Returns 0, or -1 having failed the task.
+int fed_ingest_input (fed_task_t *task, fed_ingest_t *sink) FED_MUST_USE;
 int fed_ingest_url (fed_task_t *task, fed_ingest_t *sink) FED_MUST_USE;
 int fed_ingest_sqlite (fed_task_t *task, fed_ingest_t *sink) FED_MUST_USE;
 int fed_ingest_postgres (fed_task_t *task, fed_ingest_t *sink) FED_MUST_USE;

@@ -263,6 +263,14 @@ fed_ingest_sqlite (fed_task_t *task, fed_ingest_t *sink)
     sqlite3_busy_timeout (db, 5000);
     sqlite3_progress_handler (db, 10000, s_sqlite_interrupt, task);
     fed_ingest_unit (sink, "row");
+    //  The file is read lazily: reading the schema's version shows at once a
+    //  file that is not a database (a query that reads no table would not).
+    int check = sqlite3_exec (db, "PRAGMA schema_version", NULL, NULL, NULL);
+    if (check != SQLITE_OK && check != SQLITE_INTERRUPT) {
+        fed_task_fail (task, "bad_input", "param \"sqlite\": %.300s: %s", path,
+                       sqlite3_errmsg (db));
+        goto err;
+    }
     stmt = s_sqlite_prepare (task, db, query);
     if (!stmt || s_sqlite_rows (task, sink, db, stmt, hex))
         goto err;

@@ -157,9 +157,10 @@ out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"SELECT * FR
 expect "a bad query fails bad_query" bad_query "$(jget code <<<"$out")"
 contains "with the server's message" 'relation \"nowhere\" does not exist' "$out"
 out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"DELETE FROM tickets\"}}")
-expect "a write is refused (read-only transaction)" failed "$(jget status <<<"$out")"
+expect "a write is refused (read-only transaction)" "failed query_error" "$(jget status <<<"$out") $(jget code <<<"$out")"
+contains "by the server" "read-only transaction" "$out"
 expect "and changed nothing" 3 "$(psql_run -t -A -c 'SELECT count(*) FROM tickets' 2>&1)"
 out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"SELECT 1 AS a; SELECT 2 AS b\"}}")
-expect "two statements are refused" failed "$(jget status <<<"$out")"
+expect "two statements are refused" "failed bad_query" "$(jget status <<<"$out") $(jget code <<<"$out")"
 
 finish

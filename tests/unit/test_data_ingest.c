@@ -563,6 +563,13 @@ test_sqlite (void **state)
     report = s_ingest (&env, "{\"sqlite\": \"db.sqlite\"}");
     s_expect_failed (report, "bad_params", "param \"sqlite\" must be a map {database, query}");
     fed_report_destroy (&report);
+    //  A file that is not a database.
+    dt_write (&env, "text.sqlite", "id,name\n1,a\n");
+    report = s_ingest (&env,
+                       "{\"sqlite\": {\"database\": \"text.sqlite\", \"query\": \"SELECT "
+                       "1\"}}");
+    s_expect_failed (report, "bad_input", "text.sqlite: file is not a database");
+    fed_report_destroy (&report);
     //  The database was not changed by any of it.
     dt_next_step (&env);
     report = s_ingest (&env,
