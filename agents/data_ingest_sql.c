@@ -339,6 +339,23 @@ s_pg_conninfo_check (fed_task_t *task, const char *conninfo)
     return rc;
 }
 
+//  Asks the server to cancel the query, once, when the task is cancelled
+//  or (force) the rows are no longer wanted.
+static void
+s_pg_cancel (fed_task_t *task, PGconn *conn, bool *cancelled, bool force)
+{
+    if (*cancelled || !(force || fed_task_cancelled (task)))
+        return;
+    *cancelled = true;
+    PGcancel *cancel = PQgetCancel (conn);
+    char why [256];
+    if (cancel) {
+        if (!PQcancel (cancel, why, sizeof why))
+            fed_warn ("data.ingest: cancelling the query: %s", why);
+        PQfreeCancel (cancel);
+    }
+}
+
 //  Waits for the next result without blocking past 100 ms at a time, so a
 //  cancelled task cancels the query on the server. Returns the result
 //  (NULL at the end), the caller clears it.
@@ -346,16 +363,7 @@ static PGresult *
 s_pg_next (fed_task_t *task, PGconn *conn, bool *cancelled)
 {
     while (PQisBusy (conn)) {
-        if (!*cancelled && fed_task_cancelled (task)) {
-            *cancelled = true;
-            PGcancel *cancel = PQgetCancel (conn);
-            char why [256];
-            if (cancel) {
-                if (!PQcancel (cancel, why, sizeof why))
-                    fed_warn ("data.ingest: cancelling the query: %s", why);
-                PQfreeCancel (cancel);
-            }
-        }
+        s_pg_cancel (task, conn, cancelled, false);
         struct pollfd pfd = {PQsocket (conn), POLLIN, 0};
         if (pfd.fd < 0 || poll (&pfd, 1, 100) < 0 || !PQconsumeInput (conn))
             break; //  PQgetResult reports the connection's error
@@ -430,16 +438,18 @@ s_pg_query (fed_task_t *task, fed_ingest_t *sink, PGconn *conn, const char *quer
     //  Every result is read, even after a failure, so the connection is idle.
     while ((res = s_pg_next (task, conn, &cancelled)) != NULL) {
         ExecStatusType status = PQresultStatus (res);
-        if (rc == 0 && status == PGRES_SINGLE_TUPLE) {
+        if (rc == 0 && cancelled)
+            rc = fed_task_fail (task, "cancelled", "cancelled after %" PRIu64 " rows", row);
+        else if (rc == 0 && status == PGRES_SINGLE_TUPLE) {
             rc = s_pg_row (sink, res, &fields, ++row);
-            if (row % PROGRESS_ROWS == 0)
+            if (row % PROGRESS_ROWS == 0) {
                 s_progress (task, row);
+                s_pg_cancel (task, conn, &cancelled, false); //  rows may come without a wait
+            }
         } else if (rc == 0 && status == PGRES_TUPLES_OK) {
             rc = s_pg_row (sink, res, &fields, row);
             ended = true;
-        } else if (rc == 0 && cancelled)
-            rc = fed_task_fail (task, "cancelled", "cancelled after %" PRIu64 " rows", row);
-        else if (rc == 0 && (status == PGRES_COMMAND_OK || status == PGRES_EMPTY_QUERY))
+        } else if (rc == 0 && (status == PGRES_COMMAND_OK || status == PGRES_EMPTY_QUERY))
             rc = fed_task_fail (task, "bad_params",
                                 "param \"postgres\": query returns no rows (give a SELECT)");
         else if (rc == 0) {
@@ -451,6 +461,8 @@ s_pg_query (fed_task_t *task, fed_ingest_t *sink, PGconn *conn, const char *quer
                                 "param \"postgres\": query: %s", message);
         }
         PQclear (res);
+        if (rc)
+            s_pg_cancel (task, conn, &cancelled, true); //  failed: the rest is not read
     }
     free (fields);
     if (rc == 0 && !ended) {

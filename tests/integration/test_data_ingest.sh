@@ -153,6 +153,9 @@ out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"SELECT g AS
 expect "20,000 rows stream in single-row mode" 20000 "$(jget output.data.rows <<<"$out")"
 expect "the last one intact" "20000,$(printf '%s' 20000 | md5sum | cut -d' ' -f1)" \
     "$(tail -1 "$(jget output.data.path <<<"$out")" 2>/dev/null)"
+out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"SELECT g AS n, md5(g::text) AS h FROM generate_series(1, 2000000) g\"}, \"types\": {\"h\": \"int\"}, \"max_rejects\": 5}")
+expect "max_rejects stops a long result early (the query cancelled)" too_many_rejects "$(jget code <<<"$out")"
+contains "naming the column" "column 'h'" "$out"
 out=$(run "{\"postgres\": {\"conninfo\": \"$conninfo\", \"query\": \"SELECT * FROM nowhere\"}}")
 expect "a bad query fails bad_query" bad_query "$(jget code <<<"$out")"
 contains "with the server's message" 'relation \"nowhere\" does not exist' "$out"
