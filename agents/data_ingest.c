@@ -42,7 +42,6 @@ struct fed_ingest_t {
     const char *unit;              //  what a reject's number counts: "line" or "row"
     uint8_t *source;               //  the source output (msgpack), owned
     size_t source_size;            //  its bytes
-    bool finished;                 //  fed_ingest_finish ran
 };
 
 void
@@ -393,7 +392,6 @@ fed_ingest_finish (fed_ingest_t *self)
     if (!self->source
         || fed_task_output_raw (self->task, "source", self->source, self->source_size))
         fed_task_output_nil (self->task, "source");
-    self->finished = true;
     return 0;
 }
 
