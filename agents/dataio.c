@@ -441,6 +441,12 @@ fed_data_reader_line (const fed_data_reader_t *self)
 }
 
 uint64_t
+fed_data_reader_line_offset (const fed_data_reader_t *self)
+{
+    return self->record.offset;
+}
+
+uint64_t
 fed_data_reader_rows (const fed_data_reader_t *self)
 {
     return self->rows;
@@ -935,6 +941,13 @@ fed_data_rejects_row (fed_data_rejects_t *self, uint64_t line, uint64_t offset, 
             raw [n++] = '"';
     }
     return s_reject_write (self, line, offset, reason, raw, n);
+}
+
+int
+fed_data_rejects_raw (fed_data_rejects_t *self, uint64_t line, uint64_t offset, const char *reason,
+                      const char *raw, size_t raw_len)
+{
+    return s_reject_write (self, line, offset, reason, raw, raw_len > RAW_MAX ? RAW_MAX : raw_len);
 }
 
 uint64_t

@@ -121,6 +121,7 @@ const fed_table_reject_t *fed_data_reader_reject (fed_data_reader_t *self, const
 
 //  The line and byte offset where the row last returned starts.
 uint64_t fed_data_reader_line (const fed_data_reader_t *self);
+uint64_t fed_data_reader_line_offset (const fed_data_reader_t *self);
 //  Rows returned so far (good ones), malformed rows, bytes consumed, and
 //  the file's size.
 uint64_t fed_data_reader_rows (const fed_data_reader_t *self);
@@ -200,6 +201,14 @@ fed_data_rejects_t *fed_data_rejects_open (fed_task_t *task, const char *name);
 int fed_data_rejects_malformed (fed_data_rejects_t *self, fed_data_reader_t *reader) FED_MUST_USE;
 int fed_data_rejects_row (fed_data_rejects_t *self, uint64_t line, uint64_t offset,
                           const char *reason, const fed_field_t *fields, size_t count) FED_MUST_USE;
+
+//  Records one refused row given as its raw bytes (not owned; at most
+//  4 KiB are kept, invalid UTF-8 shown as U+FFFD) with the caller's reason:
+//  a malformed row whose reason the caller words itself (data.ingest names
+//  the file of a glob match), or a row from a source that is not a file.
+//  Returns as fed_data_rejects_row.
+int fed_data_rejects_raw (fed_data_rejects_t *self, uint64_t line, uint64_t offset,
+                          const char *reason, const char *raw, size_t raw_len) FED_MUST_USE;
 
 uint64_t fed_data_rejects_count (const fed_data_rejects_t *self);
 
