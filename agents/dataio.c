@@ -21,7 +21,7 @@
 #define RAW_MAX 4096
 #define WRITE_BUFFER (256 * 1024)
 
-static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20, NULL};
+static const fed_data_config_t s_default_config = {NULL, 0, 256ull << 20};
 
 const fed_data_config_t *
 fed_data_config (fed_task_t *task)
@@ -115,8 +115,8 @@ fed_data_check_path (fed_task_t *task, const char *given, char *path)
         given = joined;
     }
     if (!realpath (given, path))
-        return fed_task_fail (task, errno == ENOENT ? "not_found" : "io_error", "%.300s: %s",
-                              given, strerror (errno));
+        return fed_task_fail (task, errno == ENOENT ? "not_found" : "io_error", "%.300s: %s", given,
+                              strerror (errno));
     if (have_run && s_under (path, run_dir))
         return 0;
     const fed_data_config_t *config = fed_data_config (task);
@@ -252,8 +252,7 @@ fed_data_reader_open (fed_task_t *task, const char *path, const fed_table_option
     snprintf (self->path, sizeof self->path, "%s", path);
     if (fed_data_format_of (path, &self->format)) {
         fed_task_fail (task, "bad_params",
-                       "%.300s: unknown format; name the file .csv, .tsv, .jsonl or .ndjson",
-                       path);
+                       "%.300s: unknown format; name the file .csv, .tsv, .jsonl or .ndjson", path);
         goto err;
     }
     if (options)
@@ -372,8 +371,7 @@ s_progress (fed_data_reader_t *self)
 {
     char text [128];
     snprintf (text, sizeof text, "rows %" PRIu64 ", %.1f of %.1f MiB", self->rows,
-              (double) fed_table_offset (self->table) / 1048576.0,
-              (double) self->size / 1048576.0);
+              (double) fed_table_offset (self->table) / 1048576.0, (double) self->size / 1048576.0);
     uint64_t done = fed_table_offset (self->table);
     fed_task_progress (self->task, done > self->size ? self->size : done, self->size, text);
 }
@@ -426,8 +424,9 @@ fed_data_reader_reject (fed_data_reader_t *self, const char **raw, size_t *raw_l
             size_t want = end - reject->offset > RAW_MAX ? RAW_MAX : end - reject->offset;
             ssize_t got = pread (fileno (self->file), self->raw, want, (off_t) reject->offset);
             self->raw_len = got > 0 ? (size_t) got : 0;
-            while (self->raw_len
-                   && (self->raw [self->raw_len - 1] == '\n' || self->raw [self->raw_len - 1] == '\r'))
+            while (
+                self->raw_len
+                && (self->raw [self->raw_len - 1] == '\n' || self->raw [self->raw_len - 1] == '\r'))
                 self->raw_len--;
         }
         *raw = self->raw;
@@ -762,6 +761,13 @@ s_writer_free (fed_data_writer_t *self)
 int
 fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task, const char *key)
 {
+    return fed_data_writer_finish (self_p, task, key, NULL);
+}
+
+int
+fed_data_writer_finish (fed_data_writer_t **self_p, fed_task_t *task, const char *key,
+                        fed_data_file_t *file)
+{
     fed_data_writer_t *self = *self_p;
     *self_p = NULL;
     char hex [65];
@@ -769,10 +775,33 @@ fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task, const char 
     int rc = s_out_close (&self->out, hex);
     if (rc)
         fed_task_fail (task, "io_error", "%.300s: %s", self->out.path, strerror (errno));
-    else if (key)
-        s_output_file (task, key, self->out.path, (int64_t) self->rows, self->out.sink.bytes, hex);
+    else {
+        if (key)
+            s_output_file (task, key, self->out.path, (int64_t) self->rows, self->out.sink.bytes,
+                           hex);
+        if (file) {
+            snprintf (file->path, sizeof file->path, "%s", self->out.path);
+            file->rows = self->rows;
+            file->bytes = self->out.sink.bytes;
+            memcpy (file->sha256, hex, sizeof file->sha256);
+        }
+    }
     s_writer_free (self);
     return rc;
+}
+
+void
+fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file)
+{
+    msgpack_pack_map (pk, 4);
+    s_pack_key (pk, "path");
+    s_pack_key (pk, file->path);
+    s_pack_key (pk, "rows");
+    msgpack_pack_uint64 (pk, file->rows);
+    s_pack_key (pk, "bytes");
+    msgpack_pack_uint64 (pk, file->bytes);
+    s_pack_key (pk, "sha256");
+    s_pack_key (pk, file->sha256);
 }
 
 void
@@ -913,6 +942,13 @@ fed_data_rejects_row (fed_data_rejects_t *self, uint64_t line, uint64_t offset, 
             raw [n++] = '"';
     }
     return s_reject_write (self, line, offset, reason, raw, n);
+}
+
+int
+fed_data_rejects_raw (fed_data_rejects_t *self, uint64_t line, uint64_t offset, const char *reason,
+                      const char *raw, size_t raw_len)
+{
+    return s_reject_write (self, line, offset, reason, raw, raw_len > RAW_MAX ? RAW_MAX : raw_len);
 }
 
 uint64_t

@@ -52,7 +52,6 @@ typedef struct {
     size_t root_count;        //  (config agents.data_roots)
     uint64_t memory_budget;   //  bytes one task may hold for hash sets, sort runs,
                               //  vocabularies (config agents.data_memory)
-    const char *temp_dir;     //  where spill files go when no workspace is set; may be NULL
 } fed_data_config_t;
 
 //  The config of the agent running task (its record's arg); a default one
@@ -163,6 +162,22 @@ uint64_t fed_data_writer_rows (const fed_data_writer_t *self);
 int fed_data_writer_close (fed_data_writer_t **self_p, fed_task_t *task,
                            const char *key) FED_MUST_USE;
 
+//  What fed_data_writer_close reports of a file, for an agent that nests
+//  it in its output or a manifest rather than under one key.
+typedef struct {
+    char path [PATH_MAX]; //  in the workspace
+    uint64_t rows;        //  rows written (the header not counted)
+    uint64_t bytes;       //  bytes in the file
+    char sha256 [65];     //  of those bytes, lowercase hex
+} fed_data_file_t;
+
+//  fed_data_writer_close that also fills *file (when not NULL) on success.
+int fed_data_writer_finish (fed_data_writer_t **self_p, fed_task_t *task, const char *key,
+                            fed_data_file_t *file) FED_MUST_USE;
+
+//  Packs file as the map {path, rows, bytes, sha256} the outputs use.
+void fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file);
+
 //  Closes and removes the file (after a failure). Accepts NULL.
 void fed_data_writer_abort (fed_data_writer_t **self_p);
 
@@ -186,6 +201,14 @@ fed_data_rejects_t *fed_data_rejects_open (fed_task_t *task, const char *name);
 int fed_data_rejects_malformed (fed_data_rejects_t *self, fed_data_reader_t *reader) FED_MUST_USE;
 int fed_data_rejects_row (fed_data_rejects_t *self, uint64_t line, uint64_t offset,
                           const char *reason, const fed_field_t *fields, size_t count) FED_MUST_USE;
+
+//  Records one refused row given as its raw bytes (not owned; at most
+//  4 KiB are kept, invalid UTF-8 shown as U+FFFD) with the caller's reason:
+//  a malformed row whose reason the caller words itself (data.ingest names
+//  the file of a glob match), or a row from a source that is not a file.
+//  Returns as fed_data_rejects_row.
+int fed_data_rejects_raw (fed_data_rejects_t *self, uint64_t line, uint64_t offset,
+                          const char *reason, const char *raw, size_t raw_len) FED_MUST_USE;
 
 uint64_t fed_data_rejects_count (const fed_data_rejects_t *self);
 

@@ -556,6 +556,14 @@ s_seeds_free (fed_seed_t *seeds, size_t count)
 }
 
 static void
+s_paths_free (char **paths, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free (paths [i]);
+    free (paths);
+}
+
+static void
 s_trust_free (fed_trust_entry_t *trust, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -672,6 +680,45 @@ s_parse_seeds (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, f
     s_seeds_free (cfg->seeds, cfg->seed_count);
     cfg->seeds = seeds;
     cfg->seed_count = value->count;
+    return 0;
+}
+
+//  Why path cannot be a data root, or NULL.
+static const char *
+s_data_root_problem (const char *path)
+{
+    if (path [0] != '/')
+        return "it is not an absolute path";
+    if (strlen (path) > 4096)
+        return "it is longer than 4096 bytes";
+    return NULL;
+}
+
+static int
+s_parse_paths (s_ctx_t *ctx, const s_field_t *field, const fed_ynode_t *value, fed_config_t *cfg,
+               void *slot)
+{
+    (void) slot;
+    if (!s_is_null (ctx, value) && value->shape != FED_YAML_SEQ)
+        return s_fail (ctx, value, "key '%s': expected a list of absolute directories, got %s",
+                       field->key, fed_ynode_shape_name (value));
+    if (value->count > 64)
+        return s_fail (ctx, value, "key '%s': at most 64 directories, not %zu", field->key,
+                       value->count);
+    char **paths = (char **) fed_calloc (value->count + 1, sizeof (char *));
+    for (size_t i = 0; i < value->count; i++) {
+        const fed_ynode_t *item = value->child [i];
+        const char *problem = item->shape == FED_YAML_SCALAR ? s_data_root_problem (item->text)
+                                                             : "it is not a single value";
+        if (problem) {
+            s_paths_free (paths, i);
+            return s_fail (ctx, item, "key '%s': bad directory: %s", field->key, problem);
+        }
+        paths [i] = fed_strdup (item->text);
+    }
+    s_paths_free (cfg->agents.data_roots, cfg->agents.data_root_count);
+    cfg->agents.data_roots = paths;
+    cfg->agents.data_root_count = value->count;
     return 0;
 }
 
@@ -838,6 +885,19 @@ s_print_seeds (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg, co
 }
 
 static void
+s_print_paths (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg, const void *slot,
+               int indent)
+{
+    (void) field, (void) slot;
+    s_put (out, cfg->agents.data_root_count ? "\n" : " []\n");
+    for (size_t i = 0; i < cfg->agents.data_root_count; i++) {
+        s_put (out, "%*s- ", indent + 2, "");
+        s_put_quoted (out, cfg->agents.data_roots [i]);
+        s_put (out, "\n");
+    }
+}
+
+static void
 s_print_trust (s_buf_t *out, const s_field_t *field, const fed_config_t *cfg, const void *slot,
                int indent)
 {
@@ -865,6 +925,7 @@ static const s_kind_t s_count = {s_parse_count, s_print_number, false, true};
 static const s_kind_t s_coord = {s_parse_coord, s_print_coord, false, true};
 static const s_kind_t s_labels = {s_parse_labels, s_print_labels, false, false};
 static const s_kind_t s_seeds = {s_parse_seeds, s_print_seeds, false, false};
+static const s_kind_t s_paths = {s_parse_paths, s_print_paths, false, false};
 static const s_kind_t s_trust = {s_parse_trust, s_print_trust, false, false};
 
 //  --------------------------------------------------------------------------
@@ -932,6 +993,9 @@ static const s_field_t s_fields [] = {
     {"agents.liveness", &s_count, S_AT (agents.liveness), "3", 1, 100, 0, NULL},
     {"agents.failovers", &s_count, S_AT (agents.failovers), "3", 0, 100, 0, NULL},
     {"agents.max_external", &s_count, S_AT (agents.max_external), "256", 1, 4096, 0, NULL},
+    {"agents.data_roots", &s_paths, S_AT (agents.data_roots), NULL, 0, 0, 0, NULL},
+    {"agents.data_memory", &s_size, S_AT (agents.data_memory), "256MiB", S_MIB, 1024 * S_GIB, 0,
+     NULL},
 };
 #define S_FIELD_COUNT (sizeof s_fields / sizeof s_fields [0])
 
@@ -1041,6 +1105,7 @@ s_config_free_fields (fed_config_t *self)
     s_labels_free (self->node.labels, self->node.label_count);
     s_seeds_free (self->seeds, self->seed_count);
     s_trust_free (self->trust, self->trust_count);
+    s_paths_free (self->agents.data_roots, self->agents.data_root_count);
 }
 
 static fed_config_t *
@@ -1063,6 +1128,10 @@ s_config_copy (const fed_config_t *self)
         copy->seeds [i] = self->seeds [i];
         copy->seeds [i].endpoint = fed_strdup (self->seeds [i].endpoint);
     }
+    copy->agents.data_roots =
+        (char **) fed_calloc (self->agents.data_root_count + 1, sizeof (char *));
+    for (size_t i = 0; i < self->agents.data_root_count; i++)
+        copy->agents.data_roots [i] = fed_strdup (self->agents.data_roots [i]);
     copy->trust = (fed_trust_entry_t *) fed_calloc (self->trust_count, sizeof (fed_trust_entry_t));
     for (size_t i = 0; i < self->trust_count; i++) {
         copy->trust [i] = self->trust [i];
@@ -1235,6 +1304,20 @@ fed_config_add_seed (fed_config_t *self, const char *seed, fed_err_t *err)
     self->seeds =
         (fed_seed_t *) fed_realloc (self->seeds, (self->seed_count + 1) * sizeof *self->seeds);
     self->seeds [self->seed_count++] = parsed;
+    return 0;
+}
+
+int
+fed_config_add_data_root (fed_config_t *self, const char *path, fed_err_t *err)
+{
+    const char *problem = s_data_root_problem (path);
+    if (problem) {
+        fed_err_set (err, 0, "bad data root '%.120s': %s (key agents.data_roots)", path, problem);
+        return -1;
+    }
+    self->agents.data_roots = (char **) fed_realloc (
+        self->agents.data_roots, (self->agents.data_root_count + 2) * sizeof (char *));
+    self->agents.data_roots [self->agents.data_root_count++] = fed_strdup (path);
     return 0;
 }
 

@@ -74,6 +74,8 @@
 //        liveness: 3                     # integer 1..100: heartbeats missed before one is gone
 //        failovers: 3                    # integer 0..100: moves of one task to another process
 //        max_external: 256               # integer 1..4096: external agent processes at once
+//        data_roots: []                  # absolute directories the data.* agents may read
+//        data_memory: 256MiB             # size 1MiB..1TiB: one data task's memory before it spills
 
 #ifndef FED_CONFIG_H_INCLUDED
 #define FED_CONFIG_H_INCLUDED
@@ -156,6 +158,9 @@ typedef struct {
         uint32_t liveness;     //  heartbeats missed before an external agent is gone
         uint32_t failovers;    //  times one task may move to another process
         uint32_t max_external; //  external agent processes connected at once
+        char **data_roots;     //  absolute directories data agents may read (besides runs')
+        size_t data_root_count;
+        uint64_t data_memory;  //  bytes one data-agent task may hold before it spills
     } agents;
 } fed_config_t;
 
@@ -182,12 +187,16 @@ int fed_config_load_string (fed_config_t *self, const char *text, size_t size, c
 //  Sets one scalar key by dotted path ("listen.peer", "gossip.interval",
 //  "durability", "node.lat", ...) from text, with the same validation as a
 //  file; "~" unsets node.lat or node.lon. For command-line flags. The list and
-//  map keys (seeds, trust, node.labels) are not settable here. Returns 0, or
+//  map keys (seeds, trust, node.labels, agents.data_roots) are not settable here. Returns 0, or
 //  -1 with err naming the key and the expected form; on -1 the config is
 //  unchanged. Setting one of lat/lon alone is accepted (flags come one at a
 //  time); fed_config_check reports a coordinate left without its partner.
 int fed_config_set (fed_config_t *self, const char *key, const char *value,
                     fed_err_t *err) FED_MUST_USE;
+
+//  Appends one directory to agents.data_roots (an absolute path). Returns
+//  0, or -1 with err; on -1 the config is unchanged.
+int fed_config_add_data_root (fed_config_t *self, const char *path, fed_err_t *err) FED_MUST_USE;
 
 //  Appends one seed given as "PUBKEY@tcp://host:port". Returns 0, or -1 with
 //  err saying the expected form; on -1 the config is unchanged.

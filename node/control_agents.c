@@ -460,7 +460,17 @@ fed_cmd_agents_run (fed_call_t *call)
     spec.params = params.data;
     spec.params_size = params.size;
     spec.timeout_ms = (int64_t) timeout_ms;
+    //  A workspace for the task's files, {data_dir}/work/tasks/WALLMS-N/:
+    //  the data.* agents write nowhere else.
+    static uint64_t s_sequence;
+    char *workspace = fed_sprintf ("%s/work/tasks/%" PRId64 "-%" PRIu64,
+                                   call->node->config->data_dir, fed_wall_ms (), ++s_sequence);
+    if (fed_make_dirs (workspace) == 0)
+        spec.workspace = workspace;
+    else
+        fed_warn ("agents.run: cannot make the workspace %s: %s", workspace, strerror (errno));
     uint64_t id = fed_tasks_submit (tasks, &spec);
+    free (workspace);
     call->cursor = id;
     call->wait_ms = (int64_t) timeout_ms + 1000;
     return 0;

@@ -186,8 +186,21 @@ s_view_step (const fed_run_t *run, const fed_workflow_t *wf, size_t index, const
         }
         return;
     }
+    //  The coordinator took the attempt back (its node died or went
+    //  silent) and could not place the step again: it waits, for the reason
+    //  the coordinator wrote after that attempt.
+    fed_attempt_state_t attempt_state =
+        latest && latest->assigned ? fed_attempt_state (latest) : FED_ATTEMPT_ASSIGNED;
+    if (!ended && latest && latest->assigned && st->waiting
+        && st->waiting->hlc > latest->assigned->hlc
+        && (attempt_state == FED_ATTEMPT_ASSIGNED || attempt_state == FED_ATTEMPT_RUNNING)) {
+        view->state = "waiting";
+        snprintf (view->waiting, sizeof view->waiting, "attempt %u was taken back; %s",
+                  latest->attempt, st->waiting->text);
+        return;
+    }
     if (latest && latest->assigned) {
-        switch (fed_attempt_state (latest)) {
+        switch (attempt_state) {
             case FED_ATTEMPT_COMPLETED:
                 view->state = "completed";
                 view->done = true;

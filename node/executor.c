@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "peer.h"
 #include "placer.h"
+#include "registry.h"
 #include "runs.h"
 #include "tasks.h"
 #include "wfresolve.h"
@@ -309,6 +310,21 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     want.step_id = step->id;
     want.agent = step->agent;
     want.require = step->require;
+    //  location.same_node_as: where that need completed, by its node id.
+    char same_hex [65];
+    if (step->same_node_as != SIZE_MAX) {
+        const fed_wf_step_t *need = fed_workflow_step (r->wf, step->same_node_as);
+        const fed_attempt_t *done = fed_run_step_latest (fed_run_step (r->run, need->id));
+        if (!done || !done->assigned) {
+            msgpack_sbuffer_destroy (&params);
+            s_fail_run (self, r, step->id, "bad_location",
+                        "step %s: location.same_node_as %s, which has no completed attempt",
+                        step->id, need->id);
+            return -1;
+        }
+        fed_hex_encode (same_hex, done->assigned->node, 32);
+        want.require.node = same_hex;
+    }
     want.near = step->near;
     want.prefer = step->prefer;
     fed_placement_result_t result;
@@ -337,6 +353,20 @@ s_assign (fed_executor_t *self, s_run_t *r, size_t i, uint32_t attempt, const ch
     }
     if (result.reason != FED_PLACEMENT_PLACED) {
         msgpack_sbuffer_destroy (&params);
+        if (step->same_node_as != SIZE_MAX) {
+            //  Say which node and why: its files are there.
+            char name [80] = "";
+            fed_agent_location_t where;
+            uint8_t same [32];
+            if (fed_hex_decode (same, sizeof same, same_hex) == 0)
+                fed_registry_node (self->node->log, same, name, sizeof name, &where);
+            char text [sizeof result.text];
+            snprintf (text, sizeof text,
+                      "runs where '%.64s' ran, on node %.64s (its files are there): %.300s",
+                      fed_workflow_step (r->wf, step->same_node_as)->id, *name ? name : same_hex,
+                      result.text);
+            snprintf (result.text, sizeof result.text, "%s", text);
+        }
         if (r->waiting [i] && strcmp (r->waiting [i], result.text) == 0)
             return 0;
         free (r->waiting [i]);

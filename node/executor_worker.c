@@ -32,27 +32,6 @@ fed_exec_task_destroy (void **item_p)
 
 //  --- Worker: attempts assigned to this node -----------------------------------------
 
-//  mkdir -p path (mode 0700). 0, or -1 with errno.
-static int
-s_make_dirs (const char *path)
-{
-    char *copy = fed_strdup (path);
-    int rc = 0;
-    for (char *slash = copy + 1; rc == 0; slash++) {
-        bool end = *slash == 0;
-        if (*slash != '/' && !end)
-            continue;
-        *slash = 0;
-        if (mkdir (copy, 0700) && errno != EEXIST)
-            rc = -1;
-        if (end)
-            break;
-        *slash = '/';
-    }
-    free (copy);
-    return rc;
-}
-
 void
 fed_exec_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_started)
 {
@@ -84,7 +63,7 @@ fed_exec_work (fed_executor_t *self, const fed_rev_t *assigned, bool write_start
     //  checked names ([0-9a-f], [A-Za-z0-9_-]), so they are safe in a path.
     char *workspace =
         fed_sprintf ("%s/work/%s/%s", self->node->config->data_dir, assigned->run, assigned->step);
-    if (s_make_dirs (workspace) == 0)
+    if (fed_make_dirs (workspace) == 0)
         spec.workspace = workspace;
     else
         fed_warn ("executor: cannot make the workspace %s: %s", workspace, strerror (errno));

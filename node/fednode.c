@@ -105,6 +105,8 @@ s_usage (FILE *out)
              "(join_token)\n"
              "      --name NAME          node name (node.name)\n"
              "      --region R, --zone Z, --site S   location tags (node.*)\n"
+             "      --data-root DIR      a directory data agents may read (agents.data_roots; "
+             "repeatable)\n"
              "      --durability MODE    sync | wal (durability)\n"
              "      --log-level LEVEL    error | warn | info | debug (log_level)\n"
              "      --print-config       print the effective config as YAML and exit\n"
@@ -133,6 +135,7 @@ s_parse (int argc, char **argv, args_t *args)
         OPT_CONTROL,
         OPT_ADVERTISE,
         OPT_SEED,
+        OPT_DATA_ROOT,
         OPT_JOIN_TOKEN,
         OPT_NAME,
         OPT_REGION,
@@ -159,6 +162,7 @@ s_parse (int argc, char **argv, args_t *args)
         {"control-bind", required_argument, NULL, OPT_CONTROL},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"data-root", required_argument, NULL, OPT_DATA_ROOT},
         {"join-token", required_argument, NULL, OPT_JOIN_TOKEN},
         {"name", required_argument, NULL, OPT_NAME},
         {"region", required_argument, NULL, OPT_REGION},
@@ -227,6 +231,16 @@ s_parse (int argc, char **argv, args_t *args)
                     return EXIT_USAGE;
                 }
                 break;
+            case OPT_DATA_ROOT: {
+                //  A relative directory is taken from where fednode starts.
+                char absolute [PATH_MAX];
+                const char *root = realpath (optarg, absolute) ? absolute : optarg;
+                if (fed_config_add_data_root (args->config, root, &err)) {
+                    fprintf (stderr, "fednode: --data-root: %s\n", err.text);
+                    return EXIT_USAGE;
+                }
+                break;
+            }
             case OPT_PRINT: args->print_config = true; break;
             case OPT_JSON: args->json = true; break;
             case OPT_BODY: args->body = optarg; break;

@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "extagents.h"
 #include "executor.h"
+#include "data.h"
 #include "sys.h"
 #include "log.h"
 
@@ -18,6 +19,7 @@ struct fed_tasks_t {
     fed_node_t *node; //  borrowed
     zloop_t *loop;    //  borrowed
     fed_agentset_t *agents;
+    fed_data_config_t data; //  the data.* agents' arg (roots borrowed from the config)
     fed_pool_t *pool;
     fed_extagents_t *external;     //  the agent endpoint and external agents, owned
     uint64_t next_id;              //  the node's task ids, over pool and external agents
@@ -92,6 +94,12 @@ fed_tasks_new (fed_node_t *node, zloop_t *loop, fed_err_t *err)
     self->loop = loop;
     self->agents = fed_agentset_new ();
     if (fed_sys_register (self->agents, err))
+        goto err;
+    const fed_config_t *config = node->config;
+    self->data.roots = (const char *const *) config->agents.data_roots;
+    self->data.root_count = config->agents.data_root_count;
+    self->data.memory_budget = config->agents.data_memory;
+    if (fed_data_register (self->agents, &self->data, err))
         goto err;
     //  The embedding program's agents (fed_node_register_agent), checked
     //  there; the set is fixed once the node starts.

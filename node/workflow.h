@@ -197,6 +197,9 @@ typedef struct {
     fed_placement_where_t require;
     fed_placement_near_t near;
     fed_placement_where_t prefer;
+    //  location.same_node_as: runs on the node where this step of its needs
+    //  completed (the data it left stays there); SIZE_MAX when not given.
+    size_t same_node_as;
     uint32_t retries; //  extra attempts after a failure, 0..100
     fed_wf_backoff_t backoff;
     int64_t timeout_ms; //  per attempt; 0 when not given (the executor's default)

@@ -132,6 +132,22 @@ s_resolve_needs (fed_wf_parse_t *p, s_graph_t *graph)
         memcpy (needs, graph->need + graph->start [i], count * sizeof (size_t));
         step->needs = needs;
         step->need_count = count;
+        step->same_node_as = SIZE_MAX;
+        const fed_ynode_t *same = source->same_node_as;
+        if (same) {
+            size_t target = fed_workflow_step_find (wf, same->text);
+            for (size_t k = 0; k < count && target != SIZE_MAX; k++)
+                if (needs [k] == target)
+                    step->same_node_as = target;
+            if (step->same_node_as == SIZE_MAX)
+                fed_wf_fail (p, same,
+                             "step '%s': location.same_node_as '%.64s' must be one of the "
+                             "step's needs; add it to needs",
+                             who, same->text);
+            else if (step->require.node && *step->require.node)
+                fed_wf_fail (p, same,
+                             "step '%s': location has both node and same_node_as; keep one", who);
+        }
     }
     graph->start [n] = graph->edges;
     free (stamp);

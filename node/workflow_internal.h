@@ -41,6 +41,7 @@ typedef struct {
     const fed_ynode_t *id;     //  the id's value, NULL when missing or bad
     const fed_ynode_t **needs; //  the needs entries (scalars), need_count of them
     size_t need_count;
+    const fed_ynode_t *same_node_as; //  location.same_node_as's value, NULL if absent
 } fed_wf_source_t;
 
 //  A reference met while parsing, checked once the graph is known.

@@ -21,8 +21,8 @@ static const char *const s_step_keys [] = {"id",       "agent",   "description",
                                            "location", "retries", "backoff",     "timeout", "hitl"};
 #define S_STEP_KEYS (sizeof s_step_keys / sizeof s_step_keys [0])
 
-static const char *const s_where_keys [] = {"node",   "region", "zone",  "site",
-                                            "labels", "near",   "prefer"};
+static const char *const s_where_keys [] = {"node",   "region", "zone",   "site",
+                                            "labels", "near",   "prefer", "same_node_as"};
 static const char *const s_near_keys [] = {"lat", "lon", "within_km"};
 static const char *const s_backoff_keys [] = {"initial", "max", "factor"};
 static const char *const s_hitl_keys [] = {
@@ -158,19 +158,20 @@ s_parse_near (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
         *near = (fed_placement_near_t){true, numbers [0], numbers [1], numbers [2]};
 }
 
-//  Reads a location mapping into where; with near and prefer (both NULL
-//  for location.prefer, which takes neither).
+//  Reads a location mapping into where; with near, prefer and same_node_as
+//  (all NULL for location.prefer, which takes none of them). same_node_as
+//  receives the value's node, checked against the needs once they are known.
 static void
 s_parse_where (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
                fed_placement_where_t *where, fed_placement_near_t *near,
-               fed_placement_where_t *prefer)
+               fed_placement_where_t *prefer, const fed_ynode_t **same_node_as)
 {
-    size_t valid = prefer ? 7 : 5;
+    size_t valid = prefer ? 8 : 5;
     if (fed_ynode_is_null (value))
         return;
     if (value->shape != FED_YAML_MAP) {
         fed_wf_fail (p, value, "%s: expected a mapping of %s, got %s", named,
-                     prefer ? "node, region, zone, site, labels, near and prefer"
+                     prefer ? "node, region, zone, site, labels, near, prefer and same_node_as"
                             : "node, region, zone, site and labels",
                      fed_ynode_shape_name (value));
         return;
@@ -200,8 +201,10 @@ s_parse_where (fed_wf_parse_t *p, const fed_ynode_t *value, const char *named,
             s_parse_labels (p, item, inner, where);
         else if (which == 5)
             s_parse_near (p, item, inner, near);
-        else
-            s_parse_where (p, item, inner, prefer, NULL, NULL);
+        else if (which == 6)
+            s_parse_where (p, item, inner, prefer, NULL, NULL, NULL);
+        else if (!s_location_text (p, item, inner, &text))
+            *same_node_as = item;
     }
 }
 
@@ -573,7 +576,8 @@ fed_wf_parse_step (fed_wf_parse_t *p, const fed_ynode_t *node, size_t index)
                 break;
             }
             case 5:
-                s_parse_where (p, value, inner, &step->require, &step->near, &step->prefer);
+                s_parse_where (p, value, inner, &step->require, &step->near, &step->prefer,
+                               &p->sources [index].same_node_as);
                 break;
             case 6:
                 if (!fed_wf_count (p, value, inner, 0, FED_WORKFLOW_RETRIES_MAX, &count))

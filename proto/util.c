@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -355,4 +356,24 @@ fed_nearest_word (const char *word, const char *const *candidates, size_t count)
         }
     }
     return best_distance <= 3 && best_distance * 3 <= length ? best : NULL;
+}
+
+int
+fed_make_dirs (const char *path)
+{
+    char *copy = fed_strdup (path);
+    int rc = 0;
+    for (char *slash = copy + 1; rc == 0; slash++) {
+        bool end = *slash == 0;
+        if (*slash != '/' && !end)
+            continue;
+        *slash = 0;
+        if (mkdir (copy, 0700) && errno != EEXIST)
+            rc = -1;
+        if (end)
+            break;
+        *slash = '/';
+    }
+    free (copy);
+    return rc;
 }

@@ -97,6 +97,10 @@ int fed_parse_size (const char *text, uint64_t *value) FED_MUST_USE;
 //  word's length. Words of 64 bytes or more are never near anything.
 const char *fed_nearest_word (const char *word, const char *const *candidates, size_t count);
 
+//  Makes directory path and its missing parents (mode 0700), like mkdir -p.
+//  Returns 0, or -1 with errno.
+int fed_make_dirs (const char *path) FED_MUST_USE;
+
 #ifdef __cplusplus
 }
 #endif

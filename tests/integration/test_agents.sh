@@ -86,9 +86,11 @@ expect "--capability video" "cam.lyon cam.mumbai cam.paris " "$(names 2 list --c
 expect "--region ap-south" "cam.mumbai gw.pune " "$(names 1 list --region ap-south --kind edge | sorted)"
 expect "--label camera=4k" "cam.mumbai cam.paris " "$(names 2 list --label camera=4k | sorted)"
 expect "--name sensor.berlin" "sensor.berlin" "$(names 3 list --name sensor.berlin)"
-expect "--kind builtin: each node's sys.* agents" \
+expect "--kind builtin --capability sys: each node's sys.* agents" \
     "sys.echo sys.echo sys.echo sys.fail sys.fail sys.fail sys.sleep sys.sleep sys.sleep " \
-    "$(names 1 list --kind builtin | sorted)"
+    "$(names 1 list --kind builtin --capability sys | sorted)"
+expect "--kind builtin --capability data: each node's six data.* agents" 18 \
+    "$(names 1 list --kind builtin --capability data | wc -w)"
 expect "built-ins inherit their node's location" "ap-south" \
     "$(ctl 2 agents list --name sys.echo --region ap-south --json | $python -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["location"]["region"] if r and r[0]["location_from_node"] else "")')"
 expect "version given is kept" "2.1" "$(field 1 cam.mumbai version)"

@@ -72,7 +72,7 @@ expect "a bad --seed exits 2" 2 $rc
 start_gateway
 wait_for 20 up g && ok "the gateway answers fedctl" || fail "gateway not up: $(cat "$work/g.out")"
 gw_id=$("$fednode" id -d "$work/g" --json 2>/dev/null | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-all="gateway.actuate gateway.sensor sys.echo sys.fail sys.sleep"
+all="data.clean data.export data.ingest data.label data.split data.transform gateway.actuate gateway.sensor sys.echo sys.fail sys.sleep"
 expect "agents list: the gateway's two beside sys.*" "$all" "$(names g)"
 expect "all of them built-in" "$all" "$(names g --kind builtin)"
 expect "gateway.sensor has its capability" "gateway.sensor" "$(names g --capability telemetry)"
@@ -130,20 +130,20 @@ gateway_agents() { # gateway_agents DIR: the gateway's agents DIR lists
     ctl "$1" agents list --json 2>/dev/null | $python -c "import json,sys
 print(' '.join(sorted('%s:%s:%s' % (a['name'], a['kind'], a['status']) for a in json.load(sys.stdin) if a['node'] == sys.argv[1])))" "$gw_id" 2>/dev/null
 }
-want="gateway.actuate:builtin:available gateway.sensor:builtin:available sys.echo:builtin:available sys.fail:builtin:available sys.sleep:builtin:available"
+want="data.clean:builtin:available data.export:builtin:available data.ingest:builtin:available data.label:builtin:available data.split:builtin:available data.transform:builtin:available gateway.actuate:builtin:available gateway.sensor:builtin:available sys.echo:builtin:available sys.fail:builtin:available sys.sleep:builtin:available"
 n2_lists() { [ "$(gateway_agents n2)" = "$want" ]; }
 wait_for 30 n2_lists && ok "n2, joined through the gateway, lists the gateway's agents" ||
     fail "n2 lists: '$(gateway_agents n2)'; n2 said: $(tail -3 "$work/n2.out")"
 out=$(run n2 gateway.sensor '{"sensor":"boiler"}')
 expect "n2 cannot run them: agents run is for the node's own built-ins" no_agent "$(jget code <<<"$out")"
-expect "the gateway wrote one agent.registered per agent" 5 "$(registered g)"
+expect "the gateway wrote one agent.registered per agent (its 2, sys.*, data.*)" 11 "$(registered g)"
 
 # --- stop, restart ----------------------------------------------------------------------------
 stop g
 expect "SIGTERM stops the gateway, exit 0" 0 $?
 start_gateway
 wait_for 20 up g && ok "the gateway restarts" || fail "gateway not up again: $(tail -3 "$work/g.out")"
-expect "restarted, it registers its unchanged agents no more" 5 "$(registered g)"
+expect "restarted, it registers its unchanged agents no more" 11 "$(registered g)"
 expect "and lists them as before" "$want" "$(gateway_agents g)"
 out=$(run g gateway.sensor '{"sensor":"boiler"}')
 expect "they run again (the valve is back at 0: the state is the process's)" 20.0 \
@@ -155,7 +155,7 @@ stop g
 expect "the gateway stops again, exit 0" 0 $?
 start_gateway "$fednode"
 wait_for 20 up g && ok "a plain fednode opens the gateway's data dir" || fail "fednode not up: $(tail -3 "$work/g.out")"
-gone="sys.echo:builtin:available sys.fail:builtin:available sys.sleep:builtin:available"
+gone="data.clean:builtin:available data.export:builtin:available data.ingest:builtin:available data.label:builtin:available data.split:builtin:available data.transform:builtin:available sys.echo:builtin:available sys.fail:builtin:available sys.sleep:builtin:available"
 expect "and deregisters the agents it does not have" "$gone" "$(gateway_agents g)"
 n2_gone() { [ "$(gateway_agents n2)" = "$gone" ]; }
 wait_for 20 n2_gone && ok "n2 sees them gone" || fail "n2 lists: '$(gateway_agents n2)'"
@@ -163,11 +163,11 @@ stop g
 expect "the plain fednode stops, exit 0" 0 $?
 start_gateway
 wait_for 20 up g && ok "the gateway starts once more" || fail "gateway not up: $(tail -3 "$work/g.out")"
-expect "and registers its two agents again (5 + 2)" 7 "$(registered g)"
+expect "and registers its two agents again (11 + 2)" 13 "$(registered g)"
 wait_for 20 n2_lists && ok "n2 lists them again" || fail "n2 lists: '$(gateway_agents n2)'"
-n2_events() { [ "$(registered n2)" = 7 ]; }
-wait_for 20 n2_events && ok "n2 holds the same seven agent.registered events" ||
-    fail "n2 holds $(registered n2) agent.registered events by the gateway, expected 7"
+n2_events() { [ "$(registered n2)" = 13 ]; }
+wait_for 20 n2_events && ok "n2 holds the same 13 agent.registered events" ||
+    fail "n2 holds $(registered n2) agent.registered events by the gateway, expected 13"
 
 stop g
 expect "the gateway stops cleanly" 0 $?

@@ -236,10 +236,37 @@ test_wrong_types (void **state)
     EXPECT_ERROR ("data_dir: {a: b}\n", "t.yaml:1:11: ", "key 'data_dir': expected a path");
     EXPECT_ERROR ("data_dir: \"\"\n", "t.yaml:1:11: ", "expected a path");
     EXPECT_ERROR ("durability: fast\n", "t.yaml:1:13: ", "expected one of sync, wal, got 'fast'");
-    EXPECT_ERROR ("gossip: {push: yes}\n", "t.yaml:1:16: ",
-                  "key 'gossip.push': expected one of true, false, got 'yes'");
+    EXPECT_ERROR ("gossip: {push: yes}\n",
+                  "t.yaml:1:16: ", "key 'gossip.push': expected one of true, false, got 'yes'");
     EXPECT_ERROR ("log_level: loud\n", "t.yaml:1:12: ", "expected one of error, warn, info, debug");
     EXPECT_ERROR ("? [a]\n: b\n", "t.yaml:1:3: ", "expected a text key");
+    EXPECT_ERROR ("agents: {data_roots: /srv}\n", "t.yaml:1:22: ",
+                  "key 'agents.data_roots': expected a list of absolute directories");
+    EXPECT_ERROR ("agents: {data_roots: [srv/data]}\n", "t.yaml:1:23: ",
+                  "key 'agents.data_roots': bad directory: it is not an absolute path");
+    EXPECT_ERROR ("agents: {data_roots: [[a]]}\n", "t.yaml:1:23: ", "it is not a single value");
+    EXPECT_ERROR ("agents: {data_memory: 1KiB}\n", "t.yaml:1:23: ", "agents.data_memory");
+}
+
+//  agents.data_roots and data_memory: from a file, from flags, and printed.
+static void
+test_data_agents (void **state)
+{
+    (void) state;
+    fed_config_t *config = fed_config_new ();
+    assert_int_equal (config->agents.data_memory, 256u << 20);
+    assert_int_equal (config->agents.data_root_count, 0);
+    fed_err_t err;
+    assert_int_equal (fed_config_add_data_root (config, "/srv/data", &err), 0);
+    assert_int_equal (fed_config_add_data_root (config, "data", &err), -1);
+    assert_string_equal (err.text,
+                         "bad data root 'data': it is not an absolute path (key "
+                         "agents.data_roots)");
+    assert_int_equal (config->agents.data_root_count, 1);
+    assert_string_equal (config->agents.data_roots [0], "/srv/data");
+    assert_int_equal (fed_config_set (config, "agents.data_memory", "64MiB", &err), 0);
+    assert_int_equal (config->agents.data_memory, 64u << 20);
+    fed_config_destroy (&config);
 }
 
 static void
@@ -656,6 +683,7 @@ main (void)
         cmocka_unit_test (test_bad_values),
         cmocka_unit_test (test_bad_endpoints),
         cmocka_unit_test (test_bad_seeds_and_trust),
+        cmocka_unit_test (test_data_agents),
         cmocka_unit_test (test_structure_errors),
         cmocka_unit_test (test_hostile_documents),
         cmocka_unit_test (test_empty_documents),

@@ -42,8 +42,7 @@ s_copy_run (fed_task_t *task)
     }
     const fed_field_t *fields;
     while ((rc = fed_data_reader_next (reader, &fields)) != 0) {
-        if (rc == -1
-            || (rc == -2 && fed_data_rejects_malformed (rejects, reader))
+        if (rc == -1 || (rc == -2 && fed_data_rejects_malformed (rejects, reader))
             || (rc == 1 && fed_data_writer_row (writer, fields)))
             break;
     }
@@ -128,12 +127,14 @@ test_jsonl_aligned (void **state)
     dt_write (&env, "in.jsonl",
               "{\"a\": 1, \"b\": \"x\"}\n{\"b\": \"y\"}\n{\"a\": 3, \"c\": 0}\nnot json\n"
               "{\"b\": \"z\", \"a\": true}\n");
-    fed_report_t *report = s_copy (&env, "{\"input\": {\"path\": \"in.jsonl\"}, \"out\": "
-                                         "\"out.jsonl\"}");
+    fed_report_t *report = s_copy (&env,
+                                   "{\"input\": {\"path\": \"in.jsonl\"}, \"out\": "
+                                   "\"out.jsonl\"}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
     char *data = dt_read (&env, "out.jsonl");
-    assert_string_equal (data, "{\"a\":1,\"b\":\"x\"}\n{\"a\":null,\"b\":\"y\"}\n"
-                               "{\"a\":true,\"b\":\"z\"}\n");
+    assert_string_equal (data,
+                         "{\"a\":1,\"b\":\"x\"}\n{\"a\":null,\"b\":\"y\"}\n"
+                         "{\"a\":true,\"b\":\"z\"}\n");
     char *rejects = dt_read (&env, "rejects.csv");
     assert_non_null (strstr (rejects, "3,30,line 3 (byte 30): key 'c' is not a column"));
     assert_non_null (strstr (rejects, "\n4,47,"));
@@ -193,7 +194,8 @@ test_thresholds_and_edges (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", "a,b\n1,2\n3\n4,5\n6\n");
     fed_report_t *report = s_copy (&env, "{\"input\": \"in.csv\", \"max_rejects\": 1}");
-    s_expect_failed (report, "too_many_rejects", "more than 1 rows refused (param \"max_rejects\")");
+    s_expect_failed (report, "too_many_rejects",
+                     "more than 1 rows refused (param \"max_rejects\")");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"in.csv\", \"max_reject_ratio\": 0.25}");
     s_expect_failed (report, "too_many_rejects", "2 of 4 rows refused");

@@ -369,6 +369,40 @@ s_with_json (const fed_wf_step_t *step, char *out, size_t size)
     free (json);
 }
 
+//  location.same_node_as names one of the step's needs, whose index it
+//  holds; anything else is refused where it stands.
+static void
+test_same_node_as (void **state)
+{
+    (void) state;
+    const char *yaml = HEAD "  - {id: a, agent: sys.echo}\n"
+                            "  - {id: b, agent: sys.echo, needs: a, location: {same_node_as: a}}\n";
+    fed_wf_errors_t *errors = fed_wf_errors_new ();
+    fed_workflow_t *wf = fed_workflow_parse (yaml, strlen (yaml), "t.yaml", NULL, errors);
+    assert_non_null (wf);
+    assert_int_equal (fed_workflow_step (wf, 1)->same_node_as, 0);
+    assert_int_equal (fed_workflow_step (wf, 0)->same_node_as, SIZE_MAX);
+    fed_workflow_destroy (&wf);
+    fed_wf_errors_destroy (&errors);
+    s_expect_one (HEAD "  - {id: a, agent: sys.echo}\n"
+                       "  - {id: b, agent: sys.echo, location: {same_node_as: a}}\n",
+                  NULL, "a}}", 1, "location.same_node_as 'a' must be one of the step's needs");
+    s_expect_one (HEAD "  - {id: a, agent: sys.echo}\n"
+                       "  - {id: b, agent: sys.echo, needs: a, location: {same_node_as: zz}}\n",
+                  NULL, "zz", 1, "must be one of the step's needs");
+    s_expect_one (HEAD "  - {id: a, agent: sys.echo}\n"
+                       "  - {id: b, agent: sys.echo, needs: a, location: {node: n1, "
+                       "same_node_as: a}}\n",
+                  NULL, "a}}", 1, "both node and same_node_as");
+    s_expect_one (HEAD "  - {id: a, agent: sys.echo}\n"
+                       "  - {id: b, agent: sys.echo, needs: a, location: {same_node_as: [a]}}\n",
+                  NULL, "[a]", 1, "same_node_as");
+    s_expect_one (HEAD "  - {id: a, agent: sys.echo}\n"
+                       "  - {id: b, agent: sys.echo, needs: a, location: {prefer: "
+                       "{same_node_as: a}}}\n",
+                  NULL, "same_node_as", 1, "is unknown");
+}
+
 static void
 test_example (void **state)
 {
@@ -706,10 +740,11 @@ int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_error_kinds), cmocka_unit_test (test_limits),
-        cmocka_unit_test (test_every_error), cmocka_unit_test (test_example),
-        cmocka_unit_test (test_values),      cmocka_unit_test (test_large),
-        cmocka_unit_test (test_hash),        cmocka_unit_test (test_versions),
+        cmocka_unit_test (test_error_kinds),  cmocka_unit_test (test_limits),
+        cmocka_unit_test (test_every_error),  cmocka_unit_test (test_example),
+        cmocka_unit_test (test_values),       cmocka_unit_test (test_large),
+        cmocka_unit_test (test_hash),         cmocka_unit_test (test_versions),
+        cmocka_unit_test (test_same_node_as),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,408 @@
+/*  tests/unit/test_data_transform.c: data.transform on a real pool. Each
+    mode on a small table with the exact data.csv and fitted.json it must
+    give (TF-IDF numbers computed with Python's math: idf = ln((1+n)/(1+df))
+    + 1, rows L2-normalized, as scikit-learn's TfidfVectorizer), a fitted
+    file applied to new data, bad params, rejects, and the edges: empty
+    input, invalid UTF-8, a huge field, a vocabulary over a tiny budget.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "datatest.h"
+
+static fed_report_t *
+s_run (dt_env_t *env, const char *params)
+{
+    fed_report_t *report = dt_run (env, "data.transform", params);
+    assert_non_null (report);
+    return report;
+}
+
+static void
+s_expect_completed (fed_report_t *report)
+{
+    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
+        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
+                  fed_report_message (report));
+}
+
+static void
+s_expect_failed (fed_report_t *report, const char *code, const char *part)
+{
+    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
+    assert_string_equal (fed_report_code (report), code);
+    if (!strstr (fed_report_message (report), part))
+        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
+}
+
+static void
+s_expect_file (dt_env_t *env, const char *name, const char *expected)
+{
+    char *text = dt_read (env, name);
+    assert_non_null (text);
+    assert_string_equal (text, expected);
+    free (text);
+}
+
+static void
+s_expect_output (fed_report_t *report, const char *part)
+{
+    char *json = dt_output_json (report);
+    if (!strstr (json, part))
+        fail_msg ("output %s lacks %s", json, part);
+    free (json);
+}
+
+static void
+test_tokens_vocabulary_ids (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", "id,text\n1,The cat sat\n2,the dog sat\n3,A cat\n");
+    fed_report_t *report =
+        s_run (&env,
+               "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", \"lowercase\": "
+               "true, \"ngrams\": [1, 2]}, \"vocabulary\": {\"min_count\": 2}, "
+               "\"vectorize\": {\"method\": \"ids\"}}");
+    s_expect_completed (report);
+    //  Counts: cat, sat, the 2 each (ids by count, then bytes); the rest once.
+    s_expect_file (&env, "data.csv",
+                   "id,text,text_tokens,text_vec\n"
+                   "1,The cat sat,the cat sat the_cat cat_sat,3 1 2 0 0\n"
+                   "2,the dog sat,the dog sat the_dog dog_sat,3 0 2 0 0\n"
+                   "3,A cat,a cat a_cat,0 1 0\n");
+    s_expect_file (&env, "fitted.json",
+                   "{\n  \"agent\": \"data.transform\",\n  \"version\": 1,\n  \"params\": {\n"
+                   "    \"tokenize\": {\n      \"column\": \"text\",\n      \"lowercase\": true,\n"
+                   "      \"ngrams\": [\n        1,\n        2\n      ]\n    },\n"
+                   "    \"vocabulary\": {\n      \"min_count\": 2\n    },\n"
+                   "    \"vectorize\": {\n      \"method\": \"ids\"\n    }\n  },\n"
+                   "  \"rows\": 3,\n  \"vocabulary\": {\n    \"size\": 3,\n    \"tokens\": [\n"
+                   "      \"cat\",\n      \"sat\",\n      \"the\"\n    ],\n"
+                   "    \"counts\": [\n      2,\n      2,\n      2\n    ]\n  }\n}\n");
+    s_expect_output (report, "\"columns\":[\"id\",\"text\",\"text_tokens\",\"text_vec\"]");
+    s_expect_output (report,
+                     "\"stats\":{\"rows\":3,\"rejected\":0,\"fitted_rows\":3,\"tokens\":"
+                     "13,\"vocabulary\":3,\"oov\":7}");
+    s_expect_output (report, "\"fitted\":{\"path\":\"");
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
+test_tfidf (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", "text\na b a\nb c\nc c d\n");
+    fed_report_t *report = s_run (&env,
+                                  "{\"input\": \"in.csv\", \"tokenize\": {\"column\": "
+                                  "\"text\"}, \"vectorize\": {\"method\": \"tfidf\"}}");
+    s_expect_completed (report);
+    //  ids c=1 a=2 b=3 d=4; df a 1, b 2, c 2, d 1 of n = 3.
+    s_expect_file (&env, "data.csv",
+                   "text,text_tokens,text_vec\n"
+                   "a b a,a b a,2:0.934702 3:0.355432\n"
+                   "b c,b c,1:0.707107 3:0.707107\n"
+                   "c c d,c c d,1:0.835592 4:0.549351\n");
+    char *fitted = dt_read (&env, "fitted.json");
+    assert_non_null (strstr (fitted,
+                             "\"idf\": [\n    1.2876820724517808,\n    "
+                             "1.6931471805599454,\n    1.2876820724517808,\n    "
+                             "1.6931471805599454\n  ]"));
+    assert_non_null (strstr (fitted,
+                             "\"tokens\": [\n      \"c\",\n      \"a\",\n      \"b\",\n"
+                             "      \"d\"\n    ]"));
+    free (fitted);
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
+test_regex_hashing (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    //  FNV-1a % 8: the -> 4, cat -> 7, sat -> 7, dog -> 1.
+    dt_write (&env, "in.csv", "text\n\"the cat, sat; the cat!\"\ndog42\n\"\"\n");
+    fed_report_t *report =
+        s_run (&env,
+               "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", \"mode\": "
+               "\"regex\", \"pattern\": \"[a-z]+\"}, \"vectorize\": {\"method\": "
+               "\"hashing\", \"dims\": 8}}");
+    s_expect_completed (report);
+    s_expect_file (&env, "data.csv",
+                   "text,text_tokens,text_vec\n"
+                   "\"the cat, sat; the cat!\",the cat sat the cat,4:2 7:3\n"
+                   "dog42,dog,1:1\n"
+                   ",,\n");
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static const char *s_scale_params =
+    "{\"input\": \"in.csv\", \"scale\": {\"a\": \"minmax\", \"b\": \"zscore\"}, "
+    "\"onehot\": {\"c\": {\"max_categories\": 1}}}";
+
+static void
+test_scale_onehot_rejects (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", "a,b,c\n1,10,x\n2,,y\n3,30,x\noops,5,w\n4,\"bad\"q,z\n");
+    fed_report_t *report = s_run (&env, s_scale_params);
+    s_expect_completed (report);
+    //  a: min 1, max 3; b: mean 20, population std 10; c: x twice, y once
+    //  (one category kept, the rest __other__).
+    s_expect_file (&env, "data.csv", "a,b,c,c=x,c=__other__\n0,-1,x,1,0\n0.5,,y,0,1\n1,1,x,1,0\n");
+    s_expect_file (&env, "rejects.csv",
+                   "line,offset,reason,raw\n"
+                   "5,0,column 'a': 'oops' is not a finite number,\"oops,5,w\"\n"
+                   "6,34,line 6 (byte 34): text after a closing quote at byte 41,"
+                   "\"4,\"\"bad\"\"q,z\"\n");
+    char *fitted = dt_read (&env, "fitted.json");
+    assert_non_null (strstr (fitted,
+                             "\"a\": {\n      \"method\": \"minmax\",\n      \"count\": 3,\n"
+                             "      \"min\": 1.0,\n      \"max\": 3.0,\n      \"mean\": "
+                             "2.0,\n      \"std\": 0.816496580927726\n    }"));
+    assert_non_null (strstr (fitted,
+                             "\"b\": {\n      \"method\": \"zscore\",\n      \"count\": 2,\n"
+                             "      \"min\": 10.0,\n      \"max\": 30.0,\n      \"mean\": "
+                             "20.0,\n      \"std\": 10.0\n    }"));
+    assert_non_null (strstr (fitted,
+                             "\"onehot\": {\n    \"c\": {\n      \"categories\": [\n"
+                             "        \"x\"\n      ],\n      \"other\": true\n    }\n  }"));
+    free (fitted);
+    s_expect_output (report, "\"stats\":{\"rows\":3,\"rejected\":2,");
+    fed_report_destroy (&report);
+    //  The list form, uncapped: every category, sorted by bytes; a constant
+    //  column min-max scales to 0.
+    dt_write (&env, "in2.csv", "k,v\nb,7\na,7\nb,7\n");
+    report = s_run (&env,
+                    "{\"input\": \"in2.csv\", \"onehot\": [\"k\"], \"scale\": {\"v\": "
+                    "\"minmax\"}}");
+    s_expect_completed (report);
+    s_expect_file (&env, "data.csv", "k,v,k=a,k=b\nb,0,0,1\na,0,1,0\nb,0,0,1\n");
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
+test_apply_fitted (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", "a,b,c,text\n1,10,x,a b a\n2,,y,b c\n3,30,x,c c d\n");
+    const char *fit = "{\"input\": \"in.csv\", \"scale\": {\"a\": \"minmax\", \"b\": \"zscore\"}, "
+                      "\"onehot\": {\"c\": {\"max_categories\": 1}}, \"tokenize\": {\"column\": "
+                      "\"text\"}, \"vectorize\": {\"method\": \"tfidf\"}}";
+    fed_report_t *report = s_run (&env, fit);
+    s_expect_completed (report);
+    char *fitted = dt_read (&env, "fitted.json");
+    fed_report_destroy (&report);
+    //  New data in another step, the saved parameters applied as they were:
+    //  values outside the fitted range scale past [0, 1]; unseen tokens are
+    //  left out of the tf-idf row; an unseen category is __other__, an empty
+    //  one all zeros.
+    dt_next_step (&env);
+    dt_write (&env, "new.csv", "text,c,b,a\nd zzz,y,40,5\nzzz,x,20,\nb,,0,0\n");
+    report = s_run (&env, "{\"input\": \"new.csv\", \"fitted\": \"step/fitted.json\"}");
+    s_expect_completed (report);
+    s_expect_file (&env, "data.csv",
+                   "text,c,b,a,text_tokens,text_vec,c=x,c=__other__\n"
+                   "d zzz,y,2,2,d zzz,4:1,0,1\n"
+                   "zzz,x,0,,zzz,,1,0\n"
+                   "b,,-2,-0.5,b,3:1,0,0\n");
+    //  The fitted file is carried into the step as it was.
+    s_expect_file (&env, "fitted.json", fitted);
+    s_expect_output (report, "\"oov\":2");
+    fed_report_destroy (&report);
+    //  Spec params given with fitted must be the file's.
+    dt_next_step (&env);
+    report = s_run (&env,
+                    "{\"input\": \"new.csv\", \"fitted\": \"step/fitted.json\", \"scale\": "
+                    "{\"a\": \"zscore\"}}");
+    s_expect_failed (report, "bad_params",
+                     "param \"scale\" differs from the fitted file's: {\"a\":\"zscore\"} here, "
+                     "{\"a\":\"minmax\",\"b\":\"zscore\"} there");
+    fed_report_destroy (&report);
+    report = s_run (&env,
+                    "{\"input\": \"new.csv\", \"fitted\": {\"path\": \"step/fitted.json\"}, "
+                    "\"scale\": {\"a\": \"minmax\", \"b\": \"zscore\"}}");
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    //  A fitted file whose columns the new data lacks names the column.
+    dt_write (&env, "other.csv", "texts,c,b,a\nx,y,1,2\n");
+    report = s_run (&env, "{\"input\": \"other.csv\", \"fitted\": \"step/fitted.json\"}");
+    s_expect_failed (report, "bad_params",
+                     "fitted param \"tokenize\": no column 'text' in the input; did you mean "
+                     "'texts'?");
+    fed_report_destroy (&report);
+    //  Not a fitted file.
+    dt_write (&env, "junk.json", "{\"agent\": \"data.label\"}");
+    report = s_run (&env, "{\"input\": \"new.csv\", \"fitted\": \"junk.json\"}");
+    s_expect_failed (report, "bad_params", "not a data.transform fitted.json");
+    fed_report_destroy (&report);
+    free (fitted);
+    dt_teardown (&env);
+}
+
+static void
+test_bad_params (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    dt_write (&env, "in.csv", "text,price\nhello,1\n");
+    fed_report_t *report = s_run (&env,
+                                  "{\"input\": \"in.csv\", \"tokenize\": {\"column\": "
+                                  "\"text\", \"mode\": \"regex\", \"pattern\": \"([a-z\"}}");
+    s_expect_failed (report, "bad_params",
+                     "param \"tokenize\": pattern '([a-z' does not compile: ");
+    fed_report_destroy (&report);
+    report = s_run (&env, "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"txet\"}}");
+    s_expect_failed (report, "bad_params",
+                     "param \"tokenize\": no column 'txet' in the input; did you mean 'text'?");
+    fed_report_destroy (&report);
+    report = s_run (&env, "{\"input\": \"in.csv\", \"scale\": {\"prices\": \"minmax\"}}");
+    s_expect_failed (report, "bad_params",
+                     "no column 'prices' in the input; did you mean 'price'?");
+    fed_report_destroy (&report);
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                    "\"vectorize\": {\"method\": \"tfidif\"}}");
+    s_expect_failed (report, "bad_params",
+                     "param \"vectorize\": unknown method 'tfidif' (did you mean 'tfidf'?)");
+    fed_report_destroy (&report);
+    report = s_run (&env, "{\"input\": \"in.csv\", \"vectorize\": {\"method\": \"ids\"}}");
+    s_expect_failed (report, "bad_params", "needs \"tokenize\"");
+    fed_report_destroy (&report);
+    report = s_run (&env, "{\"input\": \"in.csv\", \"scale\": {\"price\": \"log\"}}");
+    s_expect_failed (report, "bad_params", "minmax or zscore");
+    fed_report_destroy (&report);
+    report = s_run (&env, "{\"input\": \"in.csv\", \"onehots\": [\"text\"]}");
+    s_expect_failed (report, "bad_params", "unknown param \"onehots\"; did you mean \"onehot\"?");
+    fed_report_destroy (&report);
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", "
+                    "\"ngrams\": [2, 1]}}");
+    s_expect_failed (report, "bad_params", "\"ngrams\"");
+    fed_report_destroy (&report);
+    //  An output column that already exists.
+    dt_write (&env, "clash.csv", "text,text_tokens\na,b\n");
+    report = s_run (&env, "{\"input\": \"clash.csv\", \"tokenize\": {\"column\": \"text\"}}");
+    s_expect_failed (report, "bad_params", "output column 'text_tokens' is already a column");
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
+test_edges (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    const char *params = "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                         "\"vectorize\": {\"method\": \"ids\"}}";
+    //  Empty input: an empty table, a fitted file of no rows.
+    dt_write (&env, "in.csv", "");
+    fed_report_t *report = s_run (&env, params);
+    s_expect_completed (report);
+    s_expect_file (&env, "data.csv", "");
+    char *fitted = dt_read (&env, "fitted.json");
+    assert_non_null (strstr (fitted, "\"rows\": 0\n}"));
+    free (fitted);
+    fed_report_destroy (&report);
+    //  Invalid UTF-8 is refused, the rest kept.
+    dt_write (&env, "in.csv", "text\nok go\nbad \xff\xfe byte\ngo\n");
+    report = s_run (&env, params);
+    s_expect_completed (report);
+    s_expect_file (&env, "data.csv", "text,text_tokens,text_vec\nok go,ok go,2 1\ngo,go,1\n");
+    s_expect_file (&env, "rejects.csv",
+                   "line,offset,reason,raw\n3,11,line 3 (byte 11): invalid UTF-8 at byte 15,"
+                   "bad \xef\xbf\xbd\xef\xbf\xbd byte\n");
+    fed_report_destroy (&report);
+    //  A huge field: 100,000 tokens in one 600 KB row.
+    size_t size = 100000 * 6 + 64;
+    char *big = (char *) calloc (1, size);
+    strcpy (big, "text\n");
+    for (int i = 0; i < 100000; i++)
+        sprintf (big + strlen (big), "w%04d ", i % 5000);
+    strcat (big, "\nw0001\n");
+    dt_write (&env, "in.csv", big);
+    free (big);
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                    "\"vocabulary\": {\"max_size\": 10}, \"vectorize\": {\"method\": "
+                    "\"hashing\", \"dims\": 4}}");
+    s_expect_completed (report);
+    s_expect_output (report, "\"tokens\":100001,\"vocabulary\":10,");
+    char *data = dt_read (&env, "data.csv");
+    assert_non_null (strstr (data, "\nw0001,w0001,"));
+    free (data);
+    fitted = dt_read (&env, "fitted.json");
+    //  w0001 occurs 21 times, every other 20: it comes first.
+    assert_non_null (strstr (fitted, "\"tokens\": [\n      \"w0001\",\n      \"w0000\",\n"));
+    free (fitted);
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+static void
+test_over_budget (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    //  2,000 distinct tokens need more than a 16 KiB budget: the step fails
+    //  (the vocabulary is never pruned), naming the config to raise.
+    char *text = (char *) calloc (1, 2000 * 8 + 16);
+    strcpy (text, "text\n");
+    for (int i = 0; i < 2000; i++)
+        sprintf (text + strlen (text), "t%d\n", i);
+    dt_write (&env, "in.csv", text);
+    free (text);
+    env.config.memory_budget = 16 * 1024;
+    const char *params = "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                         "\"vectorize\": {\"method\": \"tfidf\"}}";
+    fed_report_t *report = s_run (&env, params);
+    s_expect_failed (report, "over_budget",
+                     "the vocabulary needs more than config agents.data_memory (16384 bytes)");
+    fed_report_destroy (&report);
+    //  Within the budget it completes; hashing needs no vocabulary at all.
+    env.config.memory_budget = 1 << 20;
+    report = s_run (&env, params);
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    env.config.memory_budget = 16 * 1024;
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                    "\"vectorize\": {\"method\": \"hashing\"}}");
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_tokens_vocabulary_ids),
+        cmocka_unit_test (test_tfidf),
+        cmocka_unit_test (test_regex_hashing),
+        cmocka_unit_test (test_scale_onehot_rejects),
+        cmocka_unit_test (test_apply_fitted),
+        cmocka_unit_test (test_bad_params),
+        cmocka_unit_test (test_edges),
+        cmocka_unit_test (test_over_budget),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
