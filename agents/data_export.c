@@ -26,6 +26,7 @@
     Memory: one row, its rendered texts, and a type per column.
 */
 #include "data_internal.h"
+#include "data_column.h"
 #include "datafilter.h"
 
 #include <errno.h>
@@ -244,22 +245,11 @@ s_resolve_source (s_state_t *self, s_source_t *source)
         s_part_t *part = &source->parts [i];
         if (!part->column)
             continue;
-        ssize_t index = fed_data_reader_column (self->reference, part->text);
-        if (index >= 0) {
-            part->index = (size_t) index;
-            continue;
-        }
-        const char **names = (const char **) fed_calloc (self->column_count, sizeof (char *));
-        for (size_t c = 0; c < self->column_count; c++)
-            names [c] = self->columns [c].ptr;
-        const char *near = fed_nearest_word (part->text, names, self->column_count);
-        char hint [160] = "";
-        if (near)
-            snprintf (hint, sizeof hint, "; did you mean '%.100s'?", near);
-        free (names);
-        return fed_task_fail (self->task, "bad_params",
-                              "param \"%s\": no column '%.100s' in the input%s", source->param,
-                              part->text, hint);
+        char where [80];
+        snprintf (where, sizeof where, "param \"%.60s\"", source->param);
+        if (fed_data_column_find (self->task, self->reference, where, part->text,
+                                  strlen (part->text), &part->index))
+            return -1;
     }
     return 0;
 }

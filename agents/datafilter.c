@@ -1,6 +1,7 @@
 /*  agents/datafilter.c: a numeric range filter on one column (datafilter.h).
 */
 #include "datafilter.h"
+#include "data_column.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,23 +85,10 @@ fed_data_filter_resolve (fed_task_t *task, const char *param, fed_data_filter_t 
 {
     if (!filter->given)
         return 0;
-    ssize_t index = fed_data_reader_column (reader, filter->column);
-    if (index >= 0) {
-        filter->index = (size_t) index;
-        return 0;
-    }
-    size_t count;
-    const fed_field_t *columns = fed_data_reader_columns (reader, &count);
-    const char **names = (const char **) fed_calloc (count ? count : 1, sizeof (char *));
-    for (size_t i = 0; i < count; i++)
-        names [i] = columns [i].ptr;
-    const char *near = fed_nearest_word (filter->column, names, count);
-    char hint [160] = "";
-    if (near)
-        snprintf (hint, sizeof hint, "; did you mean '%.100s'?", near);
-    free (names);
-    return fed_task_fail (task, "bad_params", "param \"%s\": no column '%.100s' in the input%s",
-                          param, filter->column, hint);
+    char where [80];
+    snprintf (where, sizeof where, "param \"%.60s\"", param);
+    return fed_data_column_find (task, reader, where, filter->column, strlen (filter->column),
+                                 &filter->index);
 }
 
 bool

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data_column.h"
 #include "json.h"
 #include "sha256.h"
 
@@ -1026,23 +1027,10 @@ s_column_add (fed_task_t *task, const char *param, fed_data_reader_t *reader,
                               FED_DATA_COLUMNS_MAX);
     char *copy = fed_strndup (name, len);
     columns->names [columns->count++] = copy;
-    ssize_t index = fed_data_reader_column (reader, copy);
-    if (index >= 0) {
-        columns->index [columns->count - 1] = (size_t) index;
-        return 0;
-    }
-    size_t count;
-    const fed_field_t *known = fed_data_reader_columns (reader, &count);
-    const char **names = (const char **) fed_calloc (count ? count : 1, sizeof (char *));
-    for (size_t i = 0; i < count; i++)
-        names [i] = known [i].ptr;
-    const char *near = fed_nearest_word (copy, names, count);
-    char near_text [200] = "";
-    if (near)
-        snprintf (near_text, sizeof near_text, "; did you mean '%.100s'?", near);
-    free (names);
-    return fed_task_fail (task, "bad_params", "param \"%s\": no column '%.100s' in the input%s",
-                          param, copy, near_text);
+    char where [80];
+    snprintf (where, sizeof where, "param \"%.60s\"", param);
+    return fed_data_column_find (task, reader, where, copy, len,
+                                 &columns->index [columns->count - 1]);
 }
 
 int

@@ -13,6 +13,8 @@
 #include "curve.h"
 
 #include <czmq.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +36,6 @@ struct fed_client_t {
     uint8_t server_curve [32]; //  the node's CURVE public key (pinned)
     zsock_t *dealer;           //  the connection, NULL until the next call
     zsock_t *monitor;          //  PAIR on the dealer's monitor, NULL with dealer
-    unsigned generation;       //  connections made, for unique monitor names
     s_link_t link;             //  the current connection's state
     uint8_t *failure;          //  the last failure reply, owned (fed_client_last_error)
     fed_blob_t failure_map;    //  its error map, inside failure
@@ -62,9 +63,13 @@ s_connect (fed_client_t *self, fed_err_t *err)
     assert (self->dealer);
     fed_socket_defaults (self->dealer, FED_CLIENT_MAX_MESSAGE);
     fed_curve_client (self->dealer, self->curve_secret, self->curve_public, self->server_curve);
+    //  The monitor's name is unique in the process: a name made from the
+    //  client's address could meet a freed client's monitor endpoint, which
+    //  libzmq unbinds asynchronously (EADDRINUSE under load).
+    static atomic_uint_fast64_t s_monitors;
     char address [96];
-    snprintf (address, sizeof address, "inproc://fed-client-monitor-%p-%u", (void *) self,
-              self->generation++);
+    snprintf (address, sizeof address, "inproc://fed-client-monitor-%" PRIu64,
+              (uint64_t) atomic_fetch_add (&s_monitors, 1));
     int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
         | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
         | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;

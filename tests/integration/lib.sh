@@ -4,6 +4,9 @@
 # back, and an EXIT trap that kills every process listed in `pids` and
 # removes `work`, on every path out of the test.
 pids=()
+# agent.registered events a node writes at its first start: its built-in
+# agents, three sys.* and six data.*.
+builtins=9
 failures=0
 checks=0
 cleanup() {

@@ -6,7 +6,7 @@
 #
 #   1. five nodes write 1,000 events each at the same time: within the
 #      deadline every node holds the same 5,020 events (with the five
-#      node.started and 15 agent.registered), the same version vector, the same ids and views byte
+#      node.started and the built-in agents registered), the same version vector, the same ids and views byte
 #      for byte, every acknowledged event, and sync status says in sync;
 #   2. all five write again and one (durability sync) is SIGKILLed
 #      mid-stream, a request in flight, and restarted from its data dir
@@ -196,7 +196,7 @@ t1=$(now_ms)
 expect "every writer's $burst events were acknowledged" "" "$bad"
 expect "acknowledgments counted" "$burst $burst $burst $burst $burst" \
     "$(for i in 1 2 3 4 5; do echo -n "$(acked s1 "$i") "; done | sed 's/ $//')"
-total=$((5 * burst + 5 + 15)) # five node.started, each node's three sys.* agents
+total=$((5 * burst + 5 + 5 * builtins)) # five node.started, each node's built-in agents
 if took=$(converged "1 2 3 4 5" $converge_s); then
     expect "all five hold $total events" "$total $total $total $total $total" \
         "$(for i in 1 2 3 4 5; do echo -n "$(events "$i") "; done | sed 's/ $//')"
@@ -251,9 +251,9 @@ else
     fail "not converged within ${converge_s} s after the restart: $(for i in 1 2 3 4 5; do echo "n$i: $(vv "$i");"; done)"
 fi
 h3=$(head_of 3 3)
-min3=$((burst + stream + 2 + 3)) # two node.started, three agent.registered (first start only)
+min3=$((burst + stream + 2 + builtins)) # two node.started, the agents (first start only)
 if [ "${h3:-0}" -ge $min3 ] && [ "${h3:-0}" -le $((min3 + uncertain)) ]; then
-    ok "n3's chain is $h3 events: 2 node.started + 3 agents + $burst + $stream, + up to $uncertain of unknown outcome"
+    ok "n3's chain is $h3 events: 2 node.started + $builtins agents + $burst + $stream, + up to $uncertain of unknown outcome"
 else fail "n3's head is '$h3', expected $min3..$((min3 + uncertain))"; fi
 for i in 1 2 3 4 5; do expect "n$i after the kill: 0 lost, 0 duplicated, whole chains" \
     "lost=0 dup=0 chain=0" "$(audit "$i")"; done

@@ -60,14 +60,15 @@ start "$A"
 wait_started "$A" 2 && ok "restarted node records a second node.started" || fail "no second node.started"
 stop "$node_pid"
 out=$("$fednode" verify -d "$A" 2>/dev/null)
-# First start: node.started and the three sys.* agents registered; the
-# restart adds its node.started only (the agents are registered as they are).
-expect "the chain verifies after restart" "1 origins, 5 events checked, 0 bad" "$out"
+# First start: node.started and the nine built-in agents registered (three
+# sys.*, six data.*); the restart adds its node.started only (the agents are
+# registered as they are).
+expect "the chain verifies after restart" "1 origins, 11 events checked, 0 bad" "$out"
 seqs=$("$fednode" log -d "$A" --json 2>/dev/null | sed 's/.*"seq":\([0-9]*\).*/\1/' | tr '\n' ' ')
-expect "seqs continue across restarts" "1 2 3 4 5 " "$seqs"
+expect "seqs continue across restarts" "1 2 3 4 5 6 7 8 9 10 11 " "$seqs"
 types=$("$fednode" log -d "$A" --json 2>/dev/null | sed 's/.*"type":"\([^"]*\)".*/\1/' | tr '\n' ' ')
 expect "built-in agents registered once, not at every start" \
-    "node.started agent.registered agent.registered agent.registered node.started " "$types"
+    "node.started $(printf 'agent.registered %.0s' $(seq 9))node.started " "$types"
 
 contains "fednode id prints the seed string" "@tcp://127.0.0.1:$base" "$("$fednode" id -d "$A" --peer-bind "tcp://127.0.0.1:$base" 2>/dev/null)"
 

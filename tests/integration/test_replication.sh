@@ -3,8 +3,8 @@
 # real processes on 127.0.0.1 (own ports and data dirs, all reaped).
 #
 #   - three nodes publish 100 events each at the same time: every node ends
-#     with the same 312 events (100 each, three node.started and each
-#     node's three sys.* agents registered), the same
+#     with the same 327 events (100 each, three node.started and each
+#     node's nine built-in agents registered), the same
 #     event ids and the same views, byte for byte;
 #   - a node SIGKILLed while the others keep writing, then restarted,
 #     catches up: 0 lost, 0 duplicated;
@@ -66,7 +66,8 @@ publish() {
 
 start 1
 for i in 2 3; do start $i --seed "${seed[1]}"; done
-wait_events "1 2 3" 12 15 && ok "three nodes joined and share their node.started and agent.registered events" ||
+joined=$((3 * (1 + builtins))) # three node.started, each node's built-in agents
+wait_events "1 2 3" $joined 15 && ok "three nodes joined and share their node.started and agent.registered events" ||
     fail "node.started not everywhere: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"
 
 # --- concurrent writes on every node ---------------------------------------
@@ -75,7 +76,7 @@ publish 2 100 b & w2=$!
 publish 3 100 c & w3=$!
 wait $w1 $w2 $w3
 expect "every publish was acknowledged" "" "$(cat "$work/publish.err" 2>/dev/null)"
-if wait_events "1 2 3" 312 30; then ok "all three hold 312 events"
+if wait_events "1 2 3" $((joined + 300)) 30; then ok "all three hold $((joined + 300)) events"
 else fail "not converged: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"; fi
 d1=$(digest 1)
 expect "n2 holds exactly n1's events and views" "$d1" "$(digest 2)"
@@ -98,7 +99,7 @@ publish 1 5 s
 out=$("$fedctl" --data-dir "$work/n1" sync status 2>&1)
 contains "sync status names what a stopped peer lacks" "they lack" "$out"
 kill -CONT "${pid[3]}"
-wait_events "1 2 3" 317 20 && ok "the stopped peer caught up after SIGCONT" ||
+wait_events "1 2 3" $((joined + 305)) 20 && ok "the stopped peer caught up after SIGCONT" ||
     fail "after SIGCONT: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"
 
 # --- kill -9 mid-stream, restart, catch up ---------------------------------
@@ -108,10 +109,10 @@ sleep 0.3
 publish 2 50 e
 wait $w1
 start 3
-if wait_events "1 2 3" 418 30; then ok "SIGKILLed n3 restarted and caught up: 418 events everywhere"
+if wait_events "1 2 3" $((joined + 406)) 30; then ok "SIGKILLed n3 restarted and caught up: $((joined + 406)) events everywhere"
 else fail "after the restart: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"; fi
 # n3 wrote a second node.started; everyone must have that one too.
-wait_events "1 2 3" 418 1
+wait_events "1 2 3" $((joined + 406)) 1
 d1=$(digest 1)
 expect "n3 after the restart: the same events and views, none lost or twice" "$d1" "$(digest 3)"
 "$fednode" verify -d "$work/n3" >"$work/verify.out" 2>&1
@@ -137,14 +138,14 @@ else
     expect "nor any whose signature was altered, nor passed them on" "0 0" \
         "$(held_from_n4 2) $(held_from_n4 3)"
     relay original
-    if wait_events "1 2 3" 421 20; then ok "the intact events, relayed once, reached all three"
+    if wait_events "1 2 3" $((joined + 409)) 20; then ok "the intact events, relayed once, reached all three"
     else fail "intact relayed events: $(for i in 1 2 3; do echo -n "n$i=$(events $i) "; done)"; fi
     expect "n3 holds n4's three events" 3 "$(held_from_n4 3)"
 fi
 
 # --- a late joiner receives the whole history ------------------------------
 start 4 --seed "${seed[2]}"
-total=425 # with n4's three offline events, its node.started and its three agents
+total=$((joined + 409 + 1 + builtins)) # with n4's three offline events, its node.started and agents
 if wait_events "1 2 3 4" $total 30; then ok "late joiner n4 received the whole history ($total events)"
 else fail "late joiner: $(for i in 1 2 3 4; do echo -n "n$i=$(events $i) "; done)"; fi
 d1=$(digest 1)
@@ -168,9 +169,9 @@ n6_everywhere && ok "token-admitted n6 is an alive member on n1..n4 (trust.added
 "$fedctl" --data-dir "$work/n6" events publish user.test --body '{"tag":"n6"}' >/dev/null 2>&1
 n6_key=$("$fednode" id -d "$work/n6" --json 2>/dev/null | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 from_n6() { "$fednode" log -d "$work/n$1" --origin "$n6_key" 2>/dev/null | wc -l; }
-n6_held() { for i in 1 2 3 4; do [ "$(from_n6 $i)" = 5 ] || return 1; done; }
+n6_held() { for i in 1 2 3 4; do [ "$(from_n6 $i)" = $((2 + builtins)) ] || return 1; done; }
 deadline=$((SECONDS + 20)); until n6_held || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
-n6_held && ok "n6's events (node.started, three agents, user.test) are on nodes that never saw its token" ||
+n6_held && ok "n6's events (node.started, its agents, user.test) are on nodes that never saw its token" ||
     fail "n6's events held: $(for i in 1 2 3 4; do echo -n "n$i=$(from_n6 $i) "; done)"
 wait_events "1 2 3 4 6" "$(events 1)" 10
 d1=$(digest 1)
