@@ -28,6 +28,17 @@
 #include "cleantext.h"
 #include "dedup.h"
 
+//  A row held back one row while the dedup set's slot for its hash is
+//  fetched from memory (a cache miss per row otherwise), encoded as for the
+//  spill.
+typedef struct {
+    bool full;                     //  holds a row
+    uint8_t hash [FED_DEDUP_HASH]; //  its key's hash
+    uint64_t row;                  //  its row number
+    char *data;                    //  its encoded fields (owned)
+    size_t size, cap;
+} s_held_t;
+
 //  The state of one run beside the plan.
 typedef struct {
     fed_clean_t *plan;
@@ -38,9 +49,9 @@ typedef struct {
     size_t arena_cap;
     char *key; //  the dedup key being built
     size_t key_cap;
-    char *spill; //  a row encoded for the dedup spill
-    size_t spill_cap;
-    fed_field_t *decoded; //  a spilled row decoded for writing
+    fed_field_t *decoded; //  a spilled or held row decoded for writing
+    s_held_t held [2];    //  dedup: the row whose set slot is being fetched, and the next
+    int which;            //  the one the next row goes into
     unsigned char hash_key [crypto_shorthash_siphashx24_KEYBYTES];
     char reason [600]; //  why the last row was refused
     bool counting;     //  the writing pass: count stats
@@ -207,21 +218,23 @@ s_hash (s_run_t *self, uint8_t *hash)
     crypto_shorthash_siphashx24 (hash, (const unsigned char *) self->key, n, self->hash_key);
 }
 
-//  Encodes the row for the spill: per field [u32 len][u8 kind][bytes][NUL].
+//  Encodes the row into *buffer: per field [u32 len][u8 kind][bytes][NUL].
+//  Returns the size.
 static size_t
-s_encode (s_run_t *self)
+s_encode (s_run_t *self, char **buffer, size_t *cap)
 {
     size_t need = 0;
     for (size_t c = 0; c < self->plan->ncols; c++)
         need += self->row [c].len + 6;
-    s_grow (&self->spill, &self->spill_cap, need);
+    s_grow (buffer, cap, need);
+    char *out = *buffer;
     size_t n = 0;
     for (size_t c = 0; c < self->plan->ncols; c++) {
         uint32_t len = (uint32_t) self->row [c].len;
-        memcpy (self->spill + n, &len, 4);
-        self->spill [n + 4] = (char) self->row [c].kind;
-        memcpy (self->spill + n + 5, self->row [c].ptr, len);
-        self->spill [n + 5 + len] = '\0';
+        memcpy (out + n, &len, 4);
+        out [n + 4] = (char) self->row [c].kind;
+        memcpy (out + n + 5, self->row [c].ptr, len);
+        out [n + 5 + len] = '\0';
         n += 6 + len;
     }
     return n;
@@ -475,6 +488,26 @@ s_dedup_hook (void *arg, uint64_t done)
     return !fed_task_cancelled (self->task);
 }
 
+//  Decides a held row: writes it, spills it or drops it. Returns 0, or -1
+//  having failed the task.
+static int
+s_release (s_run_t *self, s_held_t *held, fed_data_writer_t *writer, fed_dedup_t *dedup)
+{
+    if (!held->full)
+        return 0;
+    held->full = false;
+    int seen = fed_dedup_check (dedup, held->hash);
+    if (seen == 0)
+        return 0;
+    if (seen == 2) {
+        if (fed_dedup_spill (dedup, held->hash, held->row, held->data, held->size))
+            return fed_task_fail (self->task, "io_error", "dedup spill: %s", strerror (errno));
+        return 0;
+    }
+    s_decode (self, held->data);
+    return fed_data_writer_row (writer, self->decoded);
+}
+
 //  One row through every stage to the writer or the dedup spill. Returns
 //  0, or -1 having failed the task.
 static int
@@ -490,20 +523,17 @@ s_row (s_run_t *self, const fed_field_t *fields, fed_data_writer_t *writer,
     }
     if (s_complete (self))
         return 0;
-    if (dedup) {
-        uint8_t hash [FED_DEDUP_HASH];
-        s_hash (self, hash);
-        int seen = fed_dedup_check (dedup, hash);
-        if (seen == 0)
-            return 0;
-        if (seen == 2) {
-            size_t size = s_encode (self);
-            if (fed_dedup_spill (dedup, hash, self->rows_in, self->spill, size))
-                return fed_task_fail (self->task, "io_error", "dedup spill: %s", strerror (errno));
-            return 0;
-        }
-    }
-    return fed_data_writer_row (writer, self->row);
+    if (!dedup)
+        return fed_data_writer_row (writer, self->row);
+    //  Hold this row, fetch its slot, and decide the one held before.
+    s_held_t *held = &self->held [self->which];
+    s_hash (self, held->hash);
+    fed_dedup_prefetch (dedup, held->hash);
+    held->size = s_encode (self, &held->data, &held->cap);
+    held->row = self->rows_in;
+    held->full = true;
+    self->which ^= 1;
+    return s_release (self, &self->held [self->which], writer, dedup);
 }
 
 //  Writes the dedup's spilled survivors after the direct rows.
@@ -575,7 +605,8 @@ s_second_pass (s_run_t *self)
             goto err;
     }
     if (dedup) {
-        if (s_spilled (self, dedup, writer))
+        if (s_release (self, &self->held [self->which ^ 1], writer, dedup)
+            || s_spilled (self, dedup, writer))
             goto err;
         self->duplicates = fed_dedup_duplicates (dedup);
         self->spill_files += fed_dedup_files (dedup);
@@ -695,6 +726,7 @@ done:
     free (run.num);
     free (run.arena);
     free (run.key);
-    free (run.spill);
+    free (run.held [0].data);
+    free (run.held [1].data);
     return rc;
 }

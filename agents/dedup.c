@@ -256,6 +256,16 @@ fed_dedup_check (fed_dedup_t *self, const uint8_t *hash)
     return rc;
 }
 
+void
+fed_dedup_prefetch (const fed_dedup_t *self, const uint8_t *hash)
+{
+    if (!self->set.cap || self->spilling)
+        return;
+    uint64_t a, b;
+    s_set_words (hash, &a, &b);
+    __builtin_prefetch (self->set.slots + 2 * ((size_t) a & (self->set.cap - 1)));
+}
+
 //  Opens the partition files, sized for the rows still expected.
 static int
 s_parts_open (fed_dedup_t *self)

@@ -50,6 +50,10 @@ void fed_dedup_set_hook (fed_dedup_t *self, fed_extsort_hook_fn hook, void *arg)
 //  fed_dedup_spill. Never fails.
 int fed_dedup_check (fed_dedup_t *self, const uint8_t *hash);
 
+//  Starts fetching the set's slot for hash into the cache, for a check a
+//  little later. Never fails; does nothing once spilling.
+void fed_dedup_prefetch (const fed_dedup_t *self, const uint8_t *hash);
+
 //  Keeps an undecided row (its bytes, opaque here) with its row number,
 //  which must grow from call to call. Returns 0, or -1 with errno.
 int fed_dedup_spill (fed_dedup_t *self, const uint8_t *hash, uint64_t row, const void *data,

@@ -359,21 +359,29 @@ s_put_run (fed_table_t *self, uint8_t delim)
         return;
     const uint8_t *p = self->buf + self->buf_pos, *end = self->buf + self->buf_len;
     const uint8_t *start = p;
-    //  Eight bytes at a time while none is special (the usual test for a
-    //  zero byte in a word, on the word xor each special byte), then one by
-    //  one.
+    //  Eight bytes at a time: a byte is special if its high bit is set or it
+    //  equals the delimiter, LF or CR (the usual test for a zero byte, on
+    //  the word xor each); the lowest flagged byte is exactly the first
+    //  special one (a false flag can only follow a true one), so on a
+    //  little-endian CPU the run ends there.
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const uint64_t d = ones * delim, lf = ones * '\n', cr = ones * '\r';
+    bool found = false;
     while (end - p >= 8) {
         uint64_t v;
         memcpy (&v, p, 8);
         uint64_t a = v ^ d, b = v ^ lf, c = v ^ cr;
-        uint64_t x = v | ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
-        if (x & highs)
+        uint64_t x = (v | ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & highs;
+        if (x) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            p += __builtin_ctzll (x) >> 3;
+            found = true;
+#endif
             break;
+        }
         p += 8;
     }
-    while (p < end && *p < 0x80 && *p != delim && *p != '\n' && *p != '\r')
+    while (!found && p < end && *p < 0x80 && *p != delim && *p != '\n' && *p != '\r')
         p++;
     size_t n = (size_t) (p - start);
     if (n == 0 || self->arena_used - self->field_start + n > self->opt.max_field

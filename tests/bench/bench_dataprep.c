@@ -11,16 +11,15 @@
                   text differing only in case and whitespace), num (a
                   decimal; about 5% empty, 1% outliers), cat (8 values).
       fednode     data.clean with trim, dedup normalized on text, missing
-                  num by median, clip num to its 1%/99% quantiles, run on a
-                  worker pool (as the node runs it) in a child process.
-                  HOOK(data.split): the data.split step is added here once
-                  agents/data_split.c lands; until then clean is timed alone
-                  and pandas does the same (no split), so the ratio compares
-                  like with like.
+                  num by median, clip num to its 1%/99% quantiles; then
+                  data.split of its output, 80/10/10 by a seeded hash (seed
+                  42); both on one worker pool (as a node runs them) in a
+                  child process.
       pandas      tests/bench/pandas_dataprep.py with /usr/bin/python3 in a
                   child process: read_csv, str.strip/lower/whitespace
                   collapse for the key, drop_duplicates, fillna(median),
-                  clip(quantile), to_csv.
+                  clip(quantile), a split by hash_pandas_object, to_csv of
+                  the three parts.
 
     Each child's wall time (fork to wait4) and peak RSS (wait4's
     ru_maxrss) are measured the same way. Goal: fednode at least 5x
@@ -123,7 +122,39 @@ s_generate (const char *path)
     return fclose (file) ? -1 : 0;
 }
 
-//  Runs the agents in this (child) process: returns the exit status.
+//  Runs one task on pool and waits for its end. Returns 0 if it completed.
+static int
+s_task (fed_pool_t *pool, const char *agent, const char *params, const char *workspace)
+{
+    fed_err_t err = {0};
+    uint8_t *packed = NULL;
+    size_t size = 0;
+    if (fed_json_to_msgpack (params, strlen (params), NULL, &packed, &size, &err))
+        return 2;
+    fed_task_spec_t spec = {agent, NULL, packed,    size,  "0123456789abcdef",
+                            agent, 1,    workspace, 600000};
+    int status = 1;
+    if (fed_pool_submit (pool, &spec)) {
+        fed_report_t *report;
+        while ((report = fed_pool_recv (pool))) {
+            bool final = fed_report_is_final (report);
+            if (final && fed_report_kind (report) == FED_REPORT_COMPLETED)
+                status = 0;
+            else if (final)
+                fprintf (stderr, "%s failed: %s: %s\n", agent, fed_report_code (report),
+                         fed_report_message (report));
+            fed_report_destroy (&report);
+            if (final)
+                break;
+        }
+    }
+    free (packed);
+    return status;
+}
+
+//  Runs the agents in this (child) process, as a workflow's two steps
+//  would: data.clean, then data.split on its data.csv. Returns the exit
+//  status.
 static int
 s_run_fednode (const char *dir, const char *input)
 {
@@ -149,31 +180,15 @@ s_run_fednode (const char *dir, const char *input)
               "\"normalize\": true}, \"missing\": {\"num\": \"median\"}, \"clip\": {\"num\": "
               "{\"lower\": 0.01, \"upper\": 0.99}}}",
               input);
-    uint8_t *packed = NULL;
-    size_t size = 0;
-    if (fed_json_to_msgpack (params, strlen (params), NULL, &packed, &size, &err))
-        return 2;
-    fed_task_spec_t spec = {"data.clean", NULL, packed,    size,  "0123456789abcdef",
-                            "clean",      1,    workspace, 600000};
-    int status = 1;
-    if (fed_pool_submit (pool, &spec)) {
-        fed_report_t *report;
-        while ((report = fed_pool_recv (pool))) {
-            bool final = fed_report_is_final (report);
-            if (final && fed_report_kind (report) == FED_REPORT_COMPLETED)
-                status = 0;
-            else if (final)
-                fprintf (stderr, "data.clean failed: %s: %s\n", fed_report_code (report),
-                         fed_report_message (report));
-            fed_report_destroy (&report);
-            if (final)
-                break;
-        }
+    int status = s_task (pool, "data.clean", params, workspace);
+    if (status == 0) {
+        snprintf (params, sizeof params,
+                  "{\"input\": \"%s/data.csv\", \"ratios\": {\"train\": 0.8, \"validation\": "
+                  "0.1, \"test\": 0.1}, \"seed\": 42}",
+                  workspace);
+        snprintf (workspace, sizeof workspace, "%s/run/split", dir);
+        status = s_task (pool, "data.split", params, workspace);
     }
-    //  HOOK(data.split): submit data.split here with {input: the clean
-    //  step's data.csv, ratios: {train: 0.8, validation: 0.1, test: 0.1},
-    //  seed: 42} in workspace run/split, and pass --split to pandas below.
-    free (packed);
     fed_pool_destroy (&pool);
     fed_agentset_destroy (&agents);
     return status;
@@ -237,6 +252,23 @@ s_rows (const char *path)
     return lines - 1;
 }
 
+//  Rows in the three split files under dir/sub.
+static long
+s_split_rows (const char *dir, const char *sub)
+{
+    static const char *const names [] = {"train", "validation", "test"};
+    long rows = 0;
+    for (int i = 0; i < 3; i++) {
+        char path [PATH_MAX + 64];
+        snprintf (path, sizeof path, "%s/%s/%s.csv", dir, sub, names [i]);
+        long n = s_rows (path);
+        if (n < 0)
+            return -1;
+        rows += n;
+    }
+    return rows;
+}
+
 int
 main (void)
 {
@@ -250,6 +282,8 @@ main (void)
     mkdir (path, 0755);
     snprintf (path, sizeof path, "%s/run/clean", dir);
     mkdir (path, 0755);
+    snprintf (path, sizeof path, "%s/run/split", dir);
+    mkdir (path, 0755);
     snprintf (path, sizeof path, "%s/pandas", dir);
     mkdir (path, 0755);
     int rc = 1;
@@ -260,24 +294,24 @@ main (void)
     printf ("input: %d rows, %.1f MiB CSV (id, text with ~10%% case/space repeats, num with "
             "empties and outliers, cat)\n",
             ROWS, (double) st.st_size / 1048576.0);
-    printf ("pipeline: data.clean (trim, dedup normalized, fill median, clip 1%%/99%%); "
-            "data.split not yet in (hook)\n");
+    printf ("pipeline: data.clean (trim, dedup normalized, fill median, clip 1%%/99%%), then "
+            "data.split 80/10/10\n");
     s_result_t fed = s_measure (s_run_fednode, dir, input, NULL);
     if (fed.status != 0) {
         fprintf (stderr, "fednode run failed (status %d)\n", fed.status);
         goto done;
     }
-    snprintf (path, sizeof path, "%s/run/clean/data.csv", dir);
-    long fed_rows = s_rows (path);
+    long fed_rows = s_split_rows (dir, "run/split");
     printf ("%-28s %6.2f s (cpu %5.2f s)  %9.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
-            "fednode data.clean", fed.seconds, fed.cpu, ROWS / fed.seconds, fed.peak_mib, fed_rows);
+            "fednode clean + split", fed.seconds, fed.cpu, ROWS / fed.seconds, fed.peak_mib,
+            fed_rows);
     const char *script_env = getenv ("FED_PANDAS_SCRIPT");
     char script [PATH_MAX];
     snprintf (script, sizeof script, "%s",
               script_env ? script_env : FED_BENCH_SRCDIR "/tests/bench/pandas_dataprep.py");
     char pandas_dir [PATH_MAX + 16];
     snprintf (pandas_dir, sizeof pandas_dir, "%s/pandas", dir);
-    char *argv [] = {(char *) PYTHON, script, input, pandas_dir, NULL};
+    char *argv [] = {(char *) PYTHON, script, input, pandas_dir, (char *) "--split", NULL};
     char *probe [] = {(char *) PYTHON, (char *) "-c", (char *) "import pandas", NULL};
     s_result_t probed = access (PYTHON, X_OK) == 0 && access (script, R_OK) == 0
         ? s_measure (NULL, NULL, NULL, probe)
@@ -292,15 +326,18 @@ main (void)
         fprintf (stderr, "pandas run failed (status %d)\n", pandas.status);
         goto done;
     }
-    snprintf (path, sizeof path, "%s/pandas/data.csv", dir);
     printf ("%-28s %6.2f s (cpu %5.2f s)  %9.0f rows/s  peak RSS %7.1f MiB  (%ld rows out)\n",
             "pandas (baseline)", pandas.seconds, pandas.cpu, ROWS / pandas.seconds, pandas.peak_mib,
-            s_rows (path));
+            s_split_rows (dir, "pandas"));
     double speed = pandas.seconds / fed.seconds, memory = pandas.peak_mib / fed.peak_mib;
     printf ("%-28s speed %5.2fx pandas (goal >= %.0fx), memory 1/%.2f of pandas (goal <= 1/%.0f)"
             "  %s\n",
             "fednode / pandas", speed, SPEED_GOAL, memory, MEMORY_GOAL,
             speed >= SPEED_GOAL && memory >= MEMORY_GOAL ? "PASS" : "FAIL");
+    //  Wall time is the goal's measure; on a shared machine it stretches
+    //  with the load, CPU time much less, so both are shown.
+    printf ("%-28s CPU time ratio %5.2fx (for reference: less sensitive to other load)\n", "",
+            pandas.cpu / fed.cpu);
     rc = 0;
 done:
     nftw (dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
