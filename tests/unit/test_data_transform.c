@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "datatest.h"
 
@@ -54,6 +55,21 @@ s_expect_output (fed_report_t *report, const char *part)
     if (!strstr (json, part))
         fail_msg ("output %s lacks %s", json, part);
     free (json);
+}
+
+//  No spill file (*.run) is left in the workspace.
+static void
+s_expect_no_runs (dt_env_t *env)
+{
+    DIR *dir = opendir (env->workspace);
+    assert_non_null (dir);
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t len = strlen (entry->d_name);
+        if (len > 4 && !strcmp (entry->d_name + len - 4, ".run"))
+            fail_msg ("spill file %s/%s is left", env->workspace, entry->d_name);
+    }
+    closedir (dir);
 }
 
 static void
@@ -362,8 +378,10 @@ test_over_budget (void **state)
     (void) state;
     dt_env_t env;
     dt_setup (&env);
-    //  2,000 distinct tokens need more than a 16 KiB budget: the step fails
-    //  (the vocabulary is never pruned), naming the config to raise.
+    //  2,000 distinct tokens, all kept (max_size 100,000), need more than a
+    //  16 KiB budget: counting spills, but what is kept must fit for pass
+    //  two, so the step fails naming the cap to lower and the config to
+    //  raise, and leaves no spill file.
     char *text = (char *) calloc (1, 2000 * 8 + 16);
     strcpy (text, "text\n");
     for (int i = 0; i < 2000; i++)
@@ -375,8 +393,20 @@ test_over_budget (void **state)
                          "\"vectorize\": {\"method\": \"tfidf\"}}";
     fed_report_t *report = s_run (&env, params);
     s_expect_failed (report, "over_budget",
-                     "the vocabulary needs more than config agents.data_memory (16384 bytes)");
+                     "the vocabulary: what it keeps (vocabulary.max_size 100000) needs more "
+                     "memory than config agents.data_memory (16384 bytes) allows; lower "
+                     "vocabulary.max_size or raise agents.data_memory");
     fed_report_destroy (&report);
+    s_expect_no_runs (&env);
+    //  A vocabulary of 100 fits: the 2,000 tokens are counted in spills.
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                    "\"vocabulary\": {\"max_size\": 100}, \"vectorize\": {\"method\": "
+                    "\"tfidf\"}}");
+    s_expect_completed (report);
+    s_expect_output (report, "\"vocabulary\":100,");
+    fed_report_destroy (&report);
+    s_expect_no_runs (&env);
     //  Within the budget it completes; hashing needs no vocabulary at all.
     env.config.memory_budget = 1 << 20;
     report = s_run (&env, params);
