@@ -421,6 +421,61 @@ test_over_budget (void **state)
     dt_teardown (&env);
 }
 
+//  50,000 rows with some 60,000 distinct tokens and bigrams and 5,000
+//  one-hot values: under a 64 KiB budget both counters spill many times
+//  (in the middle of rows too, between a row's repeats of a token), yet data.csv and fitted.json are the bytes
+//  a 64 MiB budget gives, and no spill file is left. (The vocabulary
+//  writes some 460 run files here; test_tokenize counts spills exactly.)
+static void
+test_spill_same_output (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    size_t cap = 50000 * 120 + 64, len = 0;
+    char *text = (char *) calloc (1, cap);
+    len += (size_t) sprintf (text, "id,text,cat,x\n");
+    for (int i = 0; i < 50000; i++)
+        len += (size_t) sprintf (text + len, "%d,w%d n%d m%d w%d n%d Q%d w%d,c%d,%d\n", i, i % 13,
+                                 i % 20011, (i * 7) % 30011, i % 13, (i / 3) % 5003, i % 4, i % 13,
+                                 (i * 31) % 5000, i % 97);
+    dt_write_n (&env, "in.csv", text, len);
+    free (text);
+    const char *params = "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", "
+                         "\"lowercase\": true, \"ngrams\": [1, 2]}, \"vocabulary\": "
+                         "{\"min_count\": 2, \"max_size\": 300}, \"vectorize\": {\"method\": "
+                         "\"tfidf\"}, \"scale\": {\"x\": \"zscore\"}, \"onehot\": {\"cat\": "
+                         "{\"max_categories\": 20}}}";
+    fed_report_t *report = s_run (&env, params);
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    char *data = dt_read (&env, "data.csv");
+    char *fitted = dt_read (&env, "fitted.json");
+    assert_non_null (data);
+    assert_non_null (fitted);
+    //  The kept categories tie at 10 rows each: the smallest bytes win.
+    assert_non_null (strstr (fitted, "\"categories\": [\n        \"c0\",\n        \"c1\",\n"));
+    dt_next_step (&env);
+    env.config.memory_budget = 64 * 1024;
+    report = s_run (&env, params);
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    char *small_data = dt_read (&env, "data.csv");
+    char *small_fitted = dt_read (&env, "fitted.json");
+    assert_non_null (small_data);
+    assert_non_null (small_fitted);
+    if (strcmp (fitted, small_fitted))
+        fail_msg ("fitted.json differs under 64 KiB");
+    if (strcmp (data, small_data))
+        fail_msg ("data.csv differs under 64 KiB");
+    s_expect_no_runs (&env);
+    free (data);
+    free (fitted);
+    free (small_data);
+    free (small_fitted);
+    dt_teardown (&env);
+}
+
 int
 main (void)
 {
@@ -433,6 +488,7 @@ main (void)
         cmocka_unit_test (test_bad_params),
         cmocka_unit_test (test_edges),
         cmocka_unit_test (test_over_budget),
+        cmocka_unit_test (test_spill_same_output),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
