@@ -8,9 +8,18 @@
     other rows go to rejects.csv (in the writing pass only, so once) and are
     left out of the fit, so the fitted values describe exactly the rows
     written.
+
+    Memory: the vocabulary and each one-hot column count in a counter
+    (transform_count.h) with an equal share of agents.data_memory; a full
+    counter spills to sorted run files in the workspace and merges them
+    after pass one. So the input may have any number of distinct tokens:
+    only what is kept (max_size tokens, max_categories categories) must fit
+    the budget for pass two, and when it does not the step fails
+    "over_budget" naming the cap to lower.
 */
 #include "transform_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +44,10 @@ typedef struct {
     s_buf_t vec;               //  this row's <col>_vec
     uint64_t *ids;             //  this row's token ids or hash indexes
     size_t id_cap;
-    double *values;    //  this row's scaled columns' numbers
-    bool *empty;       //  and which were empty
-    char reason [200]; //  why the last row was refused
+    double *values;      //  this row's scaled columns' numbers
+    bool *empty;         //  and which were empty
+    char reason [200];   //  why the last row was refused
+    const char *merging; //  what the counts being merged are, for progress
 } s_run_t;
 
 static void
@@ -91,14 +101,19 @@ s_numbers (s_run_t *self, const fed_field_t *fields)
     return 0;
 }
 
+//  A counter refused a string (ENOMEM: longer than its map may hold) or
+//  could not write a spill file.
 static int
-s_over_budget (s_run_t *self, const char *what)
+s_count_failed (s_run_t *self, const char *what)
 {
-    return fed_task_fail (self->x.task, "over_budget",
-                          "%s needs more than config agents.data_memory (%llu bytes) after %llu "
-                          "rows; raise agents.data_memory, or count fewer distinct values",
-                          what, (unsigned long long) self->x.budget,
-                          (unsigned long long) fed_data_reader_rows (self->reader));
+    if (errno == ENOMEM)
+        return fed_task_fail (self->x.task, "over_budget",
+                              "%s: a value of row %llu is longer than its share of config "
+                              "agents.data_memory (%llu bytes); raise agents.data_memory",
+                              what, (unsigned long long) fed_data_reader_rows (self->reader),
+                              (unsigned long long) self->x.budget);
+    return fed_task_fail (self->x.task, "io_error", "%s: writing spill files in the workspace: %s",
+                          what, strerror (errno));
 }
 
 //  Pass one: counts one good row.
@@ -107,7 +122,6 @@ s_fit_row (s_run_t *self, const fed_field_t *fields)
 {
     fed_xform_t *x = &self->x;
     uint64_t doc = ++x->docs;
-    uint64_t bytes = 0;
     if (x->vocabulary) {
         const fed_field_t *f = &fields [x->tok_index];
         size_t size, count;
@@ -115,11 +129,10 @@ s_fit_row (s_run_t *self, const fed_field_t *fields)
         for (const char *p = joined; *p;) {
             const char *space = strchr (p, ' ');
             size_t len = space ? (size_t) (space - p) : strlen (p);
-            if (fed_vocab_add (x->vocab, p, len, doc))
-                return s_over_budget (self, "the vocabulary");
+            if (fed_xcount_add (x->vocab_count, p, len, doc))
+                return s_count_failed (self, "the vocabulary");
             p += len + (space ? 1 : 0);
         }
-        bytes += fed_vocab_bytes (x->vocab);
     }
     for (size_t i = 0; i < x->scale_count; i++) {
         fed_xscale_t *s = &x->scales [i];
@@ -138,22 +151,107 @@ s_fit_row (s_run_t *self, const fed_field_t *fields)
     for (size_t i = 0; i < x->onehot_count; i++) {
         fed_xonehot_t *o = &x->onehots [i];
         const fed_field_t *f = &fields [o->index];
-        if (f->len && fed_vocab_add (o->values, f->ptr, f->len, doc))
-            return s_over_budget (self, "the one-hot categories");
-        bytes += fed_vocab_bytes (o->values);
+        if (f->len && fed_xcount_add (o->count, f->ptr, f->len, doc))
+            return s_count_failed (self, "the one-hot categories");
     }
-    if (bytes > x->budget)
-        return s_over_budget (self, "the vocabulary and categories together");
     return 0;
 }
 
-//  After pass one: ids, idf, standard deviations, categories.
+static bool
+s_merge_hook (void *arg, uint64_t done)
+{
+    s_run_t *self = (s_run_t *) arg;
+    char text [120];
+    snprintf (text, sizeof text, "%s: merging spilled counts", self->merging);
+    fed_task_progress (self->x.task, done, 0, text);
+    return !fed_task_cancelled (self->x.task);
+}
+
+//  Pass one's counters, each with an equal share of the budget, spilling
+//  into the workspace.
 static void
+s_count_start (s_run_t *self)
+{
+    fed_xform_t *x = &self->x;
+    size_t counters = (x->vocabulary ? 1 : 0) + x->onehot_count;
+    uint64_t share = x->budget / (counters ? counters : 1);
+    const char *dir = fed_task_workspace (x->task);
+    if (x->vocabulary) {
+        x->vocab_count = fed_xcount_new (dir, "transform-vocab", share);
+        fed_xcount_set_hook (x->vocab_count, s_merge_hook, self);
+    }
+    for (size_t i = 0; i < x->onehot_count; i++) {
+        char prefix [40];
+        snprintf (prefix, sizeof prefix, "transform-onehot-%zu", i);
+        x->onehots [i].count = fed_xcount_new (dir, prefix, share);
+        fed_xcount_set_hook (x->onehots [i].count, s_merge_hook, self);
+    }
+}
+
+//  The bytes the budget leaves counter for what it keeps: the budget less
+//  every other counter's map and the kept maps made so far.
+static uint64_t
+s_count_left (const fed_xform_t *x, const fed_xcount_t *counter)
+{
+    uint64_t held = x->vocab ? fed_vocab_bytes (x->vocab) : 0;
+    if (x->vocab_count && x->vocab_count != counter)
+        held += fed_xcount_bytes (x->vocab_count);
+    for (size_t i = 0; i < x->onehot_count; i++) {
+        const fed_xonehot_t *o = &x->onehots [i];
+        held += o->values ? fed_vocab_bytes (o->values) : 0;
+        if (o->count && o->count != counter)
+            held += fed_xcount_bytes (o->count);
+    }
+    return x->budget > held ? x->budget - held : 0;
+}
+
+//  fed_xcount_finish failed for what, kept at most cap_name = cap.
+static int
+s_finish_failed (s_run_t *self, const char *what, const char *cap_name, uint64_t cap)
+{
+    fed_task_t *task = self->x.task;
+    if (errno == ENOMEM)
+        return fed_task_fail (task, "over_budget",
+                              "%s: what it keeps (%s %llu) needs more memory than config "
+                              "agents.data_memory (%llu bytes) allows; lower %s or raise "
+                              "agents.data_memory",
+                              what, cap_name, (unsigned long long) cap,
+                              (unsigned long long) self->x.budget, cap_name);
+    if (errno == ECANCELED)
+        return fed_task_fail (task, "cancelled", "cancelled while merging %s", what);
+    return fed_task_fail (task, "io_error", "%s: reading spill files in the workspace: %s", what,
+                          strerror (errno));
+}
+
+//  After pass one: categories, ids, idf, standard deviations. The one-hot
+//  columns first: theirs are at most 1,000 kept, the vocabulary takes what
+//  they leave. Returns 0, or -1 having failed the task.
+static int
 s_fit_finish (s_run_t *self)
 {
     fed_xform_t *x = &self->x;
+    for (size_t i = 0; i < x->onehot_count; i++) {
+        fed_xonehot_t *o = &x->onehots [i];
+        char what [160];
+        snprintf (what, sizeof what, "one-hot column '%.100s'", o->name);
+        self->merging = what;
+        o->values = fed_xcount_finish (o->count, 1, o->max_categories, s_count_left (x, o->count));
+        if (!o->values)
+            return s_finish_failed (self, what, "max_categories", o->max_categories);
+        size_t kept;
+        fed_xcount_kept (o->count, &kept);
+        o->other = fed_xcount_distinct (o->count) > kept;
+        fed_xcount_destroy (&o->count);
+        o->kept = fed_vocab_sort_bytes (o->values, &o->categories);
+    }
     if (x->vocabulary) {
-        x->kept = fed_vocab_freeze (x->vocab, x->min_count, x->max_size, &x->vocab_kept);
+        self->merging = "the vocabulary";
+        x->vocab = fed_xcount_finish (x->vocab_count, x->min_count, x->max_size,
+                                      s_count_left (x, x->vocab_count));
+        if (!x->vocab)
+            return s_finish_failed (self, "the vocabulary", "vocabulary.max_size", x->max_size);
+        x->kept = fed_xcount_kept (x->vocab_count, &x->vocab_kept);
+        fed_xcount_destroy (&x->vocab_count);
         if (x->vec == FED_VEC_TFIDF) {
             x->idf = (double *) fed_calloc (x->vocab_kept + 1, sizeof (double));
             for (size_t i = 0; i < x->vocab_kept; i++)
@@ -165,13 +263,7 @@ s_fit_finish (s_run_t *self)
         fed_xscale_t *s = &x->scales [i];
         s->std = s->count ? sqrt (s->m2 / (double) s->count) : 0.0;
     }
-    for (size_t i = 0; i < x->onehot_count; i++) {
-        fed_xonehot_t *o = &x->onehots [i];
-        size_t kept;
-        fed_vocab_freeze (o->values, 1, o->max_categories, &kept);
-        o->kept = fed_vocab_sort_bytes (o->values, &o->categories);
-        o->other = fed_vocab_size (o->values) > o->categories;
-    }
+    return 0;
 }
 
 static int
@@ -498,13 +590,10 @@ fed_data_transform_run (fed_task_t *task)
         if (fed_xform_fitted_load (x))
             goto err;
     } else {
-        if (x->vocabulary)
-            x->vocab = fed_vocab_new (x->budget);
-        for (size_t i = 0; i < x->onehot_count; i++)
-            x->onehots [i].values = fed_vocab_new (x->budget);
-        if (s_pass (&self, NULL, NULL) || fed_data_reader_rewind (self.reader))
+        s_count_start (&self);
+        if (s_pass (&self, NULL, NULL) || s_fit_finish (&self)
+            || fed_data_reader_rewind (self.reader))
             goto err;
-        s_fit_finish (&self);
     }
     if (s_header (&self))
         goto err;

@@ -10,6 +10,7 @@
 
 #include "data_internal.h"
 #include "tokenize.h"
+#include "transform_count.h"
 #include "vocab.h"
 
 typedef enum { FED_VEC_NONE = 0, FED_VEC_HASHING, FED_VEC_IDS, FED_VEC_TFIDF } fed_vec_t;
@@ -53,7 +54,8 @@ typedef struct {
     char *name;                           //  the column (owned)
     size_t index;                         //  its index in the input
     uint64_t max_categories;              //  the cap
-    fed_vocab_t *values;                  //  value -> count (fitting); category -> position (both)
+    fed_xcount_t *count;                  //  fitting: counts the values, spilling past its share
+    fed_vocab_t *values;                  //  category -> position (fitting: and value -> count)
     size_t categories;                    //  categories kept, in byte order, ids 1..
     bool other;                           //  some values fell past the cap: a __other__ column
     const fed_vocab_entry_t *const *kept; //  fitting: the kept entries (owned by values)
@@ -81,6 +83,7 @@ typedef struct {
     uint64_t max_size;                    //  entries kept
     fed_vec_t vec;                        //  the vectorizer
     uint32_t dims;                        //  hashing: the vector length
+    fed_xcount_t *vocab_count;            //  fitting: counts the tokens, spilling past its share
     fed_vocab_t *vocab;                   //  token -> counts and id
     size_t vocab_kept;                    //  ids 1..vocab_kept
     const fed_vocab_entry_t *const *kept; //  fitting: the kept entries by id

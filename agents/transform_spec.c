@@ -714,6 +714,7 @@ fed_xform_free (fed_xform_t *self)
         for (size_t i = 0; i < self->vocab_kept; i++)
             free (self->tokens [i]);
     free (self->tokens);
+    fed_xcount_destroy (&self->vocab_count);
     fed_vocab_destroy (&self->vocab);
     free (self->idf);
     for (size_t i = 0; i < self->scale_count; i++)
@@ -722,6 +723,7 @@ fed_xform_free (fed_xform_t *self)
     for (size_t i = 0; i < self->onehot_count; i++) {
         fed_xonehot_t *o = &self->onehots [i];
         free (o->name);
+        fed_xcount_destroy (&o->count);
         fed_vocab_destroy (&o->values);
         if (o->loaded)
             for (size_t k = 0; k < o->categories; k++)

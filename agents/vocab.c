@@ -1,10 +1,11 @@
 /*  agents/vocab.c: an open-addressing hash map of counted strings with a
     byte budget (vocab.h). Linear probing over a power-of-two slot array
     kept at most half full; entries are allocated one by one and never
-    removed, so nothing needs tombstones.
+    removed one by one (only all at once), so nothing needs tombstones.
 */
 #include "vocab.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,15 +21,27 @@ struct fed_vocab_t {
     size_t frozen_count;        //  how many
 };
 
+#define FIRST_SLOTS 64
+
 fed_vocab_t *
 fed_vocab_new (uint64_t budget)
 {
     fed_vocab_t *self = (fed_vocab_t *) fed_calloc (1, sizeof *self);
-    self->slot_count = 64;
+    self->slot_count = FIRST_SLOTS;
     self->slots = (fed_vocab_entry_t **) fed_calloc (self->slot_count, sizeof (void *));
     self->bytes = self->slot_count * sizeof (void *);
     self->budget = budget;
     return self;
+}
+
+//  Frees the entries, the slots and any freeze.
+static void
+s_free_all (fed_vocab_t *self)
+{
+    for (size_t i = 0; i < self->slot_count; i++)
+        free (self->slots [i]);
+    free (self->slots);
+    free (self->frozen);
 }
 
 void
@@ -36,13 +49,21 @@ fed_vocab_destroy (fed_vocab_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    fed_vocab_t *self = *self_p;
-    for (size_t i = 0; i < self->slot_count; i++)
-        free (self->slots [i]);
-    free (self->slots);
-    free (self->frozen);
-    free (self);
+    s_free_all (*self_p);
+    free (*self_p);
     *self_p = NULL;
+}
+
+void
+fed_vocab_clear (fed_vocab_t *self)
+{
+    uint64_t budget = self->budget;
+    s_free_all (self);
+    memset (self, 0, sizeof *self);
+    self->slot_count = FIRST_SLOTS;
+    self->slots = (fed_vocab_entry_t **) fed_calloc (self->slot_count, sizeof (void *));
+    self->bytes = self->slot_count * sizeof (void *);
+    self->budget = budget;
 }
 
 //  The slot holding text, or the empty slot where it would go.
@@ -116,6 +137,7 @@ fed_vocab_add (fed_vocab_t *self, const char *text, size_t len, uint64_t doc)
         if (s_room (self, len))
             return -1;
         e = s_insert (self, text, len, hash);
+        e->first_doc = doc;
     }
     e->count++;
     if (e->last_doc != doc) {
@@ -154,6 +176,30 @@ uint64_t
 fed_vocab_bytes (const fed_vocab_t *self)
 {
     return self->bytes;
+}
+
+//  s_room grows the slots to the smallest power of two from FIRST_SLOTS
+//  that is at least twice the entries; the arrays it drops stay counted
+//  (FIRST_SLOTS + FIRST_SLOTS + 2 FIRST_SLOTS + ... = the last one), so the
+//  slots cost the last array's size.
+uint64_t
+fed_vocab_bytes_for (size_t entries, uint64_t text_bytes)
+{
+    uint64_t slots = FIRST_SLOTS;
+    while ((uint64_t) entries * 2 > slots)
+        slots *= 2;
+    return slots * sizeof (void *) + entries * s_entry_bytes (0) + text_bytes;
+}
+
+const fed_vocab_entry_t *
+fed_vocab_next (const fed_vocab_t *self, size_t *cursor)
+{
+    while (*cursor < self->slot_count) {
+        const fed_vocab_entry_t *e = self->slots [(*cursor)++];
+        if (e)
+            return e;
+    }
+    return NULL;
 }
 
 int
@@ -197,6 +243,23 @@ fed_vocab_freeze (fed_vocab_t *self, uint64_t min_count, uint64_t max_size, size
         self->frozen [i]->id = i + 1;
     self->frozen_count = n;
     *kept = n;
+    return (const fed_vocab_entry_t *const *) self->frozen;
+}
+
+const fed_vocab_entry_t *const *
+fed_vocab_freeze_ids (fed_vocab_t *self, size_t *kept)
+{
+    free (self->frozen);
+    self->frozen = (fed_vocab_entry_t **) fed_calloc (self->size ? self->size : 1, sizeof (void *));
+    for (size_t i = 0; i < self->slot_count; i++) {
+        fed_vocab_entry_t *e = self->slots [i];
+        if (!e)
+            continue;
+        assert (e->id >= 1 && e->id <= self->size && !self->frozen [e->id - 1]);
+        self->frozen [e->id - 1] = e;
+    }
+    self->frozen_count = self->size;
+    *kept = self->size;
     return (const fed_vocab_entry_t *const *) self->frozen;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "datatest.h"
 
@@ -54,6 +55,21 @@ s_expect_output (fed_report_t *report, const char *part)
     if (!strstr (json, part))
         fail_msg ("output %s lacks %s", json, part);
     free (json);
+}
+
+//  No spill file (*.run) is left in the workspace.
+static void
+s_expect_no_runs (dt_env_t *env)
+{
+    DIR *dir = opendir (env->workspace);
+    assert_non_null (dir);
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t len = strlen (entry->d_name);
+        if (len > 4 && !strcmp (entry->d_name + len - 4, ".run"))
+            fail_msg ("spill file %s/%s is left", env->workspace, entry->d_name);
+    }
+    closedir (dir);
 }
 
 static void
@@ -362,8 +378,10 @@ test_over_budget (void **state)
     (void) state;
     dt_env_t env;
     dt_setup (&env);
-    //  2,000 distinct tokens need more than a 16 KiB budget: the step fails
-    //  (the vocabulary is never pruned), naming the config to raise.
+    //  2,000 distinct tokens, all kept (max_size 100,000), need more than a
+    //  16 KiB budget: counting spills, but what is kept must fit for pass
+    //  two, so the step fails naming the cap to lower and the config to
+    //  raise, and leaves no spill file.
     char *text = (char *) calloc (1, 2000 * 8 + 16);
     strcpy (text, "text\n");
     for (int i = 0; i < 2000; i++)
@@ -375,8 +393,20 @@ test_over_budget (void **state)
                          "\"vectorize\": {\"method\": \"tfidf\"}}";
     fed_report_t *report = s_run (&env, params);
     s_expect_failed (report, "over_budget",
-                     "the vocabulary needs more than config agents.data_memory (16384 bytes)");
+                     "the vocabulary: what it keeps (vocabulary.max_size 100000) needs more "
+                     "memory than config agents.data_memory (16384 bytes) allows; lower "
+                     "vocabulary.max_size or raise agents.data_memory");
     fed_report_destroy (&report);
+    s_expect_no_runs (&env);
+    //  A vocabulary of 100 fits: the 2,000 tokens are counted in spills.
+    report = s_run (&env,
+                    "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
+                    "\"vocabulary\": {\"max_size\": 100}, \"vectorize\": {\"method\": "
+                    "\"tfidf\"}}");
+    s_expect_completed (report);
+    s_expect_output (report, "\"vocabulary\":100,");
+    fed_report_destroy (&report);
+    s_expect_no_runs (&env);
     //  Within the budget it completes; hashing needs no vocabulary at all.
     env.config.memory_budget = 1 << 20;
     report = s_run (&env, params);
@@ -388,6 +418,61 @@ test_over_budget (void **state)
                     "\"vectorize\": {\"method\": \"hashing\"}}");
     s_expect_completed (report);
     fed_report_destroy (&report);
+    dt_teardown (&env);
+}
+
+//  50,000 rows with some 60,000 distinct tokens and bigrams and 5,000
+//  one-hot values: under a 64 KiB budget both counters spill many times
+//  (in the middle of rows too, between a row's repeats of a token), yet data.csv and fitted.json are the bytes
+//  a 64 MiB budget gives, and no spill file is left. (The vocabulary
+//  writes some 460 run files here; test_tokenize counts spills exactly.)
+static void
+test_spill_same_output (void **state)
+{
+    (void) state;
+    dt_env_t env;
+    dt_setup (&env);
+    size_t cap = 50000 * 120 + 64, len = 0;
+    char *text = (char *) calloc (1, cap);
+    len += (size_t) sprintf (text, "id,text,cat,x\n");
+    for (int i = 0; i < 50000; i++)
+        len += (size_t) sprintf (text + len, "%d,w%d n%d m%d w%d n%d Q%d w%d,c%d,%d\n", i, i % 13,
+                                 i % 20011, (i * 7) % 30011, i % 13, (i / 3) % 5003, i % 4, i % 13,
+                                 (i * 31) % 5000, i % 97);
+    dt_write_n (&env, "in.csv", text, len);
+    free (text);
+    const char *params = "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", "
+                         "\"lowercase\": true, \"ngrams\": [1, 2]}, \"vocabulary\": "
+                         "{\"min_count\": 2, \"max_size\": 300}, \"vectorize\": {\"method\": "
+                         "\"tfidf\"}, \"scale\": {\"x\": \"zscore\"}, \"onehot\": {\"cat\": "
+                         "{\"max_categories\": 20}}}";
+    fed_report_t *report = s_run (&env, params);
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    char *data = dt_read (&env, "data.csv");
+    char *fitted = dt_read (&env, "fitted.json");
+    assert_non_null (data);
+    assert_non_null (fitted);
+    //  The kept categories tie at 10 rows each: the smallest bytes win.
+    assert_non_null (strstr (fitted, "\"categories\": [\n        \"c0\",\n        \"c1\",\n"));
+    dt_next_step (&env);
+    env.config.memory_budget = 64 * 1024;
+    report = s_run (&env, params);
+    s_expect_completed (report);
+    fed_report_destroy (&report);
+    char *small_data = dt_read (&env, "data.csv");
+    char *small_fitted = dt_read (&env, "fitted.json");
+    assert_non_null (small_data);
+    assert_non_null (small_fitted);
+    if (strcmp (fitted, small_fitted))
+        fail_msg ("fitted.json differs under 64 KiB");
+    if (strcmp (data, small_data))
+        fail_msg ("data.csv differs under 64 KiB");
+    s_expect_no_runs (&env);
+    free (data);
+    free (fitted);
+    free (small_data);
+    free (small_fitted);
     dt_teardown (&env);
 }
 
@@ -403,6 +488,7 @@ main (void)
         cmocka_unit_test (test_bad_params),
         cmocka_unit_test (test_edges),
         cmocka_unit_test (test_over_budget),
+        cmocka_unit_test (test_spill_same_output),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
