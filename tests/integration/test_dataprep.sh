@@ -239,11 +239,11 @@ wait_for 120 awaiting_on 1 "$R6" && ok "200,000 rows reach the review" ||
     fail "R6: $(ctl 1 run show "$R6" 2>&1 | tail -20)"
 expect "ingest read 200,000 rows, clean kept the 150,000 distinct texts" "200000 150000" \
     "$(rget 1 "$R6" '"%d %d" % (S("ingest")["output"]["data"]["rows"], S("clean")["output"]["data"]["rows"])')"
-progress=$(ctl 1 events tail --type step.progress --limit 1000 --json 2>/dev/null |
-    pj "sorted(set(e['body']['step'] for e in r if e['body']['run'] == '$R6' and ' MiB' in e['body'].get('text', '')))")
+ctl 1 events tail --type step.progress --limit 1000 --json >"$work/progress.json" 2>&1
+progress=$(pj "sorted(set(e['body']['step'] for e in r['events'] if e['body']['run'] == '$R6' and ' MiB' in e['body'].get('message', '')))" <"$work/progress.json")
 case "$progress" in
     *ingest*) ok "progress by rows and MiB reached the log ($progress)" ;;
-    *) fail "no step.progress with rows and MiB for R6: $progress" ;;
+    *) fail "no step.progress with rows and MiB for R6: $progress $(head -c 600 "$work/progress.json")" ;;
 esac
 as alice 1 approve "$R6" review --value 0 >/dev/null 2>&1 || fail "approving R6"
 T=120s ctl 1 run wait "$R6" >/dev/null 2>&1
