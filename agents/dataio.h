@@ -60,6 +60,9 @@ const fed_data_config_t *fed_data_config (fed_task_t *task);
 
 typedef enum { FED_DATA_CSV = 0, FED_DATA_TSV, FED_DATA_JSONL } fed_data_format_t;
 
+//  The most raw bytes of a refused row kept in the rejects file.
+#define FED_DATA_RAW_MAX 4096
+
 //  The format a path's extension names (.csv, .tsv, .jsonl, .ndjson; any
 //  case). Returns 0, or -1 for any other extension.
 int fed_data_format_of (const char *path, fed_data_format_t *format) FED_MUST_USE;
@@ -232,8 +235,8 @@ void fed_data_output_columns (fed_task_t *task, const char *key, const fed_field
 //  (["a", "b"]), each looked up in a reader's columns.
 #define FED_DATA_COLUMNS_MAX 256
 typedef struct {
-    size_t count;                       //  names given (0: the param is absent)
-    char *names [FED_DATA_COLUMNS_MAX]; //  NUL-terminated copies, owned here
+    size_t count;                        //  names given (0: the param is absent)
+    char *names [FED_DATA_COLUMNS_MAX];  //  NUL-terminated copies, owned here
     size_t index [FED_DATA_COLUMNS_MAX]; //  each one's column index in the reader
 } fed_data_columns_t;
 
