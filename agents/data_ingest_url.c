@@ -138,9 +138,20 @@ s_params (fed_task_t *task, const char **url, uint64_t *max_bytes, int64_t *time
         return fed_task_fail (task, "bad_params",
                               "param \"url\" must start with http:// or https://, got '%.200s'",
                               *url);
+    //  A password in the URL would be recorded with the params in the
+    //  output and the event log: refused, and not repeated in the message.
     CURLU *handle = curl_url ();
     CURLUcode urc = curl_url_set (handle, CURLUPART_URL, *url, 0);
+    char *password = NULL;
+    bool has_password = urc == CURLUE_OK
+        && curl_url_get (handle, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK && password
+        && *password;
+    curl_free (password);
     curl_url_cleanup (handle);
+    if (has_password)
+        return fed_task_fail (task, "bad_params",
+                              "param \"url\" holds a password; params are recorded in the "
+                              "run's events, so pass no credentials in a URL");
     if (urc != CURLUE_OK)
         return fed_task_fail (task, "bad_params", "param \"url\" '%.200s' is malformed", *url);
     *max_bytes = DEFAULT_MAX_BYTES;

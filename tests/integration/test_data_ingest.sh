@@ -106,6 +106,10 @@ else
 
     out=$(run "{\"url\": \"http://127.0.0.1:$((base + 9))/nothing.csv\"}")
     expect "a refused connection fails network_error" network_error "$(jget code <<<"$out")"
+
+    out=$(run "{\"url\": \"http://bob:s3cret@127.0.0.1:$http_port/people.csv\"}")
+    expect "a URL with a password is refused" bad_params "$(jget code <<<"$out")"
+    expect "without repeating it" 0 "$(grep -c s3cret <<<"$(jget message <<<"$out")")"
 fi
 
 # --- input under a data root ----------------------------------------------------------------
