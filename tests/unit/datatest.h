@@ -14,7 +14,8 @@
 
     Params are JSON (converted with fed_json_to_msgpack). The config is
     env.config (memory budget and data roots), which a test may change
-    before dt_run.
+    before dt_run. The dt_expect_* checks need cmocka.h included before
+    this header.
 */
 #ifndef FED_DATATEST_H_INCLUDED
 #define FED_DATATEST_H_INCLUDED
@@ -31,14 +32,14 @@
 #include "pool.h"
 
 typedef struct {
-    char root [64];        //  /tmp/fed-dt-XXXXXX
-    char run [96];         //  root/run: the run directory (inputs go here)
-    char workspace [128];  //  root/run/step: the step's workspace
+    char root [64];       //  /tmp/fed-dt-XXXXXX
+    char run [96];        //  root/run: the run directory (inputs go here)
+    char workspace [128]; //  root/run/step: the step's workspace
     fed_data_config_t config;
     const char *roots [4];
-    int step;              //  dt_next_step: step2, step3, ...
-    int progress_reports;  //  progress reports the last dt_run saw
-    char progress [256];   //  the last one's text
+    int step;             //  dt_next_step: step2, step3, ...
+    int progress_reports; //  progress reports the last dt_run saw
+    char progress [256];  //  the last one's text
 } dt_env_t;
 
 static inline void
@@ -99,8 +100,7 @@ dt_next_step (dt_env_t *env)
 //  Runs agent from agents with params (JSON text) in env's workspace;
 //  returns the final report (caller owns it). timeout 60 s.
 static inline fed_report_t *
-dt_run_in (dt_env_t *env, const fed_agentset_t *agents, const char *agent,
-           const char *params_json)
+dt_run_in (dt_env_t *env, const fed_agentset_t *agents, const char *agent, const char *params_json)
 {
     fed_err_t err = {0};
     fed_pool_options_t options;
@@ -113,8 +113,8 @@ dt_run_in (dt_env_t *env, const fed_agentset_t *agents, const char *agent,
         fprintf (stderr, "dt_run: params: %s\n", err.text);
         abort ();
     }
-    fed_task_spec_t spec = {agent, NULL, params, size, "0123456789abcdef", "step", 1,
-                            env->workspace, 60000};
+    fed_task_spec_t spec = {agent,  NULL, params,         size, "0123456789abcdef",
+                            "step", 1,    env->workspace, 60000};
     env->progress_reports = 0;
     env->progress [0] = '\0';
     uint64_t id = fed_pool_submit (pool, &spec);
@@ -176,6 +176,62 @@ dt_read (dt_env_t *env, const char *name)
         abort ();
     fclose (file);
     return text;
+}
+
+//  --- Checks (cmocka) ---------------------------------------------------------
+
+//  The report says completed (else fails, showing the code and message).
+static inline void
+dt_expect_completed (const fed_report_t *report)
+{
+    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
+        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
+                  fed_report_message (report));
+}
+
+//  The report says failed with code, its message holding part.
+static inline void
+dt_expect_failed (const fed_report_t *report, const char *code, const char *part)
+{
+    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
+    assert_string_equal (fed_report_code (report), code);
+    if (!strstr (fed_report_message (report), part))
+        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
+}
+
+//  haystack holds needle.
+static inline void
+dt_expect_in (const char *haystack, const char *needle)
+{
+    if (!strstr (haystack, needle))
+        fail_msg ("expected '%s' in\n%s", needle, haystack);
+}
+
+//  The report's output map, as compact JSON, holds part.
+static inline void
+dt_expect_output (const fed_report_t *report, const char *part)
+{
+    char *json = dt_output_json (report);
+    if (!strstr (json, part))
+        fail_msg ("output %s lacks %s", json, part);
+    free (json);
+}
+
+//  name in the workspace holds exactly expected (both printed whole on a
+//  difference: cmocka cuts long failure messages).
+static inline void
+dt_expect_file (dt_env_t *env, const char *name, const char *expected)
+{
+    char *got = dt_read (env, name);
+    if (!got) {
+        fail_msg ("%s is missing", name);
+        return;
+    }
+    if (strcmp (got, expected)) {
+        fprintf (stderr, "%s:\n--- expected\n%s--- got\n%s---\n", name, expected, got);
+        fail_msg ("%s differs from what was expected", name);
+    }
+    free (got);
 }
 
 #endif

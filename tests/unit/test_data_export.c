@@ -31,41 +31,6 @@ s_export (dt_env_t *env, const char *params)
 }
 
 static void
-s_expect_failed (fed_report_t *report, const char *code, const char *part)
-{
-    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
-    assert_string_equal (fed_report_code (report), code);
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
-}
-
-static void
-s_expect_file (dt_env_t *env, const char *name, const char *expected)
-{
-    char *text = dt_read (env, name);
-    if (!text)
-        fail_msg ("%s is missing", name);
-    if (strcmp (text, expected))
-        fail_msg ("%s: expected\n%s\ngot\n%s", name, expected, text);
-    free (text);
-}
-
-static void
-s_expect_in (const char *haystack, const char *needle)
-{
-    if (!strstr (haystack, needle))
-        fail_msg ("expected '%s' in\n%s", needle, haystack);
-}
-
-static void
-s_expect_completed (fed_report_t *report)
-{
-    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
-        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
-                  fed_report_message (report));
-}
-
-static void
 test_records_typed (void **state)
 {
     (void) state;
@@ -76,27 +41,28 @@ test_records_typed (void **state)
     fed_report_t *report = s_export (&env,
                                      "{\"splits\": {\"train\": \"train.csv\", \"test\": "
                                      "{\"path\": \"test.csv\", \"rows\": 2}}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  Types come from every split: score is a float (2 is written 2.0),
     //  nan and empty fields are null, True/TRUE/false are booleans.
-    s_expect_file (&env, "train.jsonl",
-                   "{\"id\":1,\"text\":\"hi \\\"there\\\"\\nnext\",\"label\":\"pos\",\"score\":1.5,"
-                   "\"ok\":true}\n"
-                   "{\"id\":2,\"text\":null,\"label\":\"neg\",\"score\":null,\"ok\":false}\n"
-                   "{\"id\":3,\"text\":\"tab\\there \\\\ back\",\"label\":\"pos\",\"score\":null,"
-                   "\"ok\":null}\n");
-    s_expect_file (&env, "test.jsonl",
-                   "{\"id\":4,\"text\":\"x\",\"label\":\"pos\",\"score\":2.0,\"ok\":true}\n");
-    s_expect_file (&env, "test.rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "3,38,line 3 (byte 38): text after a closing quote at byte 45,"
-                   "\"5,\"\"bad\"\"q,neg,1,true\"\n");
+    dt_expect_file (
+        &env, "train.jsonl",
+        "{\"id\":1,\"text\":\"hi \\\"there\\\"\\nnext\",\"label\":\"pos\",\"score\":1.5,"
+        "\"ok\":true}\n"
+        "{\"id\":2,\"text\":null,\"label\":\"neg\",\"score\":null,\"ok\":false}\n"
+        "{\"id\":3,\"text\":\"tab\\there \\\\ back\",\"label\":\"pos\",\"score\":null,"
+        "\"ok\":null}\n");
+    dt_expect_file (&env, "test.jsonl",
+                    "{\"id\":4,\"text\":\"x\",\"label\":\"pos\",\"score\":2.0,\"ok\":true}\n");
+    dt_expect_file (&env, "test.rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "3,38,line 3 (byte 38): text after a closing quote at byte 45,"
+                    "\"5,\"\"bad\"\"q,neg,1,true\"\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"train\":3,\"test\":1},\"rejects\":{\"train\":{");
-    s_expect_in (json,
-                 "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"text\",\"type\":"
-                 "\"string\"},{\"name\":\"label\",\"type\":\"string\"},{\"name\":\"score\","
-                 "\"type\":\"float\"},{\"name\":\"ok\",\"type\":\"bool\"}]");
+    dt_expect_in (json, "\"rows\":{\"train\":3,\"test\":1},\"rejects\":{\"train\":{");
+    dt_expect_in (json,
+                  "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"text\",\"type\":"
+                  "\"string\"},{\"name\":\"label\",\"type\":\"string\"},{\"name\":\"score\","
+                  "\"type\":\"float\"},{\"name\":\"ok\",\"type\":\"bool\"}]");
     assert_true (strncmp (json, "{\"files\":{\"train\":{\"path\":\"", 27) == 0);
     free (json);
     fed_report_destroy (&report);
@@ -117,15 +83,15 @@ test_records_from_jsonl (void **state)
               "{\"id\": 2, \"zip\": \"\", \"tags\": {\"k\": null}, "
               "\"ok\": false}\n");
     fed_report_t *report = s_export (&env, "{\"input\": \"in.jsonl\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"id\":1,\"zip\":\"00501\",\"tags\":[\"a\",2],\"p\":0.25,\"ok\":true}\n"
-                   "{\"id\":2,\"zip\":\"\",\"tags\":{\"k\":null},\"p\":null,\"ok\":false}\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl",
+                    "{\"id\":1,\"zip\":\"00501\",\"tags\":[\"a\",2],\"p\":0.25,\"ok\":true}\n"
+                    "{\"id\":2,\"zip\":\"\",\"tags\":{\"k\":null},\"p\":null,\"ok\":false}\n");
     char *json = dt_output_json (report);
-    s_expect_in (json,
-                 "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"zip\","
-                 "\"type\":\"string\"},{\"name\":\"tags\",\"type\":\"string\"},{\"name\":"
-                 "\"p\",\"type\":\"float\"},{\"name\":\"ok\",\"type\":\"bool\"}]");
+    dt_expect_in (json,
+                  "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"zip\","
+                  "\"type\":\"string\"},{\"name\":\"tags\",\"type\":\"string\"},{\"name\":"
+                  "\"p\",\"type\":\"float\"},{\"name\":\"ok\",\"type\":\"bool\"}]");
     free (json);
     fed_report_destroy (&report);
     dt_teardown (&env);
@@ -142,8 +108,8 @@ test_prompt_completion (void **state)
         &env,
         "{\"input\": \"in.csv\", \"style\": \"prompt_completion\", \"prompt\": {\"template\": "
         "\"Classify {{id {id}}}: {text}\"}, \"completion\": {\"column\": \"label\"}}");
-    s_expect_completed (report);
-    s_expect_file (
+    dt_expect_completed (report);
+    dt_expect_file (
         &env, "data.jsonl",
         "{\"prompt\":\"Classify {id 1}: hi \\\"there\\\"\\nnext\",\"completion\":\"pos\"}\n"
         "{\"prompt\":\"Classify {id 2}: \",\"completion\":\"neg\"}\n"
@@ -154,15 +120,15 @@ test_prompt_completion (void **state)
                        "{\"input\": \"in.csv\", \"style\": \"prompt_completion\", "
                        "\"prompt\": {\"column\": \"label\"}, \"completion\": \"ok\", "
                        "\"drop_empty\": true}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"prompt\":\"pos\",\"completion\":\"True\"}\n"
-                   "{\"prompt\":\"neg\",\"completion\":\"false\"}\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl",
+                    "{\"prompt\":\"pos\",\"completion\":\"True\"}\n"
+                    "{\"prompt\":\"neg\",\"completion\":\"false\"}\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"data\":2},\"dropped\":{\"data\":1},");
-    s_expect_in (json,
-                 "\"schema\":[{\"name\":\"prompt\",\"type\":\"string\"},{\"name\":"
-                 "\"completion\",\"type\":\"string\"}]");
+    dt_expect_in (json, "\"rows\":{\"data\":2},\"dropped\":{\"data\":1},");
+    dt_expect_in (json,
+                  "\"schema\":[{\"name\":\"prompt\",\"type\":\"string\"},{\"name\":"
+                  "\"completion\",\"type\":\"string\"}]");
     free (json);
     fed_report_destroy (&report);
     //  Templates are checked.
@@ -185,13 +151,13 @@ test_prompt_completion (void **state)
                   "\"completion\": \"label\"}",
                   cases [i].prompt);
         report = s_export (&env, params);
-        s_expect_failed (report, "bad_params", cases [i].message);
+        dt_expect_failed (report, "bad_params", cases [i].message);
         fed_report_destroy (&report);
     }
     report = s_export (&env,
                        "{\"input\": \"in.csv\", \"style\": \"prompt_completion\", "
                        "\"prompt\": \"text\"}");
-    s_expect_failed (report, "bad_params", "needs params \"prompt\" and \"completion\"");
+    dt_expect_failed (report, "bad_params", "needs params \"prompt\" and \"completion\"");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -207,8 +173,8 @@ test_messages (void **state)
         &env,
         "{\"input\": \"in.csv\", \"style\": \"messages\", \"system\": \"You label \\\"text\\\"."
         "\\n\", \"user\": {\"template\": \"Text: {text}\"}, \"assistant\": \"label\"}");
-    s_expect_completed (report);
-    s_expect_file (
+    dt_expect_completed (report);
+    dt_expect_file (
         &env, "data.jsonl",
         "{\"messages\":[{\"role\":\"system\",\"content\":\"You label \\\"text\\\".\\n\"},"
         "{\"role\":\"user\",\"content\":\"Text: hi \\\"there\\\"\\nnext\"},"
@@ -225,24 +191,24 @@ test_messages (void **state)
                        "{\"input\": \"in.csv\", \"style\": \"messages\", \"user\": "
                        "\"text\", \"assistant\": {\"column\": \"ok\"}, \"drop_empty\": "
                        "true}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\\nnext\"},"
-                   "{\"role\":\"assistant\",\"content\":\"True\"}]}\n"
-                   "{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
-                   "{\"role\":\"assistant\",\"content\":\"false\"}]}\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl",
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"hi \\\"there\\\"\\nnext\"},"
+                    "{\"role\":\"assistant\",\"content\":\"True\"}]}\n"
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
+                    "{\"role\":\"assistant\",\"content\":\"false\"}]}\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"dropped\":{\"data\":1}");
+    dt_expect_in (json, "\"dropped\":{\"data\":1}");
     free (json);
     fed_report_destroy (&report);
     report =
         s_export (&env, "{\"input\": \"in.csv\", \"style\": \"messages\", \"user\": \"text\"}");
-    s_expect_failed (report, "bad_params", "needs params \"user\" and \"assistant\"");
+    dt_expect_failed (report, "bad_params", "needs params \"user\" and \"assistant\"");
     fed_report_destroy (&report);
     report = s_export (&env,
                        "{\"input\": \"in.csv\", \"style\": \"messages\", \"format\": \"csv\", "
                        "\"user\": \"text\", \"assistant\": \"label\"}");
-    s_expect_failed (report, "bad_params", "style messages is JSONL only");
+    dt_expect_failed (report, "bad_params", "style messages is JSONL only");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -255,27 +221,27 @@ test_csv (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", s_train);
     fed_report_t *report = s_export (&env, "{\"input\": \"in.csv\", \"format\": \"csv\"}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  Records in CSV are the table as it was read. A field that ends with a
     //  space is quoted.
-    s_expect_file (&env, "data.csv", s_train);
+    dt_expect_file (&env, "data.csv", s_train);
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},");
+    dt_expect_in (json, "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},");
     free (json);
     fed_report_destroy (&report);
     report = s_export (&env,
                        "{\"input\": \"in.csv\", \"format\": \"csv\", \"style\": "
                        "\"prompt_completion\", \"prompt\": {\"template\": \"Q: {text}\"}, "
                        "\"completion\": \"label\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "prompt,completion\n"
-                   "\"Q: hi \"\"there\"\"\nnext\",pos\n"
-                   "\"Q: \",neg\n"
-                   "Q: tab\there \\ back,pos\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "prompt,completion\n"
+                    "\"Q: hi \"\"there\"\"\nnext\",pos\n"
+                    "\"Q: \",neg\n"
+                    "Q: tab\there \\ back,pos\n");
     fed_report_destroy (&report);
     report = s_export (&env, "{\"input\": \"in.csv\", \"format\": \"tsv\"}");
-    s_expect_failed (report, "bad_params", "\"format\" must be jsonl or csv");
+    dt_expect_failed (report, "bad_params", "\"format\" must be jsonl or csv");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -307,20 +273,20 @@ test_manifest (void **state)
         "{\"splits\": {\"train\": \"train.csv\", \"test\": \"test.csv\"}, \"name\": "
         "\"reviews-v1\", \"lineage\": {\"ingest\": {\"params\": {\"input\": \"raw.csv\"}, "
         "\"data\": {\"sha256\": \"ab\"}}, \"split\": {\"params\": {\"seed\": 7}}}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     char *manifest = dt_read (&env, "manifest.json");
     assert_non_null (manifest);
-    s_expect_in (manifest, "{\n  \"name\": \"reviews-v1\",\n  \"created_at\": \"");
+    dt_expect_in (manifest, "{\n  \"name\": \"reviews-v1\",\n  \"created_at\": \"");
     char created [64];
     s_json_value (manifest, "created_at", created, sizeof created);
     assert_int_equal (strlen (created), 20); //  2025-01-31T12:00:00Z
     assert_true (created [4] == '-' && created [7] == '-' && created [10] == 'T'
                  && created [13] == ':' && created [16] == ':' && created [19] == 'Z');
-    s_expect_in (manifest,
-                 "\"format\": \"jsonl\",\n  \"style\": \"records\",\n  \"schema\": [\n"
-                 "    {\n      \"name\": \"id\",\n      \"type\": \"int\"\n    },\n");
-    s_expect_in (manifest, "\"name\": \"score\",\n      \"type\": \"float\"");
-    s_expect_in (manifest, "\"total_rows\": 4,\n");
+    dt_expect_in (manifest,
+                  "\"format\": \"jsonl\",\n  \"style\": \"records\",\n  \"schema\": [\n"
+                  "    {\n      \"name\": \"id\",\n      \"type\": \"int\"\n    },\n");
+    dt_expect_in (manifest, "\"name\": \"score\",\n      \"type\": \"float\"");
+    dt_expect_in (manifest, "\"total_rows\": 4,\n");
     //  Each split's checksum and size are its file's own.
     const char *names [] = {"train", "test"};
     const int rows [] = {3, 1};
@@ -334,15 +300,15 @@ test_manifest (void **state)
                   "\"%s\": {\n      \"path\": \"%s\",\n      \"rows\": %d,\n      \"bytes\": %lld,"
                   "\n      \"sha256\": \"%s\"\n    }",
                   names [i], path, rows [i], (long long) st.st_size, hex);
-        s_expect_in (manifest, entry);
+        dt_expect_in (manifest, entry);
     }
     //  The lineage as given, then the params.
-    s_expect_in (manifest,
-                 "\"steps\": {\n    \"ingest\": {\n      \"params\": {\n        "
-                 "\"input\": \"raw.csv\"\n      },\n      \"data\": {\n        "
-                 "\"sha256\": \"ab\"\n      }\n    },\n    \"split\": {\n      "
-                 "\"params\": {\n        \"seed\": 7\n      }\n    }\n  },\n"
-                 "  \"params\": {\n    \"splits\": {");
+    dt_expect_in (manifest,
+                  "\"steps\": {\n    \"ingest\": {\n      \"params\": {\n        "
+                  "\"input\": \"raw.csv\"\n      },\n      \"data\": {\n        "
+                  "\"sha256\": \"ab\"\n      }\n    },\n    \"split\": {\n      "
+                  "\"params\": {\n        \"seed\": 7\n      }\n    }\n  },\n"
+                  "  \"params\": {\n    \"splits\": {");
     //  The output's manifest entry is the file's own too.
     char path [600], hex [65];
     snprintf (path, sizeof path, "%s/manifest.json", env.workspace);
@@ -351,16 +317,16 @@ test_manifest (void **state)
     char entry [800];
     snprintf (entry, sizeof entry, "\"manifest\":{\"path\":\"%s\",\"bytes\":%zu,\"sha256\":\"%s\"}",
               path, strlen (manifest), hex);
-    s_expect_in (json, entry);
+    dt_expect_in (json, entry);
     free (json);
     free (manifest);
     fed_report_destroy (&report);
     //  Without lineage, steps is an empty list.
     report = s_export (&env, "{\"input\": \"test.csv\"}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     manifest = dt_read (&env, "manifest.json");
-    s_expect_in (manifest, "\"name\": \"0123456789abcdef\",");
-    s_expect_in (manifest, "\"steps\": [],");
+    dt_expect_in (manifest, "\"name\": \"0123456789abcdef\",");
+    dt_expect_in (manifest, "\"steps\": [],");
     free (manifest);
     fed_report_destroy (&report);
     dt_teardown (&env);
@@ -375,18 +341,18 @@ test_rejects_and_huge_field (void **state)
     //  Invalid UTF-8 in a row: refused, the rest exported.
     dt_write (&env, "in.csv", "id,text\n1,ok\n2,caf\xe9\n3,\xc3\xa9t\xc3\xa9\n4,\xed\xa0\x80\n");
     fed_report_t *report = s_export (&env, "{\"input\": \"in.csv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"id\":1,\"text\":\"ok\"}\n{\"id\":3,\"text\":\"\xc3\xa9t\xc3\xa9\"}\n");
-    s_expect_file (&env, "data.rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "3,13,line 3 (byte 13): invalid UTF-8 at byte 18: truncated "
-                   "sequence,\"2,caf\xef\xbf\xbd\"\n"
-                   "5,28,line 5 (byte 28): invalid UTF-8 at byte 30,"
-                   "\"4,\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl",
+                    "{\"id\":1,\"text\":\"ok\"}\n{\"id\":3,\"text\":\"\xc3\xa9t\xc3\xa9\"}\n");
+    dt_expect_file (&env, "data.rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "3,13,line 3 (byte 13): invalid UTF-8 at byte 18: truncated "
+                    "sequence,\"2,caf\xef\xbf\xbd\"\n"
+                    "5,28,line 5 (byte 28): invalid UTF-8 at byte 30,"
+                    "\"4,\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"\n");
     fed_report_destroy (&report);
     report = s_export (&env, "{\"input\": \"in.csv\", \"max_rejects\": 1}");
-    s_expect_failed (report, "too_many_rejects", "max_rejects");
+    dt_expect_failed (report, "too_many_rejects", "max_rejects");
     fed_report_destroy (&report);
 
     //  A field of 900,000 bytes with quotes, newlines and control bytes
@@ -419,16 +385,17 @@ test_rejects_and_huge_field (void **state)
     sprintf (expected + e, "\"}\n{\"id\":3,\"text\":\"end\"}\n");
     dt_write_n (&env, "big.csv", csv, n);
     report = s_export (&env, "{\"input\": \"big.csv\"}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     char *data = dt_read (&env, "data.jsonl");
     assert_non_null (data);
     assert_int_equal (strlen (data), strlen (expected));
     assert_true (strcmp (data, expected) == 0);
     char *rejects = dt_read (&env, "data.rejects.csv");
-    s_expect_in (rejects, "\n150003,1050013,line 150003 (byte 1050013): field over the size limit");
+    dt_expect_in (rejects,
+                  "\n150003,1050013,line 150003 (byte 1050013): field over the size limit");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"data\":2}");
-    s_expect_in (json, "\"rejects\":{\"data\":{\"path\":");
+    dt_expect_in (json, "\"rows\":{\"data\":2}");
+    dt_expect_in (json, "\"rejects\":{\"data\":{\"path\":");
     free (json);
     free (rejects);
     free (data);
@@ -449,17 +416,17 @@ test_empty_input (void **state)
     fed_report_t *report = s_export (&env,
                                      "{\"splits\": {\"train\": \"empty.csv\", \"test\": "
                                      "\"header.csv\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "train.jsonl", "");
-    s_expect_file (&env, "test.jsonl", "");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "train.jsonl", "");
+    dt_expect_file (&env, "test.jsonl", "");
     char *manifest = dt_read (&env, "manifest.json");
-    s_expect_in (manifest, "\"total_rows\": 0,");
-    s_expect_in (manifest,
-                 "\"schema\": [\n    {\n      \"name\": \"id\",\n      \"type\": "
-                 "\"empty\"\n    },");
+    dt_expect_in (manifest, "\"total_rows\": 0,");
+    dt_expect_in (manifest,
+                  "\"schema\": [\n    {\n      \"name\": \"id\",\n      \"type\": "
+                  "\"empty\"\n    },");
     free (manifest);
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"train\":0,\"test\":0}");
+    dt_expect_in (json, "\"rows\":{\"train\":0,\"test\":0}");
     free (json);
     fed_report_destroy (&report);
     //  An empty split before one with rows: each file from its own input.
@@ -467,24 +434,24 @@ test_empty_input (void **state)
     report = s_export (&env,
                        "{\"splits\": {\"train\": \"empty.csv\", \"test\": "
                        "\"rows.csv\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "train.jsonl", "");
-    s_expect_file (&env, "test.jsonl", "{\"id\":1,\"text\":\"x\"}\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "train.jsonl", "");
+    dt_expect_file (&env, "test.jsonl", "{\"id\":1,\"text\":\"x\"}\n");
     fed_report_destroy (&report);
     //  Nothing but an empty input: an empty schema; prompt_completion too.
     report = s_export (&env,
                        "{\"input\": \"empty.csv\", \"style\": \"prompt_completion\", "
                        "\"prompt\": \"text\", \"completion\": \"label\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl", "");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl", "");
     manifest = dt_read (&env, "manifest.json");
-    s_expect_in (manifest, "\"total_rows\": 0,");
+    dt_expect_in (manifest, "\"total_rows\": 0,");
     free (manifest);
     fed_report_destroy (&report);
     report = s_export (&env, "{\"input\": \"empty.csv\"}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     manifest = dt_read (&env, "manifest.json");
-    s_expect_in (manifest, "\"schema\": [],");
+    dt_expect_in (manifest, "\"schema\": [],");
     free (manifest);
     fed_report_destroy (&report);
     dt_teardown (&env);
@@ -524,7 +491,7 @@ test_bad_params (void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         fed_report_t *report = s_export (&env, cases [i].params);
-        s_expect_failed (report, cases [i].code, cases [i].message);
+        dt_expect_failed (report, cases [i].code, cases [i].message);
         fed_report_destroy (&report);
     }
     dt_teardown (&env);
@@ -561,20 +528,21 @@ test_filter (void **state)
     fed_report_t *report = s_export (&env,
                                      "{\"input\": \"in.csv\", \"filter\": {\"column\": "
                                      "\"score\", \"min\": \"1\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"id\":1,\"text\":\"hi \\\"there\\\"\\nnext\",\"label\":\"pos\",\"score\":1.5,"
-                   "\"ok\":true}\n");
+    dt_expect_completed (report);
+    dt_expect_file (
+        &env, "data.jsonl",
+        "{\"id\":1,\"text\":\"hi \\\"there\\\"\\nnext\",\"label\":\"pos\",\"score\":1.5,"
+        "\"ok\":true}\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
+    dt_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
     free (json);
     fed_report_destroy (&report);
     report = s_export (&env,
                        "{\"input\": \"in.csv\", \"filter\": {\"column\": \"id\", \"min\": 2, "
                        "\"max\": 2.5}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     json = dt_output_json (report);
-    s_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
+    dt_expect_in (json, "\"rows\":{\"data\":1},\"filtered\":{\"data\":2},");
     free (json);
     fed_report_destroy (&report);
     struct {
@@ -594,7 +562,7 @@ test_filter (void **state)
         snprintf (params, sizeof params, "{\"input\": \"in.csv\", \"filter\": %s}",
                   cases [i].filter);
         report = s_export (&env, params);
-        s_expect_failed (report, "bad_params", cases [i].message);
+        dt_expect_failed (report, "bad_params", cases [i].message);
         fed_report_destroy (&report);
     }
     dt_teardown (&env);
@@ -612,7 +580,7 @@ test_after_split (void **state)
         at += (size_t) sprintf (text + at, "%d,review %d,%s\n", i, i, i % 4 ? "pos" : "neg");
     dt_write (&env, "in.csv", text);
     fed_report_t *report = dt_run (&env, "data.split", "{\"input\": \"in.csv\"}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     char *json = dt_output_json (report);
     char *splits = s_object_after (json, "\"splits\":");
     char params [4096];
@@ -625,13 +593,13 @@ test_after_split (void **state)
     fed_report_destroy (&report);
     dt_next_step (&env);
     report = s_export (&env, params);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     json = dt_output_json (report);
-    s_expect_in (json, "\"files\":{\"train\":{");
-    s_expect_in (json, "\"validation\":{");
+    dt_expect_in (json, "\"files\":{\"train\":{");
+    dt_expect_in (json, "\"validation\":{");
     char *manifest = dt_read (&env, "manifest.json");
-    s_expect_in (manifest, "\"total_rows\": 100,");
-    s_expect_in (manifest, "\"steps\": {\n    \"split\": {\n      \"splits\": {");
+    dt_expect_in (manifest, "\"total_rows\": 100,");
+    dt_expect_in (manifest, "\"steps\": {\n    \"split\": {\n      \"splits\": {");
     free (manifest);
     free (json);
     free (text);

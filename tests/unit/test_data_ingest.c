@@ -30,51 +30,6 @@ s_ingest (dt_env_t *env, const char *params)
 }
 
 static void
-s_expect_failed (fed_report_t *report, const char *code, const char *part)
-{
-    if (fed_report_kind (report) != FED_REPORT_FAILED)
-        fail_msg ("expected failure %s, got kind %d", code, (int) fed_report_kind (report));
-    if (strcmp (fed_report_code (report), code))
-        fail_msg ("expected code %s, got %s: %s", code, fed_report_code (report),
-                  fed_report_message (report));
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
-}
-
-static void
-s_expect_completed (fed_report_t *report)
-{
-    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
-        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
-                  fed_report_message (report));
-}
-
-//  Checks that the output (as JSON) holds part.
-static void
-s_expect_output (fed_report_t *report, const char *part)
-{
-    char *json = dt_output_json (report);
-    if (!strstr (json, part))
-        fail_msg ("output %s lacks %s", json, part);
-    free (json);
-}
-
-//  Checks that workspace file name holds exactly want.
-static void
-s_expect_file (dt_env_t *env, const char *name, const char *want)
-{
-    char *got = dt_read (env, name);
-    if (!got)
-        fail_msg ("%s is missing", name);
-    if (strcmp (got, want)) {
-        //  printed whole: cmocka cuts long failure messages
-        fprintf (stderr, "%s:\n--- expected\n%s--- got\n%s---\n", name, want, got);
-        fail_msg ("%s differs from what was expected", name);
-    }
-    free (got);
-}
-
-static void
 test_csv_quotes_and_lines (void **state)
 {
     (void) state;
@@ -84,24 +39,24 @@ test_csv_quotes_and_lines (void **state)
               "id,name,note\r\n1,\"Smith, J\",\"said \"\"hi\"\"\"\r\n2,plain,\"two\r\nlines\"\r\n"
               "3,,\"  \"\r\n\r\n4,\xc3\xa9t\xc3\xa9,x\r\n");
     fed_report_t *report = s_ingest (&env, "{\"input\": \"in.csv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "id,name,note\n1,\"Smith, J\",\"said \"\"hi\"\"\"\n2,plain,\"two\r\nlines\"\n"
-                   "3,,\"  \"\n4,\xc3\xa9t\xc3\xa9,x\n");
-    s_expect_file (&env, "rejects.csv", "line,offset,reason,raw\n");
-    s_expect_output (report, "\"rows\":4,");
-    s_expect_output (report, "\"columns\":[\"id\",\"name\",\"note\"]");
-    s_expect_output (report,
-                     "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"name\","
-                     "\"type\":\"string\"},{\"name\":\"note\",\"type\":\"string\"}]");
-    s_expect_output (report, "\"source\":{\"kind\":\"files\",\"files\":[{\"path\":\"");
-    s_expect_output (report, "\"name\":\"in.csv\",\"rows\":4,\"rejects\":0,\"bytes\":86,");
-    s_expect_output (report, "\"params\":{\"input\":\"in.csv\"}");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "id,name,note\n1,\"Smith, J\",\"said \"\"hi\"\"\"\n2,plain,\"two\r\nlines\"\n"
+                    "3,,\"  \"\n4,\xc3\xa9t\xc3\xa9,x\n");
+    dt_expect_file (&env, "rejects.csv", "line,offset,reason,raw\n");
+    dt_expect_output (report, "\"rows\":4,");
+    dt_expect_output (report, "\"columns\":[\"id\",\"name\",\"note\"]");
+    dt_expect_output (report,
+                      "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"name\","
+                      "\"type\":\"string\"},{\"name\":\"note\",\"type\":\"string\"}]");
+    dt_expect_output (report, "\"source\":{\"kind\":\"files\",\"files\":[{\"path\":\"");
+    dt_expect_output (report, "\"name\":\"in.csv\",\"rows\":4,\"rejects\":0,\"bytes\":86,");
+    dt_expect_output (report, "\"params\":{\"input\":\"in.csv\"}");
     //  The source lists the input's own sha256.
     char path [600], hex [65];
     snprintf (path, sizeof path, "%s/in.csv", env.run);
     assert_int_equal (fed_data_sha256_file (path, hex), 0);
-    s_expect_output (report, hex);
+    dt_expect_output (report, hex);
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -114,8 +69,8 @@ test_tsv_and_jsonl (void **state)
     dt_setup (&env);
     dt_write (&env, "in.tsv", "a\tb c\n1\tx,y\n2\t\"q\"\n");
     fed_report_t *report = s_ingest (&env, "{\"input\": \"in.tsv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "a,b c\n1,\"x,y\"\n2,q\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "a,b c\n1,\"x,y\"\n2,q\n");
     fed_report_destroy (&report);
 
     dt_next_step (&env);
@@ -124,14 +79,14 @@ test_tsv_and_jsonl (void **state)
               "{\"id\": 2.5, \"text\": \"line\\nbreak\", \"ok\": null}\n\n"
               "{\"text\": \"\\u00e9\", \"id\": -3, \"ok\": false, \"tags\": {\"k\": \"v\"}}\n");
     report = s_ingest (&env, "{\"input\": \"in.jsonl\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "id,text,ok,tags\n1,\"hello, world\",true,\"[1,2]\"\n2.5,\"line\nbreak\",,\n"
-                   "-3,\xc3\xa9,false,\"{\"\"k\"\":\"\"v\"\"}\"\n");
-    s_expect_output (report,
-                     "\"schema\":[{\"name\":\"id\",\"type\":\"float\"},{\"name\":\"text\","
-                     "\"type\":\"string\"},{\"name\":\"ok\",\"type\":\"bool\"},{\"name\":"
-                     "\"tags\",\"type\":\"string\"}]");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "id,text,ok,tags\n1,\"hello, world\",true,\"[1,2]\"\n2.5,\"line\nbreak\",,\n"
+                    "-3,\xc3\xa9,false,\"{\"\"k\"\":\"\"v\"\"}\"\n");
+    dt_expect_output (report,
+                      "\"schema\":[{\"name\":\"id\",\"type\":\"float\"},{\"name\":\"text\","
+                      "\"type\":\"string\"},{\"name\":\"ok\",\"type\":\"bool\"},{\"name\":"
+                      "\"tags\",\"type\":\"string\"}]");
     fed_report_destroy (&report);
 
     //  format jsonl: the same table as JSONL, declared types as JSON kinds.
@@ -139,10 +94,10 @@ test_tsv_and_jsonl (void **state)
     report = s_ingest (&env,
                        "{\"input\": \"in.tsv\", \"format\": \"jsonl\", \"types\": "
                        "{\"a\": \"int\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl", "{\"a\":1,\"b c\":\"x,y\"}\n{\"a\":2,\"b c\":\"q\"}\n");
-    s_expect_output (report, "\"data\":{\"path\":\"");
-    s_expect_output (report, "data.jsonl\",\"rows\":2,");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl", "{\"a\":1,\"b c\":\"x,y\"}\n{\"a\":2,\"b c\":\"q\"}\n");
+    dt_expect_output (report, "\"data\":{\"path\":\"");
+    dt_expect_output (report, "data.jsonl\",\"rows\":2,");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -161,9 +116,9 @@ test_glob (void **state)
     dt_write (&env, "parts/c.csv", "id,extra\n5,e\n");
     dt_write (&env, "parts/d.txt", "not a table\n");
     fed_report_t *report = s_ingest (&env, "{\"input\": \"parts/*.csv\"}");
-    s_expect_failed (report, "bad_input",
-                     "parts/c.csv: its columns (id, extra) differ from parts/a.csv's (id, name); "
-                     "give union: true");
+    dt_expect_failed (report, "bad_input",
+                      "parts/c.csv: its columns (id, extra) differ from parts/a.csv's (id, name); "
+                      "give union: true");
     fed_report_destroy (&report);
     //  Nothing was written for the failed step but the (empty) rejects.
     assert_null (dt_read (&env, "data.csv"));
@@ -171,14 +126,14 @@ test_glob (void **state)
     //  Matches are read sorted; a reject names its file.
     dt_next_step (&env);
     report = s_ingest (&env, "{\"input\": \"parts/[ab].csv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "id,name\n1,a\n2,b\n3,c\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "3,12,parts/b.csv: line 3 (byte 12): text after a closing quote at byte 17,"
-                   "\"4,\"\"d\"\"x\"\n");
-    s_expect_output (report, "\"name\":\"parts/a.csv\",\"rows\":2,\"rejects\":0,");
-    s_expect_output (report, "\"name\":\"parts/b.csv\",\"rows\":1,\"rejects\":1,");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "id,name\n1,a\n2,b\n3,c\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "3,12,parts/b.csv: line 3 (byte 12): text after a closing quote at byte 17,"
+                    "\"4,\"\"d\"\"x\"\n");
+    dt_expect_output (report, "\"name\":\"parts/a.csv\",\"rows\":2,\"rejects\":0,");
+    dt_expect_output (report, "\"name\":\"parts/b.csv\",\"rows\":1,\"rejects\":1,");
     fed_report_destroy (&report);
 
     //  union: every column of every file, missing ones empty.
@@ -186,20 +141,20 @@ test_glob (void **state)
     report = s_ingest (&env,
                        "{\"input\": \"parts/*.csv\", \"union\": true, \"types\": "
                        "{\"extra\": \"string\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "id,name,extra\n1,a,\n2,b,\n3,c,\n5,,e\n");
-    s_expect_output (report, "\"columns\":[\"id\",\"name\",\"extra\"]");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "id,name,extra\n1,a,\n2,b,\n3,c,\n5,,e\n");
+    dt_expect_output (report, "\"columns\":[\"id\",\"name\",\"extra\"]");
     fed_report_destroy (&report);
 
     //  An empty glob, and a glob reaching out of the run's directory.
     report = s_ingest (&env, "{\"input\": \"parts/*.jsonl\"}");
-    s_expect_failed (report, "not_found", "no file matches param \"input\" 'parts/*.jsonl'");
+    dt_expect_failed (report, "not_found", "no file matches param \"input\" 'parts/*.jsonl'");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"/etc/host*\"}");
-    s_expect_failed (report, "forbidden_path", "agents.data_roots");
+    dt_expect_failed (report, "forbidden_path", "agents.data_roots");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"../../*/run/parts/*.csv\"}");
-    s_expect_failed (report, "forbidden_path", "outside the run's directory");
+    dt_expect_failed (report, "forbidden_path", "outside the run's directory");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -218,8 +173,8 @@ test_malformed_rows (void **state)
               "k,v\n1,ok\n2,\"bad\"quote\n3,wide,row\n4,\xff\xfe\n5,%s\n6,\"still\nok\"\n7\n", big);
     dt_write (&env, "in.csv", text);
     fed_report_t *report = s_ingest (&env, "{\"input\": \"in.csv\", \"max_field\": 100}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "k,v\n1,ok\n6,\"still\nok\"\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "k,v\n1,ok\n6,\"still\nok\"\n");
     char want [2048];
     snprintf (
         want, sizeof want,
@@ -232,16 +187,16 @@ test_malformed_rows (void **state)
         "9,253,\"line 9 (byte 253): field count differs from the header's at byte 255: 1 "
         "fields, the header has 2\",7\n",
         big);
-    s_expect_file (&env, "rejects.csv", want);
-    s_expect_output (report, "\"rejects\":{\"path\":\"");
-    s_expect_output (report, "rejects.csv\",\"rows\":5,");
+    dt_expect_file (&env, "rejects.csv", want);
+    dt_expect_output (report, "\"rejects\":{\"path\":\"");
+    dt_expect_output (report, "rejects.csv\",\"rows\":5,");
     fed_report_destroy (&report);
 
     //  max_rejects: past it the step fails; the rejects so far stay.
     dt_next_step (&env);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"max_field\": 100, \"max_rejects\": 2}");
-    s_expect_failed (report, "too_many_rejects",
-                     "more than 2 rows refused (param \"max_rejects\")");
+    dt_expect_failed (report, "too_many_rejects",
+                      "more than 2 rows refused (param \"max_rejects\")");
     assert_null (dt_read (&env, "data.csv"));
     char *rejects = dt_read (&env, "rejects.csv");
     assert_non_null (rejects);
@@ -251,7 +206,7 @@ test_malformed_rows (void **state)
     report = s_ingest (&env,
                        "{\"input\": \"in.csv\", \"max_field\": 100, \"max_reject_ratio\": "
                        "0.5}");
-    s_expect_failed (report, "too_many_rejects", "5 of 7 rows refused");
+    dt_expect_failed (report, "too_many_rejects", "5 of 7 rows refused");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -264,26 +219,26 @@ test_empty_and_header_only (void **state)
     dt_setup (&env);
     dt_write (&env, "empty.csv", "");
     fed_report_t *report = s_ingest (&env, "{\"input\": \"empty.csv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "");
-    s_expect_output (report, "\"rows\":0,\"bytes\":0,");
-    s_expect_output (report, "\"columns\":[],\"schema\":[]");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "");
+    dt_expect_output (report, "\"rows\":0,\"bytes\":0,");
+    dt_expect_output (report, "\"columns\":[],\"schema\":[]");
     fed_report_destroy (&report);
 
     dt_next_step (&env);
     dt_write (&env, "head.csv", "a,b\n");
     report = s_ingest (&env, "{\"input\": \"head.csv\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "a,b\n");
-    s_expect_output (report,
-                     "\"schema\":[{\"name\":\"a\",\"type\":\"empty\"},{\"name\":\"b\","
-                     "\"type\":\"empty\"}]");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "a,b\n");
+    dt_expect_output (report,
+                      "\"schema\":[{\"name\":\"a\",\"type\":\"empty\"},{\"name\":\"b\","
+                      "\"type\":\"empty\"}]");
     fed_report_destroy (&report);
 
     //  A header naming a column twice is refused.
     dt_write (&env, "dup.csv", "a,b,a\n1,2,3\n");
     report = s_ingest (&env, "{\"input\": \"dup.csv\"}");
-    s_expect_failed (report, "bad_input", "column 'a' appears twice");
+    dt_expect_failed (report, "bad_input", "column 'a' appears twice");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -301,29 +256,29 @@ test_declared_types (void **state)
                                      "{\"input\": \"in.csv\", \"types\": {\"x\": \"float\", "
                                      "\"flag\": \"bool\", \"n\": \"int\", \"s\": "
                                      "\"string\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "n,x,flag,s\n1,1.5,true,a\n,,,\n4,1e3,False,7\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "3,24,line 3: column 'x': 'abc' is not a float,\"2,abc,false,b\"\n"
-                   "5,42,line 5: column 'n': '3.5' is not an int,\"3.5,2,yes,c\"\n");
-    s_expect_output (report,
-                     "\"schema\":[{\"name\":\"n\",\"type\":\"int\"},{\"name\":\"x\","
-                     "\"type\":\"float\"},{\"name\":\"flag\",\"type\":\"bool\"},{\"name\":"
-                     "\"s\",\"type\":\"string\"}]");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "n,x,flag,s\n1,1.5,true,a\n,,,\n4,1e3,False,7\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "3,24,line 3: column 'x': 'abc' is not a float,\"2,abc,false,b\"\n"
+                    "5,42,line 5: column 'n': '3.5' is not an int,\"3.5,2,yes,c\"\n");
+    dt_expect_output (report,
+                      "\"schema\":[{\"name\":\"n\",\"type\":\"int\"},{\"name\":\"x\","
+                      "\"type\":\"float\"},{\"name\":\"flag\",\"type\":\"bool\"},{\"name\":"
+                      "\"s\",\"type\":\"string\"}]");
     fed_report_destroy (&report);
 
     //  Bad declarations.
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"types\": {\"flga\": \"bool\"}}");
-    s_expect_failed (report, "bad_params",
-                     "param \"types\": no column 'flga' in the input; did "
-                     "you mean 'flag'?");
+    dt_expect_failed (report, "bad_params",
+                      "param \"types\": no column 'flga' in the input; did "
+                      "you mean 'flag'?");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"types\": {\"n\": \"integer\"}}");
-    s_expect_failed (report, "bad_params", "column 'n' must be int, float, bool or string");
+    dt_expect_failed (report, "bad_params", "column 'n' must be int, float, bool or string");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"types\": [\"n\"]}");
-    s_expect_failed (report, "bad_params", "param \"types\" must be a map");
+    dt_expect_failed (report, "bad_params", "param \"types\" must be a map");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -350,9 +305,9 @@ test_large_file_streams (void **state)
     fclose (file);
     assert_true (size > 4 << 20);
     fed_report_t *report = s_ingest (&env, "{\"input\": \"big.csv\", \"max_record\": 4096}");
-    s_expect_completed (report);
-    s_expect_output (report, "\"rows\":60000,");
-    s_expect_output (report, "{\"name\":\"value\",\"type\":\"float\"}");
+    dt_expect_completed (report);
+    dt_expect_output (report, "\"rows\":60000,");
+    dt_expect_output (report, "{\"name\":\"value\",\"type\":\"float\"}");
     //  The copy is the input, byte for byte (its quoting is the writer's too).
     char *in = NULL, *out = dt_read (&env, "data.csv");
     file = fopen (path, "rb");
@@ -375,66 +330,66 @@ test_params (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", "a\n1\n");
     fed_report_t *report = s_ingest (&env, "{}");
-    s_expect_failed (report, "bad_params", "no source: give one of params \"input\"");
+    dt_expect_failed (report, "bad_params", "no source: give one of params \"input\"");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"url\": \"http://x/a.csv\"}");
-    s_expect_failed (report, "bad_params", "give one source, not both \"input\" and \"url\"");
+    dt_expect_failed (report, "bad_params", "give one source, not both \"input\" and \"url\"");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"max_reject\": 3}");
-    s_expect_failed (report, "bad_params",
-                     "unknown param \"max_reject\"; did you mean \"max_rejects\"?");
+    dt_expect_failed (report, "bad_params",
+                      "unknown param \"max_reject\"; did you mean \"max_rejects\"?");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"max_bytes\": 10}");
-    s_expect_failed (report, "bad_params",
-                     "param \"max_bytes\" does not apply to source \"input\"");
+    dt_expect_failed (report, "bad_params",
+                      "param \"max_bytes\" does not apply to source \"input\"");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"format\": \"tsv\"}");
-    s_expect_failed (report, "bad_params", "param \"format\" must be \"csv\" or \"jsonl\"");
+    dt_expect_failed (report, "bad_params", "param \"format\" must be \"csv\" or \"jsonl\"");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"max_field\": \"lots\"}");
-    s_expect_failed (report, "bad_params", "param \"max_field\" must be a size");
+    dt_expect_failed (report, "bad_params", "param \"max_field\" must be a size");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"in.csv\", \"union\": 1}");
-    s_expect_failed (report, "bad_params", "\"union\"");
+    dt_expect_failed (report, "bad_params", "\"union\"");
     fed_report_destroy (&report);
     //  Paths outside the run's directory.
     report = s_ingest (&env, "{\"input\": \"../../../../../../etc/hostname\"}");
-    s_expect_failed (report, "forbidden_path", "agents.data_roots");
+    dt_expect_failed (report, "forbidden_path", "agents.data_roots");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"input\": \"missing.csv\"}");
-    s_expect_failed (report, "not_found", "missing.csv");
+    dt_expect_failed (report, "not_found", "missing.csv");
     fed_report_destroy (&report);
     //  The url source checks its URL before any connection.
     report = s_ingest (&env, "{\"url\": \"ftp://example.org/a.csv\"}");
 #ifdef HAVE_CURL
-    s_expect_failed (report, "bad_params", "param \"url\" must start with http:// or https://");
+    dt_expect_failed (report, "bad_params", "param \"url\" must start with http:// or https://");
 #else
-    s_expect_failed (report, "unsupported", "libcurl4-openssl-dev");
+    dt_expect_failed (report, "unsupported", "libcurl4-openssl-dev");
 #endif
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"postgres\": {\"conninfo\": \"host=/tmp password=x\", \"query\": "
                        "\"SELECT 1\"}}");
 #ifdef HAVE_LIBPQ
-    s_expect_failed (report, "bad_params", "conninfo must not hold a password");
+    dt_expect_failed (report, "bad_params", "conninfo must not hold a password");
 #else
-    s_expect_failed (report, "unsupported", "libpq-dev");
+    dt_expect_failed (report, "unsupported", "libpq-dev");
 #endif
     fed_report_destroy (&report);
 #ifdef HAVE_LIBPQ
     report = s_ingest (&env,
                        "{\"postgres\": {\"conninfo\": \"host=/tmp nonsense=1\", \"query\": "
                        "\"SELECT 1\"}}");
-    s_expect_failed (report, "bad_params", "conninfo: invalid connection option \"nonsense\"");
+    dt_expect_failed (report, "bad_params", "conninfo: invalid connection option \"nonsense\"");
     fed_report_destroy (&report);
     report =
         s_ingest (&env, "{\"postgres\": {\"conninfo\": \"host=/nonexistent-dir port=62999\"}}");
-    s_expect_failed (report, "bad_params", "param \"postgres\": query is missing");
+    dt_expect_failed (report, "bad_params", "param \"postgres\": query is missing");
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"postgres\": {\"conninfo\": \"host=/nonexistent-dir port=62999\", "
                        "\"query\": \"SELECT 1\"}}");
-    s_expect_failed (report, "connect_error", "/nonexistent-dir/.s.PGSQL.62999");
+    dt_expect_failed (report, "connect_error", "/nonexistent-dir/.s.PGSQL.62999");
     fed_report_destroy (&report);
 #endif
     dt_teardown (&env);
@@ -472,20 +427,20 @@ test_sqlite (void **state)
         s_ingest (&env,
                   "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT id, name, "
                   "score FROM t ORDER BY id\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "id,name,score\n1,alice,1.5\n2,,\n3,\"b, \"\"c\"\"\",-2.0\n"
-                   "4,\"multi\nline\",1.0e+300\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "5,0,row 5: column 'name': invalid UTF-8 or a NUL byte,"
-                   "\"5,\xef\xbf\xbd,0.0\"\n");
-    s_expect_output (report,
-                     "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"name\","
-                     "\"type\":\"string\"},{\"name\":\"score\",\"type\":\"float\"}]");
-    s_expect_output (report,
-                     "\"source\":{\"kind\":\"sqlite\",\"query\":\"SELECT id, name, score "
-                     "FROM t ORDER BY id\",\"rows\":5,\"database\":\"");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "id,name,score\n1,alice,1.5\n2,,\n3,\"b, \"\"c\"\"\",-2.0\n"
+                    "4,\"multi\nline\",1.0e+300\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "5,0,row 5: column 'name': invalid UTF-8 or a NUL byte,"
+                    "\"5,\xef\xbf\xbd,0.0\"\n");
+    dt_expect_output (report,
+                      "\"schema\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"name\","
+                      "\"type\":\"string\"},{\"name\":\"score\",\"type\":\"float\"}]");
+    dt_expect_output (report,
+                      "\"source\":{\"kind\":\"sqlite\",\"query\":\"SELECT id, name, score "
+                      "FROM t ORDER BY id\",\"rows\":5,\"database\":\"");
     fed_report_destroy (&report);
 
     //  Blobs: refused with their row, or written as hex.
@@ -493,9 +448,9 @@ test_sqlite (void **state)
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT id, "
                        "data FROM t WHERE id <= 3\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "id,data\n1,\n2,\n");
-    s_expect_file (
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "id,data\n1,\n2,\n");
+    dt_expect_file (
         &env, "rejects.csv",
         "line,offset,reason,raw\n3,0,\"row 3: column 'data' holds a blob of 2 bytes; give "
         "param \"\"blobs\"\": \"\"hex\"\" or convert it in the query (hex(), CAST)\","
@@ -506,10 +461,10 @@ test_sqlite (void **state)
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT id, "
                        "data FROM t WHERE id <= 3\"}, \"blobs\": \"hex\", \"format\": "
                        "\"jsonl\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.jsonl",
-                   "{\"id\":1,\"data\":null}\n{\"id\":2,\"data\":null}\n"
-                   "{\"id\":3,\"data\":\"00ff\"}\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.jsonl",
+                    "{\"id\":1,\"data\":null}\n{\"id\":2,\"data\":null}\n"
+                    "{\"id\":3,\"data\":\"00ff\"}\n");
     fed_report_destroy (&report);
 
     //  An empty result still has its columns.
@@ -517,28 +472,28 @@ test_sqlite (void **state)
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT id "
                        "AS key, name FROM t WHERE id > 99\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "key,name\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "key,name\n");
     fed_report_destroy (&report);
 
     //  Bad queries get sqlite's own message; writes and ATTACH are refused.
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT nope "
                        "FROM t\"}}");
-    s_expect_failed (report, "bad_query", "param \"sqlite\": query: no such column: nope");
+    dt_expect_failed (report, "bad_query", "param \"sqlite\": query: no such column: nope");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELEC 1\"}}");
-    s_expect_failed (report, "bad_query", "near \"SELEC\": syntax error");
+    dt_expect_failed (report, "bad_query", "near \"SELEC\": syntax error");
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT 1; "
                        "SELECT 2\"}}");
-    s_expect_failed (report, "bad_params", "more than one statement");
+    dt_expect_failed (report, "bad_params", "more than one statement");
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"DELETE FROM "
                        "t\"}}");
-    s_expect_failed (report, "bad_params", "must only read");
+    dt_expect_failed (report, "bad_params", "must only read");
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"ATTACH "
@@ -550,33 +505,33 @@ test_sqlite (void **state)
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"../../../../../etc/hostname\", "
                        "\"query\": \"SELECT 1\"}}");
-    s_expect_failed (report, "forbidden_path", "agents.data_roots");
+    dt_expect_failed (report, "forbidden_path", "agents.data_roots");
     fed_report_destroy (&report);
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"none.sqlite\", \"query\": \"SELECT "
                        "1\"}}");
-    s_expect_failed (report, "not_found", "none.sqlite");
+    dt_expect_failed (report, "not_found", "none.sqlite");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"sqlite\": {\"database\": \"db.sqlite\", \"sql\": \"SELECT 1\"}}");
-    s_expect_failed (report, "bad_params", "param \"sqlite\": unknown key 'sql'");
+    dt_expect_failed (report, "bad_params", "param \"sqlite\": unknown key 'sql'");
     fed_report_destroy (&report);
     report = s_ingest (&env, "{\"sqlite\": \"db.sqlite\"}");
-    s_expect_failed (report, "bad_params", "param \"sqlite\" must be a map {database, query}");
+    dt_expect_failed (report, "bad_params", "param \"sqlite\" must be a map {database, query}");
     fed_report_destroy (&report);
     //  A file that is not a database.
     dt_write (&env, "text.sqlite", "id,name\n1,a\n");
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"text.sqlite\", \"query\": \"SELECT "
                        "1\"}}");
-    s_expect_failed (report, "bad_input", "text.sqlite: file is not a database");
+    dt_expect_failed (report, "bad_input", "text.sqlite: file is not a database");
     fed_report_destroy (&report);
     //  The database was not changed by any of it.
     dt_next_step (&env);
     report = s_ingest (&env,
                        "{\"sqlite\": {\"database\": \"db.sqlite\", \"query\": \"SELECT "
                        "count(*) AS n FROM t\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "n\n5\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "n\n5\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }

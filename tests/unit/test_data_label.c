@@ -37,39 +37,10 @@ s_run (dt_env_t *env, const char *params)
 }
 
 static void
-s_expect_completed (fed_report_t *report)
-{
-    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
-        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
-                  fed_report_message (report));
-}
-
-static void
 s_expect_failed (fed_report_t *report, const char *code, const char *part)
 {
-    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
-    assert_string_equal (fed_report_code (report), code);
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
+    dt_expect_failed (report, code, part);
     fed_report_destroy (&report);
-}
-
-static void
-s_expect_file (dt_env_t *env, const char *name, const char *expected)
-{
-    char *text = dt_read (env, name);
-    assert_non_null (text);
-    assert_string_equal (text, expected);
-    free (text);
-}
-
-static void
-s_expect_output (fed_report_t *report, const char *part)
-{
-    char *json = dt_output_json (report);
-    if (!strstr (json, part))
-        fail_msg ("output %s lacks %s", json, part);
-    free (json);
 }
 
 static void
@@ -83,90 +54,90 @@ test_majority_vote (void **state)
         s_run (&env,
                "{\"input\": \"in.csv\", \"labels\": [\"complaint\", \"praise\", \"other\"], "
                "\"min_confidence\": 0.6, " FUNCTIONS "}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  Row 4: praise 2 of 3 votes; row 5: nobody votes; row 6: a tie,
     //  abstained by default.
-    s_expect_file (&env, "data.csv",
-                   "id,text,amount,label,label_confidence,label_votes\n"
-                   "1,I want a refund now,250,complaint,1,refund_kw big_amount\n"
-                   "2,great product,20,praise,1,great_re\n"
-                   "3,refund please,50,complaint,1,refund_kw\n"
-                   "4,I LOVE it - great,500,praise,0.667,great_re big_amount love_kw\n"
-                   "5,meh,,,0,\n"
-                   "6,great refund,20,,0,refund_kw great_re\n"
-                   "7,Broken,10,complaint,1,refund_kw\n");
-    s_expect_file (&env, "review.csv",
-                   "row,id,text,amount,label,label_confidence,votes\n"
-                   "5,5,meh,,,0,\n"
-                   "6,6,great refund,20,,0,refund_kw=complaint great_re=praise\n");
-    s_expect_file (&env, "report.json",
-                   "{\n"
-                   "  \"rows\": 7,\n"
-                   "  \"counts\": {\n"
-                   "    \"complaint\": 3,\n"
-                   "    \"praise\": 2,\n"
-                   "    \"other\": 0,\n"
-                   "    \"abstain\": 2\n"
-                   "  },\n"
-                   "  \"fractions\": {\n"
-                   "    \"complaint\": 0.42857142857142855,\n"
-                   "    \"praise\": 0.2857142857142857,\n"
-                   "    \"other\": 0.0,\n"
-                   "    \"abstain\": 0.2857142857142857\n"
-                   "  },\n"
-                   "  \"imbalance_ratio\": 1.5,\n"
-                   "  \"coverage\": 0.7142857142857143,\n"
-                   "  \"low_confidence\": 2,\n"
-                   "  \"min_confidence\": 0.6,\n"
-                   "  \"tie\": \"abstain\",\n"
-                   "  \"labels\": [\n"
-                   "    \"complaint\",\n"
-                   "    \"praise\",\n"
-                   "    \"other\"\n"
-                   "  ],\n"
-                   "  \"functions\": [\n"
-                   "    {\n"
-                   "      \"name\": \"refund_kw\",\n"
-                   "      \"label\": \"complaint\",\n"
-                   "      \"votes\": 4,\n"
-                   "      \"coverage\": 0.5714285714285714,\n"
-                   "      \"overlaps\": 0.2857142857142857,\n"
-                   "      \"conflicts\": 0.14285714285714285\n"
-                   "    },\n"
-                   "    {\n"
-                   "      \"name\": \"great_re\",\n"
-                   "      \"label\": \"praise\",\n"
-                   "      \"votes\": 3,\n"
-                   "      \"coverage\": 0.42857142857142855,\n"
-                   "      \"overlaps\": 0.2857142857142857,\n"
-                   "      \"conflicts\": 0.2857142857142857\n"
-                   "    },\n"
-                   "    {\n"
-                   "      \"name\": \"big_amount\",\n"
-                   "      \"label\": \"complaint\",\n"
-                   "      \"votes\": 2,\n"
-                   "      \"coverage\": 0.2857142857142857,\n"
-                   "      \"overlaps\": 0.2857142857142857,\n"
-                   "      \"conflicts\": 0.14285714285714285\n"
-                   "    },\n"
-                   "    {\n"
-                   "      \"name\": \"love_kw\",\n"
-                   "      \"label\": \"praise\",\n"
-                   "      \"votes\": 1,\n"
-                   "      \"coverage\": 0.14285714285714285,\n"
-                   "      \"overlaps\": 0.14285714285714285,\n"
-                   "      \"conflicts\": 0.14285714285714285\n"
-                   "    }\n"
-                   "  ]\n"
-                   "}\n");
-    s_expect_output (report, "\"review\":{\"path\":\"");
-    s_expect_output (report, "\"rows\":2,");
-    s_expect_output (report,
-                     "\"distribution\":{\"complaint\":3,\"praise\":2,\"other\":0,"
-                     "\"abstain\":2},\"imbalance_ratio\":1.5,\"coverage\":"
-                     "0.7142857142857143,\"low_confidence\":2,\"columns\":[\"id\",\"text\","
-                     "\"amount\",\"label\",\"label_confidence\",\"label_votes\"]");
-    s_expect_output (report, "\"params\":{\"input\":\"in.csv\"");
+    dt_expect_file (&env, "data.csv",
+                    "id,text,amount,label,label_confidence,label_votes\n"
+                    "1,I want a refund now,250,complaint,1,refund_kw big_amount\n"
+                    "2,great product,20,praise,1,great_re\n"
+                    "3,refund please,50,complaint,1,refund_kw\n"
+                    "4,I LOVE it - great,500,praise,0.667,great_re big_amount love_kw\n"
+                    "5,meh,,,0,\n"
+                    "6,great refund,20,,0,refund_kw great_re\n"
+                    "7,Broken,10,complaint,1,refund_kw\n");
+    dt_expect_file (&env, "review.csv",
+                    "row,id,text,amount,label,label_confidence,votes\n"
+                    "5,5,meh,,,0,\n"
+                    "6,6,great refund,20,,0,refund_kw=complaint great_re=praise\n");
+    dt_expect_file (&env, "report.json",
+                    "{\n"
+                    "  \"rows\": 7,\n"
+                    "  \"counts\": {\n"
+                    "    \"complaint\": 3,\n"
+                    "    \"praise\": 2,\n"
+                    "    \"other\": 0,\n"
+                    "    \"abstain\": 2\n"
+                    "  },\n"
+                    "  \"fractions\": {\n"
+                    "    \"complaint\": 0.42857142857142855,\n"
+                    "    \"praise\": 0.2857142857142857,\n"
+                    "    \"other\": 0.0,\n"
+                    "    \"abstain\": 0.2857142857142857\n"
+                    "  },\n"
+                    "  \"imbalance_ratio\": 1.5,\n"
+                    "  \"coverage\": 0.7142857142857143,\n"
+                    "  \"low_confidence\": 2,\n"
+                    "  \"min_confidence\": 0.6,\n"
+                    "  \"tie\": \"abstain\",\n"
+                    "  \"labels\": [\n"
+                    "    \"complaint\",\n"
+                    "    \"praise\",\n"
+                    "    \"other\"\n"
+                    "  ],\n"
+                    "  \"functions\": [\n"
+                    "    {\n"
+                    "      \"name\": \"refund_kw\",\n"
+                    "      \"label\": \"complaint\",\n"
+                    "      \"votes\": 4,\n"
+                    "      \"coverage\": 0.5714285714285714,\n"
+                    "      \"overlaps\": 0.2857142857142857,\n"
+                    "      \"conflicts\": 0.14285714285714285\n"
+                    "    },\n"
+                    "    {\n"
+                    "      \"name\": \"great_re\",\n"
+                    "      \"label\": \"praise\",\n"
+                    "      \"votes\": 3,\n"
+                    "      \"coverage\": 0.42857142857142855,\n"
+                    "      \"overlaps\": 0.2857142857142857,\n"
+                    "      \"conflicts\": 0.2857142857142857\n"
+                    "    },\n"
+                    "    {\n"
+                    "      \"name\": \"big_amount\",\n"
+                    "      \"label\": \"complaint\",\n"
+                    "      \"votes\": 2,\n"
+                    "      \"coverage\": 0.2857142857142857,\n"
+                    "      \"overlaps\": 0.2857142857142857,\n"
+                    "      \"conflicts\": 0.14285714285714285\n"
+                    "    },\n"
+                    "    {\n"
+                    "      \"name\": \"love_kw\",\n"
+                    "      \"label\": \"praise\",\n"
+                    "      \"votes\": 1,\n"
+                    "      \"coverage\": 0.14285714285714285,\n"
+                    "      \"overlaps\": 0.14285714285714285,\n"
+                    "      \"conflicts\": 0.14285714285714285\n"
+                    "    }\n"
+                    "  ]\n"
+                    "}\n");
+    dt_expect_output (report, "\"review\":{\"path\":\"");
+    dt_expect_output (report, "\"rows\":2,");
+    dt_expect_output (report,
+                      "\"distribution\":{\"complaint\":3,\"praise\":2,\"other\":0,"
+                      "\"abstain\":2},\"imbalance_ratio\":1.5,\"coverage\":"
+                      "0.7142857142857143,\"low_confidence\":2,\"columns\":[\"id\",\"text\","
+                      "\"amount\",\"label\",\"label_confidence\",\"label_votes\"]");
+    dt_expect_output (report, "\"params\":{\"input\":\"in.csv\"");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -184,26 +155,26 @@ test_tie_first (void **state)
     fed_report_t *report = s_run (&env,
                                   "{\"input\": \"in.csv\", \"tie\": \"first\", \"column\": "
                                   "\"y\", \"min_confidence\": 0.7, " FUNCTIONS "}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "id,text,amount,y,y_confidence,y_votes\n"
-                   "1,I want a refund now,250,complaint,1,refund_kw big_amount\n"
-                   "2,great product,20,praise,1,great_re\n"
-                   "3,refund please,50,complaint,1,refund_kw\n"
-                   "4,I LOVE it - great,500,praise,0.667,great_re big_amount love_kw\n"
-                   "5,meh,,,0,\n"
-                   "6,great refund,20,complaint,0.5,refund_kw great_re\n"
-                   "7,Broken,10,complaint,1,refund_kw\n");
-    s_expect_file (&env, "review.csv",
-                   "row,id,text,amount,y,y_confidence,votes\n"
-                   "4,4,I LOVE it - great,500,praise,0.667,great_re=praise big_amount=complaint "
-                   "love_kw=praise\n"
-                   "5,5,meh,,,0,\n"
-                   "6,6,great refund,20,complaint,0.5,refund_kw=complaint great_re=praise\n");
-    s_expect_output (report,
-                     "\"distribution\":{\"complaint\":4,\"praise\":2,\"abstain\":1},"
-                     "\"imbalance_ratio\":2.0,\"coverage\":0.8571428571428571,"
-                     "\"low_confidence\":3");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "id,text,amount,y,y_confidence,y_votes\n"
+                    "1,I want a refund now,250,complaint,1,refund_kw big_amount\n"
+                    "2,great product,20,praise,1,great_re\n"
+                    "3,refund please,50,complaint,1,refund_kw\n"
+                    "4,I LOVE it - great,500,praise,0.667,great_re big_amount love_kw\n"
+                    "5,meh,,,0,\n"
+                    "6,great refund,20,complaint,0.5,refund_kw great_re\n"
+                    "7,Broken,10,complaint,1,refund_kw\n");
+    dt_expect_file (&env, "review.csv",
+                    "row,id,text,amount,y,y_confidence,votes\n"
+                    "4,4,I LOVE it - great,500,praise,0.667,great_re=praise big_amount=complaint "
+                    "love_kw=praise\n"
+                    "5,5,meh,,,0,\n"
+                    "6,6,great refund,20,complaint,0.5,refund_kw=complaint great_re=praise\n");
+    dt_expect_output (report,
+                      "\"distribution\":{\"complaint\":4,\"praise\":2,\"abstain\":1},"
+                      "\"imbalance_ratio\":2.0,\"coverage\":0.8571428571428571,"
+                      "\"low_confidence\":3");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -222,10 +193,10 @@ test_comparisons (void **state)
         "\"column\": \"v\", \"eq\": 5}, {\"name\": \"ge7\", \"label\": \"big\", \"column\": "
         "\"v\", \"ge\": 7}, {\"name\": \"lt0\", \"label\": \"neg\", \"column\": \"v\", \"lt\": "
         "0}, {\"name\": \"le-10\", \"label\": \"neg\", \"column\": \"v\", \"le\": -10}]}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "v,label,label_confidence,label_votes\n5,five,1,eq5\n5.0,five,1,eq5\nx,,0,\n"
-                   ",,0,\n7,big,1,ge7\n-1e1,neg,1,lt0 le-10\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "v,label,label_confidence,label_votes\n5,five,1,eq5\n5.0,five,1,eq5\nx,,0,\n"
+                    ",,0,\n7,big,1,ge7\n-1e1,neg,1,lt0 le-10\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -302,29 +273,29 @@ test_edges (void **state)
     //  Empty input: empty files, an empty distribution.
     dt_write (&env, "in.csv", "");
     fed_report_t *report = s_run (&env, params);
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "");
-    s_expect_file (&env, "review.csv", "");
-    s_expect_output (report,
-                     "\"distribution\":{\"abstain\":0},\"imbalance_ratio\":0.0,"
-                     "\"coverage\":0.0,\"low_confidence\":0");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "");
+    dt_expect_file (&env, "review.csv", "");
+    dt_expect_output (report,
+                      "\"distribution\":{\"abstain\":0},\"imbalance_ratio\":0.0,"
+                      "\"coverage\":0.0,\"low_confidence\":0");
     fed_report_destroy (&report);
     //  Malformed rows and invalid UTF-8 go to rejects.csv; the rest are
     //  labelled. Nothing votes: everything abstains and is reviewed.
     dt_write (&env, "in.csv", "text,n\nplain,1\n\"bad\"x,2\nnot \xc3\x28 utf8,3\nalso plain,4\n");
     report = s_run (&env, params);
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "text,n,label,label_confidence,label_votes\nplain,1,,0,\n"
-                   "also plain,4,,0,\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "text,n,label,label_confidence,label_votes\nplain,1,,0,\n"
+                    "also plain,4,,0,\n");
     char *rejects = dt_read (&env, "rejects.csv");
     assert_non_null (
         strstr (rejects, "\n3,15,line 3 (byte 15): text after a closing quote at byte 20,"));
     assert_non_null (strstr (rejects, "\n4,24,line 4 (byte 24): invalid UTF-8 at byte 28"));
     free (rejects);
-    s_expect_output (report,
-                     "\"distribution\":{\"hit\":0,\"abstain\":2},\"imbalance_ratio\":0.0,"
-                     "\"coverage\":0.0,\"low_confidence\":2");
+    dt_expect_output (report,
+                      "\"distribution\":{\"hit\":0,\"abstain\":2},\"imbalance_ratio\":0.0,"
+                      "\"coverage\":0.0,\"low_confidence\":2");
     fed_report_destroy (&report);
     //  A huge field with the keyword at its very end.
     size_t size = 700000;
@@ -335,10 +306,10 @@ test_edges (void **state)
     dt_write (&env, "in.csv", big);
     free (big);
     report = s_run (&env, params);
-    s_expect_completed (report);
-    s_expect_output (report,
-                     "\"distribution\":{\"hit\":1,\"abstain\":1},\"imbalance_ratio\":1.0,"
-                     "\"coverage\":0.5,\"low_confidence\":1");
+    dt_expect_completed (report);
+    dt_expect_output (report,
+                      "\"distribution\":{\"hit\":1,\"abstain\":1},\"imbalance_ratio\":1.0,"
+                      "\"coverage\":0.5,\"low_confidence\":1");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }

@@ -30,33 +30,6 @@ s_split (dt_env_t *env, const char *params)
     return report;
 }
 
-static void
-s_expect_failed (fed_report_t *report, const char *code, const char *part)
-{
-    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
-    assert_string_equal (fed_report_code (report), code);
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
-}
-
-static void
-s_expect_file (dt_env_t *env, const char *name, const char *expected)
-{
-    char *text = dt_read (env, name);
-    if (!text)
-        fail_msg ("%s is missing", name);
-    if (strcmp (text, expected))
-        fail_msg ("%s: expected\n%s\ngot\n%s", name, expected, text);
-    free (text);
-}
-
-static void
-s_expect_in (const char *haystack, const char *needle)
-{
-    if (!strstr (haystack, needle))
-        fail_msg ("expected '%s' in\n%s", needle, haystack);
-}
-
 //  Which split (0, 1, 2, or -1 if none) holds line, a whole line of a file.
 static int
 s_where (dt_env_t *env, const char *line)
@@ -89,17 +62,17 @@ test_exact_files (void **state)
                          "\"validation\": 0.25, \"test\": 0.25}}";
     fed_report_t *report = s_split (&env, params);
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "train.csv",
-                   "id,text,label\n2,banana,pos\n4,date,neg\n6,fig,pos\n7,grape,neg\n"
-                   "8,hazel,pos\n10,juniper,neg\n12,lemon,pos\n");
-    s_expect_file (&env, "validation.csv", "id,text,label\n3,cherry,pos\n5,elder,pos\n");
-    s_expect_file (&env, "test.csv", "id,text,label\n1,apple,neg\n9,iris,pos\n11,kiwi,pos\n");
-    s_expect_file (&env, "rejects.csv", "line,offset,reason,raw\n");
+    dt_expect_file (&env, "train.csv",
+                    "id,text,label\n2,banana,pos\n4,date,neg\n6,fig,pos\n7,grape,neg\n"
+                    "8,hazel,pos\n10,juniper,neg\n12,lemon,pos\n");
+    dt_expect_file (&env, "validation.csv", "id,text,label\n3,cherry,pos\n5,elder,pos\n");
+    dt_expect_file (&env, "test.csv", "id,text,label\n1,apple,neg\n9,iris,pos\n11,kiwi,pos\n");
+    dt_expect_file (&env, "rejects.csv", "line,offset,reason,raw\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"counts\":{\"train\":7,\"validation\":2,\"test\":3}");
-    s_expect_in (json, "\"rows\":12,");
-    s_expect_in (json, "\"columns\":[\"id\",\"text\",\"label\"]");
-    s_expect_in (json, "\"params\":{\"input\":\"in.csv\",\"seed\":42,");
+    dt_expect_in (json, "\"counts\":{\"train\":7,\"validation\":2,\"test\":3}");
+    dt_expect_in (json, "\"rows\":12,");
+    dt_expect_in (json, "\"columns\":[\"id\",\"text\",\"label\"]");
+    dt_expect_in (json, "\"params\":{\"input\":\"in.csv\",\"seed\":42,");
     //  Each split is under splits and at the top level, with its own sha256.
     for (int i = 0; i < 3; i++) {
         char path [600], hex [65], entry [900];
@@ -109,7 +82,7 @@ test_exact_files (void **state)
         char *first = strstr (json, entry);
         assert_non_null (first);
         assert_non_null (strstr (first + 1, entry));
-        s_expect_in (first, hex);
+        dt_expect_in (first, hex);
     }
     assert_true (strncmp (json, "{\"splits\":{\"train\":{", 20) == 0);
     free (json);
@@ -121,8 +94,8 @@ test_exact_files (void **state)
                       "{\"input\": \"in.csv\", \"seed\": 42, \"key\": [\"id\"], \"ratios\": "
                       "{\"train\": 0.5, \"validation\": 0.25, \"test\": 0.25}}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "validation.csv", "id,text,label\n9,iris,pos\n");
-    s_expect_file (&env, "test.csv", "id,text,label\n");
+    dt_expect_file (&env, "validation.csv", "id,text,label\n9,iris,pos\n");
+    dt_expect_file (&env, "test.csv", "id,text,label\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -198,17 +171,17 @@ test_seed_changes_assignment (void **state)
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
     fed_report_destroy (&report);
     //  Seed 42 put 3,cherry and 5,elder in validation (test_exact_files).
-    s_expect_file (&env, "train.csv",
-                   "id,text,label\n1,apple,neg\n2,banana,pos\n3,cherry,pos\n4,date,neg\n"
-                   "5,elder,pos\n7,grape,neg\n11,kiwi,pos\n12,lemon,pos\n");
-    s_expect_file (&env, "validation.csv", "id,text,label\n9,iris,pos\n");
-    s_expect_file (&env, "test.csv", "id,text,label\n6,fig,pos\n8,hazel,pos\n10,juniper,neg\n");
+    dt_expect_file (&env, "train.csv",
+                    "id,text,label\n1,apple,neg\n2,banana,pos\n3,cherry,pos\n4,date,neg\n"
+                    "5,elder,pos\n7,grape,neg\n11,kiwi,pos\n12,lemon,pos\n");
+    dt_expect_file (&env, "validation.csv", "id,text,label\n9,iris,pos\n");
+    dt_expect_file (&env, "test.csv", "id,text,label\n6,fig,pos\n8,hazel,pos\n10,juniper,neg\n");
     //  The same seed again gives the same bytes.
     char *first = dt_read (&env, "train.csv");
     dt_next_step (&env);
     report = s_split (&env, params);
     fed_report_destroy (&report);
-    s_expect_file (&env, "train.csv", first);
+    dt_expect_file (&env, "train.csv", first);
     free (first);
     //  A negative seed is a seed too (its two's complement bytes).
     dt_next_step (&env);
@@ -235,7 +208,7 @@ test_group_never_leaks (void **state)
                                     "\"seed\": 3}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"groups\":40,\"groups_exact\":true,\"groups_by_split\":{");
+    dt_expect_in (json, "\"groups\":40,\"groups_exact\":true,\"groups_by_split\":{");
     //  Every user's rows are in exactly one split.
     int home [40];
     for (int u = 0; u < 40; u++)
@@ -261,17 +234,17 @@ test_group_never_leaks (void **state)
     snprintf (expected, sizeof expected,
               "\"groups_by_split\":{\"train\":%d,\"validation\":%d,\"test\":%d}", per_split [0],
               per_split [1], per_split [2]);
-    s_expect_in (json, expected);
+    dt_expect_in (json, expected);
     assert_int_equal (per_split [0] + per_split [1] + per_split [2], 40);
     free (json);
     free (text);
     fed_report_destroy (&report);
     //  key and group exclude each other.
     report = s_split (&env, "{\"input\": \"in.csv\", \"group\": \"user\", \"key\": [\"id\"]}");
-    s_expect_failed (report, "bad_params", "\"key\" and \"group\" exclude each other");
+    dt_expect_failed (report, "bad_params", "\"key\" and \"group\" exclude each other");
     fed_report_destroy (&report);
     report = s_split (&env, "{\"input\": \"in.csv\", \"group\": [\"user\", \"id\"]}");
-    s_expect_failed (report, "bad_params", "param \"group\" must name one column");
+    dt_expect_failed (report, "bad_params", "param \"group\" must name one column");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -325,7 +298,7 @@ test_stratified_proportions (void **state)
               "\"tiny\":{\"train\":%d,\"validation\":%d,\"test\":%d}}",
               counts [0][0], counts [0][1], counts [0][2], counts [1][0], counts [1][1],
               counts [1][2], counts [2][0], counts [2][1], counts [2][2]);
-    s_expect_in (json, expected);
+    dt_expect_in (json, expected);
     //  The stated tolerance (doc/agents-data.md): a class of n rows is within
     //  3 sqrt (r (1 - r) / n) + 1 / n of each ratio r.
     const double ratios [] = {0.8, 0.1, 0.1};
@@ -375,7 +348,7 @@ test_bad_ratios (void **state)
         snprintf (params, sizeof params, "{\"input\": \"in.csv\", \"ratios\": %s}",
                   cases [i].ratios);
         fed_report_t *report = s_split (&env, params);
-        s_expect_failed (report, "bad_params", cases [i].message);
+        dt_expect_failed (report, "bad_params", cases [i].message);
         fed_report_destroy (&report);
     }
     //  A sum within 1e-9 of 1 is fine, one split alone too.
@@ -386,17 +359,17 @@ test_bad_ratios (void **state)
     fed_report_destroy (&report);
     report = s_split (&env, "{\"input\": \"in.csv\", \"ratios\": {\"all\": 1}}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "all.csv", s_fixture);
+    dt_expect_file (&env, "all.csv", s_fixture);
     fed_report_destroy (&report);
     //  Other params are checked too.
     report = s_split (&env, "{\"input\": \"in.csv\", \"seed\": \"x\"}");
-    s_expect_failed (report, "bad_params", "\"seed\"");
+    dt_expect_failed (report, "bad_params", "\"seed\"");
     fed_report_destroy (&report);
     report = s_split (&env, "{\"input\": \"in.csv\", \"stratify\": \"lable\"}");
-    s_expect_failed (report, "bad_params", "did you mean 'label'?");
+    dt_expect_failed (report, "bad_params", "did you mean 'label'?");
     fed_report_destroy (&report);
     report = s_split (&env, "{\"input\": \"in.csv\", \"format\": \"xml\"}");
-    s_expect_failed (report, "bad_params", "\"format\" must be csv, tsv or jsonl");
+    dt_expect_failed (report, "bad_params", "\"format\" must be csv, tsv or jsonl");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -410,21 +383,21 @@ test_malformed_rows_rejected (void **state)
     dt_write (&env, "in.csv", "id,text,label\n1,a,x\n2,\"bad\"q,x\n3,c\n4,\xff,y\n5,e,y\n");
     fed_report_t *report = s_split (&env, "{\"input\": \"in.csv\", \"ratios\": {\"all\": 1}}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "all.csv", "id,text,label\n1,a,x\n5,e,y\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "3,20,line 3 (byte 20): text after a closing quote at byte 27,"
-                   "\"2,\"\"bad\"\"q,x\"\n"
-                   "4,31,\"line 4 (byte 31): field count differs from the header's at byte 35: "
-                   "2 fields, the header has 3\",\"3,c\"\n"
-                   "5,35,line 5 (byte 35): invalid UTF-8 at byte 37,\"4,\xef\xbf\xbd,y\"\n");
+    dt_expect_file (&env, "all.csv", "id,text,label\n1,a,x\n5,e,y\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "3,20,line 3 (byte 20): text after a closing quote at byte 27,"
+                    "\"2,\"\"bad\"\"q,x\"\n"
+                    "4,31,\"line 4 (byte 31): field count differs from the header's at byte 35: "
+                    "2 fields, the header has 3\",\"3,c\"\n"
+                    "5,35,line 5 (byte 35): invalid UTF-8 at byte 37,\"4,\xef\xbf\xbd,y\"\n");
     char *json = dt_output_json (report);
-    s_expect_in (json, "\"counts\":{\"all\":2},\"rows\":2,\"rejects\":{\"path\":");
-    s_expect_in (json, "\"rows\":3,");
+    dt_expect_in (json, "\"counts\":{\"all\":2},\"rows\":2,\"rejects\":{\"path\":");
+    dt_expect_in (json, "\"rows\":3,");
     free (json);
     fed_report_destroy (&report);
     report = s_split (&env, "{\"input\": \"in.csv\", \"max_rejects\": 2}");
-    s_expect_failed (report, "too_many_rejects", "max_rejects");
+    dt_expect_failed (report, "too_many_rejects", "max_rejects");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -442,20 +415,20 @@ test_empty_input (void **state)
     for (int i = 0; i < 3; i++) {
         char name [32];
         snprintf (name, sizeof name, "%s.csv", s_split_names [i]);
-        s_expect_file (&env, name, "");
+        dt_expect_file (&env, name, "");
     }
     char *json = dt_output_json (report);
-    s_expect_in (json,
-                 "\"counts\":{\"train\":0,\"validation\":0,\"test\":0},\"by_class\":{},"
-                 "\"groups\":0,");
-    s_expect_in (json, "\"columns\":[]");
+    dt_expect_in (json,
+                  "\"counts\":{\"train\":0,\"validation\":0,\"test\":0},\"by_class\":{},"
+                  "\"groups\":0,");
+    dt_expect_in (json, "\"columns\":[]");
     free (json);
     fed_report_destroy (&report);
     //  A header alone: every split gets the header.
     dt_write (&env, "header.csv", "id,label\n");
     report = s_split (&env, "{\"input\": \"header.csv\", \"stratify\": \"label\"}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "test.csv", "id,label\n");
+    dt_expect_file (&env, "test.csv", "id,label\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -473,9 +446,9 @@ test_jsonl_in_and_out (void **state)
                                     "{\"input\": \"in.jsonl\", \"format\": \"jsonl\", "
                                     "\"ratios\": {\"all\": 1}}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
-    s_expect_file (&env, "all.jsonl",
-                   "{\"id\":1,\"ok\":true,\"t\":\"a\"}\n"
-                   "{\"id\":2,\"ok\":false,\"t\":null}\n");
+    dt_expect_file (&env, "all.jsonl",
+                    "{\"id\":1,\"ok\":true,\"t\":\"a\"}\n"
+                    "{\"id\":2,\"ok\":false,\"t\":null}\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }

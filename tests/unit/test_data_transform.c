@@ -22,41 +22,6 @@ s_run (dt_env_t *env, const char *params)
     return report;
 }
 
-static void
-s_expect_completed (fed_report_t *report)
-{
-    if (fed_report_kind (report) != FED_REPORT_COMPLETED)
-        fail_msg ("expected completed, got %s: %s", fed_report_code (report),
-                  fed_report_message (report));
-}
-
-static void
-s_expect_failed (fed_report_t *report, const char *code, const char *part)
-{
-    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
-    assert_string_equal (fed_report_code (report), code);
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
-}
-
-static void
-s_expect_file (dt_env_t *env, const char *name, const char *expected)
-{
-    char *text = dt_read (env, name);
-    assert_non_null (text);
-    assert_string_equal (text, expected);
-    free (text);
-}
-
-static void
-s_expect_output (fed_report_t *report, const char *part)
-{
-    char *json = dt_output_json (report);
-    if (!strstr (json, part))
-        fail_msg ("output %s lacks %s", json, part);
-    free (json);
-}
-
 //  No spill file (*.run) is left in the workspace.
 static void
 s_expect_no_runs (dt_env_t *env)
@@ -84,27 +49,27 @@ test_tokens_vocabulary_ids (void **state)
                "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", \"lowercase\": "
                "true, \"ngrams\": [1, 2]}, \"vocabulary\": {\"min_count\": 2}, "
                "\"vectorize\": {\"method\": \"ids\"}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  Counts: cat, sat, the 2 each (ids by count, then bytes); the rest once.
-    s_expect_file (&env, "data.csv",
-                   "id,text,text_tokens,text_vec\n"
-                   "1,The cat sat,the cat sat the_cat cat_sat,3 1 2 0 0\n"
-                   "2,the dog sat,the dog sat the_dog dog_sat,3 0 2 0 0\n"
-                   "3,A cat,a cat a_cat,0 1 0\n");
-    s_expect_file (&env, "fitted.json",
-                   "{\n  \"agent\": \"data.transform\",\n  \"version\": 1,\n  \"params\": {\n"
-                   "    \"tokenize\": {\n      \"column\": \"text\",\n      \"lowercase\": true,\n"
-                   "      \"ngrams\": [\n        1,\n        2\n      ]\n    },\n"
-                   "    \"vocabulary\": {\n      \"min_count\": 2\n    },\n"
-                   "    \"vectorize\": {\n      \"method\": \"ids\"\n    }\n  },\n"
-                   "  \"rows\": 3,\n  \"vocabulary\": {\n    \"size\": 3,\n    \"tokens\": [\n"
-                   "      \"cat\",\n      \"sat\",\n      \"the\"\n    ],\n"
-                   "    \"counts\": [\n      2,\n      2,\n      2\n    ]\n  }\n}\n");
-    s_expect_output (report, "\"columns\":[\"id\",\"text\",\"text_tokens\",\"text_vec\"]");
-    s_expect_output (report,
-                     "\"stats\":{\"rows\":3,\"rejected\":0,\"fitted_rows\":3,\"tokens\":"
-                     "13,\"vocabulary\":3,\"oov\":7}");
-    s_expect_output (report, "\"fitted\":{\"path\":\"");
+    dt_expect_file (&env, "data.csv",
+                    "id,text,text_tokens,text_vec\n"
+                    "1,The cat sat,the cat sat the_cat cat_sat,3 1 2 0 0\n"
+                    "2,the dog sat,the dog sat the_dog dog_sat,3 0 2 0 0\n"
+                    "3,A cat,a cat a_cat,0 1 0\n");
+    dt_expect_file (&env, "fitted.json",
+                    "{\n  \"agent\": \"data.transform\",\n  \"version\": 1,\n  \"params\": {\n"
+                    "    \"tokenize\": {\n      \"column\": \"text\",\n      \"lowercase\": true,\n"
+                    "      \"ngrams\": [\n        1,\n        2\n      ]\n    },\n"
+                    "    \"vocabulary\": {\n      \"min_count\": 2\n    },\n"
+                    "    \"vectorize\": {\n      \"method\": \"ids\"\n    }\n  },\n"
+                    "  \"rows\": 3,\n  \"vocabulary\": {\n    \"size\": 3,\n    \"tokens\": [\n"
+                    "      \"cat\",\n      \"sat\",\n      \"the\"\n    ],\n"
+                    "    \"counts\": [\n      2,\n      2,\n      2\n    ]\n  }\n}\n");
+    dt_expect_output (report, "\"columns\":[\"id\",\"text\",\"text_tokens\",\"text_vec\"]");
+    dt_expect_output (report,
+                      "\"stats\":{\"rows\":3,\"rejected\":0,\"fitted_rows\":3,\"tokens\":"
+                      "13,\"vocabulary\":3,\"oov\":7}");
+    dt_expect_output (report, "\"fitted\":{\"path\":\"");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -119,13 +84,13 @@ test_tfidf (void **state)
     fed_report_t *report = s_run (&env,
                                   "{\"input\": \"in.csv\", \"tokenize\": {\"column\": "
                                   "\"text\"}, \"vectorize\": {\"method\": \"tfidf\"}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  ids c=1 a=2 b=3 d=4; df a 1, b 2, c 2, d 1 of n = 3.
-    s_expect_file (&env, "data.csv",
-                   "text,text_tokens,text_vec\n"
-                   "a b a,a b a,2:0.934702 3:0.355432\n"
-                   "b c,b c,1:0.707107 3:0.707107\n"
-                   "c c d,c c d,1:0.835592 4:0.549351\n");
+    dt_expect_file (&env, "data.csv",
+                    "text,text_tokens,text_vec\n"
+                    "a b a,a b a,2:0.934702 3:0.355432\n"
+                    "b c,b c,1:0.707107 3:0.707107\n"
+                    "c c d,c c d,1:0.835592 4:0.549351\n");
     char *fitted = dt_read (&env, "fitted.json");
     assert_non_null (strstr (fitted,
                              "\"idf\": [\n    1.2876820724517808,\n    "
@@ -152,12 +117,12 @@ test_regex_hashing (void **state)
                "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", \"mode\": "
                "\"regex\", \"pattern\": \"[a-z]+\"}, \"vectorize\": {\"method\": "
                "\"hashing\", \"dims\": 8}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "text,text_tokens,text_vec\n"
-                   "\"the cat, sat; the cat!\",the cat sat the cat,4:2 7:3\n"
-                   "dog42,dog,1:1\n"
-                   ",,\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "text,text_tokens,text_vec\n"
+                    "\"the cat, sat; the cat!\",the cat sat the cat,4:2 7:3\n"
+                    "dog42,dog,1:1\n"
+                    ",,\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -174,15 +139,15 @@ test_scale_onehot_rejects (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", "a,b,c\n1,10,x\n2,,y\n3,30,x\noops,5,w\n4,\"bad\"q,z\n");
     fed_report_t *report = s_run (&env, s_scale_params);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     //  a: min 1, max 3; b: mean 20, population std 10; c: x twice, y once
     //  (one category kept, the rest __other__).
-    s_expect_file (&env, "data.csv", "a,b,c,c=x,c=__other__\n0,-1,x,1,0\n0.5,,y,0,1\n1,1,x,1,0\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n"
-                   "5,0,column 'a': 'oops' is not a finite number,\"oops,5,w\"\n"
-                   "6,34,line 6 (byte 34): text after a closing quote at byte 41,"
-                   "\"4,\"\"bad\"\"q,z\"\n");
+    dt_expect_file (&env, "data.csv", "a,b,c,c=x,c=__other__\n0,-1,x,1,0\n0.5,,y,0,1\n1,1,x,1,0\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n"
+                    "5,0,column 'a': 'oops' is not a finite number,\"oops,5,w\"\n"
+                    "6,34,line 6 (byte 34): text after a closing quote at byte 41,"
+                    "\"4,\"\"bad\"\"q,z\"\n");
     char *fitted = dt_read (&env, "fitted.json");
     assert_non_null (strstr (fitted,
                              "\"a\": {\n      \"method\": \"minmax\",\n      \"count\": 3,\n"
@@ -196,7 +161,7 @@ test_scale_onehot_rejects (void **state)
                              "\"onehot\": {\n    \"c\": {\n      \"categories\": [\n"
                              "        \"x\"\n      ],\n      \"other\": true\n    }\n  }"));
     free (fitted);
-    s_expect_output (report, "\"stats\":{\"rows\":3,\"rejected\":2,");
+    dt_expect_output (report, "\"stats\":{\"rows\":3,\"rejected\":2,");
     fed_report_destroy (&report);
     //  The list form, uncapped: every category, sorted by bytes; a constant
     //  column min-max scales to 0.
@@ -204,8 +169,8 @@ test_scale_onehot_rejects (void **state)
     report = s_run (&env,
                     "{\"input\": \"in2.csv\", \"onehot\": [\"k\"], \"scale\": {\"v\": "
                     "\"minmax\"}}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "k,v,k=a,k=b\nb,0,0,1\na,0,1,0\nb,0,0,1\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "k,v,k=a,k=b\nb,0,0,1\na,0,1,0\nb,0,0,1\n");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -221,7 +186,7 @@ test_apply_fitted (void **state)
                       "\"onehot\": {\"c\": {\"max_categories\": 1}}, \"tokenize\": {\"column\": "
                       "\"text\"}, \"vectorize\": {\"method\": \"tfidf\"}}";
     fed_report_t *report = s_run (&env, fit);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     char *fitted = dt_read (&env, "fitted.json");
     fed_report_destroy (&report);
     //  New data in another step, the saved parameters applied as they were:
@@ -231,41 +196,41 @@ test_apply_fitted (void **state)
     dt_next_step (&env);
     dt_write (&env, "new.csv", "text,c,b,a\nd zzz,y,40,5\nzzz,x,20,\nb,,0,0\n");
     report = s_run (&env, "{\"input\": \"new.csv\", \"fitted\": \"step/fitted.json\"}");
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv",
-                   "text,c,b,a,text_tokens,text_vec,c=x,c=__other__\n"
-                   "d zzz,y,2,2,d zzz,4:1,0,1\n"
-                   "zzz,x,0,,zzz,,1,0\n"
-                   "b,,-2,-0.5,b,3:1,0,0\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv",
+                    "text,c,b,a,text_tokens,text_vec,c=x,c=__other__\n"
+                    "d zzz,y,2,2,d zzz,4:1,0,1\n"
+                    "zzz,x,0,,zzz,,1,0\n"
+                    "b,,-2,-0.5,b,3:1,0,0\n");
     //  The fitted file is carried into the step as it was.
-    s_expect_file (&env, "fitted.json", fitted);
-    s_expect_output (report, "\"oov\":2");
+    dt_expect_file (&env, "fitted.json", fitted);
+    dt_expect_output (report, "\"oov\":2");
     fed_report_destroy (&report);
     //  Spec params given with fitted must be the file's.
     dt_next_step (&env);
     report = s_run (&env,
                     "{\"input\": \"new.csv\", \"fitted\": \"step/fitted.json\", \"scale\": "
                     "{\"a\": \"zscore\"}}");
-    s_expect_failed (report, "bad_params",
-                     "param \"scale\" differs from the fitted file's: {\"a\":\"zscore\"} here, "
-                     "{\"a\":\"minmax\",\"b\":\"zscore\"} there");
+    dt_expect_failed (report, "bad_params",
+                      "param \"scale\" differs from the fitted file's: {\"a\":\"zscore\"} here, "
+                      "{\"a\":\"minmax\",\"b\":\"zscore\"} there");
     fed_report_destroy (&report);
     report = s_run (&env,
                     "{\"input\": \"new.csv\", \"fitted\": {\"path\": \"step/fitted.json\"}, "
                     "\"scale\": {\"a\": \"minmax\", \"b\": \"zscore\"}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     fed_report_destroy (&report);
     //  A fitted file whose columns the new data lacks names the column.
     dt_write (&env, "other.csv", "texts,c,b,a\nx,y,1,2\n");
     report = s_run (&env, "{\"input\": \"other.csv\", \"fitted\": \"step/fitted.json\"}");
-    s_expect_failed (report, "bad_params",
-                     "fitted param \"tokenize\": no column 'text' in the input; did you mean "
-                     "'texts'?");
+    dt_expect_failed (report, "bad_params",
+                      "fitted param \"tokenize\": no column 'text' in the input; did you mean "
+                      "'texts'?");
     fed_report_destroy (&report);
     //  Not a fitted file.
     dt_write (&env, "junk.json", "{\"agent\": \"data.label\"}");
     report = s_run (&env, "{\"input\": \"new.csv\", \"fitted\": \"junk.json\"}");
-    s_expect_failed (report, "bad_params", "not a data.transform fitted.json");
+    dt_expect_failed (report, "bad_params", "not a data.transform fitted.json");
     fed_report_destroy (&report);
     free (fitted);
     dt_teardown (&env);
@@ -281,41 +246,41 @@ test_bad_params (void **state)
     fed_report_t *report = s_run (&env,
                                   "{\"input\": \"in.csv\", \"tokenize\": {\"column\": "
                                   "\"text\", \"mode\": \"regex\", \"pattern\": \"([a-z\"}}");
-    s_expect_failed (report, "bad_params",
-                     "param \"tokenize\": pattern '([a-z' does not compile: ");
+    dt_expect_failed (report, "bad_params",
+                      "param \"tokenize\": pattern '([a-z' does not compile: ");
     fed_report_destroy (&report);
     report = s_run (&env, "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"txet\"}}");
-    s_expect_failed (report, "bad_params",
-                     "param \"tokenize\": no column 'txet' in the input; did you mean 'text'?");
+    dt_expect_failed (report, "bad_params",
+                      "param \"tokenize\": no column 'txet' in the input; did you mean 'text'?");
     fed_report_destroy (&report);
     report = s_run (&env, "{\"input\": \"in.csv\", \"scale\": {\"prices\": \"minmax\"}}");
-    s_expect_failed (report, "bad_params",
-                     "no column 'prices' in the input; did you mean 'price'?");
+    dt_expect_failed (report, "bad_params",
+                      "no column 'prices' in the input; did you mean 'price'?");
     fed_report_destroy (&report);
     report = s_run (&env,
                     "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
                     "\"vectorize\": {\"method\": \"tfidif\"}}");
-    s_expect_failed (report, "bad_params",
-                     "param \"vectorize\": unknown method 'tfidif' (did you mean 'tfidf'?)");
+    dt_expect_failed (report, "bad_params",
+                      "param \"vectorize\": unknown method 'tfidif' (did you mean 'tfidf'?)");
     fed_report_destroy (&report);
     report = s_run (&env, "{\"input\": \"in.csv\", \"vectorize\": {\"method\": \"ids\"}}");
-    s_expect_failed (report, "bad_params", "needs \"tokenize\"");
+    dt_expect_failed (report, "bad_params", "needs \"tokenize\"");
     fed_report_destroy (&report);
     report = s_run (&env, "{\"input\": \"in.csv\", \"scale\": {\"price\": \"log\"}}");
-    s_expect_failed (report, "bad_params", "minmax or zscore");
+    dt_expect_failed (report, "bad_params", "minmax or zscore");
     fed_report_destroy (&report);
     report = s_run (&env, "{\"input\": \"in.csv\", \"onehots\": [\"text\"]}");
-    s_expect_failed (report, "bad_params", "unknown param \"onehots\"; did you mean \"onehot\"?");
+    dt_expect_failed (report, "bad_params", "unknown param \"onehots\"; did you mean \"onehot\"?");
     fed_report_destroy (&report);
     report = s_run (&env,
                     "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\", "
                     "\"ngrams\": [2, 1]}}");
-    s_expect_failed (report, "bad_params", "\"ngrams\"");
+    dt_expect_failed (report, "bad_params", "\"ngrams\"");
     fed_report_destroy (&report);
     //  An output column that already exists.
     dt_write (&env, "clash.csv", "text,text_tokens\na,b\n");
     report = s_run (&env, "{\"input\": \"clash.csv\", \"tokenize\": {\"column\": \"text\"}}");
-    s_expect_failed (report, "bad_params", "output column 'text_tokens' is already a column");
+    dt_expect_failed (report, "bad_params", "output column 'text_tokens' is already a column");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -331,8 +296,8 @@ test_edges (void **state)
     //  Empty input: an empty table, a fitted file of no rows.
     dt_write (&env, "in.csv", "");
     fed_report_t *report = s_run (&env, params);
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "");
     char *fitted = dt_read (&env, "fitted.json");
     assert_non_null (strstr (fitted, "\"rows\": 0\n}"));
     free (fitted);
@@ -340,11 +305,11 @@ test_edges (void **state)
     //  Invalid UTF-8 is refused, the rest kept.
     dt_write (&env, "in.csv", "text\nok go\nbad \xff\xfe byte\ngo\n");
     report = s_run (&env, params);
-    s_expect_completed (report);
-    s_expect_file (&env, "data.csv", "text,text_tokens,text_vec\nok go,ok go,2 1\ngo,go,1\n");
-    s_expect_file (&env, "rejects.csv",
-                   "line,offset,reason,raw\n3,11,line 3 (byte 11): invalid UTF-8 at byte 15,"
-                   "bad \xef\xbf\xbd\xef\xbf\xbd byte\n");
+    dt_expect_completed (report);
+    dt_expect_file (&env, "data.csv", "text,text_tokens,text_vec\nok go,ok go,2 1\ngo,go,1\n");
+    dt_expect_file (&env, "rejects.csv",
+                    "line,offset,reason,raw\n3,11,line 3 (byte 11): invalid UTF-8 at byte 15,"
+                    "bad \xef\xbf\xbd\xef\xbf\xbd byte\n");
     fed_report_destroy (&report);
     //  A huge field: 100,000 tokens in one 600 KB row.
     size_t size = 100000 * 6 + 64;
@@ -359,8 +324,8 @@ test_edges (void **state)
                     "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
                     "\"vocabulary\": {\"max_size\": 10}, \"vectorize\": {\"method\": "
                     "\"hashing\", \"dims\": 4}}");
-    s_expect_completed (report);
-    s_expect_output (report, "\"tokens\":100001,\"vocabulary\":10,");
+    dt_expect_completed (report);
+    dt_expect_output (report, "\"tokens\":100001,\"vocabulary\":10,");
     char *data = dt_read (&env, "data.csv");
     assert_non_null (strstr (data, "\nw0001,w0001,"));
     free (data);
@@ -392,10 +357,10 @@ test_over_budget (void **state)
     const char *params = "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
                          "\"vectorize\": {\"method\": \"tfidf\"}}";
     fed_report_t *report = s_run (&env, params);
-    s_expect_failed (report, "over_budget",
-                     "the vocabulary: what it keeps (vocabulary.max_size 100000) needs more "
-                     "memory than config agents.data_memory (16384 bytes) allows; lower "
-                     "vocabulary.max_size or raise agents.data_memory");
+    dt_expect_failed (report, "over_budget",
+                      "the vocabulary: what it keeps (vocabulary.max_size 100000) needs more "
+                      "memory than config agents.data_memory (16384 bytes) allows; lower "
+                      "vocabulary.max_size or raise agents.data_memory");
     fed_report_destroy (&report);
     s_expect_no_runs (&env);
     //  A vocabulary of 100 fits: the 2,000 tokens are counted in spills.
@@ -403,20 +368,20 @@ test_over_budget (void **state)
                     "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
                     "\"vocabulary\": {\"max_size\": 100}, \"vectorize\": {\"method\": "
                     "\"tfidf\"}}");
-    s_expect_completed (report);
-    s_expect_output (report, "\"vocabulary\":100,");
+    dt_expect_completed (report);
+    dt_expect_output (report, "\"vocabulary\":100,");
     fed_report_destroy (&report);
     s_expect_no_runs (&env);
     //  Within the budget it completes; hashing needs no vocabulary at all.
     env.config.memory_budget = 1 << 20;
     report = s_run (&env, params);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     fed_report_destroy (&report);
     env.config.memory_budget = 16 * 1024;
     report = s_run (&env,
                     "{\"input\": \"in.csv\", \"tokenize\": {\"column\": \"text\"}, "
                     "\"vectorize\": {\"method\": \"hashing\"}}");
-    s_expect_completed (report);
+    dt_expect_completed (report);
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -447,7 +412,7 @@ test_spill_same_output (void **state)
                          "\"tfidf\"}, \"scale\": {\"x\": \"zscore\"}, \"onehot\": {\"cat\": "
                          "{\"max_categories\": 20}}}";
     fed_report_t *report = s_run (&env, params);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     fed_report_destroy (&report);
     char *data = dt_read (&env, "data.csv");
     char *fitted = dt_read (&env, "fitted.json");
@@ -458,7 +423,7 @@ test_spill_same_output (void **state)
     dt_next_step (&env);
     env.config.memory_budget = 64 * 1024;
     report = s_run (&env, params);
-    s_expect_completed (report);
+    dt_expect_completed (report);
     fed_report_destroy (&report);
     char *small_data = dt_read (&env, "data.csv");
     char *small_fitted = dt_read (&env, "fitted.json");

@@ -76,15 +76,6 @@ s_copy (dt_env_t *env, const char *params)
 }
 
 static void
-s_expect_failed (fed_report_t *report, const char *code, const char *part)
-{
-    assert_int_equal (fed_report_kind (report), FED_REPORT_FAILED);
-    assert_string_equal (fed_report_code (report), code);
-    if (!strstr (fed_report_message (report), part))
-        fail_msg ("message '%s' lacks '%s'", fed_report_message (report), part);
-}
-
-static void
 test_csv_copy_with_rejects (void **state)
 {
     (void) state;
@@ -152,36 +143,37 @@ test_paths_confined (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", "alpha\n1\n");
     fed_report_t *report = s_copy (&env, "{\"input\": \"/etc/passwd.csv\"}");
-    s_expect_failed (report, "not_found", "/etc/passwd.csv");
+    dt_expect_failed (report, "not_found", "/etc/passwd.csv");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"../../../../../../etc/hostname\"}");
-    s_expect_failed (report, "forbidden_path", "agents.data_roots");
+    dt_expect_failed (report, "forbidden_path", "agents.data_roots");
     fed_report_destroy (&report);
     //  A symlink out of the run directory is refused too.
     char link_path [300];
     snprintf (link_path, sizeof link_path, "%s/escape.csv", env.run);
     assert_int_equal (symlink ("/etc/hostname", link_path), 0);
     report = s_copy (&env, "{\"input\": \"escape.csv\"}");
-    s_expect_failed (report, "forbidden_path", "/etc/hostname");
+    dt_expect_failed (report, "forbidden_path", "/etc/hostname");
     fed_report_destroy (&report);
     //  A data root allows it.
     env.roots [0] = "/etc";
     env.config.root_count = 1;
     report = s_copy (&env, "{\"input\": \"/etc/hostname\"}");
-    s_expect_failed (report, "bad_params", "unknown format");
+    dt_expect_failed (report, "bad_params", "unknown format");
     fed_report_destroy (&report);
     //  Params are checked.
     report = s_copy (&env, "{\"input\": 7}");
-    s_expect_failed (report, "bad_params", "\"input\"");
+    dt_expect_failed (report, "bad_params", "\"input\"");
     fed_report_destroy (&report);
     report = s_copy (&env, "{}");
-    s_expect_failed (report, "bad_params", "\"input\" is missing");
+    dt_expect_failed (report, "bad_params", "\"input\" is missing");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"in.csv\", \"out\": \"../x.csv\"}");
-    s_expect_failed (report, "bad_params", "plain file name");
+    dt_expect_failed (report, "bad_params", "plain file name");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"in.csv\", \"keys\": [\"alpah\"]}");
-    s_expect_failed (report, "bad_params", "no column 'alpah' in the input; did you mean 'alpha'?");
+    dt_expect_failed (report, "bad_params",
+                      "no column 'alpah' in the input; did you mean 'alpha'?");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
@@ -194,11 +186,11 @@ test_thresholds_and_edges (void **state)
     dt_setup (&env);
     dt_write (&env, "in.csv", "a,b\n1,2\n3\n4,5\n6\n");
     fed_report_t *report = s_copy (&env, "{\"input\": \"in.csv\", \"max_rejects\": 1}");
-    s_expect_failed (report, "too_many_rejects",
-                     "more than 1 rows refused (param \"max_rejects\")");
+    dt_expect_failed (report, "too_many_rejects",
+                      "more than 1 rows refused (param \"max_rejects\")");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"in.csv\", \"max_reject_ratio\": 0.25}");
-    s_expect_failed (report, "too_many_rejects", "2 of 4 rows refused");
+    dt_expect_failed (report, "too_many_rejects", "2 of 4 rows refused");
     fed_report_destroy (&report);
     report = s_copy (&env, "{\"input\": \"in.csv\", \"max_reject_ratio\": 0.5}");
     assert_int_equal (fed_report_kind (report), FED_REPORT_COMPLETED);
@@ -214,7 +206,7 @@ test_thresholds_and_edges (void **state)
     //  A malformed header fails the step.
     dt_write (&env, "bad.csv", "\"a,b\n1,2\n");
     report = s_copy (&env, "{\"input\": \"bad.csv\"}");
-    s_expect_failed (report, "bad_input", "header row is malformed");
+    dt_expect_failed (report, "bad_input", "header row is malformed");
     fed_report_destroy (&report);
     dt_teardown (&env);
 }
