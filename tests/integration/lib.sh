@@ -68,3 +68,20 @@ peer_cluster() {
         } >"$work/n$i.yaml"
     done
 }
+
+# Runs (doc/design.md §16), for tests that define ctl I ARGS (fedctl on node
+# nI) and python.
+# pj EXPR: EXPR over the JSON on stdin as r (S(ID): the step ID of a run
+# map); a string is printed bare, anything else as sorted JSON.
+pj() {
+    $python -c "import json,sys
+r=json.load(sys.stdin)
+S=lambda i: next(s for s in r['steps'] if s['id']==i)
+v=$1
+print(v if isinstance(v,str) else json.dumps(v, sort_keys=True))" 2>/dev/null
+}
+show() { ctl "$1" run show "$2" --json 2>/dev/null; }
+# rget I RUN EXPR: EXPR over run RUN as node nI shows it.
+rget() { show "$1" "$2" | pj "$3"; }
+run_is() { [ "$(rget "$1" "$2" 'r["state"]')" = "$3" ]; }
+step_is() { [ "$(rget "$1" "$2" "S('$3')['state']")" = "$4" ]; }

@@ -61,20 +61,6 @@ as() {
     "$fedctl" --endpoint "tcp://127.0.0.1:$((base + 3 + i))" --server-key "$work/n$i/node.pub" \
         --key "$work/$key.key" --timeout 5s "$@"
 }
-# pj EXPR: EXPR over the JSON on stdin as r (S(ID): the step ID of a run
-# map); a string is printed bare, anything else as sorted JSON.
-pj() {
-    $python -c "import json,sys
-r=json.load(sys.stdin)
-S=lambda i: next(s for s in r['steps'] if s['id']==i)
-v=$1
-print(v if isinstance(v,str) else json.dumps(v, sort_keys=True))" 2>/dev/null
-}
-show() { ctl "$1" run show "$2" --json 2>/dev/null; }
-# rget I RUN EXPR: EXPR over run RUN as node nI shows it.
-rget() { show "$1" "$2" | pj "$3"; }
-run_is() { [ "$(rget "$1" "$2" 'r["state"]')" = "$3" ]; }
-step_is() { [ "$(rget "$1" "$2" "S('$3')['state']")" = "$4" ]; }
 alive() {
     [ "$(ctl "$1" members --status alive --json 2>/dev/null | pj 'len(r)')" = 3 ]
 }
