@@ -662,21 +662,13 @@ s_export_split (s_state_t *self, s_split_t *split)
 
 //  --- Output -----------------------------------------------------------------
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    size_t len = strlen (text);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, text, len);
-}
-
 //  Packs {split: file} for each split (rejects files when rejects is true).
 static void
 s_pack_files (const s_state_t *self, msgpack_packer *pk, bool rejects)
 {
     msgpack_pack_map (pk, self->split_count);
     for (size_t i = 0; i < self->split_count; i++) {
-        s_pack_str (pk, self->splits [i].name);
+        fed_data_pack_str (pk, self->splits [i].name);
         fed_data_pack_file (pk, rejects ? &self->splits [i].rejects : &self->splits [i].file);
     }
 }
@@ -689,7 +681,7 @@ s_pack_counts (const s_state_t *self, msgpack_packer *pk, int what)
     msgpack_pack_map (pk, self->split_count);
     for (size_t i = 0; i < self->split_count; i++) {
         const s_split_t *split = &self->splits [i];
-        s_pack_str (pk, split->name);
+        fed_data_pack_str (pk, split->name);
         msgpack_pack_uint64 (pk,
                              what == 1       ? split->dropped
                                  : what == 2 ? split->filtered
@@ -705,10 +697,10 @@ s_pack_schema (const s_state_t *self, msgpack_packer *pk)
         msgpack_pack_array (pk, self->column_count);
         for (size_t c = 0; c < self->column_count; c++) {
             msgpack_pack_map (pk, 2);
-            s_pack_str (pk, "name");
-            s_pack_str (pk, self->columns [c].ptr);
-            s_pack_str (pk, "type");
-            s_pack_str (pk, fed_table_type_name (self->types [c].type));
+            fed_data_pack_str (pk, "name");
+            fed_data_pack_str (pk, self->columns [c].ptr);
+            fed_data_pack_str (pk, "type");
+            fed_data_pack_str (pk, fed_table_type_name (self->types [c].type));
         }
         return;
     }
@@ -717,10 +709,10 @@ s_pack_schema (const s_state_t *self, msgpack_packer *pk)
     msgpack_pack_array (pk, count);
     for (size_t c = 0; c < count; c++) {
         msgpack_pack_map (pk, 2);
-        s_pack_str (pk, "name");
-        s_pack_str (pk, columns [c].ptr);
-        s_pack_str (pk, "type");
-        s_pack_str (pk, self->style == S_MESSAGES ? "messages" : "string");
+        fed_data_pack_str (pk, "name");
+        fed_data_pack_str (pk, columns [c].ptr);
+        fed_data_pack_str (pk, "type");
+        fed_data_pack_str (pk, self->style == S_MESSAGES ? "messages" : "string");
     }
 }
 
@@ -746,38 +738,38 @@ s_write_manifest (s_state_t *self)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 10 + self->drop_empty + self->filter.given);
-    s_pack_str (&pk, "name");
-    s_pack_str (&pk, name);
-    s_pack_str (&pk, "created_at");
-    s_pack_str (&pk, created);
-    s_pack_str (&pk, "format");
-    s_pack_str (&pk, fed_data_format_name (self->format));
-    s_pack_str (&pk, "style");
-    s_pack_str (&pk, s_style_names [self->style]);
-    s_pack_str (&pk, "schema");
+    fed_data_pack_str (&pk, "name");
+    fed_data_pack_str (&pk, name);
+    fed_data_pack_str (&pk, "created_at");
+    fed_data_pack_str (&pk, created);
+    fed_data_pack_str (&pk, "format");
+    fed_data_pack_str (&pk, fed_data_format_name (self->format));
+    fed_data_pack_str (&pk, "style");
+    fed_data_pack_str (&pk, s_style_names [self->style]);
+    fed_data_pack_str (&pk, "schema");
     s_pack_schema (self, &pk);
-    s_pack_str (&pk, "splits");
+    fed_data_pack_str (&pk, "splits");
     s_pack_files (self, &pk, false);
-    s_pack_str (&pk, "total_rows");
+    fed_data_pack_str (&pk, "total_rows");
     msgpack_pack_uint64 (&pk, total);
     if (self->drop_empty) {
-        s_pack_str (&pk, "dropped");
+        fed_data_pack_str (&pk, "dropped");
         s_pack_counts (self, &pk, 1);
     }
     if (self->filter.given) {
-        s_pack_str (&pk, "filtered");
+        fed_data_pack_str (&pk, "filtered");
         s_pack_counts (self, &pk, 2);
     }
-    s_pack_str (&pk, "rejects");
+    fed_data_pack_str (&pk, "rejects");
     s_pack_files (self, &pk, true);
     const uint8_t *data;
     size_t size;
-    s_pack_str (&pk, "steps");
+    fed_data_pack_str (&pk, "steps");
     if (fed_task_param_raw (task, "lineage", &data, &size) == 0)
         msgpack_sbuffer_write (&buffer, (const char *) data, size);
     else
         msgpack_pack_array (&pk, 0);
-    s_pack_str (&pk, "params");
+    fed_data_pack_str (&pk, "params");
     fed_task_params (task, &data, &size);
     msgpack_sbuffer_write (&buffer, (const char *) data, size);
     int rc = fed_data_write_json (task, "manifest.json", buffer.data, buffer.size, "manifest");

@@ -44,14 +44,6 @@ struct fed_ingest_t {
     size_t source_size;            //  its bytes
 };
 
-void
-fed_ingest_pack_str (msgpack_packer *pk, const char *text)
-{
-    size_t n = strlen (text);
-    msgpack_pack_str (pk, n);
-    msgpack_pack_str_body (pk, text, n);
-}
-
 //  A size param: an integer of bytes or a text such as "64KiB". Returns 0
 //  (value untouched when absent), or -1 having failed the task.
 static int
@@ -366,12 +358,12 @@ s_output_schema (fed_ingest_t *self)
     msgpack_pack_array (&pk, self->count);
     for (size_t i = 0; i < self->count; i++) {
         msgpack_pack_map (&pk, 2);
-        fed_ingest_pack_str (&pk, "name");
-        fed_ingest_pack_str (&pk, self->columns [i].ptr);
-        fed_ingest_pack_str (&pk, "type");
+        fed_data_pack_str (&pk, "name");
+        fed_data_pack_str (&pk, self->columns [i].ptr);
+        fed_data_pack_str (&pk, "type");
         fed_table_type_t type = self->declared [i] >= 0 ? (fed_table_type_t) self->declared [i]
                                                         : self->inferred [i].type;
-        fed_ingest_pack_str (&pk, fed_table_type_name (type));
+        fed_data_pack_str (&pk, fed_table_type_name (type));
     }
     if (fed_task_output_raw (self->task, "schema", buffer.data, buffer.size))
         fed_task_output_nil (self->task, "schema");

@@ -87,9 +87,6 @@ int fed_ingest_finish (fed_ingest_t *self) FED_MUST_USE;
 int fed_ingest_file (fed_ingest_t *self, const char *path, const char *where, uint64_t *rows,
                      uint64_t *rejects) FED_MUST_USE;
 
-//  Packs a NUL-terminated string.
-void fed_ingest_pack_str (msgpack_packer *pk, const char *text);
-
 //  The sources. Each reads its params, feeds the sink and sets the source
 //  output. Returns 0, or -1 having failed the task.
 int fed_ingest_input (fed_task_t *task, fed_ingest_t *sink) FED_MUST_USE;

@@ -114,24 +114,24 @@ s_files_source (fed_ingest_t *sink, const s_file_t *files, size_t count)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 2);
-    fed_ingest_pack_str (&pk, "kind");
-    fed_ingest_pack_str (&pk, "files");
-    fed_ingest_pack_str (&pk, "files");
+    fed_data_pack_str (&pk, "kind");
+    fed_data_pack_str (&pk, "files");
+    fed_data_pack_str (&pk, "files");
     msgpack_pack_array (&pk, count);
     for (size_t i = 0; i < count; i++) {
         msgpack_pack_map (&pk, 6);
-        fed_ingest_pack_str (&pk, "path");
-        fed_ingest_pack_str (&pk, files [i].path);
-        fed_ingest_pack_str (&pk, "name");
-        fed_ingest_pack_str (&pk, files [i].name);
-        fed_ingest_pack_str (&pk, "rows");
+        fed_data_pack_str (&pk, "path");
+        fed_data_pack_str (&pk, files [i].path);
+        fed_data_pack_str (&pk, "name");
+        fed_data_pack_str (&pk, files [i].name);
+        fed_data_pack_str (&pk, "rows");
         msgpack_pack_uint64 (&pk, files [i].rows);
-        fed_ingest_pack_str (&pk, "rejects");
+        fed_data_pack_str (&pk, "rejects");
         msgpack_pack_uint64 (&pk, files [i].rejects);
-        fed_ingest_pack_str (&pk, "bytes");
+        fed_data_pack_str (&pk, "bytes");
         msgpack_pack_uint64 (&pk, files [i].bytes);
-        fed_ingest_pack_str (&pk, "sha256");
-        fed_ingest_pack_str (&pk, files [i].sha256);
+        fed_data_pack_str (&pk, "sha256");
+        fed_data_pack_str (&pk, files [i].sha256);
     }
     fed_ingest_source (sink, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);

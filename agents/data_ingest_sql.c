@@ -95,11 +95,11 @@ static void
 s_source_begin (msgpack_packer *pk, const char *kind, const char *query, uint64_t rows, int extra)
 {
     msgpack_pack_map (pk, 3 + extra);
-    fed_ingest_pack_str (pk, "kind");
-    fed_ingest_pack_str (pk, kind);
-    fed_ingest_pack_str (pk, "query");
-    fed_ingest_pack_str (pk, query);
-    fed_ingest_pack_str (pk, "rows");
+    fed_data_pack_str (pk, "kind");
+    fed_data_pack_str (pk, kind);
+    fed_data_pack_str (pk, "query");
+    fed_data_pack_str (pk, query);
+    fed_data_pack_str (pk, "rows");
     msgpack_pack_uint64 (pk, rows);
 }
 
@@ -279,8 +279,8 @@ fed_ingest_sqlite (fed_task_t *task, fed_ingest_t *sink)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     s_source_begin (&pk, "sqlite", query, fed_ingest_rows (sink) + fed_ingest_rejected (sink), 1);
-    fed_ingest_pack_str (&pk, "database");
-    fed_ingest_pack_str (&pk, path);
+    fed_data_pack_str (&pk, "database");
+    fed_data_pack_str (&pk, path);
     fed_ingest_source (sink, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
     rc = 0;
@@ -511,8 +511,8 @@ fed_ingest_postgres (fed_task_t *task, fed_ingest_t *sink)
                                 {"dbname", PQdb (conn)},
                                 {"user", PQuser (conn)}};
     for (int i = 0; i < 4; i++) {
-        fed_ingest_pack_str (&pk, parts [i][0]);
-        fed_ingest_pack_str (&pk, parts [i][1] ? parts [i][1] : "");
+        fed_data_pack_str (&pk, parts [i][0]);
+        fed_data_pack_str (&pk, parts [i][1] ? parts [i][1] : "");
     }
     fed_ingest_source (sink, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);

@@ -197,23 +197,23 @@ s_source (fed_ingest_t *sink, const char *url, long status, const char *content_
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 7);
-    fed_ingest_pack_str (&pk, "kind");
-    fed_ingest_pack_str (&pk, "url");
-    fed_ingest_pack_str (&pk, "url");
-    fed_ingest_pack_str (&pk, url);
-    fed_ingest_pack_str (&pk, "status");
+    fed_data_pack_str (&pk, "kind");
+    fed_data_pack_str (&pk, "url");
+    fed_data_pack_str (&pk, "url");
+    fed_data_pack_str (&pk, url);
+    fed_data_pack_str (&pk, "status");
     msgpack_pack_long (&pk, status);
-    fed_ingest_pack_str (&pk, "content_type");
+    fed_data_pack_str (&pk, "content_type");
     if (content_type)
-        fed_ingest_pack_str (&pk, content_type);
+        fed_data_pack_str (&pk, content_type);
     else
         msgpack_pack_nil (&pk);
-    fed_ingest_pack_str (&pk, "path");
-    fed_ingest_pack_str (&pk, path);
-    fed_ingest_pack_str (&pk, "bytes");
+    fed_data_pack_str (&pk, "path");
+    fed_data_pack_str (&pk, path);
+    fed_data_pack_str (&pk, "bytes");
     msgpack_pack_uint64 (&pk, bytes);
-    fed_ingest_pack_str (&pk, "sha256");
-    fed_ingest_pack_str (&pk, sha256);
+    fed_data_pack_str (&pk, "sha256");
+    fed_data_pack_str (&pk, sha256);
     fed_ingest_source (sink, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
 }

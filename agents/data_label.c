@@ -451,23 +451,16 @@ s_run_free (s_label_t *self)
     free (self->names);
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *text)
-{
-    msgpack_pack_str (pk, strlen (text));
-    msgpack_pack_str_body (pk, text, strlen (text));
-}
-
 //  Packs {label: count, ..., abstain: n}.
 static void
 s_pack_distribution (s_label_t *self, msgpack_packer *pk)
 {
     msgpack_pack_map (pk, self->label_count + 1);
     for (size_t l = 0; l < self->label_count; l++) {
-        s_pack_str (pk, self->labels [l]);
+        fed_data_pack_str (pk, self->labels [l]);
         msgpack_pack_uint64 (pk, self->counts [l]);
     }
-    s_pack_str (pk, "abstain");
+    fed_data_pack_str (pk, "abstain");
     msgpack_pack_uint64 (pk, self->abstained);
 }
 
@@ -500,48 +493,48 @@ s_report (s_label_t *self)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 10);
-    s_pack_str (&pk, "rows");
+    fed_data_pack_str (&pk, "rows");
     msgpack_pack_uint64 (&pk, self->rows);
-    s_pack_str (&pk, "counts");
+    fed_data_pack_str (&pk, "counts");
     s_pack_distribution (self, &pk);
-    s_pack_str (&pk, "fractions");
+    fed_data_pack_str (&pk, "fractions");
     msgpack_pack_map (&pk, self->label_count + 1);
     for (size_t l = 0; l <= self->label_count; l++) {
-        s_pack_str (&pk, l < self->label_count ? self->labels [l] : "abstain");
+        fed_data_pack_str (&pk, l < self->label_count ? self->labels [l] : "abstain");
         msgpack_pack_double (
             &pk,
             s_fraction (l < self->label_count ? self->counts [l] : self->abstained, self->rows));
     }
-    s_pack_str (&pk, "imbalance_ratio");
+    fed_data_pack_str (&pk, "imbalance_ratio");
     msgpack_pack_double (&pk, s_imbalance (self));
-    s_pack_str (&pk, "coverage");
+    fed_data_pack_str (&pk, "coverage");
     msgpack_pack_double (&pk, s_fraction (self->rows - self->abstained, self->rows));
-    s_pack_str (&pk, "low_confidence");
+    fed_data_pack_str (&pk, "low_confidence");
     msgpack_pack_uint64 (&pk, self->low_confidence);
-    s_pack_str (&pk, "min_confidence");
+    fed_data_pack_str (&pk, "min_confidence");
     msgpack_pack_double (&pk, self->min_confidence);
-    s_pack_str (&pk, "tie");
-    s_pack_str (&pk, self->tie_first ? "first" : "abstain");
-    s_pack_str (&pk, "labels");
+    fed_data_pack_str (&pk, "tie");
+    fed_data_pack_str (&pk, self->tie_first ? "first" : "abstain");
+    fed_data_pack_str (&pk, "labels");
     msgpack_pack_array (&pk, self->label_count);
     for (size_t l = 0; l < self->label_count; l++)
-        s_pack_str (&pk, self->labels [l]);
-    s_pack_str (&pk, "functions");
+        fed_data_pack_str (&pk, self->labels [l]);
+    fed_data_pack_str (&pk, "functions");
     msgpack_pack_array (&pk, self->lf_count);
     for (size_t i = 0; i < self->lf_count; i++) {
         const s_lf_t *lf = &self->lfs [i];
         msgpack_pack_map (&pk, 6);
-        s_pack_str (&pk, "name");
-        s_pack_str (&pk, lf->name);
-        s_pack_str (&pk, "label");
-        s_pack_str (&pk, self->labels [lf->label]);
-        s_pack_str (&pk, "votes");
+        fed_data_pack_str (&pk, "name");
+        fed_data_pack_str (&pk, lf->name);
+        fed_data_pack_str (&pk, "label");
+        fed_data_pack_str (&pk, self->labels [lf->label]);
+        fed_data_pack_str (&pk, "votes");
         msgpack_pack_uint64 (&pk, lf->votes);
-        s_pack_str (&pk, "coverage");
+        fed_data_pack_str (&pk, "coverage");
         msgpack_pack_double (&pk, s_fraction (lf->votes, self->rows));
-        s_pack_str (&pk, "overlaps");
+        fed_data_pack_str (&pk, "overlaps");
         msgpack_pack_double (&pk, s_fraction (lf->overlaps, self->rows));
-        s_pack_str (&pk, "conflicts");
+        fed_data_pack_str (&pk, "conflicts");
         msgpack_pack_double (&pk, s_fraction (lf->conflicts, self->rows));
     }
     int rc = fed_data_write_json (self->task, "report.json", buffer.data, buffer.size, "report");

@@ -181,6 +181,10 @@ int fed_data_writer_finish (fed_data_writer_t **self_p, fed_task_t *task, const 
 //  Packs file as the map {path, rows, bytes, sha256} the outputs use.
 void fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file);
 
+//  Packs a msgpack str: the NUL-terminated text, or len bytes at text.
+void fed_data_pack_str (msgpack_packer *pk, const char *text);
+void fed_data_pack_strn (msgpack_packer *pk, const char *text, size_t len);
+
 //  Closes and removes the file (after a failure). Accepts NULL.
 void fed_data_writer_abort (fed_data_writer_t **self_p);
 

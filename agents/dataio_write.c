@@ -113,12 +113,17 @@ s_out_abort (s_out_t *out)
     unlink (out->path);
 }
 
-static void
-s_pack_key (msgpack_packer *pk, const char *key)
+void
+fed_data_pack_strn (msgpack_packer *pk, const char *text, size_t len)
 {
-    size_t n = strlen (key);
-    msgpack_pack_str (pk, n);
-    msgpack_pack_str_body (pk, key, n);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, text, len);
+}
+
+void
+fed_data_pack_str (msgpack_packer *pk, const char *text)
+{
+    fed_data_pack_strn (pk, text, strlen (text));
 }
 
 //  Sets output key to {path, [rows,] bytes, sha256}; rows < 0 leaves it out.
@@ -131,16 +136,16 @@ s_output_file (fed_task_t *task, const char *key, const char *path, int64_t rows
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, rows < 0 ? 3 : 4);
-    s_pack_key (&pk, "path");
-    s_pack_key (&pk, path);
+    fed_data_pack_str (&pk, "path");
+    fed_data_pack_str (&pk, path);
     if (rows >= 0) {
-        s_pack_key (&pk, "rows");
+        fed_data_pack_str (&pk, "rows");
         msgpack_pack_int64 (&pk, rows);
     }
-    s_pack_key (&pk, "bytes");
+    fed_data_pack_str (&pk, "bytes");
     msgpack_pack_uint64 (&pk, bytes);
-    s_pack_key (&pk, "sha256");
-    s_pack_key (&pk, hex);
+    fed_data_pack_str (&pk, "sha256");
+    fed_data_pack_str (&pk, hex);
     if (fed_task_output_raw (task, key, buffer.data, buffer.size))
         fed_task_fail (task, "agent_error", "output %s did not pack", key); //  a bug
     msgpack_sbuffer_destroy (&buffer);
@@ -323,14 +328,14 @@ void
 fed_data_pack_file (msgpack_packer *pk, const fed_data_file_t *file)
 {
     msgpack_pack_map (pk, 4);
-    s_pack_key (pk, "path");
-    s_pack_key (pk, file->path);
-    s_pack_key (pk, "rows");
+    fed_data_pack_str (pk, "path");
+    fed_data_pack_str (pk, file->path);
+    fed_data_pack_str (pk, "rows");
     msgpack_pack_uint64 (pk, file->rows);
-    s_pack_key (pk, "bytes");
+    fed_data_pack_str (pk, "bytes");
     msgpack_pack_uint64 (pk, file->bytes);
-    s_pack_key (pk, "sha256");
-    s_pack_key (pk, file->sha256);
+    fed_data_pack_str (pk, "sha256");
+    fed_data_pack_str (pk, file->sha256);
 }
 
 void

@@ -582,35 +582,22 @@ fed_xform_fitted_load (fed_xform_t *self)
 }
 
 static void
-s_pack_str (msgpack_packer *pk, const char *text, size_t len)
-{
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, text, len);
-}
-
-static void
-s_pack_key (msgpack_packer *pk, const char *key)
-{
-    s_pack_str (pk, key, strlen (key));
-}
-
-static void
 s_pack_vocabulary (fed_xform_t *self, msgpack_packer *pk)
 {
-    s_pack_key (pk, "vocabulary");
+    fed_data_pack_str (pk, "vocabulary");
     msgpack_pack_map (pk, 3);
-    s_pack_key (pk, "size");
+    fed_data_pack_str (pk, "size");
     msgpack_pack_uint64 (pk, self->vocab_kept);
-    s_pack_key (pk, "tokens");
+    fed_data_pack_str (pk, "tokens");
     msgpack_pack_array (pk, self->vocab_kept);
     for (size_t i = 0; i < self->vocab_kept; i++)
-        s_pack_str (pk, self->kept [i]->text, self->kept [i]->len);
-    s_pack_key (pk, "counts");
+        fed_data_pack_strn (pk, self->kept [i]->text, self->kept [i]->len);
+    fed_data_pack_str (pk, "counts");
     msgpack_pack_array (pk, self->vocab_kept);
     for (size_t i = 0; i < self->vocab_kept; i++)
         msgpack_pack_uint64 (pk, self->kept [i]->count);
     if (self->vec == FED_VEC_TFIDF) {
-        s_pack_key (pk, "idf");
+        fed_data_pack_str (pk, "idf");
         msgpack_pack_array (pk, self->vocab_kept);
         for (size_t i = 0; i < self->vocab_kept; i++)
             msgpack_pack_double (pk, self->idf [i + 1]);
@@ -620,23 +607,23 @@ s_pack_vocabulary (fed_xform_t *self, msgpack_packer *pk)
 static void
 s_pack_scale (fed_xform_t *self, msgpack_packer *pk)
 {
-    s_pack_key (pk, "scale");
+    fed_data_pack_str (pk, "scale");
     msgpack_pack_map (pk, self->scale_count);
     for (size_t i = 0; i < self->scale_count; i++) {
         const fed_xscale_t *s = &self->scales [i];
-        s_pack_key (pk, s->name);
+        fed_data_pack_str (pk, s->name);
         msgpack_pack_map (pk, 6);
-        s_pack_key (pk, "method");
-        s_pack_key (pk, s->method == FED_SCALE_MINMAX ? "minmax" : "zscore");
-        s_pack_key (pk, "count");
+        fed_data_pack_str (pk, "method");
+        fed_data_pack_str (pk, s->method == FED_SCALE_MINMAX ? "minmax" : "zscore");
+        fed_data_pack_str (pk, "count");
         msgpack_pack_uint64 (pk, s->count);
-        s_pack_key (pk, "min");
+        fed_data_pack_str (pk, "min");
         msgpack_pack_double (pk, s->min);
-        s_pack_key (pk, "max");
+        fed_data_pack_str (pk, "max");
         msgpack_pack_double (pk, s->max);
-        s_pack_key (pk, "mean");
+        fed_data_pack_str (pk, "mean");
         msgpack_pack_double (pk, s->mean);
-        s_pack_key (pk, "std");
+        fed_data_pack_str (pk, "std");
         msgpack_pack_double (pk, s->std);
     }
 }
@@ -644,17 +631,17 @@ s_pack_scale (fed_xform_t *self, msgpack_packer *pk)
 static void
 s_pack_onehot (fed_xform_t *self, msgpack_packer *pk)
 {
-    s_pack_key (pk, "onehot");
+    fed_data_pack_str (pk, "onehot");
     msgpack_pack_map (pk, self->onehot_count);
     for (size_t i = 0; i < self->onehot_count; i++) {
         const fed_xonehot_t *o = &self->onehots [i];
-        s_pack_key (pk, o->name);
+        fed_data_pack_str (pk, o->name);
         msgpack_pack_map (pk, 2);
-        s_pack_key (pk, "categories");
+        fed_data_pack_str (pk, "categories");
         msgpack_pack_array (pk, o->categories);
         for (size_t k = 0; k < o->categories; k++)
-            s_pack_str (pk, o->kept [k]->text, o->kept [k]->len);
-        s_pack_key (pk, "other");
+            fed_data_pack_strn (pk, o->kept [k]->text, o->kept [k]->len);
+        fed_data_pack_str (pk, "other");
         if (o->other)
             msgpack_pack_true (pk);
         else
@@ -679,18 +666,18 @@ fed_xform_fitted_write (fed_xform_t *self)
                       4 + (self->vocabulary ? 1 : 0)
                           + (self->vocabulary && self->vec == FED_VEC_TFIDF ? 1 : 0)
                           + (self->scale_count ? 1 : 0) + (self->onehot_count ? 1 : 0));
-    s_pack_key (&pk, "agent");
-    s_pack_key (&pk, "data.transform");
-    s_pack_key (&pk, "version");
+    fed_data_pack_str (&pk, "agent");
+    fed_data_pack_str (&pk, "data.transform");
+    fed_data_pack_str (&pk, "version");
     msgpack_pack_uint64 (&pk, 1);
-    s_pack_key (&pk, "params");
+    fed_data_pack_str (&pk, "params");
     msgpack_pack_map (&pk, params);
     for (int p = 0; p < FED_XP_COUNT; p++)
         if (self->raw [p].size) {
-            s_pack_key (&pk, fed_xparam_names [p]);
+            fed_data_pack_str (&pk, fed_xparam_names [p]);
             msgpack_sbuffer_write (&buffer, (const char *) self->raw [p].data, self->raw [p].size);
         }
-    s_pack_key (&pk, "rows");
+    fed_data_pack_str (&pk, "rows");
     msgpack_pack_uint64 (&pk, self->docs);
     if (self->vocabulary)
         s_pack_vocabulary (self, &pk);
