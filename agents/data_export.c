@@ -353,6 +353,12 @@ static int
 s_parse_params (s_state_t *self)
 {
     fed_task_t *task = self->task;
+    static const char *const known [] = {"splits",    "input",       "format",          "style",
+                                         "prompt",    "completion",  "system",          "user",
+                                         "assistant", "drop_empty",  "filter",          "lineage",
+                                         "name",      "max_rejects", "max_reject_ratio"};
+    if (fed_data_check_params (task, known, sizeof known / sizeof known [0]))
+        return -1;
     const char *text = "jsonl";
     if (fed_task_has (task, "format") && fed_task_require_str (task, "format", &text))
         return -1;

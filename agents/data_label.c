@@ -245,27 +245,10 @@ s_parse (s_label_t *self)
     static const char *const known [] = {
         "input", "functions",      "labels",      "column",
         "tie",   "min_confidence", "max_rejects", "max_reject_ratio"};
-    const uint8_t *data;
-    size_t size;
-    fed_task_params (self->task, &data, &size);
+    if (fed_data_check_params (self->task, known, sizeof known / sizeof known [0]))
+        return -1;
     fed_mpr_t r;
     uint32_t count;
-    fed_mpr_init (&r, data, size);
-    if (fed_mpr_map (&r, &count) == 0)
-        for (uint32_t i = 0; i < count; i++) {
-            const char *key;
-            uint32_t len;
-            if (fed_mpr_str (&r, &key, &len) || fed_mpr_skip (&r, NULL))
-                break;
-            bool found = false;
-            for (size_t k = 0; k < sizeof known / sizeof known [0]; k++)
-                found |= fed_data_key_is (key, len, known [k]);
-            if (!found)
-                return fed_task_fail (self->task, "bad_params",
-                                      "unknown param \"%.*s\" (data.label takes input, functions, "
-                                      "labels, column, tie, min_confidence)",
-                                      (int) (len > 100 ? 100 : len), key);
-        }
     if (fed_task_has (self->task, "labels")) {
         if (fed_task_require_array (self->task, "labels", &r, &count))
             return -1;

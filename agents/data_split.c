@@ -473,7 +473,12 @@ fed_data_split_run (fed_task_t *task)
     fed_data_rejects_t *rejects = NULL;
     int rc = -1;
 
+    static const char *const known [] = {"input",  "ratios",      "seed",
+                                         "key",    "stratify",    "group",
+                                         "format", "max_rejects", "max_reject_ratio"};
     char path [PATH_MAX];
+    if (fed_data_check_params (task, known, sizeof known / sizeof known [0]))
+        goto err;
     const char *format_name = "csv";
     fed_data_format_t format;
     if (fed_data_input_path (task, "input", path) || s_parse_ratios (self))

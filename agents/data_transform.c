@@ -503,32 +503,7 @@ s_check_params (fed_task_t *task)
     static const char *const known [] = {"input",     "tokenize",    "vocabulary",
                                          "vectorize", "scale",       "onehot",
                                          "fitted",    "max_rejects", "max_reject_ratio"};
-    const uint8_t *data;
-    size_t size;
-    fed_task_params (task, &data, &size);
-    fed_mpr_t r;
-    fed_mpr_init (&r, data, size);
-    uint32_t count;
-    if (fed_mpr_map (&r, &count))
-        return 0;
-    for (uint32_t i = 0; i < count; i++) {
-        const char *key;
-        uint32_t len;
-        if (fed_mpr_str (&r, &key, &len) || fed_mpr_skip (&r, NULL))
-            return 0;
-        bool found = false;
-        for (size_t k = 0; k < sizeof known / sizeof known [0]; k++)
-            found |= fed_data_key_is (key, len, known [k]);
-        if (!found) {
-            char *copy = fed_strndup (key, len);
-            const char *near = fed_nearest_word (copy, known, sizeof known / sizeof known [0]);
-            fed_task_fail (task, "bad_params", "unknown param \"%.100s\"%s%s%s", copy,
-                           near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
-            free (copy);
-            return -1;
-        }
-    }
-    return 0;
+    return fed_data_check_params (task, known, sizeof known / sizeof known [0]);
 }
 
 static void

@@ -492,6 +492,43 @@ fed_data_reader_rewind (fed_data_reader_t *self)
 
 //  --- Params and outputs -----------------------------------------------------
 
+int
+fed_data_check_params (fed_task_t *task, const char *const *known, size_t count)
+{
+    const uint8_t *data;
+    size_t size;
+    fed_task_params (task, &data, &size);
+    fed_mpr_t reader;
+    fed_mpr_init (&reader, data, size);
+    uint32_t params;
+    if (fed_mpr_map (&reader, &params))
+        return fed_task_fail (task, "bad_params", "params must be a map");
+    for (uint32_t i = 0; i < params; i++) {
+        const char *key;
+        uint32_t len;
+        if (fed_mpr_str (&reader, &key, &len) || fed_mpr_skip (&reader, NULL))
+            return fed_task_fail (task, "bad_params", "params must be a map with string keys");
+        size_t k = 0;
+        while (k < count && !(strlen (known [k]) == len && memcmp (known [k], key, len) == 0))
+            k++;
+        if (k < count)
+            continue;
+        char name [101];
+        snprintf (name, sizeof name, "%.*s", (int) (len > 100 ? 100 : len), key);
+        const char *near = fed_nearest_word (name, known, count);
+        if (near)
+            return fed_task_fail (task, "bad_params", "unknown param \"%s\"; did you mean \"%s\"?",
+                                  name, near);
+        char list [512] = "";
+        for (k = 0; k < count; k++)
+            snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", k ? ", " : "",
+                      known [k]);
+        return fed_task_fail (task, "bad_params", "unknown param \"%s\"; %s takes %s", name,
+                              fed_task_agent (task), list);
+    }
+    return 0;
+}
+
 void
 fed_data_output_params (fed_task_t *task, const char *key)
 {

@@ -235,6 +235,12 @@ void fed_data_output_params (fed_task_t *task, const char *key);
 void fed_data_output_columns (fed_task_t *task, const char *key, const fed_field_t *columns,
                               size_t count);
 
+//  Checks that every param's name is among the count names of known (an
+//  agent's params, max_rejects and max_reject_ratio included when it takes
+//  them). Returns 0, or -1 having failed the task "bad_params": `unknown
+//  param "ratio"; did you mean "ratios"?`, or, with nothing near, the list.
+int fed_data_check_params (fed_task_t *task, const char *const *known, size_t count) FED_MUST_USE;
+
 //  Columns named by a param: a string ("text") or a list of strings
 //  (["a", "b"]), each looked up in a reader's columns.
 #define FED_DATA_COLUMNS_MAX 256

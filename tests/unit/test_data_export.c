@@ -471,6 +471,10 @@ test_bad_params (void **state)
         const char *message;
     } cases [] = {
         {"{}", "bad_params", "give param \"splits\""},
+        {"{\"input\": \"a.csv\", \"stile\": \"records\"}", "bad_params",
+         "unknown param \"stile\"; did you mean \"style\"?"},
+        {"{\"input\": \"a.csv\", \"zzzzzz\": 1}", "bad_params",
+         "unknown param \"zzzzzz\"; data.export takes splits, input, format"},
         {"{\"input\": \"a.csv\", \"splits\": {\"a\": \"a.csv\"}}", "bad_params",
          "give param \"splits\""},
         {"{\"splits\": {}}", "bad_params", "must map 1 to 16 split names"},

@@ -351,6 +351,10 @@ test_bad_ratios (void **state)
         dt_expect_failed (report, "bad_params", cases [i].message);
         fed_report_destroy (&report);
     }
+    //  A misspelt param is refused, not ignored (the default ratios would apply).
+    fed_report_t *typo = s_split (&env, "{\"input\": \"in.csv\", \"ratio\": {\"a\": 1}}");
+    dt_expect_failed (typo, "bad_params", "unknown param \"ratio\"; did you mean \"ratios\"?");
+    fed_report_destroy (&typo);
     //  A sum within 1e-9 of 1 is fine, one split alone too.
     fed_report_t *report = s_split (&env,
                                     "{\"input\": \"in.csv\", \"ratios\": {\"a\": 0.3, "
