@@ -290,9 +290,9 @@ test_huge_field (void **state)
 }
 
 //  Random CSV read with read buffers of several sizes gives the same
-//  transcript each time: the fast path that copies a run of plain bytes
-//  (eight at a time) stops where the byte-by-byte machine would, at every
-//  buffer boundary and limit.
+//  transcript each time: the fast paths that copy a run of plain bytes or
+//  whole fields stop where the byte-by-byte machine would, at every buffer
+//  boundary and limit (field size, record size, fields per record).
 static void
 test_buffer_sizes_agree (void **state)
 {
@@ -320,6 +320,8 @@ test_buffer_sizes_agree (void **state)
             options.ragged = true;
             options.buffer_size = sizes [k];
             options.max_field = round % 2 ? 12 : 0;
+            options.max_fields = round % 3 == 1 ? 3 : 0;
+            options.max_record = round % 5 == 2 ? 30 : 0;
             fed_table_t *reader = fed_table_new_csv (file, &options, NULL);
             char *got = s_transcript (reader);
             if (!first)
