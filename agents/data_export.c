@@ -649,21 +649,8 @@ s_export_split (s_state_t *self, s_split_t *split)
             return -1;
         return -1;
     }
-    uint64_t rejected = fed_data_rejects_count (rejects);
-    if (fed_data_rejects_close (&rejects, task, split->file.rows + split->dropped + split->filtered,
-                                NULL))
-        return -1;
-    //  Rejects are few: their file is hashed once more here rather than
-    //  widening the rejects API.
-    fed_data_file_t *file = &split->rejects;
-    struct stat st;
-    if (fed_data_output_path (task, name, file->path))
-        return -1;
-    if (fed_data_sha256_file (file->path, file->sha256) || stat (file->path, &st))
-        return fed_task_fail (task, "io_error", "%.300s: %s", file->path, strerror (errno));
-    file->rows = rejected;
-    file->bytes = (uint64_t) st.st_size;
-    return 0;
+    return fed_data_rejects_finish (
+        &rejects, task, split->file.rows + split->dropped + split->filtered, NULL, &split->rejects);
 }
 
 //  --- Output -----------------------------------------------------------------

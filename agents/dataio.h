@@ -225,6 +225,11 @@ uint64_t fed_data_rejects_count (const fed_data_rejects_t *self);
 int fed_data_rejects_close (fed_data_rejects_t **self_p, fed_task_t *task, uint64_t good_rows,
                             const char *key) FED_MUST_USE;
 
+//  fed_data_rejects_close that also fills *file (when not NULL) with the
+//  rejects file's {path, rows, bytes, sha256}, for nesting in an output.
+int fed_data_rejects_finish (fed_data_rejects_t **self_p, fed_task_t *task, uint64_t good_rows,
+                             const char *key, fed_data_file_t *file) FED_MUST_USE;
+
 //  --- Params and outputs ---------------------------------------------------
 
 //  Copies the task's params into output key (as given: the manifest's

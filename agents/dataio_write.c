@@ -495,9 +495,16 @@ int
 fed_data_rejects_close (fed_data_rejects_t **self_p, fed_task_t *task, uint64_t good_rows,
                         const char *key)
 {
+    return fed_data_rejects_finish (self_p, task, good_rows, key, NULL);
+}
+
+int
+fed_data_rejects_finish (fed_data_rejects_t **self_p, fed_task_t *task, uint64_t good_rows,
+                         const char *key, fed_data_file_t *file)
+{
     fed_data_rejects_t *self = *self_p;
     *self_p = NULL;
-    int rc = fed_data_writer_close (&self->writer, task, key);
+    int rc = fed_data_writer_finish (&self->writer, task, key, file);
     uint64_t total = good_rows + self->count;
     if (rc == 0 && total && self->max_reject_ratio < 1
         && (double) self->count > self->max_reject_ratio * (double) total)
